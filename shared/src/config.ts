@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+/** Settings every Relais process reads from its environment. */
+export const baseConfigSchema = z.object({
+  NATS_URL: z.string().min(1, 'must name at least one NATS server, e.g. nats://127.0.0.1:4222'),
+  MONGO_URL: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//, 'must be a MongoDB connection string starting with mongodb:// or mongodb+srv://'),
+  RELAIS_NAMESPACE: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,30}$/, 'must be lower-case letters, digits or _ (at most 31), starting with a letter')
+    .default('relais'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  NODE_ID: z.string().min(1).optional(),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  DB_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+  /** FerretDB deadlocks on one update command touching more documents than its pool holds (ARCHITECTURE §4). */
+  DB_UPDATE_BATCH: z.coerce.number().int().min(1).max(1000).default(25),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+});
+export type BaseConfig = z.infer<typeof baseConfigSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Reads and validates the environment once at start-up. A missing or malformed
+ * variable stops the process with a message naming it.
+ */
+export function loadConfig<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? '?');
+    const value = env[name];
+    const problem = value === undefined || value === '' ? 'is not set' : `is invalid: ${issue.message}`;
+    return `  ${name} ${problem}`;
+  });
+  throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+}

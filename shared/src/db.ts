@@ -1,0 +1,72 @@
+import mongoose, { type Connection } from 'mongoose';
+import type { BaseConfig } from './config';
+
+/** The database of one service: `<namespace>_<service>`; no service reads another's. */
+export function databaseName(config: Pick<BaseConfig, 'RELAIS_NAMESPACE'>, service: string): string {
+  return `${config.RELAIS_NAMESPACE}_${service}`;
+}
+
+/** One mongoose connection per service, opened in started(), closed in stopped(). */
+export async function connectDatabase(
+  config: Pick<BaseConfig, 'MONGO_URL' | 'RELAIS_NAMESPACE' | 'DB_TIMEOUT_MS'>,
+  service: string,
+): Promise<Connection> {
+  const conn = mongoose.createConnection(config.MONGO_URL, {
+    dbName: databaseName(config, service),
+    serverSelectionTimeoutMS: 5_000,
+    socketTimeoutMS: config.DB_TIMEOUT_MS,
+    maxPoolSize: 10,
+    // Fail fast instead of queueing operations while disconnected.
+    bufferCommands: false,
+    autoIndex: false,
+    autoCreate: false,
+  });
+  await conn.asPromise();
+  return conn;
+}
+
+/** Rejects when `work` has not settled within `ms`: nothing on a hot path waits forever on the database. */
+export async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Splits a list into chunks (FerretDB: cap the size of one update command). */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** True for a duplicate-key error (E11000), alone or inside a bulk write error. */
+export function isDuplicateKey(err: unknown): boolean {
+  const e = err as { code?: number; writeErrors?: { code?: number }[] };
+  if (e?.code === 11000) return true;
+  return Array.isArray(e?.writeErrors) && e.writeErrors.length > 0 && e.writeErrors.every((w) => w.code === 11000);
+}
+
+/**
+ * insertMany(ordered: false) that treats duplicate keys as "already there":
+ * the basis of every idempotent write in Relais. Other errors are thrown.
+ */
+export async function insertManyIgnoringDuplicates(
+  model: mongoose.Model<any>,
+  docs: readonly Record<string, unknown>[],
+): Promise<number> {
+  if (docs.length === 0) return 0;
+  try {
+    const res = await model.insertMany(docs, { ordered: false, rawResult: true });
+    return (res as unknown as { insertedCount: number }).insertedCount;
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    const inserted = (err as { insertedDocs?: unknown[]; result?: { insertedCount?: number } });
+    return inserted.result?.insertedCount ?? inserted.insertedDocs?.length ?? 0;
+  }
+}

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+/**
+ * Durable event contracts: the payload (`data`) of each event type. Publishers
+ * and consumers share these; a payload that does not match is never published.
+ */
+export const MAIL_KINDS = ['letter', 'parcel', 'deliveryNotice'] as const;
+export const mailKind = z.enum(MAIL_KINDS);
+export type MailKind = z.infer<typeof mailKind>;
+
+export const eventContracts = {
+  'mail.registered': z.object({
+    mailItemId: z.string(),
+    personId: z.string(),
+    kind: mailKind,
+    quantity: z.number().int().positive(),
+    registeredAt: z.iso.datetime(),
+    registeredBy: z.string(),
+  }),
+  'mail.handedOver': z.object({
+    personId: z.string(),
+    mailItemIds: z.array(z.string()).min(1),
+    handedOverAt: z.iso.datetime(),
+    handedOverBy: z.string(),
+  }),
+} as const;
+
+export type EventType = keyof typeof eventContracts;
+export type EventData<T extends EventType> = z.infer<(typeof eventContracts)[T]>;
+
+/** What travels on JetStream: a stable id (also the Nats-Msg-Id), the org, the fact. */
+export interface Envelope<T extends EventType = EventType> {
+  id: string;
+  type: T;
+  orgId: string;
+  occurredAt: string;
+  data: EventData<T>;
+}

@@ -1,0 +1,88 @@
+import type { Model } from 'mongoose';
+import type { Envelope } from './contracts';
+import type { DurableEvents, Logger } from './durable';
+import { chunks, withTimeout } from '../db';
+
+/**
+ * Transactional outbox without transactions: a document is written together with
+ * the events it produced (`outbox` field, one atomic single-document write), then
+ * the events are published and the field cleared. A sweeper republishes what a
+ * crash left behind; consumers dedupe by event id.
+ */
+export interface OutboxFields {
+  outbox: Envelope[];
+  outboxPending: boolean;
+  createdAt: Date;
+}
+
+export interface OutboxOptions {
+  events: DurableEvents;
+  model: Model<any>;
+  updateBatch: number;
+  dbTimeoutMs: number;
+  /** Documents still pending after this long are republished by the sweep. */
+  sweepAfterMs?: number;
+  logger?: Logger;
+}
+
+/** Index serving the sweep: `{ outboxPending: true, createdAt < t }`. Add it to every outbox-carrying schema. */
+export const OUTBOX_INDEX = { outboxPending: 1, createdAt: 1 } as const;
+
+export class Outbox {
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<void> | null = null;
+
+  constructor(private readonly opts: OutboxOptions) {}
+
+  /** Publishes the given documents' events and clears them. */
+  async flush(docs: readonly { _id: unknown; outbox: Envelope[] }[]): Promise<void> {
+    const withEvents = docs.filter((d) => d.outbox.length > 0);
+    if (withEvents.length === 0) return;
+    await this.opts.events.publish(withEvents.flatMap((d) => d.outbox));
+    for (const part of chunks(withEvents, this.opts.updateBatch)) {
+      await withTimeout(
+        this.opts.model
+          .updateMany({ _id: { $in: part.map((d) => d._id) } }, { $set: { outbox: [], outboxPending: false } })
+          .exec(),
+        this.opts.dbTimeoutMs,
+        'outbox clear',
+      );
+    }
+  }
+
+  /** Republishes events left pending by a crash between write and publish. */
+  async sweep(): Promise<number> {
+    const before = new Date(Date.now() - (this.opts.sweepAfterMs ?? 10_000));
+    const pending = await withTimeout(
+      this.opts.model
+        .find({ outboxPending: true, createdAt: { $lt: before } }, { outbox: 1 })
+        .limit(500)
+        .lean<{ _id: unknown; outbox: Envelope[] }[]>()
+        .exec(),
+      this.opts.dbTimeoutMs,
+      'outbox sweep',
+    );
+    await this.flush(pending);
+    return pending.length;
+  }
+
+  start(intervalMs = 5_000): void {
+    this.timer = setInterval(() => {
+      if (this.sweeping) return;
+      this.sweeping = this.sweep()
+        .then((n) => {
+          if (n > 0) this.opts.logger?.warn({ republished: n }, 'outbox sweep republished events');
+        })
+        .catch((err) => this.opts.logger?.error({ error: (err as Error).message }, 'outbox sweep failed'))
+        .finally(() => {
+          this.sweeping = null;
+        });
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.sweeping;
+  }
+}
