@@ -11,3 +11,5 @@ export * from './events/contracts';
 export * from './events/envelope';
 export * from './events/durable';
 export * from './events/outbox';
+export * from './runtime';
+export * from './http';

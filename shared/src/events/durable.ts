@@ -233,6 +233,11 @@ export class DurableEvents {
     await this.jsm.streams.deleteMessage(this.deadLetterStream, seq);
   }
 
+  /** Round trip to the NATS server. */
+  async ping(): Promise<void> {
+    await this.nc.flush();
+  }
+
   async close(): Promise<void> {
     if (this.nc.isClosed()) return;
     await this.nc.drain().catch(() => this.nc.close());
