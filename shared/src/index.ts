@@ -13,3 +13,4 @@ export * from './events/durable';
 export * from './events/outbox';
 export * from './runtime';
 export * from './http';
+export * from './batcher';

@@ -91,8 +91,11 @@ const processedSchema = new mongoose.Schema<ProcessedEvent>(
   { _id: { type: String, required: true }, at: { type: Date, required: true } },
   { versionKey: false, collection: 'processed_events' },
 );
-// Serves the expiry of old marks: JetStream's own redelivery and replay horizon is far shorter than 30 days.
-processedSchema.index({ at: 1 }, { expireAfterSeconds: 30 * 24 * 3600 });
+// Serves the periodic removal of old marks ({ at < cut-off }). Not a TTL index: FerretDB has none.
+processedSchema.index({ at: 1 });
+
+/** Marks older than the stream's retention can never be needed again. */
+const PROCESSED_RETENTION_MS = 30 * 24 * 3600 * 1000;
 
 function processedModel(db: Connection): Model<ProcessedEvent> {
   return (db.models.ProcessedEvent as Model<ProcessedEvent>) ?? db.model<ProcessedEvent>('ProcessedEvent', processedSchema);
@@ -259,6 +262,7 @@ class ConsumerWorker<T extends EventType> implements Subscription {
   private running: Promise<void> | null = null;
   private messages: ConsumerMessages | null = null;
   private stopped = false;
+  private pruneTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly events: DurableEvents,
@@ -291,6 +295,8 @@ class ConsumerWorker<T extends EventType> implements Subscription {
       if (apiCode(err) !== CONSUMER_EXISTS) throw err;
       await jsm.consumers.update(this.events.eventsStream, this.durable, cfg);
     }
+    this.pruneTimer = setInterval(() => void this.prune(), 3600_000);
+    this.pruneTimer.unref();
     const consumer = await js.consumers.get(this.events.eventsStream, this.durable);
     this.messages = await consumer.consume({
       max_messages: this.batchSize * 2,
@@ -385,8 +391,16 @@ class ConsumerWorker<T extends EventType> implements Subscription {
     }
   }
 
+  private async prune(): Promise<void> {
+    const cutOff = new Date(Date.now() - PROCESSED_RETENTION_MS);
+    await withTimeout(this.processed.deleteMany({ at: { $lt: cutOff } }).exec(), this.dbTimeout, 'processed-events prune').catch(
+      (err) => this.log?.warn({ error: (err as Error).message }, 'processed-events prune failed'),
+    );
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
     await this.messages?.close().catch(() => undefined);
     await this.running;
     // Hand what we buffered back at once instead of waiting for ack_wait.

@@ -1,3 +1,4 @@
+import mongoose from 'mongoose';
 import type { Model } from 'mongoose';
 import type { Envelope } from './contracts';
 import type { DurableEvents, Logger } from './durable';
@@ -86,3 +87,10 @@ export class Outbox {
     await this.sweeping;
   }
 }
+
+/** Schema fields of an outbox-carrying document (spread into its mongoose schema definition). */
+export const outboxSchemaFields = {
+  outbox: { type: mongoose.Schema.Types.Mixed, default: [] },
+  outboxPending: { type: Boolean, required: true },
+  createdAt: { type: Date, required: true },
+} as const;

@@ -1,0 +1,1 @@
+export { contactsService, SERVICE } from './service';

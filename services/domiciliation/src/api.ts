@@ -1,0 +1,3 @@
+import type { Route } from '@relais/shared';
+
+export const routes: Route[] = [];

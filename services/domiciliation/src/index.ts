@@ -1,0 +1,1 @@
+export { domiciliationService, SERVICE } from './service';

@@ -1,0 +1,1 @@
+export { exchangesService, SERVICE } from './service';

@@ -1,0 +1,75 @@
+import mongoose, { type Connection, type Model } from 'mongoose';
+import { MAIL_KINDS, OUTBOX_INDEX, outboxSchemaFields, TenantRepository, isDuplicateKey } from '@relais/shared';
+import type { MailItemDoc } from '../domain/mail';
+
+const schema = new mongoose.Schema<MailItemDoc>(
+  {
+    _id: { type: String, required: true },
+    orgId: { type: String, required: true },
+    personId: { type: String, required: true },
+    kind: { type: String, enum: MAIL_KINDS, required: true },
+    quantity: { type: Number, required: true },
+    sender: String,
+    note: String,
+    status: { type: String, enum: ['pending', 'handedOver'], required: true },
+    registeredAt: { type: Date, required: true },
+    registeredBy: { type: String, required: true },
+    idempotencyKey: { type: String, required: true },
+    ...outboxSchemaFields,
+  },
+  { versionKey: false, collection: 'mail_items' },
+);
+// Serves a person's mail list and pending counts: { orgId, personId } sorted by registeredAt.
+schema.index({ orgId: 1, personId: 1, registeredAt: -1 });
+// Serves an org's registrations of a day: { orgId, registeredAt in [start, end) }.
+schema.index({ orgId: 1, registeredAt: 1 });
+// Serves retried requests: one item per (org, Idempotency-Key).
+schema.index({ orgId: 1, idempotencyKey: 1 }, { unique: true });
+// Serves the outbox sweep.
+schema.index(OUTBOX_INDEX);
+
+export class MailItems extends TenantRepository<MailItemDoc> {
+  static open(db: Connection): MailItems {
+    return new MailItems(db.model<MailItemDoc>('MailItem', schema));
+  }
+
+  get raw(): Model<MailItemDoc> {
+    return this.model;
+  }
+
+  async init(): Promise<void> {
+    await this.model.createIndexes();
+  }
+
+  /**
+   * Inserts new items in one command. An item whose Idempotency-Key was already
+   * used in its org resolves to the stored item instead (no second registration).
+   */
+  async insertBatch(docs: MailItemDoc[]): Promise<{ doc: MailItemDoc; created: boolean }[]> {
+    const failed = new Map<number, unknown>();
+    try {
+      await this.model.insertMany(docs, { ordered: false });
+    } catch (err) {
+      const writeErrors = (err as { writeErrors?: { index: number; code?: number }[] }).writeErrors;
+      if (!Array.isArray(writeErrors)) throw err;
+      for (const w of writeErrors) failed.set(w.index, w);
+    }
+    const out: { doc: MailItemDoc; created: boolean }[] = [];
+    for (const [i, doc] of docs.entries()) {
+      const error = failed.get(i);
+      if (!error) {
+        out.push({ doc, created: true });
+        continue;
+      }
+      if (!isDuplicateKey(error)) throw Object.assign(new Error('mail item insert failed'), { cause: error });
+      const existing = await this.findOne(doc.orgId, { idempotencyKey: doc.idempotencyKey });
+      if (!existing) throw new Error('mail item insert conflicted but no item holds its key');
+      out.push({ doc: existing, created: false });
+    }
+    return out;
+  }
+
+  forPerson(orgId: string, personId: string) {
+    return this.find(orgId, { personId }).sort({ registeredAt: -1 }).limit(1000).exec();
+  }
+}

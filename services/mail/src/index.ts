@@ -1,0 +1,1 @@
+export { mailService, SERVICE } from './service';

@@ -1,0 +1,1 @@
+export { notificationsService, SERVICE } from './service';

@@ -1,0 +1,3 @@
+export * from './infra';
+export * from './names';
+export * from './nodes';

@@ -1,0 +1,46 @@
+import type { ServiceBroker, ServiceSchema } from 'moleculer';
+import { baseConfigSchema, loadConfig, type BaseConfig } from '../config';
+import { createBroker } from '../broker';
+import type { AuthContext } from '../auth';
+
+/** Configuration of a test: the run's database and NATS, its own namespace (so its own databases and streams). */
+export function testConfig(namespace: string, overrides: Record<string, string> = {}): BaseConfig {
+  return loadConfig(baseConfigSchema, {
+    ...process.env,
+    RELAIS_NAMESPACE: namespace,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
+    DB_TIMEOUT_MS: '20000',
+    ...overrides,
+  });
+}
+
+/** Starts one broker (a separate NATS node) with the given services. */
+export async function startNode(config: BaseConfig, name: string, services: ServiceSchema[] = []): Promise<ServiceBroker> {
+  const broker = createBroker({ config: { ...config, NODE_ID: undefined }, name, services });
+  await broker.start();
+  return broker;
+}
+
+/** Call options carrying a user's auth context, as the gateway sets it. */
+export const as = (auth: AuthContext, extra: Record<string, unknown> = {}) => ({ meta: { auth, ...extra } });
+
+/** Polls `check` until it returns a truthy value or the time runs out (then throws the last error). */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  { timeoutMs = 30_000, intervalMs = 200, what = 'condition' } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${what} not reached within ${timeoutMs} ms${lastError ? `: ${(lastError as Error).message}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
