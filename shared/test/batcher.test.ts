@@ -1,0 +1,40 @@
+import { expect } from 'chai';
+import { Batcher, chunks } from '../src';
+
+describe('Batcher (group commit)', () => {
+  it('writes concurrent items together and gives each caller its own outcome', async () => {
+    const writes: number[][] = [];
+    const b = new Batcher<number, number>(
+      async (items) => {
+        writes.push(items);
+        return items.map((i) => (i === 3 ? new Error('bad 3') : i * 10));
+      },
+      { maxItems: 10, maxWaitMs: 5 },
+    );
+    const results = await Promise.allSettled([1, 2, 3, 4].map((i) => b.add(i)));
+    expect(writes).to.deep.equal([[1, 2, 3, 4]]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).to.deep.equal([
+      10, 20, 'bad 3', 40,
+    ]);
+  });
+
+  it('splits at maxItems and rejects every caller of a failed write', async () => {
+    const sizes: number[] = [];
+    const b = new Batcher<number, number>(
+      async (items) => {
+        sizes.push(items.length);
+        if (items.includes(13)) throw new Error('down');
+        return items;
+      },
+      { maxItems: 5, maxWaitMs: 5 },
+    );
+    const results = await Promise.allSettled(Array.from({ length: 15 }, (_, i) => b.add(i)));
+    expect(sizes.every((s) => s <= 5)).to.equal(true);
+    expect(sizes.reduce((a, c) => a + c, 0)).to.equal(15);
+    expect(results.filter((r) => r.status === 'rejected')).to.have.length(5);
+  });
+
+  it('chunks lists', () => {
+    expect(chunks([1, 2, 3, 4, 5], 2)).to.deep.equal([[1, 2], [3, 4], [5]]);
+  });
+});
