@@ -14,8 +14,17 @@ export interface AuthContext {
   role: Role;
 }
 
+/** Org facts the gateway adds to every call: where phone numbers are read and clocks run. */
+export interface OrgContext {
+  /** ISO 3166 region used to read national phone numbers (FR, RE, GP, MQ, GF, YT, PM...). */
+  region: string;
+  /** IANA time zone of the org (Europe/Paris, Indian/Reunion...). */
+  timeZone: string;
+}
+
 export interface RelaisMeta {
   auth?: AuthContext;
+  org?: OrgContext;
   /** Idempotency-Key header of the HTTP request, when the client sent one. */
   idempotencyKey?: string;
 }
@@ -26,6 +35,11 @@ export function authOf(ctx: Context<unknown, RelaisMeta>): AuthContext {
     throw unauthorized('Authentication is required.');
   }
   return auth;
+}
+
+/** The org facts of the call; the gateway always sets them, internal callers pass them on. */
+export function orgOf(ctx: Context<unknown, RelaisMeta>): OrgContext {
+  return ctx.meta?.org ?? { region: 'FR', timeZone: 'Europe/Paris' };
 }
 
 export function requireRole(auth: AuthContext, allowed: readonly Role[]): void {

@@ -8,7 +8,32 @@ export const MAIL_KINDS = ['letter', 'parcel', 'deliveryNotice'] as const;
 export const mailKind = z.enum(MAIL_KINDS);
 export type MailKind = z.infer<typeof mailKind>;
 
+export const DOMICILIATION_STATUSES = ['requested', 'active', 'refused', 'ended'] as const;
+export const domiciliationStatus = z.enum(DOMICILIATION_STATUSES);
+export type DomiciliationStatus = z.infer<typeof domiciliationStatus>;
+
+/** A calendar date without time (YYYY-MM-DD), read in the org's time zone. */
+export const isoDate = z.iso.date();
+
 export const eventContracts = {
+  'domiciliation.changed': z.object({
+    domiciliationId: z.string(),
+    personId: z.string(),
+    status: domiciliationStatus,
+    startDate: isoDate.nullable(),
+    endDate: isoDate.nullable(),
+    changedAt: z.iso.datetime(),
+    changedBy: z.string(),
+  }),
+  'domiciliation.smsConsentChanged': z.object({
+    personId: z.string(),
+    consent: z.boolean(),
+    /** The mobile number in E.164 while consent is given, else null. */
+    phoneE164: z.string().nullable(),
+    region: z.string().nullable(),
+    changedAt: z.iso.datetime(),
+    changedBy: z.string(),
+  }),
   'mail.registered': z.object({
     mailItemId: z.string(),
     personId: z.string(),
