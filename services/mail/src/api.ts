@@ -18,6 +18,23 @@ export const getMailInput = z.strictObject({ mailItemId: z.uuid({ message: 'must
 
 export const listPersonMailInput = z.strictObject({ personId });
 
+export const handOverInput = z
+  .strictObject({
+    personId,
+    /** The items handed over; all pending items of the person when omitted. */
+    mailItemIds: z.array(z.uuid({ message: 'must be a mail item id (UUID)' })).min(1).max(500).optional(),
+    /** Who took the mail: the person, or a proxy holding a power of attorney. */
+    to: z.enum(['person', 'proxy']).default('person'),
+    proxyName: z.string().trim().min(1).max(200).optional(),
+  })
+  .refine((v) => v.to !== 'proxy' || v.proxyName, { message: 'is required when mail is handed to a proxy', path: ['proxyName'] })
+  .refine((v) => v.to === 'proxy' || !v.proxyName, { message: 'only applies when mail is handed to a proxy', path: ['proxyName'] });
+export type HandOverInput = z.infer<typeof handOverInput>;
+
+export const dayInput = z.strictObject({
+  date: z.iso.date({ message: 'must be a date (YYYY-MM-DD)' }),
+});
+
 export const mailItem = z.object({
   id: z.string(),
   personId: z.string(),
@@ -28,12 +45,25 @@ export const mailItem = z.object({
   status: z.enum(['pending', 'handedOver']),
   registeredAt: z.iso.datetime(),
   registeredBy: z.string(),
+  handOver: z
+    .object({ at: z.iso.datetime(), by: z.string(), to: z.enum(['person', 'proxy']), proxyName: z.string().optional() })
+    .optional(),
 });
 export type MailItem = z.infer<typeof mailItem>;
 
 export const personMail = z.object({
   personId: z.string(),
   pending: z.object({ letter: z.number().int(), parcel: z.number().int(), deliveryNotice: z.number().int() }),
+  items: z.array(mailItem),
+});
+
+export const handOverResult = z.object({ personId: z.string(), handedOver: z.array(mailItem) });
+
+const kindTotals = z.object({ letter: z.number().int(), parcel: z.number().int(), deliveryNotice: z.number().int() });
+export const dayRegistrations = z.object({
+  date: z.string(),
+  timeZone: z.string(),
+  totals: kindTotals,
   items: z.array(mailItem),
 });
 
@@ -68,6 +98,26 @@ export const routes: Route[] = [
     output: personMail,
     roles: STAFF,
     summary: "A person's mail: pending counts per kind and the items",
+    tag: 'Mail',
+  },
+  {
+    method: 'post',
+    path: '/v1/people/:personId/mail/hand-over',
+    action: 'mail.handOver',
+    input: handOverInput,
+    output: handOverResult,
+    roles: STAFF,
+    summary: "Hand over some or all of a person's pending mail (to the person or a proxy)",
+    tag: 'Mail',
+  },
+  {
+    method: 'get',
+    path: '/v1/mail',
+    action: 'mail.day',
+    input: dayInput,
+    output: dayRegistrations,
+    roles: STAFF,
+    summary: "The org's mail registrations of one day (in the org's time zone)",
     tag: 'Mail',
   },
 ];

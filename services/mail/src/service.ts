@@ -1,28 +1,64 @@
 import { randomUUID } from 'node:crypto';
+import { DateTime } from 'luxon';
 import type { ServiceSchema } from 'moleculer';
 import {
   Batcher,
   Outbox,
   STAFF,
+  chunks,
+  conflict,
   defineAction,
   healthAction,
   notFound,
   openRuntime,
+  orgOf,
+  validationError,
   type BaseConfig,
+  type Logger,
+  type RelaisContext,
   type ServiceRuntime,
 } from '@relais/shared';
-import { getMailInput, listPersonMailInput, registerMailInput } from './api';
+import { dayInput, getMailInput, handOverInput, listPersonMailInput, registerMailInput } from './api';
 import { MailItems } from './data/mailItems';
-import { newMailItem, pendingCounts, toMailItem, type MailItemDoc } from './domain/mail';
+import {
+  handOverEvent,
+  newMailItem,
+  pendingCounts,
+  selectForHandOver,
+  toMailItem,
+  totalsByKind,
+  type HandOver,
+  type MailItemDoc,
+} from './domain/mail';
 
 export const SERVICE = 'mail';
 
-/** The mail service: registers postal mail received for people and publishes mail events. */
+interface ActiveStatus {
+  personId: string;
+  active: boolean;
+  status: string | null;
+}
+
+/** The mail service: registers postal mail received for domiciled people, hands it over, publishes mail events. */
 export function mailService(config: BaseConfig): ServiceSchema {
   let rt: ServiceRuntime | null = null;
+  let log: Logger;
   let items: MailItems;
   let outbox: Outbox;
   let inserts: Batcher<MailItemDoc, { doc: MailItemDoc; created: boolean }>;
+  let statusChecks: Batcher<{ ctx: RelaisContext; personId: string }, ActiveStatus>;
+
+  /** Refuses mail for a person whose domiciliation is not active (404 when the person is unknown to the org). */
+  async function requireActiveDomiciliation(ctx: RelaisContext, personId: string): Promise<void> {
+    const status = await statusChecks.add({ ctx, personId });
+    if (status.active) return;
+    if (status.status === null) {
+      // No domiciliation at all: say whether the person exists in this org.
+      await ctx.call('contacts.getPerson', { personId });
+      throw conflict('This person has no domiciliation: request and activate one before registering mail.');
+    }
+    throw conflict(`This person's domiciliation is ${status.status}, not active: mail cannot be registered for them.`);
+  }
 
   return {
     name: SERVICE,
@@ -33,15 +69,48 @@ export function mailService(config: BaseConfig): ServiceSchema {
         input: registerMailInput,
         roles: STAFF,
         async handler(input, auth, ctx) {
-          const doc = newMailItem(
-            input,
-            auth,
-            { itemId: randomUUID(), eventId: randomUUID() },
-            new Date(),
-            ctx.meta.idempotencyKey,
-          );
+          const key = ctx.meta.idempotencyKey;
+          if (key) {
+            // A retried request returns what the first one registered, without checking again.
+            const existing = await items.findOne(auth.orgId, { idempotencyKey: key });
+            if (existing) return toMailItem(existing);
+          }
+          await requireActiveDomiciliation(ctx, input.personId);
+          const doc = newMailItem(input, auth, { itemId: randomUUID(), eventId: randomUUID() }, new Date(), key);
           const { doc: stored } = await inserts.add(doc);
           return toMailItem(stored);
+        },
+      }),
+
+      handOver: defineAction({
+        input: handOverInput,
+        roles: STAFF,
+        async handler(input, auth) {
+          const pending = await items.pendingForPerson(auth.orgId, input.personId);
+          const selection = selectForHandOver(pending, input.mailItemIds);
+          if (!selection.ok) {
+            throw validationError(
+              `These items are not pending mail of this person: ${selection.unknown.join(', ')}`,
+              [{ path: 'mailItemIds', message: `not pending for this person: ${selection.unknown.join(', ')}` }],
+            );
+          }
+          if (selection.ids.length === 0) throw conflict('This person has no pending mail to hand over.');
+          const handOver: HandOver = {
+            at: new Date(),
+            by: auth.userId,
+            to: input.to,
+            ...(input.proxyName ? { proxyName: input.proxyName } : {}),
+          };
+          const groups = chunks(selection.ids, config.DB_UPDATE_BATCH).map((ids) => ({
+            ids,
+            event: handOverEvent(auth, input.personId, ids, handOver, randomUUID()),
+          }));
+          await items.markHandedOver(auth.orgId, groups, handOver);
+          const updated = await items.byIds(auth.orgId, selection.ids);
+          await outbox
+            .flush(updated)
+            .catch((err) => log.warn({ error: (err as Error).message }, 'publish deferred to outbox sweep'));
+          return { personId: input.personId, handedOver: updated.map(toMailItem) };
         },
       }),
 
@@ -63,10 +132,23 @@ export function mailService(config: BaseConfig): ServiceSchema {
           return { personId, pending: pendingCounts(docs), items: docs.map(toMailItem) };
         },
       }),
+
+      day: defineAction({
+        input: dayInput,
+        roles: STAFF,
+        async handler({ date }, auth, ctx) {
+          const { timeZone } = orgOf(ctx);
+          const start = DateTime.fromISO(date, { zone: timeZone }).startOf('day');
+          const docs = await items.registeredBetween(auth.orgId, start.toJSDate(), start.plus({ days: 1 }).toJSDate());
+          const totals = totalsByKind(docs);
+          return { date, timeZone, totals, items: docs.map(toMailItem) };
+        },
+      }),
     },
 
     async started() {
-      rt = await openRuntime(config, SERVICE, this.logger as never);
+      log = this.logger as unknown as Logger;
+      rt = await openRuntime(config, SERVICE, log);
       items = MailItems.open(rt.db);
       await items.init();
       outbox = new Outbox({
@@ -74,7 +156,7 @@ export function mailService(config: BaseConfig): ServiceSchema {
         model: items.raw,
         updateBatch: config.DB_UPDATE_BATCH,
         dbTimeoutMs: config.DB_TIMEOUT_MS,
-        logger: this.logger as never,
+        logger: log,
       });
       outbox.start();
       inserts = new Batcher(
@@ -82,8 +164,35 @@ export function mailService(config: BaseConfig): ServiceSchema {
           const results = await items.insertBatch(docs);
           const created = results.filter((r) => r.created).map((r) => r.doc);
           // Publishing failures leave the events pending for the sweep; the items are registered either way.
-          await outbox.flush(created).catch((err) => this.logger.warn({ error: (err as Error).message }, 'publish deferred to outbox sweep'));
+          await outbox
+            .flush(created)
+            .catch((err) => log.warn({ error: (err as Error).message }, 'publish deferred to outbox sweep'));
           return results;
+        },
+        { maxItems: 100, maxWaitMs: 2 },
+      );
+      // Concurrent registrations ask the domiciliation service about all their people in one call per org.
+      statusChecks = new Batcher(
+        async (checks) => {
+          const byOrg = new Map<string, typeof checks>();
+          for (const c of checks) {
+            const orgId = c.ctx.meta.auth!.orgId;
+            byOrg.set(orgId, [...(byOrg.get(orgId) ?? []), c]);
+          }
+          const answers = new Map<string, ActiveStatus>();
+          await Promise.all(
+            [...byOrg.entries()].map(async ([orgId, group]) => {
+              const personIds = [...new Set(group.map((c) => c.personId))];
+              const res = (await group[0].ctx.call('domiciliation.activeStatuses', { personIds })) as {
+                statuses: ActiveStatus[];
+              };
+              for (const s of res.statuses) answers.set(`${orgId}:${s.personId}`, s);
+            }),
+          );
+          return checks.map(
+            (c) =>
+              answers.get(`${c.ctx.meta.auth!.orgId}:${c.personId}`) ?? new Error('domiciliation status missing'),
+          );
         },
         { maxItems: 100, maxWaitMs: 2 },
       );

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { newMailItem, pendingCounts } from '../src/domain/mail';
+import { handOverEvent, newMailItem, pendingCounts, selectForHandOver } from '../src/domain/mail';
 
 const auth = { orgId: 'org-1', userId: 'user-1', role: 'agent' as const };
 const ids = { itemId: '6f1c8d7e-52d4-4e0b-9a59-0d8f3e9c1a11', eventId: '0b7f7f55-4b8e-4a7e-bb3c-6a3c3b1f0e22' };
@@ -36,5 +36,28 @@ describe('mail domain', () => {
         { kind: 'letter', quantity: 1, status: 'handedOver' },
       ]),
     ).to.deep.equal({ letter: 3, parcel: 2, deliveryNotice: 0 });
+  });
+});
+
+describe('hand-over selection', () => {
+  const pending = [{ _id: 'a' }, { _id: 'b' }, { _id: 'c' }];
+
+  it('takes every pending item when none is named', () => {
+    expect(selectForHandOver(pending, undefined)).to.deep.equal({ ok: true, ids: ['a', 'b', 'c'] });
+  });
+
+  it('takes the named pending items once each', () => {
+    expect(selectForHandOver(pending, ['b', 'b', 'a'])).to.deep.equal({ ok: true, ids: ['b', 'a'] });
+  });
+
+  it('names the items that are not pending for the person', () => {
+    expect(selectForHandOver(pending, ['a', 'z'])).to.deep.equal({ ok: false, unknown: ['z'] });
+  });
+
+  it('builds one mail.handedOver event for a group of items', () => {
+    const at = new Date('2026-03-03T10:00:00Z');
+    const ev = handOverEvent(auth, person, ['a', 'b'], { at, by: 'user-1', to: 'proxy', proxyName: 'M. Curie' }, ids.eventId);
+    expect(ev).to.deep.include({ id: ids.eventId, type: 'mail.handedOver', orgId: 'org-1', occurredAt: at.toISOString() });
+    expect(ev.data).to.deep.equal({ personId: person, mailItemIds: ['a', 'b'], handedOverAt: at.toISOString(), handedOverBy: 'user-1' });
   });
 });

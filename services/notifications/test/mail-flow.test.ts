@@ -7,6 +7,16 @@ import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/
 import { mailService } from '@relais/mail';
 import { notificationsService } from '../src/service';
 
+/** Stands in for the domiciliation service: everyone is domiciled (its own tests cover the real rules). */
+const everyoneDomiciled = {
+  name: 'domiciliation',
+  actions: {
+    activeStatuses: (ctx: { params: { personIds: string[] } }) => ({
+      statuses: ctx.params.personIds.map((personId) => ({ personId, active: true, status: 'active' })),
+    }),
+  },
+};
+
 /**
  * The proving flow across separate brokers over real NATS and the real database:
  * mail.register -> mail_items -> mail.registered (JetStream) -> notifications counts it once.
@@ -28,7 +38,8 @@ describe('mail registered -> counted by notifications', function () {
   before(async () => {
     config = testConfig(uniqueNamespace('t'));
     client = await startNode(config, 'client');
-    mail = await startNode(config, 'mail', [mailService(config)]);
+    mail = await startNode(config, 'mail', [mailService(config), everyoneDomiciled]);
+    await client.waitForServices(['mail', 'domiciliation'], 20_000);
   });
 
   after(async () => {
@@ -38,6 +49,7 @@ describe('mail registered -> counted by notifications', function () {
   it('two notifications instances count each event exactly once', async () => {
     notifications.push(await startNode(config, 'notif-1', [notificationsService(config)]));
     notifications.push(await startNode(config, 'notif-2', [notificationsService(config)]));
+    await client.waitForServices(['notifications'], 20_000);
     const person = randomUUID();
     await Promise.all([
       ...Array.from({ length: 30 }, () => register(person, 'letter')),
@@ -60,6 +72,7 @@ describe('mail registered -> counted by notifications', function () {
       await Promise.all(Array.from({ length: 100 }, (_, j) => register(people[(i + j) % 4], 'letter')));
     }
     notifications.push(await startNode(config, 'notif-3', [notificationsService(config)]));
+    await client.waitForServices(['notifications'], 20_000);
     for (const person of people) {
       await eventually(async () => (await counts(person)).counts.letter === 250, {
         timeoutMs: 120_000,

@@ -35,19 +35,28 @@ export class Outbox {
 
   constructor(private readonly opts: OutboxOptions) {}
 
-  /** Publishes the given documents' events and clears them. */
+  /**
+   * Publishes the given documents' events and clears them. A document is cleared only
+   * if its outbox still holds exactly what was published ($size): an event added
+   * meanwhile keeps it pending for the sweep instead of being wiped unpublished.
+   */
   async flush(docs: readonly { _id: unknown; outbox: Envelope[] }[]): Promise<void> {
     const withEvents = docs.filter((d) => d.outbox.length > 0);
     if (withEvents.length === 0) return;
-    await this.opts.events.publish(withEvents.flatMap((d) => d.outbox));
-    for (const part of chunks(withEvents, this.opts.updateBatch)) {
-      await withTimeout(
-        this.opts.model
-          .updateMany({ _id: { $in: part.map((d) => d._id) } }, { $set: { outbox: [], outboxPending: false } })
-          .exec(),
-        this.opts.dbTimeoutMs,
-        'outbox clear',
-      );
+    const unique = new Map(withEvents.flatMap((d) => d.outbox.map((e) => [e.id, e] as const)));
+    await this.opts.events.publish([...unique.values()]);
+    const bySize = new Map<number, unknown[]>();
+    for (const d of withEvents) bySize.set(d.outbox.length, [...(bySize.get(d.outbox.length) ?? []), d._id]);
+    for (const [size, ids] of bySize) {
+      for (const part of chunks(ids, this.opts.updateBatch)) {
+        await withTimeout(
+          this.opts.model
+            .updateMany({ _id: { $in: part }, outbox: { $size: size } }, { $set: { outbox: [], outboxPending: false } })
+            .exec(),
+          this.opts.dbTimeoutMs,
+          'outbox clear',
+        );
+      }
     }
   }
 

@@ -36,7 +36,7 @@ interface Provided {
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CACHE = path.join(ROOT, '.cache');
 const LOGS = path.join(CACHE, 'logs');
-const FERRETDB_BIN = path.join(CACHE, 'ferretdb');
+const FERRETDB_BIN = process.env.SPAWNCHECK_BIN ?? path.join(CACHE, 'ferretdb');
 const FERRETDB_PIDFILE = path.join(CACHE, 'ferretdb.pid');
 const PG = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'relais' };
 const NATS_BIN_FALLBACK = '/usr/sbin/nats-server';
@@ -162,7 +162,6 @@ async function runningFerretDB(): Promise<Provided | undefined> {
 
 /** FerretDB processes found in /proc (Linux; elsewhere none) with their -listen address. */
 function ferretdbProcesses(): Array<{ pid: number; listen: string }> {
-  if (process.env.SPAWNCHECK) return [];
   let pids: string[];
   try {
     pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
@@ -178,6 +177,7 @@ function ferretdbProcesses(): Array<{ pid: number; listen: string }> {
       continue;
     }
     if (!path.basename(argv[0] ?? '').startsWith('ferretdb')) continue;
+    if (pid === process.env.SPAWNCHECK_SKIP_PID) continue;
     const i = argv.findIndex((a) => a === '-listen' || a === '--listen');
     const listen = i >= 0 ? argv[i + 1] : argv.find((a) => /^--?listen=/.test(a))?.split('=')[1];
     if (listen) found.push({ pid: Number(pid), listen: listen.replace(/^(0\.0\.0\.0|\[::\]|):/, '127.0.0.1:') });

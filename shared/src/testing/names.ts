@@ -10,8 +10,10 @@ const OP_TIMEOUT_MS = 15_000;
  * `<prefix>_<6 random chars>`, e.g. `t_k3x9a2`: lower-case letters, digits and `_` only, so the
  * same string works as a NATS subject token, a JetStream stream name, a Mongo database name and
  * a RELAIS_NAMESPACE. Kept short because database names are `<namespace>_<service>`.
+ * Under scripts/test.ts the default prefix is the run's RELAIS_TEST_PREFIX (`t_k3x9a2_p0q8zz`),
+ * so whatever a test creates is removed after the run.
  */
-export function uniqueNamespace(prefix = 't'): string {
+export function uniqueNamespace(prefix = process.env.RELAIS_TEST_PREFIX || 't'): string {
   if (!/^[a-z][a-z0-9_]*$/.test(prefix)) {
     throw new Error(`uniqueNamespace: prefix must be lower-case letters, digits or _, starting with a letter (got "${prefix}")`);
   }

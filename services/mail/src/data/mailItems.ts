@@ -1,6 +1,7 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
 import { MAIL_KINDS, OUTBOX_INDEX, outboxSchemaFields, TenantRepository, isDuplicateKey } from '@relais/shared';
-import type { MailItemDoc } from '../domain/mail';
+import type { Envelope } from '@relais/shared';
+import type { HandOver, MailItemDoc } from '../domain/mail';
 
 const schema = new mongoose.Schema<MailItemDoc>(
   {
@@ -15,6 +16,13 @@ const schema = new mongoose.Schema<MailItemDoc>(
     registeredAt: { type: Date, required: true },
     registeredBy: { type: String, required: true },
     idempotencyKey: { type: String, required: true },
+    handOver: {
+      type: new mongoose.Schema(
+        { at: Date, by: String, to: { type: String, enum: ['person', 'proxy'] }, proxyName: String },
+        { _id: false },
+      ),
+      required: false,
+    },
     ...outboxSchemaFields,
   },
   { versionKey: false, collection: 'mail_items' },
@@ -67,6 +75,33 @@ export class MailItems extends TenantRepository<MailItemDoc> {
       out.push({ doc: existing, created: false });
     }
     return out;
+  }
+
+  pendingForPerson(orgId: string, personId: string) {
+    return this.find(orgId, { personId, status: 'pending' }).limit(5000).exec();
+  }
+
+  /**
+   * Marks items handed over, each group with its event in the same single-document
+   * writes. Only items still pending change; the others are left as they are.
+   */
+  async markHandedOver(orgId: string, groups: { ids: string[]; event: Envelope }[], handOver: HandOver): Promise<void> {
+    for (const g of groups) {
+      await this.model
+        .updateMany(this.scoped(orgId, { _id: { $in: g.ids }, status: 'pending' }), {
+          $set: { status: 'handedOver', handOver, outboxPending: true },
+          $push: { outbox: g.event },
+        })
+        .exec();
+    }
+  }
+
+  byIds(orgId: string, ids: string[]) {
+    return this.find(orgId, { _id: { $in: ids } }).exec();
+  }
+
+  registeredBetween(orgId: string, from: Date, to: Date) {
+    return this.find(orgId, { registeredAt: { $gte: from, $lt: to } }).sort({ registeredAt: 1 }).limit(10_000).exec();
   }
 
   forPerson(orgId: string, personId: string) {

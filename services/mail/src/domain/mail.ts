@@ -1,6 +1,13 @@
 import { makeEnvelope, MAIL_KINDS, type AuthContext, type Envelope, type MailKind } from '@relais/shared';
 import type { RegisterMailInput } from '../api';
 
+export interface HandOver {
+  at: Date;
+  by: string;
+  to: 'person' | 'proxy';
+  proxyName?: string;
+}
+
 /** A mail item as stored, with the events its write produced (outbox). */
 export interface MailItemDoc {
   _id: string;
@@ -15,6 +22,7 @@ export interface MailItemDoc {
   registeredBy: string;
   /** Idempotency-Key of the request, or the item id when none was sent (keeps the unique index total). */
   idempotencyKey: string;
+  handOver?: HandOver;
   outbox: Envelope[];
   outboxPending: boolean;
   createdAt: Date;
@@ -59,11 +67,47 @@ export function newMailItem(
   };
 }
 
-/** Pending quantities per kind (zero for kinds with none). Pure. */
-export function pendingCounts(items: readonly Pick<MailItemDoc, 'kind' | 'quantity' | 'status'>[]): Record<MailKind, number> {
+/** Quantities per kind (zero for kinds with none). Pure. */
+export function totalsByKind(items: readonly Pick<MailItemDoc, 'kind' | 'quantity'>[]): Record<MailKind, number> {
   const counts = Object.fromEntries(MAIL_KINDS.map((k) => [k, 0])) as Record<MailKind, number>;
-  for (const item of items) if (item.status === 'pending') counts[item.kind] += item.quantity;
+  for (const item of items) counts[item.kind] += item.quantity;
   return counts;
+}
+
+/** Quantities not yet handed over, per kind. Pure. */
+export function pendingCounts(items: readonly Pick<MailItemDoc, 'kind' | 'quantity' | 'status'>[]): Record<MailKind, number> {
+  return totalsByKind(items.filter((i) => i.status === 'pending'));
+}
+
+/** One `mail.handedOver` event per group of items updated together. Pure. */
+export function handOverEvent(
+  auth: AuthContext,
+  personId: string,
+  mailItemIds: string[],
+  handOver: HandOver,
+  eventId: string,
+): Envelope<'mail.handedOver'> {
+  return makeEnvelope(
+    'mail.handedOver',
+    auth.orgId,
+    { personId, mailItemIds, handedOverAt: handOver.at.toISOString(), handedOverBy: handOver.by },
+    { id: eventId, occurredAt: handOver.at },
+  );
+}
+
+/**
+ * Which requested items can be handed over: every requested id must be one of the
+ * person's pending items. Returns the ids, or the ids that are not. Pure.
+ */
+export function selectForHandOver(
+  pending: readonly Pick<MailItemDoc, '_id'>[],
+  requested: readonly string[] | undefined,
+): { ok: true; ids: string[] } | { ok: false; unknown: string[] } {
+  const pendingIds = pending.map((p) => p._id);
+  if (!requested) return { ok: true, ids: pendingIds };
+  const known = new Set(pendingIds);
+  const unknown = [...new Set(requested)].filter((id) => !known.has(id));
+  return unknown.length ? { ok: false, unknown } : { ok: true, ids: [...new Set(requested)] };
 }
 
 export function toMailItem(doc: MailItemDoc) {
@@ -77,5 +121,15 @@ export function toMailItem(doc: MailItemDoc) {
     status: doc.status,
     registeredAt: doc.registeredAt.toISOString(),
     registeredBy: doc.registeredBy,
+    ...(doc.handOver
+      ? {
+          handOver: {
+            at: doc.handOver.at.toISOString(),
+            by: doc.handOver.by,
+            to: doc.handOver.to,
+            ...(doc.handOver.proxyName ? { proxyName: doc.handOver.proxyName } : {}),
+          },
+        }
+      : {}),
   };
 }
