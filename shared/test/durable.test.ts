@@ -26,7 +26,7 @@ describe('durable events on JetStream', function () {
   };
 
   before(async () => {
-    config = testConfig(uniqueNamespace('t'));
+    config = testConfig(uniqueNamespace());
     db = await connectDatabase(config, 'durabletest');
   });
   after(async () => {

@@ -9,7 +9,13 @@ describe('outbox', function () {
   let config: BaseConfig;
   let db: Connection;
   let events: DurableEvents;
-  const schema = new mongoose.Schema({ _id: String, ...outboxSchemaFields }, { versionKey: false });
+  interface Thing {
+    _id: string;
+    outbox: Envelope[];
+    outboxPending: boolean;
+    createdAt: Date;
+  }
+  const schema = new mongoose.Schema<Thing>({ _id: String, ...outboxSchemaFields }, { versionKey: false });
   schema.index(OUTBOX_INDEX);
   const event = () =>
     makeEnvelope('mail.registered', 'org', {
@@ -22,7 +28,7 @@ describe('outbox', function () {
     });
 
   before(async () => {
-    config = testConfig(uniqueNamespace('t'));
+    config = testConfig(uniqueNamespace());
     db = await connectDatabase(config, 'outboxtest');
     events = await DurableEvents.connect({ natsUrl: config.NATS_URL, namespace: config.RELAIS_NAMESPACE, name: 'test' });
   });
@@ -32,7 +38,7 @@ describe('outbox', function () {
   });
 
   it('republishes what a crash left between the write and the publish, then clears it', async () => {
-    const Model = db.model('Thing', schema);
+    const Model = db.model<Thing>('Thing', schema);
     const old = new Date(Date.now() - 60_000);
     const lost = event();
     const fresh = event();
@@ -54,7 +60,7 @@ describe('outbox', function () {
   });
 
   it('keeps a document pending when an event was added after the one being published', async () => {
-    const Model = db.model('Thing');
+    const Model = db.model<Thing>('Thing');
     const first = event();
     const second = event();
     await Model.create({ _id: 'busy', outbox: [first], outboxPending: true, createdAt: new Date() });

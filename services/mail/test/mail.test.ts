@@ -56,7 +56,7 @@ describe('mail service', function () {
   const rejects = async (p: Promise<unknown>) => p.then(() => expect.fail('accepted'), (err) => err);
 
   before(async () => {
-    config = testConfig(uniqueNamespace('t'));
+    config = testConfig(uniqueNamespace());
     client = await startNode(config, 'client', neighbours);
     service = await startNode(config, 'mail', [mailService(config)]);
     await client.waitForServices(['mail'], 20_000);

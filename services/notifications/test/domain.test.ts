@@ -52,7 +52,7 @@ describe('end-of-domiciliation reminder (19:00 local, two months before)', () =>
       const at = reminderAt(endDate, 'Europe/Paris');
       const days = (Date.parse(`${endDate}T19:00:00Z`) - at.getTime()) / 86_400_000;
       expect(days, endDate).to.be.within(58.9, 62.1);
-      expect(new Intl.DateTimeFormat('fr-FR', { timeZone: 'Europe/Paris', hour: '2-digit' }).format(at)).to.equal('19');
+      expect(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Paris', hour: '2-digit', hourCycle: 'h23' }).format(at)).to.equal('19');
     }
   });
 

@@ -36,7 +36,7 @@ describe('mail registered -> counted by notifications', function () {
   const total = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
 
   before(async () => {
-    config = testConfig(uniqueNamespace('t'));
+    config = testConfig(uniqueNamespace());
     client = await startNode(config, 'client');
     mail = await startNode(config, 'mail', [mailService(config), everyoneDomiciled]);
     await client.waitForServices(['mail', 'domiciliation'], 20_000);

@@ -41,7 +41,7 @@ const FERRETDB_PIDFILE = path.join(CACHE, 'ferretdb.pid');
 const PG = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'relais' };
 const NATS_BIN_FALLBACK = '/usr/sbin/nats-server';
 
-// FerretDB needs a few seconds to open its PostgreSQL pool; both can stall, so every wait is bounded.
+// FerretDB and nats-server usually answer within a second, but either can stall: every wait is bounded.
 const FERRETDB_READY_MS = 30_000;
 const NATS_READY_MS = 15_000;
 const STOP_GRACE_MS = 5_000;
@@ -81,7 +81,7 @@ async function provide(
   local: () => Promise<Provided | string>,
   docker: () => Promise<Provided>,
 ): Promise<Provided> {
-  if (envValue) return { url: envValue, source: envName };
+  if (envValue) return { url: envValue, source: `${envName} from the environment` };
   const localResult = await local();
   if (typeof localResult !== 'string') return localResult;
   const engine = await dockerEngine();
