@@ -13,7 +13,7 @@ describe('outbox', function () {
     _id: string;
     outbox: Envelope[];
     outboxPending: boolean;
-    createdAt: Date;
+    outboxAt: Date;
   }
   const schema = new mongoose.Schema<Thing>({ _id: String, ...outboxSchemaFields }, { versionKey: false });
   schema.index(OUTBOX_INDEX);
@@ -43,9 +43,9 @@ describe('outbox', function () {
     const lost = event();
     const fresh = event();
     await Model.insertMany([
-      { _id: 'crashed', outbox: [lost], outboxPending: true, createdAt: old },
+      { _id: 'crashed', outbox: [lost], outboxPending: true, outboxAt: old },
       // Written a moment ago: its own writer is still publishing it, the sweep leaves it alone.
-      { _id: 'in-flight', outbox: [fresh], outboxPending: true, createdAt: new Date() },
+      { _id: 'in-flight', outbox: [fresh], outboxPending: true, outboxAt: new Date() },
     ]);
     const seen: Envelope[] = [];
     const sub = await events.consume({ group: 'sweep', type: 'mail.registered', db, handle: async (evs) => void seen.push(...evs) });
@@ -63,7 +63,7 @@ describe('outbox', function () {
     const Model = db.model<Thing>('Thing');
     const first = event();
     const second = event();
-    await Model.create({ _id: 'busy', outbox: [first], outboxPending: true, createdAt: new Date() });
+    await Model.create({ _id: 'busy', outbox: [first], outboxPending: true, outboxAt: new Date() });
     await Model.updateOne({ _id: 'busy' }, { $push: { outbox: second } });
     const outbox = new Outbox({ events, model: Model, updateBatch: 25, dbTimeoutMs: 10_000 });
     await outbox.flush([{ _id: 'busy', outbox: [first] }]);

@@ -13,7 +13,8 @@ import { chunks, withTimeout } from '../db';
 export interface OutboxFields {
   outbox: Envelope[];
   outboxPending: boolean;
-  createdAt: Date;
+  /** When the pending events were written: the sweep only takes what its writer should long have published. */
+  outboxAt: Date;
 }
 
 export interface OutboxOptions {
@@ -26,8 +27,8 @@ export interface OutboxOptions {
   logger?: Logger;
 }
 
-/** Index serving the sweep: `{ outboxPending: true, createdAt < t }`. Add it to every outbox-carrying schema. */
-export const OUTBOX_INDEX = { outboxPending: 1, createdAt: 1 } as const;
+/** Index serving the sweep: `{ outboxPending: true, outboxAt < t }`. Add it to every outbox-carrying schema. */
+export const OUTBOX_INDEX = { outboxPending: 1, outboxAt: 1 } as const;
 
 export class Outbox {
   private timer: NodeJS.Timeout | null = null;
@@ -65,7 +66,7 @@ export class Outbox {
     const before = new Date(Date.now() - (this.opts.sweepAfterMs ?? 10_000));
     const pending = await withTimeout(
       this.opts.model
-        .find({ outboxPending: true, createdAt: { $lt: before } }, { outbox: 1 })
+        .find({ outboxPending: true, outboxAt: { $lt: before } }, { outbox: 1 })
         .limit(500)
         .lean<{ _id: unknown; outbox: Envelope[] }[]>()
         .exec(),
@@ -101,5 +102,5 @@ export class Outbox {
 export const outboxSchemaFields = {
   outbox: { type: mongoose.Schema.Types.Mixed, default: [] },
   outboxPending: { type: Boolean, required: true },
-  createdAt: { type: Date, required: true },
+  outboxAt: { type: Date, required: true },
 } as const;

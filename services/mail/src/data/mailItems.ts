@@ -24,6 +24,7 @@ const schema = new mongoose.Schema<MailItemDoc>(
       required: false,
     },
     ...outboxSchemaFields,
+    createdAt: { type: Date, required: true },
   },
   { versionKey: false, collection: 'mail_items' },
 );
@@ -89,7 +90,7 @@ export class MailItems extends TenantRepository<MailItemDoc> {
     for (const g of groups) {
       await this.model
         .updateMany(this.scoped(orgId, { _id: { $in: g.ids }, status: 'pending' }), {
-          $set: { status: 'handedOver', handOver, outboxPending: true },
+          $set: { status: 'handedOver', handOver, outboxPending: true, outboxAt: handOver.at },
           $push: { outbox: g.event },
         })
         .exec();

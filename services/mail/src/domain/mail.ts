@@ -25,6 +25,7 @@ export interface MailItemDoc {
   handOver?: HandOver;
   outbox: Envelope[];
   outboxPending: boolean;
+  outboxAt: Date;
   createdAt: Date;
 }
 
@@ -63,6 +64,7 @@ export function newMailItem(
     idempotencyKey: idempotencyKey ?? ids.itemId,
     outbox: [event],
     outboxPending: true,
+    outboxAt: now,
     createdAt: now,
   };
 }
