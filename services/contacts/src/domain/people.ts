@@ -1,0 +1,200 @@
+import type { AuthContext } from '@relais/shared';
+import type { CreatePersonInput, SearchPeopleInput, Sex, UpdatePersonInput } from '../api';
+import { decodeCursor, encodeCursor, nameFilter, nameKeys, searchWords, sortKey } from './search';
+
+/**
+ * What every party (a person or a company the org keeps a file on) carries, whatever its kind.
+ * Companies are another `kind` in the same collection, so search and customId cover both.
+ */
+export interface PartyBase {
+  _id: string;
+  orgId: string;
+  kind: 'person';
+  /** "Identifiant personnalisé": the org's own reference of the file, unique in the org. */
+  customId?: string;
+  /** customId, or the party's id when it has none: keeps the unique index total (see customIdKey). */
+  customIdKey: string;
+  searchKeys: string[];
+  sortKey: string;
+  /** Incremented by every change; a write applies only to the revision it was computed from. */
+  revision: number;
+  createdAt: Date;
+  createdBy: string;
+  updatedAt: Date;
+  updatedBy: string;
+}
+
+/** Civil status ("État civil", seed 001). */
+export interface CivilStatus {
+  lastName: string;
+  firstName: string;
+  usageName?: string;
+  sex: Sex;
+  /** YYYY-MM-DD: a calendar date, never shifted by a time zone. */
+  birthDate?: string;
+  birthPlace?: string;
+  /** ISO 639 code: the 639-1 code when the language has one, else its 639-3 code (rcf, swb). */
+  spokenLanguage?: string;
+}
+
+export interface PersonDoc extends PartyBase, CivilStatus {
+  kind: 'person';
+}
+
+const OPTIONAL_FIELDS = ['usageName', 'birthDate', 'birthPlace', 'spokenLanguage', 'customId'] as const;
+const FIELDS = ['lastName', 'firstName', 'sex', ...OPTIONAL_FIELDS] as const;
+type Field = (typeof FIELDS)[number];
+
+/**
+ * The unique key of a party's customId in its org. MongoDB counts every party without a
+ * customId as a duplicate "null" in a unique index, and FerretDB has no partial index, so
+ * parties without one get their own id instead; the prefixes keep the two kinds apart.
+ */
+export function customIdKey(customId: string | undefined, partyId: string): string {
+  return customId === undefined ? `id:${partyId}` : customIdLookup(customId);
+}
+
+/** The key under which a customId is found. */
+export function customIdLookup(customId: string): string {
+  return `custom:${customId}`;
+}
+
+export const EARLIEST_BIRTH_DATE = '1900-01-01';
+
+/** Why a birth date cannot be right, or null. `today` is the org's calendar date (YYYY-MM-DD). */
+export function birthDateProblem(birthDate: string, today: string): string | null {
+  if (birthDate < EARLIEST_BIRTH_DATE) return `must be on or after ${EARLIEST_BIRTH_DATE}`;
+  if (birthDate > today) return 'cannot be in the future';
+  return null;
+}
+
+/** The calendar date (YYYY-MM-DD) at `now` in an IANA time zone. */
+export function todayIn(timeZone: string, now: Date): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+}
+
+const ISO_639_1 = new Set(
+  ('aa ab ae af ak am an ar as av ay az ba be bg bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de dv dz ee el en ' +
+    'eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik io is it iu ja ' +
+    'jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb ' +
+    'nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq ' +
+    'sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu').split(' '),
+);
+
+/**
+ * The canonical code of a spoken language, or null. Two-letter codes must be ISO 639-1;
+ * three-letter codes are ISO 639-2/3, brought to their 639-1 code when there is one
+ * ("fra" -> "fr"), so each language has one code. Three letters are needed for languages
+ * without a 639-1 code that our users' people speak: Réunion Creole (rcf), Shimaore (swb).
+ */
+export function canonicalLanguage(code: string): string | null {
+  if (ISO_639_1.has(code)) return code;
+  if (!/^[a-z]{3}$/.test(code)) return null;
+  const canonical = Intl.getCanonicalLocales(code)[0];
+  return canonical && ISO_639_1.has(canonical) ? canonical : code;
+}
+
+/** Derived fields kept in step with the civil status and customId. */
+function derived(doc: Pick<PersonDoc, '_id' | 'lastName' | 'firstName' | 'usageName' | 'customId'>) {
+  return {
+    customIdKey: customIdKey(doc.customId, doc._id),
+    searchKeys: nameKeys([doc.lastName, doc.firstName, doc.usageName]),
+    sortKey: sortKey(doc.lastName, doc.firstName, doc._id),
+  };
+}
+
+/** A new person's file. Pure: the id and the clock come from the caller. */
+export function newPerson(input: CreatePersonInput, auth: AuthContext, id: string, now: Date): PersonDoc {
+  const base = { _id: id, lastName: input.lastName, firstName: input.firstName };
+  const optional = Object.fromEntries(OPTIONAL_FIELDS.flatMap((f) => (input[f] == null ? [] : [[f, input[f]]])));
+  return {
+    ...base,
+    orgId: auth.orgId,
+    kind: 'person',
+    sex: input.sex,
+    ...optional,
+    ...derived({ ...base, ...optional }),
+    revision: 1,
+    createdAt: now,
+    createdBy: auth.userId,
+    updatedAt: now,
+    updatedBy: auth.userId,
+  };
+}
+
+export type PersonChanges = Omit<UpdatePersonInput, 'personId'>;
+
+/**
+ * The person after a partial update: absent fields are kept, null clears an optional field.
+ * Returns null when nothing changes, so no write (and no new revision) is made. Pure.
+ */
+export function applyChanges(current: PersonDoc, changes: PersonChanges, auth: AuthContext, now: Date): PersonDoc | null {
+  const next: Record<string, unknown> = { ...current };
+  let changed = false;
+  for (const field of FIELDS) {
+    const value = (changes as Partial<Record<Field, string | null>>)[field];
+    if (value === undefined) continue;
+    if (value === null) {
+      if (field in next) changed = true;
+      delete next[field];
+    } else if (next[field] !== value) {
+      next[field] = value;
+      changed = true;
+    }
+  }
+  if (!changed) return null;
+  const person = next as unknown as PersonDoc;
+  return {
+    ...person,
+    ...derived(person),
+    revision: current.revision + 1,
+    updatedAt: now,
+    updatedBy: auth.userId,
+  };
+}
+
+/** The stored-field filter of a people search (the repository adds the org). */
+export interface PeopleQuery {
+  filter: Record<string, unknown>;
+  /** Documents to read: one more than the page, to know whether another page follows. */
+  read: number;
+  limit: number;
+}
+
+/** Builds a search from validated criteria (the cursor was checked by the input schema); every criterion narrows it. Pure. */
+export function peopleQuery(input: SearchPeopleInput): PeopleQuery {
+  const after = input.cursor === undefined ? undefined : (decodeCursor(input.cursor) ?? undefined);
+  const words = input.name === undefined ? [] : searchWords(input.name);
+  const filter: Record<string, unknown> = {
+    ...nameFilter({ words, after }),
+    ...(input.customId !== undefined ? { customIdKey: customIdLookup(input.customId) } : {}),
+    ...(input.birthDate !== undefined ? { birthDate: input.birthDate } : {}),
+  };
+  return { filter, read: input.limit + 1, limit: input.limit };
+}
+
+/** One page of results and the cursor of the next, if any. Pure. */
+export function page(docs: readonly PersonDoc[], limit: number) {
+  const items = docs.slice(0, limit);
+  const more = docs.length > limit;
+  return { items: items.map(toPerson), nextCursor: more ? encodeCursor(items[items.length - 1]!.sortKey) : null };
+}
+
+export function toPerson(doc: PersonDoc) {
+  return {
+    id: doc._id,
+    kind: doc.kind,
+    lastName: doc.lastName,
+    firstName: doc.firstName,
+    ...(doc.usageName !== undefined ? { usageName: doc.usageName } : {}),
+    sex: doc.sex,
+    ...(doc.birthDate !== undefined ? { birthDate: doc.birthDate } : {}),
+    ...(doc.birthPlace !== undefined ? { birthPlace: doc.birthPlace } : {}),
+    ...(doc.spokenLanguage !== undefined ? { spokenLanguage: doc.spokenLanguage } : {}),
+    ...(doc.customId !== undefined ? { customId: doc.customId } : {}),
+    createdAt: doc.createdAt.toISOString(),
+    createdBy: doc.createdBy,
+    updatedAt: doc.updatedAt.toISOString(),
+    updatedBy: doc.updatedBy,
+  };
+}
