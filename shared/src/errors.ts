@@ -80,9 +80,8 @@ export function toProblem(err: unknown): Problem {
     case 'REQUEST_TIMEOUT':
       return problem(504, 'The service took too long to answer; retry shortly.');
   }
-  // Errors raised by HTTP middleware (body parser) carry a 4xx `status`.
-  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-    return problem(e.status, e.message ?? titles[e.status] ?? 'Bad request');
-  }
+  // Other client errors: HTTP middleware (body parser) sets a 4xx `status`, Moleculer a 4xx `code`.
+  const clientStatus = [e.status, e.code].find((s) => typeof s === 'number' && s >= 400 && s < 500);
+  if (clientStatus !== undefined) return problem(clientStatus, e.message ?? titles[clientStatus] ?? 'Bad request');
   return problem(500, 'An unexpected error occurred.');
 }

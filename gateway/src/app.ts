@@ -1,0 +1,82 @@
+import express, { type Express, type Router } from 'express';
+import helmet from 'helmet';
+import type { ServiceBroker } from 'moleculer';
+import { createLogger, type PinoLogger, type Route } from '@relais/shared';
+import { bearerAuth, noAuth, platformAuth } from './auth/middleware';
+import { accountOperations } from './auth/routes';
+import type { GatewayStore } from './auth/store';
+import { TokenVerifier } from './auth/verifier';
+import type { GatewayConfig } from './config';
+import { docsDocs, docsPage, docsScript } from './docs';
+import { SERVICES, healthDocs, healthz, readyz } from './health';
+import { RouteRegistry, jsonOnly, requestId, requestLog } from './http/middleware';
+import { mountOperation, mountPlain } from './http/mount';
+import { errorHandler } from './http/problems';
+import { buildOpenApi } from './openapi';
+import { serviceOperation } from './routes';
+
+export interface AppOptions {
+  broker: ServiceBroker;
+  store: GatewayStore;
+  /** The service route table (routes.ts `serviceRoutes` in production; test routes in tests). */
+  routes: readonly Route[];
+  config: Pick<GatewayConfig, 'LOG_LEVEL' | 'RELAIS_PLATFORM_TOKEN' | 'TOKEN_CACHE_TTL_MS'>;
+  /** Services whose health /readyz requires; all of them by default. */
+  healthServices?: readonly string[];
+  /**
+   * Signed provider callbacks (e.g. Twilio delivery status), mounted at /v1/callbacks before
+   * the JSON-only rule and bearer authentication: each handler verifies its provider's
+   * signature itself, and providers post form bodies.
+   */
+  callbacks?: Router;
+  logger?: PinoLogger;
+}
+
+export const API_INFO = {
+  title: 'Relais API',
+  version: '0.1.0',
+  description:
+    'Authenticate with `Authorization: Bearer <token>`. Errors are application/problem+json (RFC 9457). ' +
+    'Request bodies are JSON objects; unknown fields are rejected.',
+};
+
+export function createApp(options: AppOptions): Express {
+  const { broker, store, routes, config } = options;
+  const logger = options.logger ?? createLogger('gateway', config.LOG_LEVEL);
+  const verifier = new TokenVerifier(store, {
+    ttlMs: config.TOKEN_CACHE_TTL_MS,
+    // lastUsedAt is therefore as precise as the cache TTL, and costs no write per request.
+    onVerified: (p) =>
+      void store.tokenUsage.touch(p.auth.orgId, p.tokenId, new Date()).catch((err: Error) => logger.warn({ error: { message: err.message } }, 'lastUsedAt not saved')),
+  });
+  const guards = {
+    bearer: bearerAuth(verifier, logger),
+    platform: platformAuth(config.RELAIS_PLATFORM_TOKEN),
+    none: noAuth,
+  };
+  const operations = [...accountOperations({ store, verifier }), ...routes.map((r) => serviceOperation(r, broker))];
+  const openapi = JSON.stringify(buildOpenApi([...healthDocs, ...docsDocs, ...operations], API_INFO));
+
+  const app = express();
+  app.disable('x-powered-by');
+  // Query values stay strings (or arrays of strings): `?a[$gt]=` can never become an object.
+  app.set('query parser', 'simple');
+  app.use(requestId, requestLog(logger), helmet());
+
+  const registry = new RouteRegistry();
+  // Unauthenticated: health, the API description.
+  mountPlain(app, registry, 'get', '/healthz', healthz);
+  mountPlain(app, registry, 'get', '/readyz', readyz({ broker, store, services: options.healthServices ?? SERVICES }));
+  mountPlain(app, registry, 'get', '/openapi.json', (_req, res) => void res.type('json').send(openapi));
+  mountPlain(app, registry, 'get', '/docs', docsPage);
+  mountPlain(app, registry, 'get', '/docs/docs.js', docsScript);
+  if (options.callbacks) app.use('/v1/callbacks', options.callbacks);
+
+  // The JSON API: every route below authenticates through its operation's guard.
+  app.use(jsonOnly, express.json({ limit: '256kb' }));
+  for (const op of operations) mountOperation(app, registry, op, guards);
+
+  app.use(registry.fallback());
+  app.use(errorHandler(logger));
+  return app;
+}

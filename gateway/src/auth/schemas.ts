@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { ROLES } from '@relais/shared';
+
+/** Request and response shapes of the gateway's own routes (validation and OpenAPI). */
+
+const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
+// ISO 3166 user-assigned codes: ICU names some of them (ZZ "Unknown Region", QO), they are not countries.
+const USER_ASSIGNED = /^(AA|Q[M-Z]|X[A-Z]|ZZ)$/;
+
+export const regionCode = z
+  .string()
+  .regex(/^[A-Z]{2}$/, { message: 'must be an ISO 3166 alpha-2 region code in capitals, such as FR, RE or GP', abort: true })
+  .refine((code) => !USER_ASSIGNED.test(code) && regionNames.of(code) !== undefined, {
+    message: 'is not a known ISO 3166 region code',
+  });
+
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const timeZone = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine(isTimeZone, { message: 'must be an IANA time zone such as Europe/Paris or Indian/Reunion' });
+
+const personName = z.string().trim().min(1, 'must not be empty').max(200);
+const email = z
+  .email({ message: 'must be an e-mail address' })
+  .max(254)
+  .toLowerCase();
+const role = z.enum(ROLES, { message: `must be one of ${ROLES.join(', ')}` });
+const id = (what: string) => z.uuid({ message: `must be a ${what} id (UUID)` });
+const tokenLabel = z.string().trim().min(1, 'must not be empty').max(100);
+
+export const createOrgInput = z.strictObject({
+  name: z.string().trim().min(1, 'must not be empty').max(200),
+  region: regionCode.default('FR'),
+  timeZone: timeZone.default('Europe/Paris'),
+  admin: z.strictObject({ name: personName, email }),
+});
+export type CreateOrgInput = z.input<typeof createOrgInput>;
+
+export const createUserInput = z.strictObject({
+  name: personName,
+  email,
+  role,
+});
+export type CreateUserInput = z.input<typeof createUserInput>;
+
+export const userIdInput = z.strictObject({ userId: id('user') });
+
+export const updateUserInput = z.strictObject({
+  userId: id('user'),
+  role: role.optional(),
+  disabled: z.boolean().optional(),
+});
+
+export const createTokenInput = z.strictObject({
+  userId: id('user'),
+  label: tokenLabel.default('API token'),
+});
+
+export const tokenIdInput = z.strictObject({ tokenId: id('token') });
+
+export const noInput = z.strictObject({});
+
+export const org = z.object({
+  id: z.string(),
+  name: z.string(),
+  region: z.string(),
+  timeZone: z.string(),
+  createdAt: z.iso.datetime(),
+});
+export type Org = z.infer<typeof org>;
+
+export const user = z.object({
+  id: z.string(),
+  orgId: z.string(),
+  name: z.string(),
+  email: z.string(),
+  role: z.enum(ROLES),
+  disabled: z.boolean(),
+  createdAt: z.iso.datetime(),
+});
+export type User = z.infer<typeof user>;
+
+export const issuedToken = z.object({
+  id: z.string(),
+  userId: z.string(),
+  label: z.string(),
+  createdAt: z.iso.datetime(),
+  token: z.string().describe('The secret, shown only in this response: send it as `Authorization: Bearer <token>`.'),
+});
+export type IssuedToken = z.infer<typeof issuedToken>;
+
+export const orgWithAdmin = z.object({ org, admin: user, token: issuedToken });
+export const me = z.object({ user, org });
+export const userList = z.object({ items: z.array(user) });

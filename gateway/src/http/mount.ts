@@ -1,0 +1,104 @@
+import type { Request, RequestHandler, Router } from 'express';
+import { parseInput, validationError, type FieldProblem } from '@relais/shared';
+import type { Operation, Security } from './operation';
+import type { RouteRegistry } from './middleware';
+
+const QUERY_METHODS = new Set(['get', 'delete']);
+// Printable ASCII: the key is stored and compared by services, so no control characters.
+const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,200}$/;
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The params of the call: path parameters plus the query string (GET/DELETE) or the JSON body
+ * (POST/PUT/PATCH). A field that repeats a path parameter is rejected rather than silently
+ * overridden, so a body can never redirect a call to another resource.
+ */
+export function requestParams(req: Request, method: Operation['method']): Record<string, unknown> {
+  const path = { ...req.params } as Record<string, unknown>;
+  let rest: unknown;
+  if (QUERY_METHODS.has(method)) {
+    rest = req.query;
+  } else {
+    rest = req.body ?? {};
+    if (!isPlainObject(rest)) {
+      throw validationError('The request body must be a JSON object.', [{ path: '(body)', message: 'must be a JSON object' }]);
+    }
+  }
+  const fields = { ...(rest as Record<string, unknown>) };
+  const where = QUERY_METHODS.has(method) ? 'query string' : 'body';
+  const collisions: FieldProblem[] = Object.keys(fields)
+    .filter((key) => Object.hasOwn(path, key))
+    .map((key) => ({ path: key, message: `is given by the URL path; leave it out of the ${where}` }));
+  if (collisions.length > 0) {
+    throw validationError(`Invalid input: ${collisions.map((c) => `${c.path} ${c.message}`).join('; ')}`, collisions);
+  }
+  return { ...fields, ...path };
+}
+
+export function idempotencyKeyOf(req: Request): string | undefined {
+  const key = req.get('Idempotency-Key');
+  if (key === undefined) return undefined;
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    const message = 'must be 1 to 200 printable ASCII characters';
+    throw validationError(`Invalid input: Idempotency-Key header ${message}`, [{ path: 'Idempotency-Key', message }]);
+  }
+  return key;
+}
+
+/** Mounts one operation: record its pattern, authenticate, validate, run, answer. */
+export function mountOperation(
+  router: Router,
+  registry: RouteRegistry,
+  op: Operation,
+  guards: Record<Security, RequestHandler>,
+): void {
+  for (const [, name] of op.path.matchAll(/:(\w+)/g)) {
+    // Caught at start-up: otherwise every request would fail with "unknown field".
+    if (!(name! in op.input.shape)) {
+      throw new Error(`Route ${op.method.toUpperCase()} ${op.path}: path parameter ${name} is missing from its input schema`);
+    }
+  }
+  registry.add(op.method, op.path);
+  // Only the top level can be made strict here; nested objects are strict when the route's schema says so.
+  const schema = op.input.strict();
+  const status = op.status ?? 200;
+  const tagRoute: RequestHandler = (_req, res, next) => {
+    res.locals.route = op.path;
+    next();
+  };
+  router[op.method](op.path, tagRoute, guards[op.security], async (req, res) => {
+    const raw = requestParams(req, op.method);
+    const input = parseInput(schema, raw);
+    const idempotencyKey = op.idempotent ? idempotencyKeyOf(req) : undefined;
+    const result = await op.run(
+      { raw, input },
+      { principal: res.locals.principal, idempotencyKey, requestId: res.locals.requestId },
+    );
+    if (status === 204 || result === undefined) {
+      res.status(status === 200 ? 204 : status).end();
+    } else {
+      res.status(status).json(result);
+    }
+  });
+}
+
+/** Mounts a plain handler (health, docs) so that it counts for 405 detection and logging. */
+export function mountPlain(
+  router: Router,
+  registry: RouteRegistry,
+  method: 'get',
+  path: string,
+  handler: RequestHandler,
+): void {
+  registry.add(method, path);
+  router[method](
+    path,
+    (_req, res, next) => {
+      res.locals.route = path;
+      next();
+    },
+    handler,
+  );
+}

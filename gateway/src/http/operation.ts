@@ -1,0 +1,45 @@
+import type { z } from 'zod';
+import type { Role, Route } from '@relais/shared';
+import type { Principal } from '../auth/store';
+
+/**
+ * How a caller proves who it is: an API token (`bearer`), the platform operator's
+ * token (`platform`), or nothing (health, docs; signed provider callbacks verify their own signature).
+ */
+export type Security = 'bearer' | 'platform' | 'none';
+
+/** What the OpenAPI document needs to know about an endpoint. */
+export interface OperationDoc {
+  operationId: string;
+  method: Route['method'];
+  path: string;
+  input?: z.ZodObject;
+  output?: z.ZodType;
+  status?: number;
+  roles?: readonly Role[];
+  summary: string;
+  description?: string;
+  tag: string;
+  idempotent?: boolean;
+  security: Security;
+  /** Media type of the success body when it is not JSON (the docs page). */
+  produces?: string;
+}
+
+export interface CallContext {
+  /** Set for `bearer` operations. */
+  principal?: Principal;
+  idempotencyKey?: string;
+  requestId: string;
+}
+
+/** An endpoint mounted by the gateway: a service route (calls an action) or one of the gateway's own. */
+export interface Operation extends OperationDoc {
+  input: z.ZodObject;
+  /**
+   * `raw` is the merged request (path params + query or body) exactly as sent; `input` is the
+   * same after the gateway's validation. Service routes forward `raw` so the service, which
+   * validates again, is the single authority on defaults and transformations.
+   */
+  run(request: { raw: Record<string, unknown>; input: unknown }, ctx: CallContext): Promise<unknown>;
+}

@@ -1,0 +1,10 @@
+export { createApp, API_INFO, type AppOptions } from './app';
+export { startGateway, type RunningGateway, type StartOptions } from './server';
+export { gatewayConfigSchema, loadGatewayConfig, type GatewayConfig } from './config';
+export { serviceRoutes, serviceOperation } from './routes';
+export { GatewayStore, type Principal, type OrgMeta } from './auth/store';
+export { createOrgWithAdmin, createUserWithToken, createUser, issueToken } from './auth/accounts';
+export { TokenVerifier } from './auth/verifier';
+export { seedDemo, DEMO_ORG, type DemoSeed } from './demo';
+export { buildOpenApi } from './openapi';
+export { SERVICES } from './health';
