@@ -45,11 +45,40 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-/** True for a duplicate-key error (E11000), alone or inside a bulk write error. */
+/**
+ * True for a duplicate-key error, alone or inside a bulk write error. MongoDB reports E11000;
+ * FerretDB reports a unique violation raised by an update or upsert as an internal error
+ * carrying PostgreSQL's SQLSTATE 23505.
+ */
 export function isDuplicateKey(err: unknown): boolean {
-  const e = err as { code?: number; writeErrors?: { code?: number }[] };
+  const e = err as { code?: number; errmsg?: string; message?: string; writeErrors?: unknown[] };
   if (e?.code === 11000) return true;
-  return Array.isArray(e?.writeErrors) && e.writeErrors.length > 0 && e.writeErrors.every((w) => w.code === 11000);
+  if (/SQLSTATE 23505/.test(e?.errmsg ?? e?.message ?? '')) return true;
+  return Array.isArray(e?.writeErrors) && e.writeErrors.length > 0 && e.writeErrors.every((w) => isDuplicateKey(w));
+}
+
+/**
+ * insertMany(ordered: false) that tells, per document, whether it was inserted (true) or
+ * already there (false, duplicate key). Other errors are thrown. Inserting a document with
+ * a unique key is the one claim FerretDB makes atomically under concurrency.
+ */
+export async function insertEach(model: mongoose.Model<any>, docs: readonly Record<string, unknown>[]): Promise<boolean[]> {
+  const inserted = docs.map(() => true);
+  if (docs.length === 0) return inserted;
+  try {
+    await model.insertMany(docs, { ordered: false });
+  } catch (err) {
+    const writeErrors = (err as { writeErrors?: { index: number; code?: number }[] }).writeErrors;
+    if (!Array.isArray(writeErrors)) {
+      if (docs.length === 1 && isDuplicateKey(err)) return [false];
+      throw err;
+    }
+    for (const w of writeErrors) {
+      if (!isDuplicateKey(w)) throw err;
+      inserted[w.index] = false;
+    }
+  }
+  return inserted;
 }
 
 /**

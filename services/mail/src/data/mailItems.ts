@@ -1,5 +1,5 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import { MAIL_KINDS, OUTBOX_INDEX, outboxSchemaFields, TenantRepository, isDuplicateKey } from '@relais/shared';
+import { MAIL_KINDS, OUTBOX_INDEX, outboxSchemaFields, TenantRepository, insertEach } from '@relais/shared';
 import type { Envelope } from '@relais/shared';
 import type { HandOver, MailItemDoc } from '../domain/mail';
 
@@ -55,22 +55,13 @@ export class MailItems extends TenantRepository<MailItemDoc> {
    * used in its org resolves to the stored item instead (no second registration).
    */
   async insertBatch(docs: MailItemDoc[]): Promise<{ doc: MailItemDoc; created: boolean }[]> {
-    const failed = new Map<number, unknown>();
-    try {
-      await this.model.insertMany(docs, { ordered: false });
-    } catch (err) {
-      const writeErrors = (err as { writeErrors?: { index: number; code?: number }[] }).writeErrors;
-      if (!Array.isArray(writeErrors)) throw err;
-      for (const w of writeErrors) failed.set(w.index, w);
-    }
+    const inserted = await insertEach(this.model, docs as unknown as Record<string, unknown>[]);
     const out: { doc: MailItemDoc; created: boolean }[] = [];
     for (const [i, doc] of docs.entries()) {
-      const error = failed.get(i);
-      if (!error) {
+      if (inserted[i]) {
         out.push({ doc, created: true });
         continue;
       }
-      if (!isDuplicateKey(error)) throw Object.assign(new Error('mail item insert failed'), { cause: error });
       const existing = await this.findOne(doc.orgId, { idempotencyKey: doc.idempotencyKey });
       if (!existing) throw new Error('mail item insert conflicted but no item holds its key');
       out.push({ doc: existing, created: false });

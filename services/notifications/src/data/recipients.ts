@@ -1,0 +1,147 @@
+import mongoose, { type Connection, type Model } from 'mongoose';
+import { chunks, isDuplicateKey, type DomiciliationStatus, type Envelope } from '@relais/shared';
+import type { Recipient } from '../domain/deliveries';
+
+/**
+ * What notifications knows of people, fed by domiciliation events. Consent and domiciliation
+ * live in two collections so the two consumers never write the same document. Each write is
+ * guarded by the event time, so an old event delivered late changes nothing.
+ */
+interface ConsentDoc {
+  _id: string;
+  orgId: string;
+  personId: string;
+  consent: boolean;
+  phoneE164: string | null;
+  changedAt: Date;
+}
+
+export interface DomiciliationView {
+  _id: string;
+  orgId: string;
+  personId: string;
+  status: DomiciliationStatus;
+  endDate: string | null;
+  changedAt: Date;
+}
+
+const consentSchema = new mongoose.Schema<ConsentDoc>(
+  {
+    _id: String,
+    orgId: { type: String, required: true },
+    personId: { type: String, required: true },
+    consent: { type: Boolean, required: true },
+    phoneE164: { type: String, default: null },
+    changedAt: { type: Date, required: true },
+  },
+  { versionKey: false, collection: 'recipient_consents' },
+);
+// Serves the recipients of a slot: { orgId, personId in [...] }.
+consentSchema.index({ orgId: 1, personId: 1 });
+
+const domiciliationSchema = new mongoose.Schema<DomiciliationView>(
+  {
+    _id: String,
+    orgId: { type: String, required: true },
+    personId: { type: String, required: true },
+    status: { type: String, required: true },
+    endDate: { type: String, default: null },
+    changedAt: { type: Date, required: true },
+  },
+  { versionKey: false, collection: 'recipient_domiciliations' },
+);
+// Serves the reminder's re-check of a person's domiciliation: { orgId, personId }.
+domiciliationSchema.index({ orgId: 1, personId: 1 });
+
+const key = (orgId: string, personId: string) => `${orgId}:${personId}`;
+
+export class Recipients {
+  private constructor(
+    private readonly consents: Model<ConsentDoc>,
+    private readonly domiciliations: Model<DomiciliationView>,
+    private readonly updateBatch: number,
+  ) {}
+
+  static open(db: Connection, updateBatch: number): Recipients {
+    return new Recipients(
+      db.model<ConsentDoc>('RecipientConsent', consentSchema),
+      db.model<DomiciliationView>('RecipientDomiciliation', domiciliationSchema),
+      updateBatch,
+    );
+  }
+
+  async init(): Promise<void> {
+    await this.consents.createIndexes();
+    await this.domiciliations.createIndexes();
+  }
+
+  async applyConsents(events: Envelope<'domiciliation.smsConsentChanged'>[]): Promise<void> {
+    await this.upsertNewer(
+      this.consents,
+      events.map((e) => ({
+        _id: key(e.orgId, e.data.personId),
+        orgId: e.orgId,
+        personId: e.data.personId,
+        consent: e.data.consent,
+        phoneE164: e.data.consent ? e.data.phoneE164 : null,
+        changedAt: new Date(e.data.changedAt),
+      })),
+    );
+  }
+
+  /** Applies domiciliation changes; returns the ones that were newer than what was known (the others are stale). */
+  async applyDomiciliations(events: Envelope<'domiciliation.changed'>[]): Promise<DomiciliationView[]> {
+    const views = events.map((e) => ({
+      _id: key(e.orgId, e.data.personId),
+      orgId: e.orgId,
+      personId: e.data.personId,
+      status: e.data.status,
+      endDate: e.data.endDate,
+      changedAt: new Date(e.data.changedAt),
+    }));
+    return this.upsertNewer(this.domiciliations, views);
+  }
+
+  /** Writes each view unless a newer one is stored. A duplicate key on upsert means "a newer one won". */
+  private async upsertNewer<T extends { _id: string; changedAt: Date }>(model: Model<T>, views: T[]): Promise<T[]> {
+    // Within a batch, keep the latest view per document.
+    const latest = new Map<string, T>();
+    for (const v of views) if (!latest.has(v._id) || latest.get(v._id)!.changedAt < v.changedAt) latest.set(v._id, v);
+    const applied: T[] = [];
+    for (const part of chunks([...latest.values()], this.updateBatch)) {
+      const res = await model
+        .bulkWrite(
+          part.map((v) => ({
+            updateOne: {
+              filter: { _id: v._id, changedAt: { $lte: v.changedAt } } as never,
+              update: { $set: v } as never,
+              upsert: true,
+            },
+          })),
+          { ordered: false },
+        )
+        .catch((err: { writeErrors?: { index: number }[] }) => {
+          if (!isDuplicateKey(err)) throw err;
+          return { stale: new Set((err.writeErrors ?? [{ index: 0 }]).map((w) => w.index)) };
+        });
+      const stale = 'stale' in res ? res.stale : new Set<number>();
+      part.forEach((v, i) => {
+        if (!stale.has(i)) applied.push(v);
+      });
+    }
+    return applied;
+  }
+
+  async forPeople(orgId: string, personIds: string[]): Promise<Map<string, Recipient>> {
+    const out = new Map<string, Recipient>();
+    for (const part of chunks(personIds, 1000)) {
+      const docs = await this.consents.find({ orgId, personId: { $in: part } }).lean<ConsentDoc[]>().exec();
+      for (const d of docs) out.set(d.personId, { consent: d.consent, phoneE164: d.phoneE164 });
+    }
+    return out;
+  }
+
+  domiciliation(orgId: string, personId: string): Promise<DomiciliationView | null> {
+    return this.domiciliations.findOne({ orgId, personId }).lean<DomiciliationView>().exec();
+  }
+}

@@ -1,0 +1,121 @@
+import mongoose, { type Connection, type Model } from 'mongoose';
+import { chunks, insertEach, insertManyIgnoringDuplicates } from '@relais/shared';
+
+/** The last digest slot handled per org: the scheduler catches up from there after downtime. */
+interface ProgressDoc {
+  _id: string;
+  lastSlotAt: Date;
+}
+const progressSchema = new mongoose.Schema<ProgressDoc>(
+  { _id: String, lastSlotAt: { type: Date, required: true } },
+  { versionKey: false, collection: 'digest_progress' },
+);
+
+/** An end-of-domiciliation reminder to send at `dueAt`; one per (person, end date). */
+export interface ReminderDoc {
+  _id: string;
+  orgId: string;
+  personId: string;
+  endDate: string;
+  dueAt: Date;
+  state: 'scheduled' | 'done' | 'cancelled';
+}
+const reminderSchema = new mongoose.Schema<ReminderDoc>(
+  {
+    _id: String,
+    orgId: { type: String, required: true },
+    personId: { type: String, required: true },
+    endDate: { type: String, required: true },
+    dueAt: { type: Date, required: true },
+    state: { type: String, enum: ['scheduled', 'done', 'cancelled'], required: true },
+  },
+  { versionKey: false, collection: 'reminders' },
+);
+// Serves the scheduler: reminders { state: 'scheduled', dueAt <= now }.
+reminderSchema.index({ state: 1, dueAt: 1 });
+// Serves moving or cancelling a person's reminders: { orgId, personId, state }.
+reminderSchema.index({ orgId: 1, personId: 1, state: 1 });
+
+/**
+ * Claims: a unique insert is the only claim that holds under concurrency on every database
+ * Relais runs on (FerretDB's conditional updates are not atomic between clients).
+ */
+interface ClaimDoc {
+  _id: string;
+  owner: string;
+  at: Date;
+}
+const claimSchema = new mongoose.Schema<ClaimDoc>(
+  { _id: String, owner: { type: String, required: true }, at: { type: Date, required: true } },
+  { versionKey: false, collection: 'claims' },
+);
+// Serves the removal of old claims: { at < cut-off }.
+claimSchema.index({ at: 1 });
+
+export class Schedule {
+  private constructor(
+    private readonly progress: Model<ProgressDoc>,
+    private readonly reminders: Model<ReminderDoc>,
+    private readonly claims: Model<ClaimDoc>,
+    private readonly updateBatch: number,
+  ) {}
+
+  static open(db: Connection, updateBatch: number): Schedule {
+    return new Schedule(
+      db.model<ProgressDoc>('DigestProgress', progressSchema),
+      db.model<ReminderDoc>('Reminder', reminderSchema),
+      db.model<ClaimDoc>('Claim', claimSchema),
+      updateBatch,
+    );
+  }
+
+  async init(): Promise<void> {
+    await this.reminders.createIndexes();
+    await this.claims.createIndexes();
+  }
+
+  async lastSlot(orgId: string): Promise<Date | null> {
+    return (await this.progress.findById(orgId).lean<ProgressDoc>().exec())?.lastSlotAt ?? null;
+  }
+
+  async setLastSlot(orgId: string, at: Date): Promise<void> {
+    await this.progress.updateOne({ _id: orgId }, { $max: { lastSlotAt: at } }, { upsert: true }).exec();
+  }
+
+  /** Claims each key for `owner`; returns the keys this call won. */
+  async claim(keys: string[], owner: string, at: Date): Promise<Set<string>> {
+    const won = new Set<string>();
+    for (const part of chunks(keys, 500)) {
+      const inserted = await insertEach(this.claims, part.map((k) => ({ _id: k, owner, at })));
+      part.forEach((k, i) => inserted[i] && won.add(k));
+    }
+    return won;
+  }
+
+  pruneClaims(before: Date) {
+    return this.claims.deleteMany({ at: { $lt: before } }).exec();
+  }
+
+  /** Plans a reminder (idempotent) and cancels the person's other scheduled ones (an end date moved). */
+  async planReminder(r: Omit<ReminderDoc, '_id' | 'state'>): Promise<void> {
+    const id = `${r.orgId}:${r.personId}:${r.endDate}`;
+    await this.reminders
+      .updateMany({ orgId: r.orgId, personId: r.personId, state: 'scheduled', endDate: { $ne: r.endDate } }, { $set: { state: 'cancelled' } })
+      .exec();
+    await insertManyIgnoringDuplicates(this.reminders, [{ _id: id, ...r, state: 'scheduled' }]);
+  }
+
+  async cancelReminders(orgId: string, personId: string): Promise<void> {
+    await this.reminders.updateMany({ orgId, personId, state: 'scheduled' }, { $set: { state: 'cancelled' } }).exec();
+  }
+
+  dueReminders(now: Date, limit: number) {
+    return this.reminders.find({ state: 'scheduled', dueAt: { $lte: now } }).sort({ dueAt: 1 }).limit(limit).lean<ReminderDoc[]>().exec();
+  }
+
+  async markRemindersDone(ids: string[]): Promise<void> {
+    for (const part of chunks(ids, this.updateBatch)) {
+      await this.reminders.updateMany({ _id: { $in: part }, state: 'scheduled' }, { $set: { state: 'done' } }).exec();
+    }
+  }
+}

@@ -1,0 +1,213 @@
+import type { MailKind } from '@relais/shared';
+import { isTooLate } from './schedule';
+import { smsSize, type Encoding } from './sms';
+import { mailSmsKind, type SmsKind } from './templates';
+
+/**
+ * A delivery's status only moves forward: pending -> sending -> queued -> sent -> a final
+ * status. Cancelled and skipped are final without a provider call. A retry after a transient
+ * error keeps the status 'sending' and sets `retryAt`.
+ */
+export const DELIVERY_STATUSES = [
+  'pending',
+  'sending',
+  'queued',
+  'sent',
+  'delivered',
+  'undelivered',
+  'failed',
+  'cancelled',
+  'skipped',
+] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+export const STATUS_RANK: Record<DeliveryStatus, number> = {
+  pending: 0,
+  sending: 1,
+  queued: 2,
+  sent: 3,
+  delivered: 4,
+  undelivered: 4,
+  failed: 4,
+  cancelled: 4,
+  skipped: 4,
+};
+export const FINAL_RANK = 4;
+
+export const canMove = (from: DeliveryStatus, to: DeliveryStatus) => STATUS_RANK[to] > STATUS_RANK[from];
+
+export interface StatusEvent {
+  status: DeliveryStatus;
+  at: Date;
+  detail?: string;
+}
+
+export interface DeliveryDoc {
+  /** The dedupe key: `digest:<personId>:<slot>:<kind>` or `reminder:<personId>:<endDate>`. Unique, so written once. */
+  _id: string;
+  orgId: string;
+  personId: string;
+  type: SmsKind;
+  channel: 'sms';
+  to: string | null;
+  from: string | null;
+  content: string | null;
+  encoding: Encoding | null;
+  segments: number;
+  /** Mail digest: how many items the SMS announces. */
+  count?: number;
+  status: DeliveryStatus;
+  statusRank: number;
+  events: StatusEvent[];
+  /** Why it was cancelled or skipped. */
+  reason?: string;
+  error?: { code?: string; message: string; transient: boolean };
+  provider?: string;
+  providerId?: string;
+  /** When it is meant to go out (the slot, or the reminder time). */
+  dueAt: Date;
+  attempts: number;
+  /** Set after a transient provider error: when to try again. */
+  retryAt: Date | null;
+  /** When the current provider call started (null when none is in flight). */
+  attemptStartedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface MailRow {
+  personId: string;
+  kind?: MailKind;
+  quantity?: number;
+  handedOverAt: Date | null;
+}
+
+/**
+ * Per person and kind: mail registered in the slot's window, and how much of it was not
+ * handed over by the slot. Hand-overs after the slot do not lower what the slot announces. Pure.
+ */
+export function digestCounts(rows: readonly MailRow[], slotAt: Date): Map<string, Map<MailKind, number>> {
+  const out = new Map<string, Map<MailKind, number>>();
+  for (const row of rows) {
+    if (!row.kind) continue; // a hand-over seen before its registration
+    const pending = row.handedOverAt === null || row.handedOverAt.getTime() > slotAt.getTime();
+    const perKind = out.get(row.personId) ?? new Map<MailKind, number>();
+    perKind.set(row.kind, (perKind.get(row.kind) ?? 0) + (pending ? (row.quantity ?? 1) : 0));
+    out.set(row.personId, perKind);
+  }
+  return out;
+}
+
+export interface Recipient {
+  consent: boolean;
+  phoneE164: string | null;
+}
+
+export interface Sending {
+  smsEnabled: boolean;
+  senderId: string | null;
+  render: (type: SmsKind, vars: Record<string, unknown>) => string;
+  signature: string | null;
+  now: Date;
+  maxLatenessMs: number;
+}
+
+function base(orgId: string, personId: string, id: string, type: SmsKind, dueAt: Date, now: Date): DeliveryDoc {
+  return {
+    _id: id,
+    orgId,
+    personId,
+    type,
+    channel: 'sms',
+    to: null,
+    from: null,
+    content: null,
+    encoding: null,
+    segments: 0,
+    status: 'pending',
+    statusRank: 0,
+    events: [],
+    dueAt,
+    attempts: 0,
+    retryAt: null,
+    attemptStartedAt: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** Closes a delivery without a provider call. Pure. */
+export function closed(doc: DeliveryDoc, status: 'cancelled' | 'skipped', reason: string, at: Date): DeliveryDoc {
+  return { ...doc, status, statusRank: STATUS_RANK[status], reason, events: [{ status, at, detail: reason }], updatedAt: at };
+}
+
+/** Why an SMS cannot go to this person now, or null when it can. Re-checked again right before sending. */
+export function blocker(recipient: Recipient | undefined, s: Pick<Sending, 'smsEnabled' | 'senderId'>): string | null {
+  if (!s.smsEnabled || !s.senderId) return 'SMS are switched off for the organisation';
+  if (!recipient?.consent) return 'the person has not accepted SMS notifications';
+  if (!recipient.phoneE164) return 'no mobile number';
+  return null;
+}
+
+function ready(doc: DeliveryDoc, recipient: Recipient, s: Sending, vars: Record<string, unknown>): DeliveryDoc {
+  const content = s.render(doc.type, { ...vars, signature: s.signature ?? '' });
+  const size = smsSize(content);
+  return {
+    ...doc,
+    to: recipient.phoneE164,
+    from: s.senderId,
+    content,
+    encoding: size.encoding,
+    segments: size.segments,
+    events: [{ status: 'pending', at: s.now }],
+  };
+}
+
+/** One SMS per person and mail kind with mail in the slot's window (seed 001: 3 letters + 2 parcels -> 2 SMS). Pure. */
+export function digestDeliveries(
+  orgId: string,
+  slotAt: Date,
+  counts: Map<string, Map<MailKind, number>>,
+  recipients: Map<string, Recipient>,
+  s: Sending,
+): DeliveryDoc[] {
+  const late = isTooLate(slotAt, s.now, s.maxLatenessMs);
+  const out: DeliveryDoc[] = [];
+  for (const [personId, perKind] of counts) {
+    for (const [kind, count] of perKind) {
+      const type = mailSmsKind(kind);
+      const doc = { ...base(orgId, personId, `digest:${personId}:${slotAt.toISOString()}:${kind}`, type, slotAt, s.now), count };
+      const recipient = recipients.get(personId);
+      const why =
+        count === 0
+          ? 'all of this mail was handed over before the slot'
+          : late
+            ? `the slot was missed by more than the allowed lateness (${Math.round(s.maxLatenessMs / 60_000)} min)`
+            : blocker(recipient, s);
+      out.push(why ? closed(doc, count === 0 ? 'cancelled' : 'skipped', why, s.now) : ready(doc, recipient!, s, { count }));
+    }
+  }
+  return out;
+}
+
+/** The end-of-domiciliation reminder of one person. Pure. */
+export function reminderDelivery(
+  orgId: string,
+  personId: string,
+  endDate: string,
+  dueAt: Date,
+  recipient: Recipient | undefined,
+  s: Sending,
+): DeliveryDoc {
+  const doc = base(orgId, personId, `reminder:${personId}:${endDate}`, 'domiciliation.reminder', dueAt, s.now);
+  const why = isTooLate(dueAt, s.now, s.maxLatenessMs)
+    ? `the reminder was missed by more than the allowed lateness (${Math.round(s.maxLatenessMs / 60_000)} min)`
+    : blocker(recipient, s);
+  const [y, m, d] = endDate.split('-');
+  return why ? closed(doc, 'skipped', why, s.now) : ready(doc, recipient!, s, { endDate: `${d}/${m}/${y}` });
+}
+
+/** Backoff before retry n (1-based) after a transient provider error. */
+export function retryDelayMs(attempt: number, baseMs: number): number {
+  return Math.min(baseMs * 2 ** (attempt - 1), 15 * 60_000);
+}

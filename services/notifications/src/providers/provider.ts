@@ -1,0 +1,59 @@
+/**
+ * Delivery providers behind one small interface: Twilio for SMS, SMTP (nodemailer) for
+ * e-mail, and a log provider for development. The delivery service calls them only after
+ * the delivery row exists (exactly-once effect is the caller's job, not the provider's).
+ */
+
+export type Channel = 'sms' | 'email';
+
+/** Provider-side statuses Relais tracks, in the order they can only move forward. */
+export type ProviderStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'undelivered' | 'failed';
+
+export interface OutgoingMessage {
+  /** The delivery row's id: lets a provider tie callbacks back to it. */
+  deliveryId: string;
+  channel: Channel;
+  /** E.164 number or e-mail address. */
+  to: string;
+  /** Alphanumeric sender id (SMS) or From address (e-mail). */
+  from: string;
+  subject?: string;
+  body: string;
+}
+
+export interface Accepted {
+  providerId: string;
+  status: ProviderStatus;
+}
+
+export interface ProviderMessageState {
+  providerId: string;
+  status: ProviderStatus;
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+/** A provider refusal. `transient` ones (429, 5xx, network) are retried with backoff; the others never. */
+export class ProviderError extends Error {
+  override name = 'ProviderError';
+  constructor(
+    message: string,
+    readonly transient: boolean,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Provider {
+  readonly name: string;
+  readonly channel: Channel;
+  send(message: OutgoingMessage): Promise<Accepted>;
+  /** The provider's current view of a message (for the reconciler), or null when it does not know it. */
+  fetch?(providerId: string): Promise<ProviderMessageState | null>;
+  /**
+   * A message to `to` with exactly `body` accepted since `since`, if any: after a crash between
+   * the provider call and recording its answer, tells whether the message went out.
+   */
+  findSent?(query: { to: string; body: string; since: Date }): Promise<ProviderMessageState | null>;
+}
