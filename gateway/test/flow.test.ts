@@ -5,6 +5,7 @@ import { contactsService } from '@relais/contacts';
 import { domiciliationService } from '@relais/domiciliation';
 import { mailService } from '@relais/mail';
 import { notificationsService } from '@relais/notifications';
+import { MemoryProvider, notificationsTestConfig } from '@relais/notifications/testing';
 import { eventually, startNode } from '@relais/shared/testing';
 import { createOrgWithAdmin, createUserWithToken } from '../src/auth/accounts';
 import { serviceRoutes } from '../src/routes';
@@ -28,7 +29,7 @@ describe('through the gateway: file, domiciliation, SMS consent, mail, counted b
       await startNode(config, 'contacts', [contactsService(config)]),
       await startNode(config, 'domiciliation', [domiciliationService(config)]),
       await startNode(config, 'mail', [mailService(config)]),
-      await startNode(config, 'notifications', [notificationsService(config)]),
+      await startNode(config, 'notifications', [notificationsService(notificationsTestConfig(config), { smsProvider: new MemoryProvider() })]),
     );
     await t.gw.broker.waitForServices(['contacts', 'domiciliation', 'mail', 'notifications'], 30_000);
     const org = await createOrgWithAdmin(t.gw.store, {

@@ -1,6 +1,7 @@
 import type { ActionSchema, Context } from 'moleculer';
 import type { z } from 'zod';
 import { authOf, requireRole, type AuthContext, type RelaisMeta, type Role } from './auth';
+import { forbidden } from './errors';
 import { parseInput } from './validation';
 
 export type RelaisContext<P = unknown> = Context<P, RelaisMeta>;
@@ -21,6 +22,23 @@ export function defineAction<S extends z.ZodType, R>(spec: ActionSpec<S, R>): Ac
       requireRole(auth, spec.roles);
       const input = parseInput(spec.input, ctx.params ?? {});
       return spec.handler(input, auth, ctx as RelaisContext<z.infer<S>>);
+    },
+  };
+}
+
+/**
+ * An action for the platform itself (a verified provider callback relayed by the gateway),
+ * not for users: callers mark the call with `meta.system`. The bus is trusted; the mark keeps
+ * such actions out of reach of anything that forwards a user's request.
+ */
+export function defineSystemAction<S extends z.ZodType, R>(spec: {
+  input: S;
+  handler: (input: z.infer<S>, ctx: RelaisContext<z.infer<S>>) => Promise<R> | R;
+}): ActionSchema {
+  return {
+    async handler(ctx: RelaisContext) {
+      if (ctx.meta?.system !== true) throw forbidden('This action is reserved to the platform.');
+      return spec.handler(parseInput(spec.input, ctx.params ?? {}), ctx as RelaisContext<z.infer<S>>);
     },
   };
 }

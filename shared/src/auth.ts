@@ -25,6 +25,8 @@ export interface OrgContext {
 export interface RelaisMeta {
   auth?: AuthContext;
   org?: OrgContext;
+  /** Set on calls made by the platform itself (see defineSystemAction). */
+  system?: boolean;
   /** Idempotency-Key header of the HTTP request, when the client sent one. */
   idempotencyKey?: string;
 }

@@ -14,3 +14,4 @@ export * from './events/outbox';
 export * from './runtime';
 export * from './http';
 export * from './batcher';
+export * from './ratelimit';

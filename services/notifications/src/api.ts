@@ -1,13 +1,121 @@
 import { z } from 'zod';
-import { STAFF, type Route } from '@relais/shared';
+import { STAFF, type Role, type Route } from '@relais/shared';
+import { DELIVERY_STATUSES } from './domain/deliveries';
+import { senderId, signature, templateKinds, timeZone } from './domain/settings';
 
-export const pendingMailInput = z.strictObject({
-  personId: z.uuid({ message: 'must be a person id (UUID)' }),
-});
+/** Request and response shapes of the notifications service: action params, HTTP routes and OpenAPI. */
+
+const ADMIN: readonly Role[] = ['admin'];
+/** Ops who follow deliveries across the org. */
+const OPS: readonly Role[] = ['admin', 'manager'];
+
+const personId = z.uuid({ message: 'must be a person id (UUID)' });
+
+export const pendingMailInput = z.strictObject({ personId });
 
 export const pendingMail = z.object({
   personId: z.string(),
   counts: z.object({ letter: z.number().int(), parcel: z.number().int(), deliveryNotice: z.number().int() }),
+});
+
+const sendDays = z
+  .array(z.number().int().min(1, 'must be 1 (Monday) to 7 (Sunday)').max(7, 'must be 1 (Monday) to 7 (Sunday)'))
+  .min(1, 'needs at least one day')
+  .max(7);
+
+export const settingsOutput = z.object({
+  smsEnabled: z.boolean(),
+  senderId: z.string().nullable(),
+  signature: z.string().nullable(),
+  /** ISO weekdays: 1 = Monday ... 7 = Sunday. Default Tuesday and Thursday. */
+  sendDays: z.array(z.number().int()),
+  timeZone: z.string(),
+  updatedAt: z.iso.datetime().nullable(),
+  updatedBy: z.string().nullable(),
+});
+
+export const emptyInput = z.strictObject({});
+
+export const updateSettingsInput = z.strictObject({
+  smsEnabled: z.boolean().optional(),
+  senderId: senderId.nullable().optional(),
+  signature: signature.nullable().optional(),
+  sendDays: sendDays.optional(),
+  timeZone: timeZone.optional(),
+});
+
+const templateSource = z.string().trim().min(1, 'is required').max(1000, 'must have at most 1000 characters');
+
+export const previewInput = z.strictObject({
+  /** Unsaved values to preview; the stored settings apply to what is left out. */
+  senderId: senderId.optional(),
+  signature: signature.optional(),
+  templates: z.partialRecord(templateKinds, templateSource).optional(),
+});
+
+const preview = z.object({
+  kind: templateKinds,
+  label: z.string(),
+  text: z.string(),
+  encoding: z.enum(['GSM-7', 'UCS-2']),
+  characters: z.number().int(),
+  segments: z.number().int(),
+});
+export const previewOutput = z.object({ senderId: z.string().nullable(), previews: z.array(preview) });
+
+export const templatesOutput = z.object({
+  templates: z.array(
+    z.object({ kind: templateKinds, label: z.string(), source: z.string(), isDefault: z.boolean(), variables: z.array(z.string()) }),
+  ),
+});
+
+export const setTemplateInput = z.strictObject({ kind: templateKinds, source: templateSource });
+export const templateKindInput = z.strictObject({ kind: templateKinds });
+
+const delivery = z.object({
+  id: z.string(),
+  personId: z.string(),
+  /** When it was (or is) due: the slot or the reminder time. */
+  date: z.iso.datetime(),
+  status: z.enum(DELIVERY_STATUSES),
+  type: templateKinds,
+  typeLabel: z.string(),
+  content: z.string().nullable(),
+  encoding: z.enum(['GSM-7', 'UCS-2']).nullable(),
+  segments: z.number().int(),
+  reason: z.string().optional(),
+  error: z.object({ code: z.string().optional(), message: z.string() }).optional(),
+  attempts: z.number().int(),
+  events: z.array(z.object({ status: z.enum(DELIVERY_STATUSES), at: z.iso.datetime(), detail: z.string().optional() })),
+});
+
+export const historyInput = z.strictObject({
+  personId,
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+export const historyOutput = z.object({ personId: z.string(), entries: z.array(delivery) });
+
+export const deliveriesInput = z.strictObject({
+  status: z.enum(DELIVERY_STATUSES).optional(),
+  type: templateKinds.optional(),
+  from: z.iso.datetime({ message: 'must be a date-time such as 2026-11-01T00:00:00Z' }).optional(),
+  to: z.iso.datetime({ message: 'must be a date-time such as 2026-12-01T00:00:00Z' }).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(200).optional(),
+});
+export const deliveriesOutput = z.object({
+  counts: z.record(z.string(), z.number().int()),
+  total: z.number().int(),
+  items: z.array(delivery),
+  nextCursor: z.string().nullable(),
+});
+
+/** A provider's status report (verified by the gateway before it reaches the service). */
+export const providerStatusInput = z.strictObject({
+  deliveryId: z.string().max(300).optional(),
+  providerId: z.string().min(1).max(100),
+  status: z.string().min(1).max(40),
+  errorCode: z.string().max(20).optional(),
 });
 
 export const routes: Route[] = [
@@ -19,6 +127,86 @@ export const routes: Route[] = [
     output: pendingMail,
     roles: STAFF,
     summary: 'Mail the notifications service counts for a person (not handed over), per kind',
+    tag: 'Notifications',
+  },
+  {
+    method: 'get',
+    path: '/v1/notifications/settings',
+    action: 'notifications.getSettings',
+    input: emptyInput,
+    output: settingsOutput,
+    roles: ADMIN,
+    summary: "The org's SMS settings",
+    tag: 'Notifications',
+  },
+  {
+    method: 'put',
+    path: '/v1/notifications/settings',
+    action: 'notifications.updateSettings',
+    input: updateSettingsInput,
+    output: settingsOutput,
+    roles: ADMIN,
+    summary: 'Change the SMS settings (switch, sender id, signature, send days, time zone)',
+    tag: 'Notifications',
+  },
+  {
+    method: 'post',
+    path: '/v1/notifications/preview',
+    action: 'notifications.preview',
+    input: previewInput,
+    output: previewOutput,
+    roles: ADMIN,
+    summary: 'Render every SMS with sample data: text, encoding, characters and segments',
+    tag: 'Notifications',
+  },
+  {
+    method: 'get',
+    path: '/v1/notifications/templates',
+    action: 'notifications.templates',
+    input: emptyInput,
+    output: templatesOutput,
+    roles: ADMIN,
+    summary: "The org's SMS templates (handlebars) and the variables each may use",
+    tag: 'Notifications',
+  },
+  {
+    method: 'put',
+    path: '/v1/notifications/templates/:kind',
+    action: 'notifications.setTemplate',
+    input: setTemplateInput,
+    output: templatesOutput,
+    roles: ADMIN,
+    summary: 'Replace one SMS template',
+    tag: 'Notifications',
+  },
+  {
+    method: 'delete',
+    path: '/v1/notifications/templates/:kind',
+    action: 'notifications.resetTemplate',
+    input: templateKindInput,
+    output: templatesOutput,
+    roles: ADMIN,
+    summary: 'Go back to the default text of one SMS template',
+    tag: 'Notifications',
+  },
+  {
+    method: 'get',
+    path: '/v1/people/:personId/sms-history',
+    action: 'notifications.history',
+    input: historyInput,
+    output: historyOutput,
+    roles: STAFF,
+    summary: "A person's SMS history: date, status, type, content, encoding, segments, error",
+    tag: 'Notifications',
+  },
+  {
+    method: 'get',
+    path: '/v1/notifications/deliveries',
+    action: 'notifications.deliveries',
+    input: deliveriesInput,
+    output: deliveriesOutput,
+    roles: OPS,
+    summary: "The org's deliveries, filtered by status, type and date range, with counts per status",
     tag: 'Notifications',
   },
 ];

@@ -1,29 +1,134 @@
+import { randomBytes } from 'node:crypto';
 import type { ServiceSchema } from 'moleculer';
 import {
+  SharedRateLimit,
   STAFF,
   defineAction,
+  defineSystemAction,
   healthAction,
   openRuntime,
-  type BaseConfig,
+  orgOf,
+  validationError,
+  type Logger,
   type ServiceRuntime,
   type Subscription,
 } from '@relais/shared';
-import { pendingMailInput } from './api';
+import {
+  deliveriesInput,
+  emptyInput,
+  historyInput,
+  pendingMailInput,
+  previewInput,
+  providerStatusInput,
+  setTemplateInput,
+  templateKindInput,
+  updateSettingsInput,
+} from './api';
+import { systemClock, type Clock } from './clock';
+import type { NotificationsConfig } from './config';
+import { Deliveries } from './data/deliveries';
 import { PendingMail } from './data/pendingMail';
+import { Recipients } from './data/recipients';
+import { Schedule } from './data/schedule';
+import { SettingsRepo } from './data/settings';
+import { STATUS_RANK, type DeliveryStatus } from './domain/deliveries';
+import { previousSlot, reminderAt, type Weekday } from './domain/schedule';
+import { applySettings, defaultSettings, type OrgSettings } from './domain/settings';
+import { smsSize } from './domain/sms';
+import { SMS_KINDS, SMS_KIND_LABELS, TEMPLATE_VARIABLES, sampleVariables, templateProblem, type SmsKind } from './domain/templates';
+import { startLoop } from './engine/loop';
+import { Reconciler } from './engine/reconciler';
+import { Scheduler } from './engine/scheduler';
+import { Sender } from './engine/sender';
+import { SettingsCache } from './engine/settingsCache';
+import { TemplateBook } from './engine/templateBook';
+import type { Provider } from './providers/provider';
+import { decodeCursor, encodeCursor, toDelivery } from './views';
 
 export const SERVICE = 'notifications';
 
 export interface NotificationsOptions {
+  /** The SMS provider (Twilio, or the log provider in development). */
+  smsProvider: Provider;
+  clock?: Clock;
   /** Deliveries before an event is dead-lettered, and the redelivery backoff (tests shorten them). */
   maxDeliveries?: number;
   backoffMs?: number[];
 }
 
-/** The notifications service: keeps its view of mail and people current from durable events. */
-export function notificationsService(config: BaseConfig, opts: NotificationsOptions = {}): ServiceSchema {
+/** Provider statuses (Twilio's words) as delivery statuses. */
+const PROVIDER_STATUS: Record<string, DeliveryStatus> = {
+  accepted: 'queued',
+  scheduled: 'queued',
+  queued: 'queued',
+  sending: 'queued',
+  sent: 'sent',
+  delivered: 'delivered',
+  read: 'delivered',
+  undelivered: 'undelivered',
+  failed: 'failed',
+  canceled: 'failed',
+};
+
+/**
+ * The notifications service: keeps its view of mail and people current from durable events,
+ * owns the org SMS settings and templates, turns send slots and reminders into deliveries and
+ * sends them. Any number of instances may run: claims are unique inserts and every delivery's
+ * id is its dedupe key.
+ */
+export function notificationsService(config: NotificationsConfig, opts: NotificationsOptions): ServiceSchema {
+  const clock = opts.clock ?? systemClock(config.CLOCK_OFFSET_MS);
+  const owner = `${SERVICE}-${randomBytes(4).toString('hex')}`;
+  const templates = new TemplateBook();
   let rt: ServiceRuntime | null = null;
+  let log: Logger;
   let pending: PendingMail;
+  let recipients: Recipients;
+  let settingsRepo: SettingsRepo;
+  let settingsCache: SettingsCache;
+  let schedule: Schedule;
+  let deliveries: Deliveries;
   let subscriptions: Subscription[] = [];
+  let loops: { stop(): Promise<void> }[] = [];
+
+  const settingsOf = async (orgId: string, zone: string): Promise<OrgSettings> =>
+    (await settingsRepo.get(orgId)) ?? defaultSettings(orgId, zone);
+
+  const settingsView = (s: OrgSettings) => ({
+    smsEnabled: s.smsEnabled,
+    senderId: s.senderId,
+    signature: s.signature,
+    sendDays: s.sendDays,
+    timeZone: s.timeZone,
+    updatedAt: s.updatedAt ? s.updatedAt.toISOString() : null,
+    updatedBy: s.updatedBy,
+  });
+
+  const templatesView = (s: OrgSettings) => ({
+    templates: SMS_KINDS.map((kind) => ({
+      kind,
+      label: SMS_KIND_LABELS[kind],
+      source: templates.source(s, kind),
+      isDefault: s.templates[kind] === undefined,
+      variables: TEMPLATE_VARIABLES[kind],
+    })),
+  });
+
+  /** Plans or cancels reminders from domiciliation changes that were newer than what was known. */
+  async function onDomiciliationChanged(events: Parameters<Recipients['applyDomiciliations']>[0]) {
+    const applied = await recipients.applyDomiciliations(events);
+    const now = clock.now();
+    for (const v of applied) {
+      if (v.status === 'active' && v.endDate) {
+        const zone = (await settingsRepo.get(v.orgId))?.timeZone ?? 'Europe/Paris';
+        await deliveries.cancelPendingReminders(v.orgId, v.personId, 'the end date changed', now);
+        await schedule.planReminder({ orgId: v.orgId, personId: v.personId, endDate: v.endDate, dueAt: reminderAt(v.endDate, zone) });
+      } else {
+        await schedule.cancelReminders(v.orgId, v.personId);
+        await deliveries.cancelPendingReminders(v.orgId, v.personId, `the domiciliation is ${v.status}`, now);
+      }
+    }
+  }
 
   return {
     name: SERVICE,
@@ -37,12 +142,149 @@ export function notificationsService(config: BaseConfig, opts: NotificationsOpti
           return { personId, counts: await pending.counts(auth.orgId, personId) };
         },
       }),
+
+      getSettings: defineAction({
+        input: emptyInput,
+        roles: ['admin'],
+        handler: async (_input, auth, ctx) => settingsView(await settingsOf(auth.orgId, orgOf(ctx).timeZone)),
+      }),
+
+      updateSettings: defineAction({
+        input: updateSettingsInput,
+        roles: ['admin'],
+        async handler(input, auth, ctx) {
+          const current = await settingsOf(auth.orgId, orgOf(ctx).timeZone);
+          const result = applySettings(current, { ...input, sendDays: input.sendDays as Weekday[] | undefined });
+          if (!result.ok) {
+            throw validationError(`Invalid settings: ${result.problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, result.problems);
+          }
+          const now = clock.now();
+          const next: OrgSettings = { ...result.settings, version: current.version + 1, updatedAt: now, updatedBy: auth.userId };
+          await settingsRepo.save(next);
+          settingsCache.forget(auth.orgId);
+          if (next.smsEnabled && !current.smsEnabled) {
+            // Slots while SMS were off are not caught up: the first slot is the next one.
+            await schedule.setLastSlot(auth.orgId, previousSlot(now, next.sendDays, next.timeZone));
+          }
+          if (next.timeZone !== current.timeZone) await schedule.replanReminders(auth.orgId, (endDate) => reminderAt(endDate, next.timeZone));
+          return settingsView(next);
+        },
+      }),
+
+      preview: defineAction({
+        input: previewInput,
+        roles: ['admin'],
+        async handler(input, auth, ctx) {
+          const stored = await settingsOf(auth.orgId, orgOf(ctx).timeZone);
+          const draft = { ...stored, templates: { ...stored.templates, ...input.templates } };
+          const signature = input.signature ?? stored.signature ?? '';
+          const problems = SMS_KINDS.flatMap((kind) => {
+            const problem = input.templates?.[kind] ? templateProblem(kind, input.templates[kind]!) : null;
+            return problem ? [{ path: `templates.${kind}`, message: problem }] : [];
+          });
+          if (problems.length) throw validationError(`Invalid template: ${problems[0].message}`, problems);
+          return {
+            senderId: input.senderId ?? stored.senderId,
+            previews: SMS_KINDS.map((kind) => {
+              const text = templates.render(draft, kind, sampleVariables(kind, signature));
+              const size = smsSize(text);
+              return { kind, label: SMS_KIND_LABELS[kind], text, encoding: size.encoding, characters: size.characters, segments: size.segments };
+            }),
+          };
+        },
+      }),
+
+      templates: defineAction({
+        input: emptyInput,
+        roles: ['admin'],
+        handler: async (_input, auth, ctx) => templatesView(await settingsOf(auth.orgId, orgOf(ctx).timeZone)),
+      }),
+
+      setTemplate: defineAction({
+        input: setTemplateInput,
+        roles: ['admin'],
+        async handler({ kind, source }, auth, ctx) {
+          const problem = templateProblem(kind, source);
+          if (problem) throw validationError(`Invalid template: ${problem}`, [{ path: 'source', message: problem }]);
+          const current = await settingsOf(auth.orgId, orgOf(ctx).timeZone);
+          const next = { ...current, templates: { ...current.templates, [kind]: source }, version: current.version + 1, updatedAt: clock.now(), updatedBy: auth.userId };
+          await settingsRepo.save(next);
+          settingsCache.forget(auth.orgId);
+          return templatesView(next);
+        },
+      }),
+
+      resetTemplate: defineAction({
+        input: templateKindInput,
+        roles: ['admin'],
+        async handler({ kind }, auth, ctx) {
+          const current = await settingsOf(auth.orgId, orgOf(ctx).timeZone);
+          const rest = { ...current.templates };
+          delete rest[kind as SmsKind];
+          const next = { ...current, templates: rest, version: current.version + 1, updatedAt: clock.now(), updatedBy: auth.userId };
+          await settingsRepo.save(next);
+          settingsCache.forget(auth.orgId);
+          return templatesView(next);
+        },
+      }),
+
+      history: defineAction({
+        input: historyInput,
+        roles: STAFF,
+        async handler({ personId, limit }, auth) {
+          return { personId, entries: (await deliveries.history(auth.orgId, personId, limit)).map(toDelivery) };
+        },
+      }),
+
+      deliveries: defineAction({
+        input: deliveriesInput,
+        roles: ['admin', 'manager'],
+        async handler(input, auth) {
+          const filter = {
+            status: input.status,
+            type: input.type,
+            from: input.from ? new Date(input.from) : undefined,
+            to: input.to ? new Date(input.to) : undefined,
+          };
+          const cursor = input.cursor ? decodeCursor(input.cursor) : undefined;
+          if (cursor === null) throw validationError('Invalid cursor: use the nextCursor of the previous page', [{ path: 'cursor', message: 'is not a cursor of this list' }]);
+          const [items, counts] = await Promise.all([
+            deliveries.list(auth.orgId, filter, input.limit + 1, cursor),
+            deliveries.counts(auth.orgId, filter),
+          ]);
+          const page = items.slice(0, input.limit);
+          return {
+            counts,
+            total: Object.values(counts).reduce((a, b) => a + b, 0),
+            items: page.map(toDelivery),
+            nextCursor: items.length > input.limit ? encodeCursor(page[page.length - 1]) : null,
+          };
+        },
+      }),
+
+      providerStatus: defineSystemAction({
+        input: providerStatusInput,
+        async handler({ providerId, status, errorCode }) {
+          const mapped = PROVIDER_STATUS[status.toLowerCase()];
+          if (!mapped) throw validationError(`Unknown provider status "${status}"`, [{ path: 'status', message: 'is not a known status' }]);
+          const error = errorCode && STATUS_RANK[mapped] === 4 && mapped !== 'delivered' ? { code: errorCode, message: `provider error ${errorCode}` } : undefined;
+          const moved = await deliveries.providerStatus(providerId, mapped, clock.now(), error);
+          return { moved };
+        },
+      }),
     },
 
     async started() {
-      rt = await openRuntime(config, SERVICE, this.logger as never);
+      log = this.logger as unknown as Logger;
+      rt = await openRuntime(config, SERVICE, log);
       pending = PendingMail.open(rt.db, config.DB_UPDATE_BATCH);
-      await pending.init();
+      recipients = Recipients.open(rt.db, config.DB_UPDATE_BATCH);
+      settingsRepo = SettingsRepo.open(rt.db);
+      settingsCache = new SettingsCache(settingsRepo, config.SETTINGS_CACHE_MS);
+      schedule = Schedule.open(rt.db, config.DB_UPDATE_BATCH);
+      deliveries = Deliveries.open(rt.db, config.DB_UPDATE_BATCH);
+      await Promise.all([pending.init(), recipients.init(), settingsRepo.init(), schedule.init(), deliveries.init()]);
+
       const common = {
         group: SERVICE,
         db: rt.db,
@@ -53,10 +295,41 @@ export function notificationsService(config: BaseConfig, opts: NotificationsOpti
       subscriptions = [
         await rt.events.consume({ ...common, type: 'mail.registered', handle: (evs) => pending.applyRegistered(evs) }),
         await rt.events.consume({ ...common, type: 'mail.handedOver', handle: (evs) => pending.applyHandedOver(evs) }),
+        await rt.events.consume({ ...common, type: 'domiciliation.smsConsentChanged', handle: (evs) => recipients.applyConsents(evs) }),
+        await rt.events.consume({ ...common, type: 'domiciliation.changed', handle: onDomiciliationChanged }),
+      ];
+
+      const rate = config.SMS_RATE_LIMIT > 0 ? await SharedRateLimit.open(rt.events.connection, `${config.RELAIS_NAMESPACE.toUpperCase()}_RATE`) : null;
+      const scheduler = new Scheduler(
+        { settings: settingsRepo, schedule, pendingMail: pending, recipients, deliveries, templates, clock },
+        { owner, leaseMs: Math.max(60_000, config.SCHEDULER_INTERVAL_MS * 12), maxLatenessMs: config.MAX_LATENESS_MS },
+      );
+      const sender = new Sender(
+        { deliveries, recipients, schedule, settings: settingsCache, provider: opts.smsProvider, rate, clock, log },
+        {
+          owner,
+          batch: config.SEND_BATCH,
+          concurrency: config.SEND_CONCURRENCY,
+          ratePerSecond: config.SMS_RATE_LIMIT,
+          retryBaseMs: config.RETRY_BASE_MS,
+          maxAttempts: config.MAX_ATTEMPTS,
+        },
+      );
+      const reconciler = new Reconciler(
+        { deliveries, schedule, provider: opts.smsProvider, clock },
+        { owner, stuckAfterMs: config.STUCK_AFTER_MS, unfinishedAfterMs: config.UNFINISHED_AFTER_MS },
+      );
+      loops = [
+        startLoop('scheduler', () => scheduler.runOnce(), config.SCHEDULER_INTERVAL_MS, log),
+        startLoop('sender', () => sender.runOnce(), config.SEND_INTERVAL_MS, log),
+        startLoop('reconciler', () => reconciler.runOnce(), Math.max(config.SEND_INTERVAL_MS, Math.min(config.STUCK_AFTER_MS / 2, 60_000)), log),
+        startLoop('claims-prune', () => schedule.pruneClaims(new Date(clock.now().getTime() - 7 * 86_400_000)).then(() => 0), 3600_000, log),
       ];
     },
 
     async stopped() {
+      await Promise.all(loops.map((l) => l.stop()));
+      loops = [];
       await Promise.all(subscriptions.map((s) => s.stop()));
       subscriptions = [];
       await rt?.close();

@@ -6,6 +6,7 @@ import { connectDatabase, makeEnvelope, type AuthContext, type BaseConfig } from
 import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
 import { mailService } from '@relais/mail';
 import { notificationsService } from '../src/service';
+import { MemoryProvider, notificationsTestConfig } from './testkit';
 
 /** Stands in for the domiciliation service: everyone is domiciled (its own tests cover the real rules). */
 const everyoneDomiciled = {
@@ -47,8 +48,8 @@ describe('mail registered -> counted by notifications', function () {
   });
 
   it('two notifications instances count each event exactly once', async () => {
-    notifications.push(await startNode(config, 'notif-1', [notificationsService(config)]));
-    notifications.push(await startNode(config, 'notif-2', [notificationsService(config)]));
+    notifications.push(await startNode(config, 'notif-1', [notificationsService(notificationsTestConfig(config), { smsProvider: new MemoryProvider() })]));
+    notifications.push(await startNode(config, 'notif-2', [notificationsService(notificationsTestConfig(config), { smsProvider: new MemoryProvider() })]));
     await client.waitForServices(['notifications'], 20_000);
     const person = randomUUID();
     await Promise.all([
@@ -71,7 +72,7 @@ describe('mail registered -> counted by notifications', function () {
     for (let i = 0; i < 1000; i += 100) {
       await Promise.all(Array.from({ length: 100 }, (_, j) => register(people[(i + j) % 4], 'letter')));
     }
-    notifications.push(await startNode(config, 'notif-3', [notificationsService(config)]));
+    notifications.push(await startNode(config, 'notif-3', [notificationsService(notificationsTestConfig(config), { smsProvider: new MemoryProvider() })]));
     await client.waitForServices(['notifications'], 20_000);
     for (const person of people) {
       await eventually(async () => (await counts(person)).counts.letter === 250, {

@@ -236,6 +236,11 @@ export class DurableEvents {
     await this.jsm.streams.deleteMessage(this.deadLetterStream, seq);
   }
 
+  /** The service's NATS connection, for other JetStream uses (key-value buckets). */
+  get connection(): NatsConnection {
+    return this.nc;
+  }
+
   /** Round trip to the NATS server. */
   async ping(): Promise<void> {
     await this.nc.flush();

@@ -84,6 +84,14 @@ export class PendingMail {
     for (const part of chunks(ops, this.updateBatch)) await this.model.bulkWrite(part, { ordered: false });
   }
 
+  /** Mail of an org registered in (from, to]: the window of a digest slot. */
+  window(orgId: string, from: Date, to: Date) {
+    return this.model
+      .find({ orgId, registeredAt: { $gt: from, $lte: to } }, { personId: 1, kind: 1, quantity: 1, handedOverAt: 1 })
+      .lean<PendingMailRow[]>()
+      .exec();
+  }
+
   /** Quantities not handed over, per kind. */
   async counts(orgId: string, personId: string): Promise<Record<MailKind, number>> {
     const groups = await this.model

@@ -109,6 +109,17 @@ export class Schedule {
     await this.reminders.updateMany({ orgId, personId, state: 'scheduled' }, { $set: { state: 'cancelled' } }).exec();
   }
 
+  /** After an org changed time zone: every scheduled reminder gets its new local 19:00. */
+  async replanReminders(orgId: string, dueAt: (endDate: string) => Date): Promise<void> {
+    const scheduled = await this.reminders.find({ orgId, state: 'scheduled' }, { endDate: 1 }).lean<ReminderDoc[]>().exec();
+    for (const part of chunks(scheduled, this.updateBatch)) {
+      await this.reminders.bulkWrite(
+        part.map((r) => ({ updateOne: { filter: { _id: r._id, state: 'scheduled' }, update: { $set: { dueAt: dueAt(r.endDate) } } } })),
+        { ordered: false },
+      );
+    }
+  }
+
   dueReminders(now: Date, limit: number) {
     return this.reminders.find({ state: 'scheduled', dueAt: { $lte: now } }).sort({ dueAt: 1 }).limit(limit).lean<ReminderDoc[]>().exec();
   }

@@ -1,0 +1,50 @@
+import type { Clock } from '../clock';
+import type { Deliveries, Outcome } from '../data/deliveries';
+import type { Schedule } from '../data/schedule';
+import type { Provider } from '../providers/provider';
+
+/**
+ * Settles what a crash or a lost callback left open: provider calls that never got their
+ * answer recorded (asks the provider whether the message went out, else lets the sender
+ * retry) and accepted messages that never reached a final status (asks for their status).
+ */
+export class Reconciler {
+  constructor(
+    private readonly deps: { deliveries: Deliveries; schedule: Schedule; provider: Provider; clock: Clock },
+    private readonly opts: { owner: string; stuckAfterMs: number; unfinishedAfterMs: number },
+  ) {}
+
+  async runOnce(): Promise<void> {
+    const { deliveries, schedule, provider, clock } = this.deps;
+    const now = clock.now();
+    const stuck = await deliveries.stuck(new Date(now.getTime() - this.opts.stuckAfterMs), 200);
+    if (stuck.length) {
+      const won = await schedule.claim(stuck.map((d) => `reconcile:${d._id}:${d.attempts}`), this.opts.owner, now);
+      const outcomes: Outcome[] = [];
+      for (const d of stuck.filter((d) => won.has(`reconcile:${d._id}:${d.attempts}`))) {
+        const since = new Date(d.attemptStartedAt!.getTime() - 60_000);
+        const found = provider.findSent && d.to && d.content ? await provider.findSent({ to: d.to, body: d.content, since }) : null;
+        if (found) {
+          const status = found.status === 'failed' || found.status === 'undelivered' ? 'queued' : found.status;
+          outcomes.push({ id: d._id, kind: 'accepted', status, provider: provider.name, providerId: found.providerId });
+        } else {
+          // The call never reached the provider: the sender tries again now.
+          outcomes.push({ id: d._id, kind: 'retry', retryAt: now, error: { message: 'no answer recorded from the provider; sending again', transient: true } });
+        }
+      }
+      await deliveries.record(outcomes, now);
+    }
+    if (!provider.fetch) return;
+    for (const d of await deliveries.unfinished(new Date(now.getTime() - this.opts.unfinishedAfterMs), 100)) {
+      const state = d.providerId ? await provider.fetch(d.providerId).catch(() => null) : null;
+      if (state) {
+        await deliveries.providerStatus(
+          state.providerId,
+          state.status,
+          now,
+          state.errorCode ? { code: state.errorCode, message: state.errorMessage ?? `provider error ${state.errorCode}` } : undefined,
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,109 @@
+import type { Clock } from '../clock';
+import type { Deliveries } from '../data/deliveries';
+import type { PendingMail } from '../data/pendingMail';
+import type { Recipients } from '../data/recipients';
+import type { Schedule } from '../data/schedule';
+import type { SettingsRepo } from '../data/settings';
+import { digestCounts, digestDeliveries, reminderDelivery, type Sending } from '../domain/deliveries';
+import { nextSlot, previousSlot } from '../domain/schedule';
+import type { OrgSettings } from '../domain/settings';
+import type { TemplateBook } from './templateBook';
+
+export interface SchedulerOptions {
+  owner: string;
+  /** How long a claimed slot stays with its instance before another may take it over. */
+  leaseMs: number;
+  maxLatenessMs: number;
+}
+
+/**
+ * Turns due slots and reminders into delivery rows. Every step is idempotent (the row id is
+ * its dedupe key), so a slot processed twice — a lease taken over after a crash — sends nothing twice.
+ */
+export class Scheduler {
+  constructor(
+    private readonly deps: {
+      settings: SettingsRepo;
+      schedule: Schedule;
+      pendingMail: PendingMail;
+      recipients: Recipients;
+      deliveries: Deliveries;
+      templates: TemplateBook;
+      clock: Clock;
+    },
+    private readonly opts: SchedulerOptions,
+  ) {}
+
+  async runOnce(): Promise<void> {
+    const now = this.deps.clock.now();
+    for (const org of await this.deps.settings.smsEnabled()) await this.catchUp(org, now);
+    await this.reminders(now);
+  }
+
+  private lease(now: Date): number {
+    return Math.floor(now.getTime() / this.opts.leaseMs);
+  }
+
+  /** Processes every slot of the org between its last handled slot and now, oldest first. */
+  private async catchUp(org: OrgSettings, now: Date): Promise<void> {
+    const { schedule } = this.deps;
+    let last = await schedule.lastSlot(org.orgId);
+    if (!last) {
+      // SMS just enabled: the first slot is the next one.
+      last = previousSlot(now, org.sendDays, org.timeZone);
+      await schedule.setLastSlot(org.orgId, last);
+    }
+    for (let slot = nextSlot(last, org.sendDays, org.timeZone); slot <= now; slot = nextSlot(slot, org.sendDays, org.timeZone)) {
+      const key = `slot:${org.orgId}:${slot.toISOString()}:${this.lease(now)}`;
+      if (!(await schedule.claim([key], this.opts.owner, now)).has(key)) return;
+      await this.digest(org, slot, now);
+      await schedule.setLastSlot(org.orgId, slot);
+    }
+  }
+
+  private sending(org: OrgSettings, now: Date): Sending {
+    return {
+      smsEnabled: org.smsEnabled,
+      senderId: org.senderId,
+      signature: org.signature,
+      render: (type, vars) => this.deps.templates.render(org, type, vars),
+      now,
+      maxLatenessMs: this.opts.maxLatenessMs,
+    };
+  }
+
+  /** One SMS per person and kind with mail registered since the previous slot (the cut-off is the slot, not now). */
+  async digest(org: OrgSettings, slot: Date, now: Date): Promise<number> {
+    const from = previousSlot(new Date(slot.getTime() - 1), org.sendDays, org.timeZone);
+    const rows = await this.deps.pendingMail.window(org.orgId, from, slot);
+    const counts = digestCounts(rows, slot);
+    if (counts.size === 0) return 0;
+    const recipients = await this.deps.recipients.forPeople(org.orgId, [...counts.keys()]);
+    const docs = digestDeliveries(org.orgId, slot, counts, recipients, this.sending(org, now));
+    return this.deps.deliveries.insertNew(docs);
+  }
+
+  private async reminders(now: Date): Promise<void> {
+    const { schedule, settings, recipients, deliveries } = this.deps;
+    const due = await schedule.dueReminders(now, 500);
+    if (due.length === 0) return;
+    const won = await schedule.claim(due.map((r) => `reminder:${r._id}:${this.lease(now)}`), this.opts.owner, now);
+    const done: string[] = [];
+    for (const r of due.filter((r) => won.has(`reminder:${r._id}:${this.lease(now)}`))) {
+      const view = await recipients.domiciliation(r.orgId, r.personId);
+      // Ended, refused or moved since it was planned: its replacement (if any) is planned already.
+      if (view && view.status === 'active' && view.endDate === r.endDate) {
+        const org = (await settings.get(r.orgId)) ?? null;
+        const recipient = (await recipients.forPeople(r.orgId, [r.personId])).get(r.personId);
+        const s = org ? this.sending(org, now) : { ...this.sending({ ...placeholder(r.orgId) }, now), smsEnabled: false };
+        await deliveries.insertNew([reminderDelivery(r.orgId, r.personId, r.endDate, r.dueAt, recipient, s)]);
+      }
+      done.push(r._id);
+    }
+    await schedule.markRemindersDone(done);
+  }
+}
+
+function placeholder(orgId: string): OrgSettings {
+  return { orgId, smsEnabled: false, senderId: null, signature: null, sendDays: [2, 4], timeZone: 'Europe/Paris', templates: {}, version: 0, updatedAt: null, updatedBy: null };
+}

@@ -1,0 +1,40 @@
+import { loadConfig, type BaseConfig } from '@relais/shared';
+import { notificationsConfigSchema, type NotificationsConfig } from '../src/config';
+import type { Accepted, OutgoingMessage, Provider, ProviderMessageState } from '../src/providers/provider';
+
+/** The notifications config of a test: the test's base config plus fast loops. */
+export function notificationsTestConfig(base: BaseConfig, overrides: Record<string, string> = {}): NotificationsConfig {
+  return loadConfig(notificationsConfigSchema, {
+    ...Object.fromEntries(Object.entries(base).map(([k, v]) => [k, v === undefined ? undefined : String(v)])),
+    SCHEDULER_INTERVAL_MS: '100',
+    SEND_INTERVAL_MS: '50',
+    SETTINGS_CACHE_MS: '0',
+    ...overrides,
+  });
+}
+
+/** A provider that keeps what it is asked to send, in memory. */
+export class MemoryProvider implements Provider {
+  readonly name = 'memory';
+  readonly channel = 'sms' as const;
+  readonly sent: (OutgoingMessage & { providerId: string; at: Date })[] = [];
+
+  async send(message: OutgoingMessage): Promise<Accepted> {
+    const providerId = `MEM${this.sent.length + 1}`;
+    this.sent.push({ ...message, providerId, at: new Date() });
+    return { providerId, status: 'queued' };
+  }
+
+  async fetch(providerId: string): Promise<ProviderMessageState | null> {
+    return this.sent.some((m) => m.providerId === providerId) ? { providerId, status: 'sent' } : null;
+  }
+}
+
+/** A clock the test moves. */
+export class TestClock {
+  constructor(private current: Date) {}
+  now = () => new Date(this.current);
+  set(at: Date | string): void {
+    this.current = new Date(at);
+  }
+}
