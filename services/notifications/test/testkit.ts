@@ -1,6 +1,8 @@
 import { loadConfig, type BaseConfig } from '@relais/shared';
 import { notificationsConfigSchema, type NotificationsConfig } from '../src/config';
-import type { Accepted, OutgoingMessage, Provider, ProviderMessageState } from '../src/providers/provider';
+import { ProviderError, type Accepted, type OutgoingMessage, type Provider, type ProviderMessageState } from '../src/providers/provider';
+
+export { ProviderError };
 
 /** The notifications config of a test: the test's base config plus fast loops. */
 export function notificationsTestConfig(base: BaseConfig, overrides: Record<string, string> = {}): NotificationsConfig {
@@ -18,8 +20,20 @@ export class MemoryProvider implements Provider {
   readonly name = 'memory';
   readonly channel = 'sms' as const;
   readonly sent: (OutgoingMessage & { providerId: string; at: Date })[] = [];
+  readonly refused: { to: string; error: ProviderError }[] = [];
+  private failures: ProviderError[] = [];
+
+  /** The next sends fail with these errors, in order. */
+  failNext(...errors: ProviderError[]): void {
+    this.failures.push(...errors);
+  }
 
   async send(message: OutgoingMessage): Promise<Accepted> {
+    const failure = this.failures.shift();
+    if (failure) {
+      this.refused.push({ to: message.to, error: failure });
+      throw failure;
+    }
     const providerId = `MEM${this.sent.length + 1}`;
     this.sent.push({ ...message, providerId, at: new Date() });
     return { providerId, status: 'queued' };
