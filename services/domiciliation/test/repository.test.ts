@@ -19,7 +19,7 @@ describe('domiciliations repository (real database)', function () {
     newDomiciliation(personId, transition(null, { action: 'request' }), { domiciliationId: randomUUID(), eventId: randomUUID() }, actor, new Date());
 
   before(async () => {
-    config = testConfig(uniqueNamespace('t'));
+    config = testConfig(uniqueNamespace());
     db = await connectDatabase(config, 'domiciliation');
     repo = Domiciliations.open(db, config.DB_TIMEOUT_MS);
     await repo.init();

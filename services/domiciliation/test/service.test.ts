@@ -82,7 +82,7 @@ describe('domiciliation service', function () {
   const today = () => DateTime.now().setZone('Indian/Reunion').startOf('day');
 
   before(async () => {
-    config = testConfig(uniqueNamespace('t'));
+    config = testConfig(uniqueNamespace());
     client = await startNode(config, 'client', [fakeContacts(people)]);
     service = await startNode(config, 'domiciliation', [domiciliationService(config)]);
     await Promise.all([client.waitForServices(['domiciliation'], 30_000), service.waitForServices(['contacts'], 30_000)]);
