@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { connect } from 'nats';
+import { withTimeout } from '../db';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const SUFFIX_LENGTH = 6;
@@ -29,17 +30,6 @@ function assertPrefix(prefix: string): void {
   }
 }
 
-async function timed<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Drops every database whose name starts with `prefix`; returns the names dropped. */
 export async function dropTestDatabases(mongoUrl: string, prefix: string): Promise<string[]> {
@@ -47,17 +37,17 @@ export async function dropTestDatabases(mongoUrl: string, prefix: string): Promi
   const client = new MongoClient(mongoUrl, { serverSelectionTimeoutMS: 5_000, connectTimeoutMS: 5_000 });
   const dropped: string[] = [];
   try {
-    await timed(client.connect(), OP_TIMEOUT_MS, 'MongoDB connect');
-    const { databases } = await timed(client.db('admin').admin().listDatabases({ nameOnly: true }), OP_TIMEOUT_MS, 'listDatabases');
+    await withTimeout(client.connect(), OP_TIMEOUT_MS, 'MongoDB connect');
+    const { databases } = await withTimeout(client.db('admin').admin().listDatabases({ nameOnly: true }), OP_TIMEOUT_MS, 'listDatabases');
     for (const { name } of databases) {
       if (!name.startsWith(prefix)) continue;
-      await timed(client.db(name).dropDatabase(), OP_TIMEOUT_MS, `dropDatabase ${name}`);
+      await withTimeout(client.db(name).dropDatabase(), OP_TIMEOUT_MS, `dropDatabase ${name}`);
       dropped.push(name);
     }
     return dropped;
   } finally {
     // close() itself can hang on a stalled FerretDB connection.
-    await timed(client.close(true), 5_000, 'MongoDB close').catch(() => {});
+    await withTimeout(client.close(true), 5_000, 'MongoDB close').catch(() => {});
   }
 }
 
@@ -76,9 +66,9 @@ export async function deleteTestStreams(natsUrl: string, prefix: string): Promis
   const nc = await connect({ servers: natsUrl, timeout: 5_000, reconnect: false });
   const deleted: string[] = [];
   try {
-    const jsm = await timed(nc.jetstreamManager({ timeout: 5_000 }), OP_TIMEOUT_MS, 'JetStream manager');
+    const jsm = await withTimeout(nc.jetstreamManager({ timeout: 5_000 }), OP_TIMEOUT_MS, 'JetStream manager');
     const names: string[] = [];
-    await timed(
+    await withTimeout(
       (async () => {
         for await (const name of jsm.streams.names()) names.push(name);
       })(),
@@ -86,11 +76,11 @@ export async function deleteTestStreams(natsUrl: string, prefix: string): Promis
       'listing JetStream streams',
     );
     for (const name of names.filter(matches)) {
-      await timed(jsm.streams.delete(name), OP_TIMEOUT_MS, `deleting stream ${name}`);
+      await withTimeout(jsm.streams.delete(name), OP_TIMEOUT_MS, `deleting stream ${name}`);
       deleted.push(name);
     }
     return deleted;
   } finally {
-    await timed(nc.close(), 5_000, 'NATS close').catch(() => {});
+    await withTimeout(nc.close(), 5_000, 'NATS close').catch(() => {});
   }
 }
