@@ -16,6 +16,10 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
    * disabled user or a changed role takes effect on other gateway instances within this delay.
    */
   TOKEN_CACHE_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(30_000),
+  /** Twilio's auth token: with it, signed status callbacks are accepted at /v1/callbacks/twilio/status. */
+  TWILIO_AUTH_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'must be the Twilio account auth token').optional()),
+  /** This gateway's URL as Twilio reaches it (the URL Twilio signs). Required with TWILIO_AUTH_TOKEN. */
+  PUBLIC_BASE_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional()),
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 

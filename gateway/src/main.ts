@@ -1,6 +1,23 @@
-import { runUntilSignal } from '@relais/shared';
+import { ConfigError, runUntilSignal } from '@relais/shared';
+import { twilioCallbacks } from './callbacks/twilio';
 import { loadGatewayConfig } from './config';
 import { serviceRoutes } from './routes';
-import { startGateway } from './server';
+import { startGateway, type RunningGateway } from './server';
 
-await runUntilSignal(() => startGateway(loadGatewayConfig(), serviceRoutes));
+await runUntilSignal(async () => {
+  const config = loadGatewayConfig();
+  if (config.TWILIO_AUTH_TOKEN && !config.PUBLIC_BASE_URL) {
+    throw new ConfigError('Invalid configuration:\n  PUBLIC_BASE_URL is not set (required with TWILIO_AUTH_TOKEN)');
+  }
+  // The callback relays verified reports to the notifications service through the gateway's broker.
+  let gateway: RunningGateway | undefined;
+  const callbacks = config.TWILIO_AUTH_TOKEN
+    ? twilioCallbacks({
+        authToken: config.TWILIO_AUTH_TOKEN,
+        publicBaseUrl: config.PUBLIC_BASE_URL!,
+        onStatus: (report) => gateway!.broker.call('notifications.providerStatus', report, { meta: { system: true } }),
+      })
+    : undefined;
+  gateway = await startGateway(config, serviceRoutes, { callbacks });
+  return gateway;
+});

@@ -1,9 +1,21 @@
-import { baseConfigSchema, createBroker, loadConfig, runUntilSignal } from '@relais/shared';
+import { createBroker, loadConfig, runUntilSignal } from '@relais/shared';
+import { notificationsConfigSchema } from './config';
+import { providersFromConfig, withProvidersConfig } from './providers';
 import { notificationsService } from './service';
 
 await runUntilSignal(async () => {
-  const config = loadConfig(baseConfigSchema);
-  const broker = createBroker({ config, name: 'notifications', services: [notificationsService(config)] });
+  const config = loadConfig(withProvidersConfig(notificationsConfigSchema));
+  const providers = providersFromConfig(config);
+  const broker = createBroker({
+    config,
+    name: 'notifications',
+    services: [notificationsService(config, { smsProvider: providers.sms })],
+  });
   await broker.start();
-  return broker;
+  return {
+    async stop() {
+      await broker.stop();
+      providers.close();
+    },
+  };
 });

@@ -45,7 +45,9 @@ export type Outcome =
   | { id: string; kind: 'accepted'; status: 'queued' | 'sending' | 'sent' | 'delivered'; provider: string; providerId: string }
   | { id: string; kind: 'failed'; error: { code?: string; message: string; transient: boolean } }
   | { id: string; kind: 'retry'; retryAt: Date; error: { code?: string; message: string; transient: true } }
-  | { id: string; kind: 'closed'; status: 'skipped' | 'cancelled'; reason: string };
+  | { id: string; kind: 'closed'; status: 'skipped' | 'cancelled'; reason: string }
+  /** The call's fate is unknown: nothing is recorded, the reconciler settles it. */
+  | { id: string; kind: 'unknown' };
 
 export interface DeliveryFilter {
   status?: DeliveryStatus;
@@ -116,7 +118,7 @@ export class Deliveries {
 
   async record(outcomes: Outcome[], at: Date): Promise<void> {
     await this.bulk(
-      outcomes.map((o) => {
+      outcomes.filter((o) => o.kind !== 'unknown').map((o) => {
         switch (o.kind) {
           case 'accepted':
             return this.forward(o.id, o.status, at, { provider: o.provider, providerId: o.providerId, attemptStartedAt: null });

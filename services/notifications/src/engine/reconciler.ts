@@ -37,6 +37,7 @@ export class Reconciler {
     if (!provider.fetch) return;
     for (const d of await deliveries.unfinished(new Date(now.getTime() - this.opts.unfinishedAfterMs), 100)) {
       const state = d.providerId ? await provider.fetch(d.providerId).catch(() => null) : null;
+      // 'sending' at the provider is our 'queued': nothing new to record.
       if (state) {
         await deliveries.providerStatus(
           state.providerId,

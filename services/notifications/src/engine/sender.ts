@@ -18,6 +18,9 @@ export interface SenderOptions {
   maxAttempts: number;
 }
 
+/** Transport errors after which the provider may or may not have accepted the message. */
+const AMBIGUOUS = new Set(['timeout', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+
 interface Logger {
   warn(obj: object, msg?: string): void;
 }
@@ -105,10 +108,17 @@ export class Sender {
         from: d.from!,
         body: d.content!,
       });
-      const status = accepted.status === 'undelivered' || accepted.status === 'failed' ? 'queued' : accepted.status;
+      // Our 'sending' is "call in flight"; any answer means the provider has it (a final one comes by callback).
+      const status = accepted.status === 'sent' || accepted.status === 'delivered' ? accepted.status : 'queued';
       return { id: d._id, kind: 'accepted', status, provider: this.deps.provider.name, providerId: accepted.providerId };
     } catch (err) {
       const e = err instanceof ProviderError ? err : new ProviderError((err as Error).message, true);
+      if (e.transient && AMBIGUOUS.has(e.code ?? '')) {
+        // The request may have reached the provider: resending now could send twice. The row stays
+        // 'sending' and the reconciler asks the provider after STUCK_AFTER_MS.
+        this.deps.log.warn({ delivery: d._id, attempt, code: e.code }, 'no answer from the provider; left to the reconciler');
+        return { id: d._id, kind: 'unknown' };
+      }
       const error = { ...(e.code ? { code: e.code } : {}), message: e.message, transient: e.transient };
       if (!e.transient || attempt >= this.opts.maxAttempts) {
         return { id: d._id, kind: 'failed', error: { ...error, message: e.transient ? `${e.message} (gave up after ${attempt} attempts)` : e.message } };
