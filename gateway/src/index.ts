@@ -8,3 +8,4 @@ export { TokenVerifier } from './auth/verifier';
 export { seedDemo, DEMO_ORG, type DemoSeed } from './demo';
 export { buildOpenApi } from './openapi';
 export { SERVICES } from './health';
+export { twilioCallbacks, providerStatusFromCallback, type ProviderStatusReport } from './callbacks/twilio';

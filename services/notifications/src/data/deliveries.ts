@@ -27,6 +27,7 @@ const schema = new mongoose.Schema<DeliveryDoc>(
     attempts: { type: Number, required: true },
     retryAt: { type: Date, default: null },
     attemptStartedAt: { type: Date, default: null },
+    calledAt: { type: Date, default: null },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
   },
@@ -107,7 +108,16 @@ export class Deliveries {
         updateOne: {
           filter: { _id: d._id, statusRank: { $lte: STATUS_RANK.sending } },
           update: {
-            $set: { status: 'sending', statusRank: STATUS_RANK.sending, attemptStartedAt: at, retryAt: null, updatedAt: at, to: d.to },
+            $set: {
+              status: 'sending',
+              statusRank: STATUS_RANK.sending,
+              attemptStartedAt: at,
+              calledAt: new Date(),
+              retryAt: null,
+              updatedAt: at,
+              to: d.to,
+              from: d.from,
+            },
             $inc: { attempts: 1 },
             $push: { events: event('sending', at, `attempt ${d.attempts + 1}`) },
           },

@@ -1,5 +1,5 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import { chunks, insertEach, insertManyIgnoringDuplicates } from '@relais/shared';
+import { chunks, insertEach, insertManyIgnoringDuplicates, isDuplicateKey } from '@relais/shared';
 
 /** The last digest slot handled per org: the scheduler catches up from there after downtime. */
 interface ProgressDoc {
@@ -79,7 +79,9 @@ export class Schedule {
   }
 
   async setLastSlot(orgId: string, at: Date): Promise<void> {
-    await this.progress.updateOne({ _id: orgId }, { $max: { lastSlotAt: at } }, { upsert: true }).exec();
+    const write = () => this.progress.updateOne({ _id: orgId }, { $max: { lastSlotAt: at } }, { upsert: true }).exec();
+    // Two instances upserting at once: the loser's insert hits the key the winner created; once more updates it.
+    await write().catch((err) => (isDuplicateKey(err) ? write() : Promise.reject(err)));
   }
 
   /** Claims each key for `owner`; returns the keys this call won. */

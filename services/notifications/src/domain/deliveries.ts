@@ -69,8 +69,10 @@ export interface DeliveryDoc {
   attempts: number;
   /** Set after a transient provider error: when to try again. */
   retryAt: Date | null;
-  /** When the current provider call started (null when none is in flight). */
+  /** When the current provider call started, on the service clock (null when none is in flight). */
   attemptStartedAt: Date | null;
+  /** The same instant on the wall clock, which is the provider's: what the reconciler asks the provider about. */
+  calledAt?: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }

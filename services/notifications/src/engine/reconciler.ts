@@ -22,7 +22,7 @@ export class Reconciler {
       const won = await schedule.claim(stuck.map((d) => `reconcile:${d._id}:${d.attempts}`), this.opts.owner, now);
       const outcomes: Outcome[] = [];
       for (const d of stuck.filter((d) => won.has(`reconcile:${d._id}:${d.attempts}`))) {
-        const since = new Date(d.attemptStartedAt!.getTime() - 60_000);
+        const since = new Date((d.calledAt ?? d.attemptStartedAt!).getTime() - 60_000);
         const found = provider.findSent && d.to && d.content ? await provider.findSent({ to: d.to, body: d.content, since }) : null;
         if (found) {
           const status = found.status === 'failed' || found.status === 'undelivered' ? 'queued' : found.status;

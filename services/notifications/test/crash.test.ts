@@ -1,0 +1,167 @@
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ServiceBroker } from 'moleculer';
+import { DurableEvents, connectDatabase, makeEnvelope, type AuthContext, type BaseConfig } from '@relais/shared';
+import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { loadGatewayConfig, startGateway, twilioCallbacks, type RunningGateway } from '@relais/gateway';
+import { nextSlot } from '../src/domain/schedule';
+import { FakeTwilio } from './support/fakeTwilio';
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+const nodeBin = existsSync(path.join(root, 'node_modules/.bin/node')) ? path.join(root, 'node_modules/.bin/node') : process.execPath;
+
+/**
+ * Three notification processes send one slot through the real Twilio SDK to a local Twilio;
+ * one is killed with SIGKILL mid-run. Every SMS goes out once: none lost, none twice. Status
+ * callbacks then come back signed through the gateway.
+ */
+describe('notifications: three processes, one killed mid-slot', function () {
+  this.timeout(240_000);
+  const people = 200;
+  let config: BaseConfig;
+  let twilio: FakeTwilio;
+  let gateway: RunningGateway;
+  let client: ServiceBroker;
+  let events: DurableEvents;
+  const children: ChildProcess[] = [];
+  // The service clock reaches the slot 25 s after the processes start.
+  const slot = nextSlot(new Date(Date.now() + 7 * 86_400_000), [2, 4], 'Europe/Paris');
+  const offsetMs = slot.getTime() - Date.now() - 25_000;
+  const admin: AuthContext = { orgId: randomUUID(), userId: randomUUID(), role: 'admin' };
+  const meta = { org: { region: 'FR', timeZone: 'Europe/Paris' } };
+
+  const startInstance = (i: number) => {
+    const child = spawn(nodeBin, ['--import', 'tsx', 'services/notifications/src/main.ts'], {
+      cwd: root,
+      env: {
+        ...process.env,
+        MONGO_URL: config.MONGO_URL,
+        NATS_URL: config.NATS_URL,
+        RELAIS_NAMESPACE: config.RELAIS_NAMESPACE,
+        NODE_ID: `notif-${i}-${randomUUID().slice(0, 6)}`,
+        LOG_LEVEL: 'error',
+        SMS_PROVIDER: 'twilio',
+        TWILIO_ACCOUNT_SID: twilio.accountSid,
+        TWILIO_AUTH_TOKEN: twilio.authToken,
+        TWILIO_API_URL: twilio.url,
+        PUBLIC_BASE_URL: gateway.url,
+        CLOCK_OFFSET_MS: String(offsetMs),
+        SCHEDULER_INTERVAL_MS: '200',
+        SEND_INTERVAL_MS: '100',
+        SEND_BATCH: '10',
+        SEND_CONCURRENCY: '2',
+        STUCK_AFTER_MS: '3000',
+        RETRY_BASE_MS: '500',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    children.push(child);
+    return child;
+  };
+
+  before(async () => {
+    config = testConfig(uniqueNamespace());
+    twilio = await FakeTwilio.start({ latencyMs: 15 });
+    // Twilio signs the URL it was given, so the gateway's port is chosen first.
+    const port = await freePort();
+    const gwConfig = loadGatewayConfig({ ...process.env, ...stringify(config), GATEWAY_PORT: String(port), LOG_LEVEL: 'error' });
+    let gw: RunningGateway | undefined;
+    gateway = gw = await startGateway(gwConfig, [], {
+      healthServices: [],
+      callbacks: twilioCallbacks({
+        authToken: twilio.authToken,
+        publicBaseUrl: `http://127.0.0.1:${port}`,
+        onStatus: (report) => gw!.broker.call('notifications.providerStatus', report, { meta: { system: true } }),
+      }),
+    });
+    client = await startNode(config, 'client');
+    events = await DurableEvents.connect({ natsUrl: config.NATS_URL, namespace: config.RELAIS_NAMESPACE, name: 'test' });
+    for (let i = 0; i < 3; i++) startInstance(i);
+    await client.waitForServices(['notifications'], 60_000);
+  });
+
+  after(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+    await events?.close();
+    await client?.stop();
+    await gateway?.stop();
+    await twilio?.close();
+  });
+
+  it('sends every SMS of the slot exactly once although an instance dies, and records signed callbacks', async () => {
+    await client.call('notifications.updateSettings', { smsEnabled: true, senderId: 'CCAS', signature: 'CCAS' }, as(admin, meta));
+    const at = new Date(slot.getTime() - 20_000).toISOString();
+    const phones = Array.from({ length: people }, (_, i) => `+3361${String(i).padStart(7, '0')}`);
+    await events.publish(
+      phones.flatMap((phoneE164) => {
+        const personId = randomUUID();
+        return [
+          makeEnvelope('domiciliation.smsConsentChanged', admin.orgId, { personId, consent: true, phoneE164, region: 'FR', changedAt: at, changedBy: 'u' }),
+          makeEnvelope('mail.registered', admin.orgId, { mailItemId: randomUUID(), personId, kind: 'parcel', quantity: 1, registeredAt: at, registeredBy: 'u' }),
+        ];
+      }),
+    );
+    const db = await connectDatabase(config, 'notifications');
+    try {
+      await eventually(
+        async () =>
+          (await db.collection('pending_mail').countDocuments({ orgId: admin.orgId })) === people &&
+          (await db.collection('recipient_consents').countDocuments({ orgId: admin.orgId })) === people,
+        { timeoutMs: 20_000, what: 'events applied before the slot' },
+      );
+    } finally {
+      await db.close();
+    }
+
+    await eventually(() => twilio.messages.length >= people / 3, { timeoutMs: 60_000, intervalMs: 20, what: 'a third sent' });
+    children[0].kill('SIGKILL');
+    await eventually(() => new Set(twilio.messages.map((m) => m.to)).size === people, { timeoutMs: 90_000, what: 'every person reached' });
+    await new Promise((r) => setTimeout(r, 5_000)); // the reconciler's window for a late duplicate
+    const perPhone = new Map<string, number>();
+    for (const m of twilio.messages) perPhone.set(m.to, (perPhone.get(m.to) ?? 0) + 1);
+    expect([...perPhone.entries()].filter(([, n]) => n > 1)).to.deep.equal([]);
+    expect(twilio.messages).to.have.length(people);
+    expect(twilio.messages[0].body).to.equal('Bonjour, Vous avez reçu 1 nouveau colis CCAS');
+    expect(twilio.messages[0].from).to.equal('CCAS');
+    const ops = await eventually(async () => {
+      const o = (await client.call('notifications.deliveries', { limit: 1 }, as(admin))) as { counts: Record<string, number> };
+      return o.counts.queued === people && o;
+    }, { timeoutMs: 30_000, what: 'every delivery recorded as queued' });
+    expect(ops.counts).to.deep.equal({ queued: people });
+
+    // Brokers learn that the killed node is gone when its heartbeats stop; until then calls may go to it.
+    await eventually(
+      () => !gateway.broker.registry.getNodeList({ onlyAvailable: true, withServices: false }).some((n: { id: string }) => n.id.startsWith('notif-0-')),
+      { timeoutMs: 60_000, what: 'the killed instance dropped from the registry' },
+    );
+    // Signed callbacks move the status forward; a late 'sent' after 'delivered' and a replay change nothing.
+    const m = twilio.messages[0];
+    expect((await twilio.statusCallback(m.sid, 'sent')).status).to.equal(204);
+    const delivered = await twilio.statusCallback(m.sid, 'delivered');
+    expect(delivered.status).to.equal(204);
+    expect((await twilio.statusCallback(m.sid, 'sent')).status).to.equal(204);
+    expect((await delivered.replay()).status).to.equal(204);
+    expect((await twilio.statusCallback(m.sid, 'undelivered', { signature: 'forged' })).status).to.equal(403);
+    const list = (await client.call('notifications.deliveries', { status: 'delivered' }, as(admin))) as { items: { events: { status: string }[] }[] };
+    expect(list.items).to.have.length(1);
+    expect(list.items[0].events.map((e) => e.status)).to.deep.equal(['pending', 'sending', 'queued', 'sent', 'delivered']);
+  });
+});
+
+const stringify = (o: object) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
