@@ -29,9 +29,9 @@ describe('notifications: three processes, one killed mid-slot', function () {
   let client: ServiceBroker;
   let events: DurableEvents;
   const children: ChildProcess[] = [];
-  // The service clock reaches the slot 25 s after the processes start.
-  const slot = nextSlot(new Date(Date.now() + 7 * 86_400_000), [2, 4], 'Europe/Paris');
-  const offsetMs = slot.getTime() - Date.now() - 25_000;
+  // The service clock reaches the slot 25 s after the processes start (set in before()).
+  let slot: Date;
+  let offsetMs: number;
   const admin: AuthContext = { orgId: randomUUID(), userId: randomUUID(), role: 'admin' };
   const meta = { org: { region: 'FR', timeZone: 'Europe/Paris' } };
 
@@ -81,6 +81,8 @@ describe('notifications: three processes, one killed mid-slot', function () {
     });
     client = await startNode(config, 'client');
     events = await DurableEvents.connect({ natsUrl: config.NATS_URL, namespace: config.RELAIS_NAMESPACE, name: 'test' });
+    slot = nextSlot(new Date(Date.now() + 7 * 86_400_000), [2, 4], 'Europe/Paris');
+    offsetMs = slot.getTime() - Date.now() - 25_000;
     for (let i = 0; i < 3; i++) startInstance(i);
     await client.waitForServices(['notifications'], 60_000);
   });
