@@ -14,8 +14,12 @@ export const baseConfigSchema = z.object({
   NODE_ID: z.string().min(1).optional(),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   DB_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
-  /** FerretDB deadlocks on one update command touching more documents than its pool holds (ARCHITECTURE §4). */
-  DB_UPDATE_BATCH: z.coerce.number().int().min(1).max(1000).default(25),
+  /**
+   * Most documents one update command touches. FerretDB deadlocks when the update commands running at
+   * once, across all clients, touch more documents than its PostgreSQL pool (~50) holds (docs/architecture.md);
+   * on MongoDB raise it (e.g. 500).
+   */
+  DB_UPDATE_BATCH: z.coerce.number().int().min(1).max(1000).default(10),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
 });
 export type BaseConfig = z.infer<typeof baseConfigSchema>;

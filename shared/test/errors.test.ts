@@ -48,6 +48,6 @@ describe('configuration', () => {
 
   it('applies defaults', () => {
     const c = loadConfig(baseConfigSchema, { NATS_URL: 'nats://x', MONGO_URL: 'mongodb://x' });
-    expect(c).to.include({ RELAIS_NAMESPACE: 'relais', DB_UPDATE_BATCH: 25, REQUEST_TIMEOUT_MS: 10_000 });
+    expect(c).to.include({ RELAIS_NAMESPACE: 'relais', DB_UPDATE_BATCH: 10, REQUEST_TIMEOUT_MS: 10_000 });
   });
 });

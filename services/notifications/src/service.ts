@@ -313,6 +313,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
           ratePerSecond: config.SMS_RATE_LIMIT,
           retryBaseMs: config.RETRY_BASE_MS,
           maxAttempts: config.MAX_ATTEMPTS,
+          maxBatchMs: Math.max(1_000, config.STUCK_AFTER_MS / 3),
         },
       );
       const reconciler = new Reconciler(

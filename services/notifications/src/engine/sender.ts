@@ -16,6 +16,11 @@ export interface SenderOptions {
   ratePerSecond: number;
   retryBaseMs: number;
   maxAttempts: number;
+  /**
+   * A batch stops starting provider calls after this long (rate-limit waits can stretch it); the rest
+   * is handed back for the next pass, well before the reconciler would take it for a crash.
+   */
+  maxBatchMs: number;
 }
 
 /** Transport errors after which the provider may or may not have accepted the message. */
@@ -84,10 +89,15 @@ export class Sender {
 
   private async callProvider(docs: DeliveryDoc[]): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
+    const deadline = Date.now() + this.opts.maxBatchMs;
     let next = 0;
     const worker = async () => {
       while (next < docs.length) {
         const d = docs[next++];
+        if (Date.now() > deadline) {
+          outcomes.push({ id: d._id, kind: 'retry', retryAt: this.deps.clock.now(), error: { message: 'batch time over; sent in the next pass', transient: true } });
+          continue;
+        }
         outcomes.push(await this.sendOne(d));
       }
     };
