@@ -162,11 +162,8 @@ export function mailService(config: BaseConfig): ServiceSchema {
       inserts = new Batcher(
         async (docs) => {
           const results = await items.insertBatch(docs);
-          const created = results.filter((r) => r.created).map((r) => r.doc);
-          // Publishing failures leave the events pending for the sweep; the items are registered either way.
-          await outbox
-            .flush(created)
-            .catch((err) => log.warn({ error: (err as Error).message }, 'publish deferred to outbox sweep'));
+          // The items and their events are stored: answer now, publish in the background.
+          outbox.publishSoon(results.filter((r) => r.created).map((r) => r.doc));
           return results;
         },
         { maxItems: 100, maxWaitMs: 2 },

@@ -33,6 +33,8 @@ export const OUTBOX_INDEX = { outboxPending: 1, outboxAt: 1 } as const;
 export class Outbox {
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
+  private queue: { _id: unknown; outbox: Envelope[] }[] = [];
+  private draining: Promise<void> | null = null;
 
   constructor(private readonly opts: OutboxOptions) {}
 
@@ -59,6 +61,25 @@ export class Outbox {
         );
       }
     }
+  }
+
+  /**
+   * Publishes in the background: the write is durable already, so the caller need not wait.
+   * What arrives while a flush runs is gathered into the next one; a crash is covered by the sweep.
+   */
+  publishSoon(docs: readonly { _id: unknown; outbox: Envelope[] }[]): void {
+    this.queue.push(...docs.filter((d) => d.outbox.length > 0));
+    if (!this.draining && this.queue.length > 0) this.draining = this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, 500);
+      await this.flush(batch).catch((err) =>
+        this.opts.logger?.warn({ error: (err as Error).message }, 'publish deferred to the outbox sweep'),
+      );
+    }
+    this.draining = null;
   }
 
   /** Republishes events left pending by a crash between write and publish. */
@@ -94,6 +115,7 @@ export class Outbox {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await this.draining;
     await this.sweeping;
   }
 }
