@@ -1,0 +1,165 @@
+// `npm run bench -- digest [persons=20000] [instances=1] [limit=<segments/s>]`: one send slot of the
+// notifications service — SMS to that many persons with pending mail, through the Twilio SDK to a
+// local Twilio-compatible server — against a raw floor in the same run: bare delivery-row inserts
+// and HTTP posts of the same messages to the same server. With limit=, the per-sender rate limit
+// (SMS_RATE_LIMIT) is set and the run also says how close the send rate came to it.
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { MongoClient } from 'mongodb';
+import { chunks } from '@relais/shared';
+import { FakeTwilio } from '../services/notifications/test/support/fakeTwilio';
+import { nextSlot, previousSlot } from '../services/notifications/src/domain/schedule';
+import { Children } from './lib/children';
+import { cpuReport, cpuSnapshot } from './lib/cpu';
+import { parseArgs, rate, sleep, whenAborted, type BenchContext } from './lib/context';
+
+export const description = 'one SMS digest slot (N persons) through the Twilio SDK to a local Twilio, vs bare row inserts + HTTP posts';
+
+const TEXT = 'Bonjour, Vous avez reçu 1 nouveau courrier CCAS';
+const phone = (i: number) => `+3361${String(i).padStart(7, '0')}`;
+
+export async function run(args: string[], ctx: BenchContext): Promise<string[]> {
+  const limitArg = args.find((a) => a.startsWith('limit='));
+  const limit = limitArg ? Number(limitArg.slice('limit='.length)) : 0;
+  if (!Number.isFinite(limit) || limit < 0) throw new Error(`limit must be a number of segments per second (got "${limitArg}")`);
+  const { persons, instances } = parseArgs(args.filter((a) => a !== limitArg), { persons: 20_000, instances: 1 });
+  const say = (msg: string) => process.stderr.write(`digest: ${msg}\n`);
+  say(`${persons} persons, ${instances} notification instance(s)${limit ? `, rate limit ${limit} segments/s` : ''}`);
+
+  const twilio = await FakeTwilio.start();
+  const mongo = await MongoClient.connect(ctx.mongoUrl, { serverSelectionTimeoutMS: 5_000 });
+  try {
+    // Floor: the same messages as rows, then posted one by one over keep-alive connections.
+    const floorDb = mongo.db(`${ctx.prefix}_digest_floor`);
+    const floorStart = Date.now();
+    const cpuFloor = cpuSnapshot();
+    for (const part of chunks(Array.from({ length: persons }, (_, i) => i), 500)) {
+      await floorDb.collection<{ _id: string }>('deliveries').insertMany(
+        part.map((i) => ({ _id: `digest:${i}`, to: phone(i), from: 'CCAS', content: TEXT, status: 'pending', createdAt: new Date() })),
+        { ordered: false },
+      );
+    }
+    await postAll(twilio, persons, 16, ctx.signal);
+    const floorMs = Date.now() - floorStart;
+    const floorCpu = cpuReport(cpuFloor, new Map());
+    say(`floor: ${rate(persons, floorMs)} sms/s`);
+    twilio.messages.length = 0;
+
+    // Relais: the notifications service's own database seeded with what its events would have built.
+    const namespace = `${ctx.prefix}_relais`;
+    const orgId = randomUUID();
+    const slot = nextSlot(new Date(Date.now() + 7 * 86_400_000), [2, 4], 'Europe/Paris');
+    const registeredAt = new Date(slot.getTime() - 3600_000);
+    const db = mongo.db(`${namespace}_notifications`);
+    await db.collection<any>('org_settings').insertOne({
+      _id: orgId,
+      smsEnabled: true,
+      senderId: 'CCAS',
+      signature: 'CCAS',
+      sendDays: [2, 4],
+      timeZone: 'Europe/Paris',
+      templates: {},
+      version: 1,
+      updatedAt: new Date(),
+      updatedBy: 'bench',
+    });
+    await db.collection<any>('digest_progress').insertOne({ _id: orgId, lastSlotAt: previousSlot(new Date(slot.getTime() - 1), [2, 4], 'Europe/Paris') });
+    for (const part of chunks(Array.from({ length: persons }, (_, i) => i), 1000)) {
+      const ids = part.map(() => randomUUID());
+      await db.collection<any>('pending_mail').insertMany(
+        part.map((_, j) => ({ _id: randomUUID(), orgId, personId: ids[j], kind: 'letter', quantity: 1, registeredAt, handedOverAt: null })),
+        { ordered: false },
+      );
+      await db.collection<any>('recipient_consents').insertMany(
+        part.map((i, j) => ({ _id: `${orgId}:${ids[j]}`, orgId, personId: ids[j], consent: true, phoneE164: phone(i), changedAt: new Date() })),
+        { ordered: false },
+      );
+    }
+
+    // The service clock reaches the slot 20 s after the processes start.
+    const startDelayMs = 20_000;
+    const offsetMs = slot.getTime() - Date.now() - startDelayMs;
+    const realSlot = Date.now() + startDelayMs;
+    const children = new Children(namespace, ctx.signal);
+    const guard = <T>(work: Promise<T>) => Promise.race([work, children.crashed, whenAborted(ctx.signal)]);
+    try {
+      for (let i = 0; i < instances; i++) {
+        children.start(`notifications-${i}`, 'services/notifications/src/main.ts', {
+          ...process.env,
+          MONGO_URL: ctx.mongoUrl,
+          NATS_URL: ctx.natsUrl,
+          RELAIS_NAMESPACE: namespace,
+          LOG_LEVEL: 'warn',
+          SMS_PROVIDER: 'twilio',
+          TWILIO_ACCOUNT_SID: twilio.accountSid,
+          TWILIO_AUTH_TOKEN: twilio.authToken,
+          TWILIO_API_URL: twilio.url,
+          PUBLIC_BASE_URL: 'http://127.0.0.1:9',
+          CLOCK_OFFSET_MS: String(offsetMs),
+          SCHEDULER_INTERVAL_MS: '500',
+          SEND_INTERVAL_MS: '100',
+          SMS_RATE_LIMIT: String(limit),
+        });
+      }
+      await guard(sleep(Math.max(0, realSlot - Date.now()), ctx.signal));
+      const cpuRelais = cpuSnapshot();
+      const deadline = Date.now() + 1_700_000;
+      while (twilio.messages.length < persons) {
+        if (Date.now() > deadline) throw new Error(`only ${twilio.messages.length} of ${persons} SMS after 28 minutes`);
+        await guard(sleep(50, ctx.signal));
+      }
+      const relaisMs = Date.now() - realSlot;
+      const relaisCpu = cpuReport(cpuRelais, children.pids());
+      const unique = new Set(twilio.messages.map((m) => m.to)).size;
+      const relaisRate = persons / (relaisMs / 1000);
+      const floorRate = persons / (floorMs / 1000);
+      const lines = [
+        `digest: N=${persons} SMS, ${instances} instance(s), one segment each`,
+        `  Relais (slot -> delivery rows -> claims -> Twilio SDK -> recorded)  ${rate(persons, relaisMs)} sms/s  (${(relaisMs / 1000).toFixed(2)} s)`,
+        `  floor (row inserts + HTTP posts)                                    ${rate(persons, floorMs)} sms/s  (${(floorMs / 1000).toFixed(2)} s)`,
+        `  distinct recipients reached: ${unique} of ${persons}; messages posted: ${twilio.messages.length}`,
+        `  CPU, Relais (% of one core): ${relaisCpu}`,
+        `  CPU, floor (% of one core): ${floorCpu}`,
+      ];
+      if (limit > 0) {
+        const achieved = relaisRate;
+        lines.push(`  rate limit ${limit} segments/s: achieved ${achieved.toFixed(2)} (${((achieved / limit - 1) * 100).toFixed(1)}% from the limit)`);
+      }
+      lines.push(`RESULT digest ${relaisRate.toFixed(2)} sms/s ratio=${(relaisRate / floorRate).toFixed(2)}`);
+      return lines;
+    } finally {
+      await children.stopAll();
+      children.discardLogs();
+    }
+  } finally {
+    await mongo.close();
+    await twilio.close();
+  }
+}
+
+/** The floor's HTTP side: the Twilio Messages API called directly, `concurrency` requests at a time. */
+async function postAll(twilio: FakeTwilio, n: number, concurrency: number, signal: AbortSignal): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const url = new URL(`${twilio.url}/2010-04-01/Accounts/${twilio.accountSid}/Messages.json`);
+  const auth = `Basic ${Buffer.from(`${twilio.accountSid}:${twilio.authToken}`).toString('base64')}`;
+  let next = 0;
+  const post = (i: number) =>
+    new Promise<void>((resolve, reject) => {
+      const body = new URLSearchParams({ To: phone(i), From: 'CCAS', Body: TEXT }).toString();
+      const req = http.request(
+        { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          res.resume();
+          res.on('end', () => (res.statusCode === 201 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n && !signal.aborted) await post(next++);
+    }),
+  );
+  agent.destroy();
+}
