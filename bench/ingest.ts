@@ -1,0 +1,256 @@
+// `npm run bench -- ingest [items=2000] [concurrency=32]`: mail registered through the gateway, stored
+// by the mail service, published on JetStream and recorded by the notifications service, against
+// two raw floors (the same writes with the bare drivers, one at a time and batched), all on the
+// same database and NATS in one run.
+import net from 'node:net';
+import { MongoClient } from 'mongodb';
+import { GatewayStore, createOrgWithAdmin, loadGatewayConfig } from '@relais/gateway';
+import { parseArgs, rate, sleep, whenAborted, type BenchContext } from './lib/context';
+import { Children } from './lib/children';
+import { cpuReport, cpuSnapshot } from './lib/cpu';
+import { openFloor, type FloorMode } from './lib/floors';
+import { HttpClient, quantile } from './lib/http';
+
+export const description = 'mail registered through the gateway -> stored -> JetStream -> recorded by notifications, vs raw floors';
+
+const WARMUP = 50;
+const PEOPLE = 20;
+const KINDS = ['letter', 'parcel', 'deliveryNotice'] as const;
+const READY_TIMEOUT_MS = 120_000;
+const POLL_MS = 100;
+const SERVICES = ['contacts', 'domiciliation', 'mail', 'notifications'] as const;
+
+const say = (msg: string) => process.stderr.write(`ingest: ${msg}\n`);
+
+export async function run(args: string[], ctx: BenchContext): Promise<string[]> {
+  const { items, concurrency } = parseArgs(args, { items: 2000, concurrency: 32 });
+  say(`${items} items, concurrency ${concurrency}, ${WARMUP} warm-up items per contender`);
+
+  const { ms: one, cpu: oneCpu } = await floor('one', items, ctx);
+  say(`floor, one at a time: ${rate(items, one)} items/s`);
+  const { ms: batched, cpu: batchedCpu } = await floor('batched', items, ctx);
+  say(`floor, batched: ${rate(items, batched)} items/s`);
+  const relais = await relaisFlow(items, concurrency, ctx);
+
+  const relaisRate = items / (relais.ms / 1000);
+  const oneRate = items / (one / 1000);
+  const batchedRate = items / (batched / 1000);
+  const lat = relais.latencies;
+  return [
+    `ingest: N=${items} items, concurrency=${concurrency} (after ${WARMUP} warm-up items each)`,
+    `  Relais (HTTP -> mail -> JetStream -> notifications)  ${relaisRate.toFixed(2).padStart(9)} items/s  (${(relais.ms / 1000).toFixed(2)} s)`,
+    `  floor, one at a time                                 ${oneRate.toFixed(2).padStart(9)} items/s  (${(one / 1000).toFixed(2)} s)`,
+    `  floor, batched                                       ${batchedRate.toFixed(2).padStart(9)} items/s  (${(batched / 1000).toFixed(2)} s)`,
+    `  Relais / batched floor ${(relaisRate / batchedRate).toFixed(2)} (target >= 0.5), Relais / one-at-a-time floor ${(relaisRate / oneRate).toFixed(2)} (target > 1)`,
+    `  Relais phases: last HTTP response after ${(relais.httpMs / 1000).toFixed(2)} s (${rate(items, relais.httpMs)} req/s), ` +
+      `${relais.recordedAtHttpEnd}/${items} recorded by then, the rest ${((relais.ms - relais.httpMs) / 1000).toFixed(2)} s later`,
+    `  Relais request latency ms: p50 ${quantile(lat, 0.5).toFixed(0)}, p95 ${quantile(lat, 0.95).toFixed(0)}, ` +
+      `p99 ${quantile(lat, 0.99).toFixed(0)}, max ${lat[lat.length - 1].toFixed(0)}`,
+    ...relais.notes,
+    ...(relais.cpu ? [`  CPU, Relais timed phase (% of one core): ${relais.cpu}`] : []),
+    ...(oneCpu ? [`  CPU, floor one at a time: ${oneCpu}`] : []),
+    ...(batchedCpu ? [`  CPU, floor batched: ${batchedCpu}`] : []),
+    `ratio_one_at_a_time=${(relaisRate / oneRate).toFixed(2)}`,
+    `RESULT ingest ${relaisRate.toFixed(2)} items/s ratio=${(relaisRate / batchedRate).toFixed(2)}`,
+  ];
+}
+
+/** Milliseconds for `items` through one floor, after a warm-up on the same stream and collections. */
+async function floor(mode: FloorMode, items: number, ctx: BenchContext): Promise<{ ms: number; cpu: string }> {
+  const f = await Promise.race([
+    openFloor(mode, { mongoUrl: ctx.mongoUrl, natsUrl: ctx.natsUrl, namespace: `${ctx.prefix}_floor_${mode}` }),
+    whenAborted(ctx.signal),
+  ]);
+  try {
+    await Promise.race([f.run(WARMUP), whenAborted(ctx.signal)]);
+    const cpu = cpuSnapshot();
+    const ms = await Promise.race([f.run(items), whenAborted(ctx.signal)]);
+    return { ms, cpu: cpuReport(cpu, new Map()) };
+  } finally {
+    await f.close();
+  }
+}
+
+interface RelaisResult {
+  /** First request to all N recorded by notifications. */
+  ms: number;
+  /** First request to the last response. */
+  httpMs: number;
+  recordedAtHttpEnd: number;
+  /** Sorted, ms. */
+  latencies: number[];
+  notes: string[];
+  cpu: string;
+}
+
+async function relaisFlow(items: number, concurrency: number, ctx: BenchContext): Promise<RelaisResult> {
+  const namespace = `${ctx.prefix}_relais`;
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    MONGO_URL: ctx.mongoUrl,
+    NATS_URL: ctx.natsUrl,
+    RELAIS_NAMESPACE: namespace,
+    LOG_LEVEL: 'warn',
+    GATEWAY_PORT: String(port),
+    METRICS_PORT: '0',
+    // Nothing is sent (the org's SMS are off); whatever the environment says, nothing could leave the machine.
+    SMS_PROVIDER: 'log',
+    EMAIL_PROVIDER: 'log',
+  };
+  // Each process names itself; one NODE_ID for all would collide.
+  delete env.NODE_ID;
+  const children = new Children(namespace, ctx.signal);
+  // Every wait below also ends when a service dies or the run is aborted.
+  const guard = <T>(work: Promise<T>) => Promise.race([work, children.crashed, whenAborted(ctx.signal)]);
+  const mongo = new MongoClient(ctx.mongoUrl, { serverSelectionTimeoutMS: 5_000, socketTimeoutMS: 30_000 });
+  let client: HttpClient | undefined;
+  // Kept when something failed or was logged, for a look afterwards.
+  let keepLogs = true;
+  try {
+    say(`starting the services in namespace ${namespace} (gateway on port ${port})`);
+    for (const name of SERVICES) children.start(name, `services/${name}/src/main.ts`, env);
+    children.start('gateway', 'gateway/src/main.ts', env);
+    const base = new URL(`http://127.0.0.1:${port}`);
+    await guard(waitReady(new HttpClient(base, null, 1), ctx.signal));
+
+    const store = await guard(GatewayStore.open(loadGatewayConfig(env)));
+    const { token } = await guard(
+      createOrgWithAdmin(store, { name: `Bench ${namespace}`, admin: { name: 'Bench Admin', email: 'bench@relais.test' } }),
+    ).finally(() => store.close());
+    client = new HttpClient(base, token.token, concurrency);
+
+    // Untimed: the people whose mail is registered, and two more for the warm-up.
+    const people = await guard(createPeople(client, PEOPLE + 2));
+    const warmupPeople = people.slice(PEOPLE);
+    const timedPeople = people.slice(0, PEOPLE);
+
+    await mongo.connect();
+    const recorded = mongo.db(`${namespace}_notifications`).collection('pending_mail');
+    const count = () => recorded.countDocuments({});
+
+    say(`warm-up: ${WARMUP} registrations`);
+    await guard(register(client, warmupPeople, WARMUP, concurrency));
+    await guard(until(count, WARMUP, ctx.signal));
+
+    say(`timed: ${items} registrations over ${PEOPLE} people, ${concurrency} clients`);
+    const target = WARMUP + items;
+    children.mark();
+    const cpuAtStart = cpuSnapshot();
+    const t0 = performance.now();
+    const latencies = await guard(register(client, timedPeople, items, concurrency));
+    const httpEnd = performance.now();
+    // Counting is a full scan on FerretDB (no count pushdown): polled during the requests, it would take
+    // a large share of the database away from the flow it measures. All N cannot be recorded much
+    // before the last response (each event is published just before its response is sent), so the
+    // 100 ms polling starts then.
+    let recordedNow = await guard(count());
+    const recordedAtHttpEnd = Math.min(recordedNow, target) - WARMUP;
+    while (recordedNow < target) {
+      await guard(sleep(POLL_MS, ctx.signal));
+      recordedNow = await guard(count());
+    }
+    const allRecordedAt = performance.now();
+    const cpu = cpuReport(cpuAtStart, children.pids());
+
+    const notes: string[] = [];
+    const sums = await guard(
+      Promise.all(
+        timedPeople.map(async (id) => {
+          const r = await client!.request('GET', `/v1/people/${id}/pending-mail`);
+          if (r.status !== 200) throw new Error(`GET pending-mail answered ${r.status}: ${JSON.stringify(r.body)}`);
+          return Object.values(r.body.counts as Record<string, number>).reduce((a, b) => a + b, 0);
+        }),
+      ),
+    );
+    const total = sums.reduce((a, b) => a + b, 0);
+    if (total !== items) notes.push(`WARNING: the people's pending-mail counts sum to ${total}, not ${items}`);
+    else notes.push(`  verified: the ${PEOPLE} people's pending-mail counts sum to ${items}`);
+    for (const { name, lines, log } of children.logLines()) {
+      if (lines > 0) notes.push(`  note: ${name} logged ${lines} line(s) at warn or above, see ${log}`);
+    }
+    keepLogs = notes.some((n) => /note:|WARNING/.test(n));
+    return { ms: allRecordedAt - t0, httpMs: httpEnd - t0, recordedAtHttpEnd, latencies: latencies.sort((a, b) => a - b), notes, cpu };
+  } finally {
+    client?.close();
+    await mongo.close(true).catch(() => {});
+    await children.stopAll();
+    if (!keepLogs) children.discardLogs();
+  }
+}
+
+/** Until /readyz says every service the flow needs answers (exchanges is not started). */
+async function waitReady(http: HttpClient, signal: AbortSignal): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let last = 'no answer';
+  try {
+    while (Date.now() < deadline) {
+      const reply = await http.request('GET', '/readyz').catch((err: Error) => ({ status: 0, body: err.message }));
+      const checks = reply.body?.checks;
+      if (checks?.broker && checks.database && SERVICES.every((s) => checks.services?.[s] === 'ok')) return;
+      last = checks ? JSON.stringify(checks) : String(reply.body);
+      await sleep(500, signal);
+    }
+  } finally {
+    http.close();
+  }
+  throw new Error(`the services were not ready after ${READY_TIMEOUT_MS / 1000} s: ${last}`);
+}
+
+async function createPeople(http: HttpClient, n: number): Promise<string[]> {
+  const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+  const expect = (r: { status: number; body: unknown }, status: number, what: string) => {
+    if (r.status !== status) throw new Error(`${what} answered ${r.status}: ${JSON.stringify(r.body)}`);
+    return r.body as { id: string };
+  };
+  const one = async (i: number) => {
+    const person = expect(await http.request('POST', '/v1/people', { lastName: `Bench${i}`, firstName: 'Person' }), 201, 'POST /v1/people');
+    const path = `/v1/people/${person.id}/domiciliation`;
+    expect(await http.request('POST', path, {}), 201, 'POST domiciliation');
+    expect(await http.request('POST', `${path}/activate`, { startDate: day(-1), endDate: day(364) }), 200, 'POST domiciliation/activate');
+    return person.id;
+  };
+  const ids: string[] = [];
+  for (let i = 0; i < n; i += 4) ids.push(...(await Promise.all([i, i + 1, i + 2, i + 3].filter((j) => j < n).map(one))));
+  return ids;
+}
+
+/** `n` registrations spread over `people`, from `concurrency` clients; the latency of each, ms. */
+async function register(http: HttpClient, people: string[], n: number, concurrency: number): Promise<number[]> {
+  const latencies: number[] = [];
+  let next = 0;
+  let failed: Error | null = null;
+  const worker = async () => {
+    while (!failed) {
+      const i = next++;
+      if (i >= n) return;
+      const t = performance.now();
+      const r = await http.request('POST', `/v1/people/${people[i % people.length]}/mail`, {
+        kind: KINDS[i % KINDS.length],
+        quantity: 1,
+        sender: 'CAF',
+      });
+      // No Idempotency-Key, hence no retry: a failed request makes the run invalid.
+      if (r.status !== 201) throw (failed = new Error(`POST mail answered ${r.status}: ${JSON.stringify(r.body)}`));
+      latencies.push(performance.now() - t);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
+  return latencies;
+}
+
+async function until(count: () => Promise<number>, target: number, signal: AbortSignal): Promise<void> {
+  while ((await count()) < target) await sleep(POLL_MS, signal);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
