@@ -123,7 +123,12 @@ describe('notifications: three processes, one killed mid-slot', function () {
 
     await eventually(() => twilio.messages.length >= people / 3, { timeoutMs: 60_000, intervalMs: 20, what: 'a third sent' });
     children[0].kill('SIGKILL');
-    await eventually(() => new Set(twilio.messages.map((m) => m.to)).size === people, { timeoutMs: 90_000, what: 'every person reached' });
+    await eventually(() => new Set(twilio.messages.map((m) => m.to)).size === people, { timeoutMs: 90_000, what: 'every person reached' }).catch(
+      async (err) => {
+        const o = (await client.call('notifications.deliveries', { limit: 1 }, as(admin))) as { counts: Record<string, number> };
+        throw new Error(`${(err as Error).message}; deliveries by status: ${JSON.stringify(o.counts)}; messages: ${twilio.messages.length}`);
+      },
+    );
     await new Promise((r) => setTimeout(r, 5_000)); // the reconciler's window for a late duplicate
     const perPhone = new Map<string, number>();
     for (const m of twilio.messages) perPhone.set(m.to, (perPhone.get(m.to) ?? 0) + 1);

@@ -187,6 +187,15 @@ export class Deliveries {
       .exec();
   }
 
+  /** Ready to send since before `before` and still not sent: backlog, or claimed by an instance that died. */
+  overdue(before: Date, limit: number) {
+    return this.model
+      .find({ $or: [{ status: 'pending', dueAt: { $lt: before } }, { status: 'sending', retryAt: { $lt: before } }] }, { _id: 1, attempts: 1 })
+      .limit(limit)
+      .lean<Pick<DeliveryDoc, '_id' | 'attempts'>[]>()
+      .exec();
+  }
+
   /** Accepted by the provider but without a final status since `before`. */
   unfinished(before: Date, limit: number) {
     return this.model

@@ -94,6 +94,16 @@ export class Schedule {
     return won;
   }
 
+  /**
+   * Frees the given claims if they were taken before `before`. For a send claim whose delivery was
+   * never marked 'sending', its owner died before calling the provider: another instance may send it.
+   */
+  async releaseStale(keys: string[], before: Date): Promise<number> {
+    if (keys.length === 0) return 0;
+    const res = await this.claims.deleteMany({ _id: { $in: keys }, at: { $lt: before } }).exec();
+    return res.deletedCount ?? 0;
+  }
+
   pruneClaims(before: Date) {
     return this.claims.deleteMany({ at: { $lt: before } }).exec();
   }

@@ -17,8 +17,15 @@ export class Reconciler {
   async runOnce(): Promise<void> {
     const { deliveries, schedule, provider, clock } = this.deps;
     const now = clock.now();
-    const stuck = await deliveries.stuck(new Date(now.getTime() - this.opts.stuckAfterMs), 200);
+    const before = new Date(now.getTime() - this.opts.stuckAfterMs);
+    // Claimed for sending but never marked 'sending': the claimer died before calling the provider.
+    const overdue = await deliveries.overdue(before, 500);
+    await schedule.releaseStale(overdue.map((d) => `send:${d._id}:${d.attempts + 1}`), before);
+
+    const stuck = await deliveries.stuck(before, 200);
     if (stuck.length) {
+      // A reconciler that died mid-way left its claim: free it after the same delay.
+      await schedule.releaseStale(stuck.map((d) => `reconcile:${d._id}:${d.attempts}`), before);
       const won = await schedule.claim(stuck.map((d) => `reconcile:${d._id}:${d.attempts}`), this.opts.owner, now);
       const outcomes: Outcome[] = [];
       for (const d of stuck.filter((d) => won.has(`reconcile:${d._id}:${d.attempts}`))) {
