@@ -11,8 +11,8 @@ export interface BrokerOptions {
   services?: ServiceSchema[];
 }
 
-/** Errors worth retrying transparently: the target is not (yet) reachable. Timeouts are not retried. */
-const RETRYABLE = new Set(['SERVICE_NOT_AVAILABLE', 'SERVICE_NOT_FOUND']);
+/** Errors worth retrying transparently: the target is not (yet) reachable or refused before handling. Timeouts are not retried. */
+const RETRYABLE = new Set(['SERVICE_NOT_AVAILABLE', 'SERVICE_NOT_FOUND', 'REQUEST_REJECTED']);
 
 /** The one broker factory every Relais process uses. */
 export function createBroker({ config, name, services = [] }: BrokerOptions): ServiceBroker {

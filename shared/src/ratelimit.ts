@@ -16,9 +16,10 @@ export class SharedRateLimit {
   /**
    * Waits until `units` fit in the current one-second window of `key`, then takes them.
    * A single request larger than the limit is let through alone in an empty window.
+   * Returns the second (epoch) whose budget the units were taken from.
    */
-  async take(key: string, units: number, perSecond: number, signal?: AbortSignal): Promise<void> {
-    if (perSecond <= 0 || units <= 0) return;
+  async take(key: string, units: number, perSecond: number, signal?: AbortSignal): Promise<number | null> {
+    if (perSecond <= 0 || units <= 0) return null;
     const k = Buffer.from(key).toString('base64url') || '_';
     for (;;) {
       if (signal?.aborted) throw new Error('rate limit wait aborted');
@@ -31,7 +32,7 @@ export class SharedRateLimit {
         try {
           if (entry) await this.kv.update(k, next, entry.revision);
           else await this.kv.create(k, next);
-          return;
+          return second;
         } catch {
           continue; // another instance took units first: read again
         }

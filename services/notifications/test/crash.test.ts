@@ -29,9 +29,11 @@ describe('notifications: three processes, one killed mid-slot', function () {
   let client: ServiceBroker;
   let events: DurableEvents;
   const children: ChildProcess[] = [];
-  // The service clock reaches the slot 25 s after the processes start (set in before()).
+  // The service clock reaches the slot 45 s after the processes start (set in before()): time for
+  // cold starts and for the events to be applied first.
   let slot: Date;
   let offsetMs: number;
+  let realSlotAt: number;
   const admin: AuthContext = { orgId: randomUUID(), userId: randomUUID(), role: 'admin' };
   const meta = { org: { region: 'FR', timeZone: 'Europe/Paris' } };
 
@@ -82,7 +84,8 @@ describe('notifications: three processes, one killed mid-slot', function () {
     client = await startNode(config, 'client');
     events = await DurableEvents.connect({ natsUrl: config.NATS_URL, namespace: config.RELAIS_NAMESPACE, name: 'test' });
     slot = nextSlot(new Date(Date.now() + 7 * 86_400_000), [2, 4], 'Europe/Paris');
-    offsetMs = slot.getTime() - Date.now() - 25_000;
+    offsetMs = slot.getTime() - Date.now() - 45_000;
+    realSlotAt = slot.getTime() - offsetMs;
     for (let i = 0; i < 3; i++) startInstance(i);
     await client.waitForServices(['notifications'], 60_000);
   });
@@ -97,7 +100,6 @@ describe('notifications: three processes, one killed mid-slot', function () {
   });
 
   it('sends every SMS of the slot exactly once although an instance dies, and records signed callbacks', async () => {
-    await client.call('notifications.updateSettings', { smsEnabled: true, senderId: 'CCAS', signature: 'CCAS' }, as(admin, meta));
     const at = new Date(slot.getTime() - 20_000).toISOString();
     const phones = Array.from({ length: people }, (_, i) => `+3361${String(i).padStart(7, '0')}`);
     await events.publish(
@@ -115,18 +117,24 @@ describe('notifications: three processes, one killed mid-slot', function () {
         async () =>
           (await db.collection('pending_mail').countDocuments({ orgId: admin.orgId })) === people &&
           (await db.collection('recipient_consents').countDocuments({ orgId: admin.orgId })) === people,
-        { timeoutMs: 20_000, what: 'events applied before the slot' },
+        { timeoutMs: 30_000, what: 'events applied before the slot' },
       );
     } finally {
       await db.close();
     }
+    await client.call('notifications.updateSettings', { smsEnabled: true, senderId: 'CCAS', signature: 'CCAS' }, as(admin, meta));
+    if (Date.now() > realSlotAt - 2_000) throw new Error(`setup ended ${Date.now() - realSlotAt} ms after the slot: the machine is too slow for this test's margin`);
 
     await eventually(() => twilio.messages.length >= people / 3, { timeoutMs: 60_000, intervalMs: 20, what: 'a third sent' });
     children[0].kill('SIGKILL');
     await eventually(() => new Set(twilio.messages.map((m) => m.to)).size === people, { timeoutMs: 90_000, what: 'every person reached' }).catch(
       async (err) => {
-        const o = (await client.call('notifications.deliveries', { limit: 1 }, as(admin))) as { counts: Record<string, number> };
-        throw new Error(`${(err as Error).message}; deliveries by status: ${JSON.stringify(o.counts)}; messages: ${twilio.messages.length}`);
+        const diag = await connectDatabase(config, 'notifications');
+        const rows = await diag.collection('deliveries').find({ orgId: admin.orgId }).project({ status: 1, attempts: 1, retryAt: 1, attemptStartedAt: 1 }).toArray();
+        const claims = await diag.collection('claims').countDocuments({});
+        await diag.close();
+        const byStatus = rows.reduce<Record<string, number>>((acc, r) => ({ ...acc, [`${r.status}/${r.attempts}/${r.retryAt ? 'retry' : '-'}`]: (acc[`${r.status}/${r.attempts}/${r.retryAt ? 'retry' : '-'}`] ?? 0) + 1 }), {});
+        throw new Error(`${(err as Error).message}; ${rows.length} rows by status/attempts: ${JSON.stringify(byStatus)}; claims ${claims}; messages ${twilio.messages.length}`);
       },
     );
     await new Promise((r) => setTimeout(r, 5_000)); // the reconciler's window for a late duplicate
