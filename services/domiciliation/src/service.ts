@@ -223,10 +223,10 @@ export function domiciliationService(config: BaseConfig): ServiceSchema {
       outbox = new Outbox({
         events: rt.events,
         model: repo.raw,
-        updateBatch: config.DB_UPDATE_BATCH,
         dbTimeoutMs: config.DB_TIMEOUT_MS,
         logger: this.logger as never,
       });
+      await outbox.init();
       outbox.start();
     },
 

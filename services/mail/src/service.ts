@@ -154,10 +154,10 @@ export function mailService(config: BaseConfig): ServiceSchema {
       outbox = new Outbox({
         events: rt.events,
         model: items.raw,
-        updateBatch: config.DB_UPDATE_BATCH,
         dbTimeoutMs: config.DB_TIMEOUT_MS,
         logger: log,
       });
+      await outbox.init();
       outbox.start();
       inserts = new Batcher(
         async (docs) => {

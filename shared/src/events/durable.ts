@@ -340,7 +340,7 @@ class ConsumerWorker<T extends EventType> implements Subscription {
     }
     if (valid.length === 0) return;
     try {
-      await this.apply(valid.map((v) => v.env));
+      await this.apply(valid.map((v) => v.env), valid.some((v) => v.msg.redelivered));
       for (const { msg } of valid) msg.ack();
     } catch (err) {
       if (valid.length > 1) {
@@ -352,15 +352,17 @@ class ConsumerWorker<T extends EventType> implements Subscription {
     }
   }
 
-  /** Skips ids already processed, applies the rest, then records them as processed. */
-  private async apply(envs: Envelope<T>[]): Promise<void> {
+  /**
+   * Skips ids already processed, applies the rest, then records them as processed. The lookup
+   * is made only for redeliveries: first deliveries are new unless republished, and handlers
+   * are idempotent for that case (the lookup is a collection scan on FerretDB).
+   */
+  private async apply(envs: Envelope<T>[], redelivered: boolean): Promise<void> {
     const unique = [...new Map(envs.map((e) => [e.id, e])).values()];
     const keys = unique.map((e) => `${this.durable}:${e.id}`);
-    const seen = await withTimeout(
-      this.processed.find({ _id: { $in: keys } }, { _id: 1 }).lean().exec(),
-      this.dbTimeout,
-      'processed-events lookup',
-    );
+    const seen = redelivered
+      ? await withTimeout(this.processed.find({ _id: { $in: keys } }, { _id: 1 }).lean().exec(), this.dbTimeout, 'processed-events lookup')
+      : [];
     const seenKeys = new Set(seen.map((d) => d._id));
     const fresh = unique.filter((_, i) => !seenKeys.has(keys[i]));
     if (fresh.length === 0) return;

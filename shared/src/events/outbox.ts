@@ -2,13 +2,16 @@ import mongoose from 'mongoose';
 import type { Model } from 'mongoose';
 import type { Envelope } from './contracts';
 import type { DurableEvents, Logger } from './durable';
-import { chunks, withTimeout } from '../db';
+import { chunks, insertManyIgnoringDuplicates, withTimeout } from '../db';
 
 /**
- * Transactional outbox without transactions: a document is written together with
- * the events it produced (`outbox` field, one atomic single-document write), then
- * the events are published and the field cleared. A sweeper republishes what a
- * crash left behind; consumers dedupe by event id.
+ * Transactional outbox without transactions: a document is written together with the
+ * events it produced (`outbox` field, one atomic single-document write). The events are
+ * then published and their publication recorded with an insert (`outbox_published`,
+ * keyed by event id) — no update on the hot path, since updates are what FerretDB does
+ * slowest. The sweep republishes the events of pending documents that have no mark
+ * (a crash between write and publish) and clears documents whose events are all marked.
+ * Consumers dedupe by event id.
  */
 export interface OutboxFields {
   outbox: Envelope[];
@@ -20,7 +23,6 @@ export interface OutboxFields {
 export interface OutboxOptions {
   events: DurableEvents;
   model: Model<any>;
-  updateBatch: number;
   dbTimeoutMs: number;
   /** Documents still pending after this long are republished by the sweep. */
   sweepAfterMs?: number;
@@ -30,37 +32,46 @@ export interface OutboxOptions {
 /** Index serving the sweep: `{ outboxPending: true, outboxAt < t }`. Add it to every outbox-carrying schema. */
 export const OUTBOX_INDEX = { outboxPending: 1, outboxAt: 1 } as const;
 
+interface PublishedMark {
+  _id: string;
+  at: Date;
+}
+const publishedSchema = new mongoose.Schema<PublishedMark>(
+  { _id: String, at: { type: Date, required: true } },
+  { versionKey: false, collection: 'outbox_published' },
+);
+// Serves the removal of old marks: { at < cut-off }.
+publishedSchema.index({ at: 1 });
+
 export class Outbox {
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
   private queue: { _id: unknown; outbox: Envelope[] }[] = [];
   private draining: Promise<void> | null = null;
 
-  constructor(private readonly opts: OutboxOptions) {}
+  private readonly published: Model<PublishedMark>;
 
-  /**
-   * Publishes the given documents' events and clears them. A document is cleared only
-   * if its outbox still holds exactly what was published ($size): an event added
-   * meanwhile keeps it pending for the sweep instead of being wiped unpublished.
-   */
+  constructor(private readonly opts: OutboxOptions) {
+    const db = opts.model.db;
+    this.published = (db.models.OutboxPublished as Model<PublishedMark>) ?? db.model<PublishedMark>('OutboxPublished', publishedSchema);
+  }
+
+  /** Creates the marks' index (call once at start). */
+  async init(): Promise<void> {
+    await this.published.createIndexes();
+  }
+
+  /** Publishes the given documents' events and records them as published. */
   async flush(docs: readonly { _id: unknown; outbox: Envelope[] }[]): Promise<void> {
-    const withEvents = docs.filter((d) => d.outbox.length > 0);
-    if (withEvents.length === 0) return;
-    const unique = new Map(withEvents.flatMap((d) => d.outbox.map((e) => [e.id, e] as const)));
-    await this.opts.events.publish([...unique.values()]);
-    const bySize = new Map<number, unknown[]>();
-    for (const d of withEvents) bySize.set(d.outbox.length, [...(bySize.get(d.outbox.length) ?? []), d._id]);
-    for (const [size, ids] of bySize) {
-      for (const part of chunks(ids, this.opts.updateBatch)) {
-        await withTimeout(
-          this.opts.model
-            .updateMany({ _id: { $in: part }, outbox: { $size: size } }, { $set: { outbox: [], outboxPending: false } })
-            .exec(),
-          this.opts.dbTimeoutMs,
-          'outbox clear',
-        );
-      }
-    }
+    const unique = [...new Map(docs.flatMap((d) => d.outbox.map((e) => [e.id, e] as const))).values()];
+    if (unique.length === 0) return;
+    await this.opts.events.publish(unique);
+    const at = new Date();
+    await withTimeout(
+      insertManyIgnoringDuplicates(this.published, unique.map((e) => ({ _id: e.id, at }))),
+      this.opts.dbTimeoutMs,
+      'outbox publication marks',
+    );
   }
 
   /**
@@ -82,20 +93,43 @@ export class Outbox {
     this.draining = null;
   }
 
-  /** Republishes events left pending by a crash between write and publish. */
+  /**
+   * Republishes events a crash left unpublished, then clears the documents whose events are
+   * all published (only if their outbox still holds exactly those: a newer event stays).
+   * Returns how many events were republished.
+   */
   async sweep(): Promise<number> {
     const before = new Date(Date.now() - (this.opts.sweepAfterMs ?? 10_000));
     const pending = await withTimeout(
       this.opts.model
         .find({ outboxPending: true, outboxAt: { $lt: before } }, { outbox: 1 })
-        .limit(500)
+        .limit(200)
         .lean<{ _id: unknown; outbox: Envelope[] }[]>()
         .exec(),
       this.opts.dbTimeoutMs,
       'outbox sweep',
     );
-    await this.flush(pending);
-    return pending.length;
+    if (pending.length === 0) return 0;
+    const ids = [...new Set(pending.flatMap((d) => d.outbox.map((e) => e.id)))];
+    const marked = new Set<string>();
+    for (const part of chunks(ids, 500)) {
+      const found = await this.published.find({ _id: { $in: part } }, { _id: 1 }).lean<{ _id: string }[]>().exec();
+      for (const m of found) marked.add(m._id);
+    }
+    const lost = pending.map((d) => ({ _id: d._id, outbox: d.outbox.filter((e) => !marked.has(e.id)) }));
+    await this.flush(lost);
+    for (const d of pending) {
+      await withTimeout(
+        this.opts.model
+          .updateOne({ _id: d._id, outbox: { $size: d.outbox.length } }, { $set: { outbox: [], outboxPending: false } })
+          .exec(),
+        this.opts.dbTimeoutMs,
+        'outbox clear',
+      );
+    }
+    const pruneBefore = new Date(Date.now() - 24 * 3600_000);
+    if (Math.random() < 0.05) await this.published.deleteMany({ at: { $lt: pruneBefore } }).exec();
+    return lost.reduce((n, d) => n + d.outbox.length, 0);
   }
 
   start(intervalMs = 5_000): void {
