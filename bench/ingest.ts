@@ -2,9 +2,9 @@
 // by the mail service, published on JetStream and recorded by the notifications service, against
 // two raw floors (the same writes with the bare drivers, one at a time and batched), all on the
 // same database and NATS in one run.
-import net from 'node:net';
 import { MongoClient } from 'mongodb';
 import { GatewayStore, createOrgWithAdmin, loadGatewayConfig } from '@relais/gateway';
+import { freePort } from '@relais/shared/testing';
 import { parseArgs, rate, sleep, whenAborted, type BenchContext } from './lib/context';
 import { Children } from './lib/children';
 import { cpuReport, cpuSnapshot } from './lib/cpu';
@@ -256,14 +256,3 @@ async function until(count: () => Promise<number>, target: number, signal: Abort
   while ((await count()) < target) await sleep(POLL_MS, signal);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -2,15 +2,15 @@ import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServiceBroker } from 'moleculer';
-import { DurableEvents, connectDatabase, makeEnvelope, type AuthContext, type BaseConfig } from '@relais/shared';
-import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { DurableEvents, connectDatabase, type AuthContext, type BaseConfig } from '@relais/shared';
+import { as, eventually, freePort, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
 import { loadGatewayConfig, startGateway, twilioCallbacks, type RunningGateway } from '@relais/gateway';
 import { nextSlot } from '../src/domain/schedule';
 import { FakeTwilio } from './support/fakeTwilio';
+import { publishPeopleWithMail, waitUntilApplied } from './testkit';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const nodeBin = existsSync(path.join(root, 'node_modules/.bin/node')) ? path.join(root, 'node_modules/.bin/node') : process.execPath;
@@ -102,26 +102,8 @@ describe('notifications: three processes, one killed mid-slot', function () {
   it('sends every SMS of the slot exactly once although an instance dies, and records signed callbacks', async () => {
     const at = new Date(slot.getTime() - 20_000).toISOString();
     const phones = Array.from({ length: people }, (_, i) => `+3361${String(i).padStart(7, '0')}`);
-    await events.publish(
-      phones.flatMap((phoneE164) => {
-        const personId = randomUUID();
-        return [
-          makeEnvelope('domiciliation.smsConsentChanged', admin.orgId, { personId, consent: true, phoneE164, region: 'FR', changedAt: at, changedBy: 'u' }),
-          makeEnvelope('mail.registered', admin.orgId, { mailItemId: randomUUID(), personId, kind: 'parcel', quantity: 1, registeredAt: at, registeredBy: 'u' }),
-        ];
-      }),
-    );
-    const db = await connectDatabase(config, 'notifications');
-    try {
-      await eventually(
-        async () =>
-          (await db.collection('pending_mail').countDocuments({ orgId: admin.orgId })) === people &&
-          (await db.collection('recipient_consents').countDocuments({ orgId: admin.orgId })) === people,
-        { timeoutMs: 30_000, what: 'events applied before the slot' },
-      );
-    } finally {
-      await db.close();
-    }
+    await publishPeopleWithMail(events, admin.orgId, phones, 'parcel', at);
+    await waitUntilApplied(config, admin.orgId, people, 30_000);
     await client.call('notifications.updateSettings', { smsEnabled: true, senderId: 'CCAS', signature: 'CCAS' }, as(admin, meta));
     if (Date.now() > realSlotAt - 2_000) throw new Error(`setup ended ${Date.now() - realSlotAt} ms after the slot: the machine is too slow for this test's margin`);
 
@@ -171,12 +153,3 @@ describe('notifications: three processes, one killed mid-slot', function () {
 
 const stringify = (o: object) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { ServiceBroker } from 'moleculer';
-import { DurableEvents, connectDatabase, makeEnvelope, type AuthContext, type BaseConfig } from '@relais/shared';
+import { DurableEvents, type AuthContext, type BaseConfig } from '@relais/shared';
 import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
 import { notificationsService } from '../src/service';
-import { MemoryProvider, TestClock, notificationsTestConfig } from './testkit';
+import { MemoryProvider, TestClock, notificationsTestConfig, publishPeopleWithMail, waitUntilApplied } from './testkit';
 
 /** Three notification instances on separate brokers share one slot: every person gets each SMS once. */
 describe('notifications scale-out', function () {
@@ -37,23 +37,8 @@ describe('notifications scale-out', function () {
     await client.call('notifications.updateSettings', { smsEnabled: true, senderId: 'CCAS', signature: 'CCAS' }, as(admin, { org: { region: 'FR', timeZone: 'Europe/Paris' } }));
     const ids = Array.from({ length: people }, () => randomUUID());
     const at = clock.now().toISOString();
-    await events.publish(
-      ids.flatMap((personId, i) => [
-        makeEnvelope('domiciliation.smsConsentChanged', admin.orgId, { personId, consent: true, phoneE164: `+3361${String(i).padStart(7, '0')}`, region: 'FR', changedAt: at, changedBy: 'u' }),
-        makeEnvelope('mail.registered', admin.orgId, { mailItemId: randomUUID(), personId, kind: 'letter', quantity: 1, registeredAt: at, registeredBy: 'u' }),
-      ]),
-    );
-    const db = await connectDatabase(config, 'notifications');
-    try {
-      await eventually(
-        async () =>
-          (await db.collection('pending_mail').countDocuments({ orgId: admin.orgId })) === people &&
-          (await db.collection('recipient_consents').countDocuments({ orgId: admin.orgId })) === people,
-        { timeoutMs: 60_000, what: 'events applied' },
-      );
-    } finally {
-      await db.close();
-    }
+    await publishPeopleWithMail(events, admin.orgId, ids.map((_, i) => `+3361${String(i).padStart(7, '0')}`), 'letter', at);
+    await waitUntilApplied(config, admin.orgId, people, 60_000);
     clock.set('2026-09-08T17:00:05Z'); // Tuesday 19:00 Paris
     await eventually(() => provider.sent.length >= people, { timeoutMs: 90_000, what: `${people} SMS sent` });
     await new Promise((r) => setTimeout(r, 1500));

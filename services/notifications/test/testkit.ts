@@ -1,4 +1,6 @@
-import { loadConfig, type BaseConfig } from '@relais/shared';
+import { randomUUID } from 'node:crypto';
+import { connectDatabase, loadConfig, makeEnvelope, type BaseConfig, type DurableEvents, type MailKind } from '@relais/shared';
+import { eventually } from '@relais/shared/testing';
 import { notificationsConfigSchema, type NotificationsConfig } from '../src/config';
 import { ProviderError, type Accepted, type OutgoingMessage, type Provider, type ProviderMessageState } from '../src/providers/provider';
 
@@ -50,5 +52,33 @@ export class TestClock {
   now = () => new Date(this.current);
   set(at: Date | string): void {
     this.current = new Date(at);
+  }
+}
+
+/** What the domiciliation and mail services would publish for people who accepted SMS and got one item each. */
+export async function publishPeopleWithMail(events: DurableEvents, orgId: string, phones: string[], kind: MailKind, at: string): Promise<void> {
+  await events.publish(
+    phones.flatMap((phoneE164) => {
+      const personId = randomUUID();
+      return [
+        makeEnvelope('domiciliation.smsConsentChanged', orgId, { personId, consent: true, phoneE164, region: 'FR', changedAt: at, changedBy: 'u' }),
+        makeEnvelope('mail.registered', orgId, { mailItemId: randomUUID(), personId, kind, quantity: 1, registeredAt: at, registeredBy: 'u' }),
+      ];
+    }),
+  );
+}
+
+/** Waits until the notifications service has applied those events for `people` persons. */
+export async function waitUntilApplied(config: BaseConfig, orgId: string, people: number, timeoutMs: number): Promise<void> {
+  const db = await connectDatabase(config, 'notifications');
+  try {
+    await eventually(
+      async () =>
+        (await db.collection('pending_mail').countDocuments({ orgId })) === people &&
+        (await db.collection('recipient_consents').countDocuments({ orgId })) === people,
+      { timeoutMs, what: 'events applied' },
+    );
+  } finally {
+    await db.close();
   }
 }
