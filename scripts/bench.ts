@@ -5,7 +5,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { deleteTestStreams, dropTestDatabases, provideInfra, uniqueNamespace } from '@relais/shared/testing';
+import { cleanUpPrefix, provideInfra, uniqueNamespace } from '@relais/shared/testing';
 import { whenAborted, type BenchContext, type Benchmark } from '../bench/lib/context';
 
 const BENCH_DIR = fileURLToPath(new URL('../bench/', import.meta.url));
@@ -73,11 +73,7 @@ async function main(): Promise<number> {
 }
 
 async function cleanUp(mongoUrl: string, natsUrl: string, prefix: string): Promise<void> {
-  const t0 = Date.now();
-  const [dbs, streams] = await Promise.allSettled([dropTestDatabases(mongoUrl, prefix), deleteTestStreams(natsUrl, prefix)]);
-  const describe = (r: PromiseSettledResult<string[]>, what: string) =>
-    r.status === 'fulfilled' ? `${r.value.length} ${what}` : `${what}: FAILED (${(r.reason as Error).message})`;
-  log(`cleaned up ${prefix}*: ${describe(dbs, 'databases')}, ${describe(streams, 'streams')} (${seconds(t0)})`);
+  log(await cleanUpPrefix(mongoUrl, natsUrl, prefix));
 }
 
 // Exit explicitly: a driver timer left behind must not keep the run open.

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deleteTestStreams, dropTestDatabases, provideInfra, uniqueNamespace } from '@relais/shared/testing';
+import { cleanUpPrefix, provideInfra, uniqueNamespace } from '@relais/shared/testing';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const defaultSpecs = ['shared/test/**/*.test.ts', 'gateway/test/**/*.test.ts', 'services/*/test/**/*.test.ts'];
@@ -90,11 +90,7 @@ function runMocha(env: NodeJS.ProcessEnv): Promise<number> {
 }
 
 async function cleanUp(mongoUrl: string, natsUrl: string, prefix: string): Promise<void> {
-  const t0 = Date.now();
-  const [dbs, streams] = await Promise.allSettled([dropTestDatabases(mongoUrl, prefix), deleteTestStreams(natsUrl, prefix)]);
-  const describe = (r: PromiseSettledResult<string[]>, what: string) =>
-    r.status === 'fulfilled' ? `${r.value.length} ${what}` : `${what}: FAILED (${(r.reason as Error).message})`;
-  log(`cleaned up ${prefix}*: ${describe(dbs, 'databases')}, ${describe(streams, 'streams')} (${seconds(t0)})`);
+  log(await cleanUpPrefix(mongoUrl, natsUrl, prefix));
 }
 
 function readStats(file: string): { passes: number; failures: number; pending: number } | undefined {

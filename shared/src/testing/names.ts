@@ -84,3 +84,12 @@ export async function deleteTestStreams(natsUrl: string, prefix: string): Promis
     await withTimeout(nc.close(), 5_000, 'NATS close').catch(() => {});
   }
 }
+
+/** Removes every database and stream of a run's prefix; returns a one-line summary (never throws). */
+export async function cleanUpPrefix(mongoUrl: string, natsUrl: string, prefix: string): Promise<string> {
+  const t0 = Date.now();
+  const [dbs, streams] = await Promise.allSettled([dropTestDatabases(mongoUrl, prefix), deleteTestStreams(natsUrl, prefix)]);
+  const describe = (r: PromiseSettledResult<string[]>, what: string) =>
+    r.status === 'fulfilled' ? `${r.value.length} ${what}` : `${what}: FAILED (${(r.reason as Error).message})`;
+  return `cleaned up ${prefix}*: ${describe(dbs, 'databases')}, ${describe(streams, 'streams')} (${((Date.now() - t0) / 1000).toFixed(1)} s)`;
+}
