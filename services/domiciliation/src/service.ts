@@ -53,11 +53,8 @@ export function domiciliationService(config: BaseConfig): ServiceSchema {
   let rt: ServiceRuntime | null = null;
   let repo: Domiciliations;
   let outbox: Outbox;
-  let log: { warn(obj: object, msg?: string): void };
 
-  const publish = (doc: DomiciliationDoc) =>
-    // The change is stored either way; events left pending are republished by the sweep.
-    outbox.flush([doc]).catch((err) => log.warn({ error: (err as Error).message }, 'publish deferred to outbox sweep'));
+  const publish = (doc: DomiciliationDoc) => outbox.publish([doc]);
 
   /**
    * Reads the person's domiciliation, decides the write on it, applies it only if the
@@ -216,7 +213,6 @@ export function domiciliationService(config: BaseConfig): ServiceSchema {
     },
 
     async started() {
-      log = this.logger;
       rt = await openRuntime(config, SERVICE, this.logger as never);
       repo = Domiciliations.open(rt.db, config.DB_TIMEOUT_MS);
       await repo.init();

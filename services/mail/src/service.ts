@@ -107,9 +107,7 @@ export function mailService(config: BaseConfig): ServiceSchema {
           }));
           await items.markHandedOver(auth.orgId, groups, handOver);
           const updated = await items.byIds(auth.orgId, selection.ids);
-          await outbox
-            .flush(updated)
-            .catch((err) => log.warn({ error: (err as Error).message }, 'publish deferred to outbox sweep'));
+          await outbox.publish(updated);
           return { personId: input.personId, handedOver: updated.map(toMailItem) };
         },
       }),

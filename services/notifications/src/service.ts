@@ -31,7 +31,6 @@ import { PendingMail } from './data/pendingMail';
 import { Recipients } from './data/recipients';
 import { Schedule } from './data/schedule';
 import { SettingsRepo } from './data/settings';
-import { STATUS_RANK, type DeliveryStatus } from './domain/deliveries';
 import { previousSlot, reminderAt, type Weekday } from './domain/schedule';
 import { applySettings, defaultSettings, type OrgSettings } from './domain/settings';
 import { smsSize } from './domain/sms';
@@ -43,6 +42,7 @@ import { Sender } from './engine/sender';
 import { SettingsCache } from './engine/settingsCache';
 import { TemplateBook } from './engine/templateBook';
 import type { Provider } from './providers/provider';
+import { twilioStatus } from './providers/twilio';
 import { decodeCursor, encodeCursor, toDelivery } from './views';
 
 export const SERVICE = 'notifications';
@@ -55,20 +55,6 @@ export interface NotificationsOptions {
   maxDeliveries?: number;
   backoffMs?: number[];
 }
-
-/** Provider statuses (Twilio's words) as delivery statuses. */
-const PROVIDER_STATUS: Record<string, DeliveryStatus> = {
-  accepted: 'queued',
-  scheduled: 'queued',
-  queued: 'queued',
-  sending: 'queued',
-  sent: 'sent',
-  delivered: 'delivered',
-  read: 'delivered',
-  undelivered: 'undelivered',
-  failed: 'failed',
-  canceled: 'failed',
-};
 
 /**
  * The notifications service: keeps its view of mail and people current from durable events,
@@ -265,11 +251,8 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
       providerStatus: defineSystemAction({
         input: providerStatusInput,
         async handler({ providerId, status, errorCode }) {
-          const mapped = PROVIDER_STATUS[status.toLowerCase()];
-          if (!mapped) throw validationError(`Unknown provider status "${status}"`, [{ path: 'status', message: 'is not a known status' }]);
-          const error = errorCode && STATUS_RANK[mapped] === 4 && mapped !== 'delivered' ? { code: errorCode, message: `provider error ${errorCode}` } : undefined;
-          const moved = await deliveries.providerStatus(providerId, mapped, clock.now(), error);
-          return { moved };
+          // A status Twilio adds later reads as 'queued' and changes nothing, rather than failing the callback.
+          return { moved: await deliveries.providerStatus(providerId, twilioStatus(status.toLowerCase()), clock.now(), errorCode) };
         },
       }),
     },

@@ -50,6 +50,7 @@ export class Outbox {
   private draining: Promise<void> | null = null;
 
   private readonly published: Model<PublishedMark>;
+  private prunedAt = 0;
 
   constructor(private readonly opts: OutboxOptions) {
     const db = opts.model.db;
@@ -83,13 +84,15 @@ export class Outbox {
     if (!this.draining && this.queue.length > 0) this.draining = this.drain();
   }
 
+  /** Publishes now and never throws: what fails stays pending for the sweep (the write is stored either way). */
+  async publish(docs: readonly { _id: unknown; outbox: Envelope[] }[]): Promise<void> {
+    await this.flush(docs).catch((err) =>
+      this.opts.logger?.warn({ error: (err as Error).message }, 'publish deferred to the outbox sweep'),
+    );
+  }
+
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, 500);
-      await this.flush(batch).catch((err) =>
-        this.opts.logger?.warn({ error: (err as Error).message }, 'publish deferred to the outbox sweep'),
-      );
-    }
+    while (this.queue.length > 0) await this.publish(this.queue.splice(0, 500));
     this.draining = null;
   }
 
@@ -99,6 +102,11 @@ export class Outbox {
    * Returns how many events were republished.
    */
   async sweep(): Promise<number> {
+    if (Date.now() - this.prunedAt > 3600_000) {
+      // Marks are needed only until the sweep clears their document: a day is ample.
+      this.prunedAt = Date.now();
+      await this.published.deleteMany({ at: { $lt: new Date(Date.now() - 24 * 3600_000) } }).exec();
+    }
     const before = new Date(Date.now() - (this.opts.sweepAfterMs ?? 10_000));
     const pending = await withTimeout(
       this.opts.model
@@ -127,8 +135,6 @@ export class Outbox {
         'outbox clear',
       );
     }
-    const pruneBefore = new Date(Date.now() - 24 * 3600_000);
-    if (Math.random() < 0.05) await this.published.deleteMany({ at: { $lt: pruneBefore } }).exec();
     return lost.reduce((n, d) => n + d.outbox.length, 0);
   }
 

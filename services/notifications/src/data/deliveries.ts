@@ -1,6 +1,7 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
 import { chunks, insertEach } from '@relais/shared';
-import { DELIVERY_STATUSES, STATUS_RANK, type DeliveryDoc, type DeliveryStatus, type StatusEvent } from '../domain/deliveries';
+import { DELIVERY_STATUSES, STATUS_RANK, fromProviderStatus, type DeliveryDoc, type DeliveryStatus, type StatusEvent } from '../domain/deliveries';
+import type { ProviderStatus } from '../providers/provider';
 import { SMS_KINDS, type SmsKind } from '../domain/templates';
 
 const schema = new mongoose.Schema<DeliveryDoc>(
@@ -97,10 +98,6 @@ export class Deliveries {
     return [...pending, ...retries];
   }
 
-  byIds(ids: string[]) {
-    return this.model.find({ _id: { $in: ids } }).lean<DeliveryDoc[]>().exec();
-  }
-
   /** Records that a provider call is about to start: a crash from here on is resolved by the reconciler. */
   async markSending(docs: DeliveryDoc[], at: Date): Promise<void> {
     await this.bulk(
@@ -151,8 +148,14 @@ export class Deliveries {
     );
   }
 
-  /** A status reported by the provider (callback or reconciler); ignored unless it moves the status forward. */
-  async providerStatus(providerId: string, status: DeliveryStatus, at: Date, error?: { code?: string; message: string }): Promise<boolean> {
+  /**
+   * A status reported by the provider (callback or reconciler); ignored unless it moves the status
+   * forward. An error code is kept with a final failure.
+   */
+  async providerStatus(providerId: string, reported: ProviderStatus, at: Date, errorCode?: string, errorMessage?: string): Promise<boolean> {
+    const status = fromProviderStatus(reported);
+    const failed = status === 'failed' || status === 'undelivered';
+    const error = failed && errorCode ? { code: errorCode, message: errorMessage ?? `provider error ${errorCode}` } : undefined;
     const res = await this.model
       .updateOne(
         { providerId, statusRank: { $lt: STATUS_RANK[status] } },

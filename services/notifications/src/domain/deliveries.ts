@@ -1,4 +1,5 @@
 import type { MailKind } from '@relais/shared';
+import type { ProviderStatus } from '../providers/provider';
 import { isTooLate } from './schedule';
 import { smsSize, type Encoding } from './sms';
 import { mailSmsKind, type SmsKind } from './templates';
@@ -32,9 +33,16 @@ export const STATUS_RANK: Record<DeliveryStatus, number> = {
   cancelled: 4,
   skipped: 4,
 };
-export const FINAL_RANK = 4;
 
-export const canMove = (from: DeliveryStatus, to: DeliveryStatus) => STATUS_RANK[to] > STATUS_RANK[from];
+/**
+ * A provider's status as a delivery status. The provider's 'sending' (handed to the carrier)
+ * is our 'queued': our 'sending' means a provider call is in flight. Pure.
+ */
+export const fromProviderStatus = (s: ProviderStatus): DeliveryStatus => (s === 'sending' ? 'queued' : s);
+
+/** What a provider's answer to a send records: a failure reported at once still arrives as a final status later. Pure. */
+export const acceptedStatus = (s: ProviderStatus): 'queued' | 'sent' | 'delivered' =>
+  s === 'sent' || s === 'delivered' ? s : 'queued';
 
 export interface StatusEvent {
   status: DeliveryStatus;

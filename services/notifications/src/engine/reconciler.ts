@@ -1,6 +1,7 @@
 import type { Clock } from '../clock';
 import type { Deliveries, Outcome } from '../data/deliveries';
 import type { Schedule } from '../data/schedule';
+import { acceptedStatus } from '../domain/deliveries';
 import type { Provider } from '../providers/provider';
 
 /**
@@ -32,8 +33,7 @@ export class Reconciler {
         const since = new Date((d.calledAt ?? d.attemptStartedAt!).getTime() - 60_000);
         const found = provider.findSent && d.to && d.content ? await provider.findSent({ to: d.to, body: d.content, since }) : null;
         if (found) {
-          const status = found.status === 'failed' || found.status === 'undelivered' ? 'queued' : found.status;
-          outcomes.push({ id: d._id, kind: 'accepted', status, provider: provider.name, providerId: found.providerId });
+          outcomes.push({ id: d._id, kind: 'accepted', status: acceptedStatus(found.status), provider: provider.name, providerId: found.providerId });
         } else {
           // The call never reached the provider: the sender tries again now.
           outcomes.push({ id: d._id, kind: 'retry', retryAt: now, error: { message: 'no answer recorded from the provider; sending again', transient: true } });
@@ -44,15 +44,7 @@ export class Reconciler {
     if (!provider.fetch) return;
     for (const d of await deliveries.unfinished(new Date(now.getTime() - this.opts.unfinishedAfterMs), 100)) {
       const state = d.providerId ? await provider.fetch(d.providerId).catch(() => null) : null;
-      // 'sending' at the provider is our 'queued': nothing new to record.
-      if (state) {
-        await deliveries.providerStatus(
-          state.providerId,
-          state.status,
-          now,
-          state.errorCode ? { code: state.errorCode, message: state.errorMessage ?? `provider error ${state.errorCode}` } : undefined,
-        );
-      }
+      if (state) await deliveries.providerStatus(state.providerId, state.status, now, state.errorCode, state.errorMessage);
     }
   }
 }

@@ -6,7 +6,7 @@ import type { Schedule } from '../data/schedule';
 import type { SettingsRepo } from '../data/settings';
 import { digestCounts, digestDeliveries, reminderDelivery, type Sending } from '../domain/deliveries';
 import { nextSlot, previousSlot } from '../domain/schedule';
-import type { OrgSettings } from '../domain/settings';
+import { defaultSettings, type OrgSettings } from '../domain/settings';
 import type { TemplateBook } from './templateBook';
 
 export interface SchedulerOptions {
@@ -93,9 +93,10 @@ export class Scheduler {
       const view = await recipients.domiciliation(r.orgId, r.personId);
       // Ended, refused or moved since it was planned: its replacement (if any) is planned already.
       if (view && view.status === 'active' && view.endDate === r.endDate) {
-        const org = (await settings.get(r.orgId)) ?? null;
+        // An org that never saved settings has SMS off: the reminder is recorded as skipped.
+        const org = (await settings.get(r.orgId)) ?? defaultSettings(r.orgId, 'Europe/Paris');
         const recipient = (await recipients.forPeople(r.orgId, [r.personId])).get(r.personId);
-        const s = org ? this.sending(org, now) : { ...this.sending({ ...placeholder(r.orgId) }, now), smsEnabled: false };
+        const s = this.sending(org, now);
         await deliveries.insertNew([reminderDelivery(r.orgId, r.personId, r.endDate, r.dueAt, recipient, s)]);
       }
       done.push(r._id);
@@ -104,6 +105,3 @@ export class Scheduler {
   }
 }
 
-function placeholder(orgId: string): OrgSettings {
-  return { orgId, smsEnabled: false, senderId: null, signature: null, sendDays: [2, 4], timeZone: 'Europe/Paris', templates: {}, version: 0, updatedAt: null, updatedBy: null };
-}

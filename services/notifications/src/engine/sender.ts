@@ -3,7 +3,7 @@ import type { Clock } from '../clock';
 import type { Deliveries, Outcome } from '../data/deliveries';
 import type { Recipients } from '../data/recipients';
 import type { Schedule } from '../data/schedule';
-import { blocker, retryDelayMs, type DeliveryDoc } from '../domain/deliveries';
+import { acceptedStatus, blocker, retryDelayMs, type DeliveryDoc } from '../domain/deliveries';
 import { ProviderError, type Provider } from '../providers/provider';
 import type { SettingsCache } from './settingsCache';
 
@@ -118,9 +118,7 @@ export class Sender {
         from: d.from!,
         body: d.content!,
       });
-      // Our 'sending' is "call in flight"; any answer means the provider has it (a final one comes by callback).
-      const status = accepted.status === 'sent' || accepted.status === 'delivered' ? accepted.status : 'queued';
-      return { id: d._id, kind: 'accepted', status, provider: this.deps.provider.name, providerId: accepted.providerId };
+      return { id: d._id, kind: 'accepted', status: acceptedStatus(accepted.status), provider: this.deps.provider.name, providerId: accepted.providerId };
     } catch (err) {
       const e = err instanceof ProviderError ? err : new ProviderError((err as Error).message, true);
       if (e.transient && AMBIGUOUS.has(e.code ?? '')) {
