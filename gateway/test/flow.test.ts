@@ -118,6 +118,22 @@ describe('through the gateway: file, domiciliation, SMS consent, mail, counted b
     expectProblem(await api.get(`/v1/mail/${letters.body.id}`, { token: otherOrgToken }), 404);
     expectProblem(await api.post(`/v1/people/${id}/mail`, { token: otherOrgToken, json: { kind: 'letter' } }), 404);
     expectProblem(await api.get(`/v1/people/${id}/domiciliation`, { token: otherOrgToken }), 404);
+    const round = await api.post('/v1/mail/batch', { token: otherOrgToken, json: { items: [{ personId: id, kind: 'letter' }] } });
+    expect(round.status, JSON.stringify(round.body)).to.equal(200);
+    expect(round.body.results[0]).to.deep.include({ outcome: 'refused' });
+    expect(round.body.results[0].problem.status).to.equal(404);
+
+    // A round of mail in one request: counted by notifications like single registrations.
+    const batch = await api.post('/v1/mail/batch', {
+      token: tokens.agent,
+      json: { items: [{ personId: id, kind: 'deliveryNotice' }, { personId: id, kind: 'letter', quantity: 2 }] },
+    });
+    expect(batch.status, JSON.stringify(batch.body)).to.equal(200);
+    expect(batch.body).to.include({ registered: 2, refused: 0 });
+    await eventually(async () => {
+      const counts = (await api.get(`/v1/people/${id}/pending-mail`, { token: tokens.agent })).body.counts;
+      return counts?.letter === 5 && counts?.deliveryNotice === 1;
+    }, { what: 'the round counted' });
   });
 
   it('answers bad input with a 422 a person understands', async () => {
@@ -127,5 +143,10 @@ describe('through the gateway: file, domiciliation, SMS consent, mail, counted b
     );
     const paths = reply.errors!.map((e) => e.path);
     expect(paths).to.include.members(['kind', 'quantity']);
+    const round = expectProblem(
+      await t.api.post('/v1/mail/batch', { token: tokens.agent, json: { items: [{ personId: randomUUID(), kind: 'letter', quantity: 0 }] } }),
+      422,
+    );
+    expect(round.errors!.map((e) => e.path)).to.include('items.0.quantity');
   });
 });

@@ -14,6 +14,13 @@ export const registerMailInput = z.strictObject({
 });
 export type RegisterMailInput = z.infer<typeof registerMailInput>;
 
+/** A mail-room round: the mail of many people registered in one request. */
+export const MAX_BATCH = 500;
+export const registerBatchInput = z.strictObject({
+  items: z.array(registerMailInput).min(1, { message: 'must hold at least one item' }).max(MAX_BATCH, { message: `must hold at most ${MAX_BATCH} items; split the round` }),
+});
+export type RegisterBatchInput = z.infer<typeof registerBatchInput>;
+
 export const getMailInput = z.strictObject({ mailItemId: z.uuid({ message: 'must be a mail item id (UUID)' }) });
 
 export const listPersonMailInput = z.strictObject({ personId });
@@ -51,6 +58,20 @@ export const mailItem = z.object({
 });
 export type MailItem = z.infer<typeof mailItem>;
 
+const itemProblem = z.object({ status: z.number().int(), title: z.string(), detail: z.string() });
+export const batchResult = z.object({
+  registered: z.number().int(),
+  refused: z.number().int(),
+  /** One entry per item of the request, in its order: the registered item, or why it was refused. */
+  results: z.array(
+    z.union([
+      z.object({ index: z.number().int(), outcome: z.literal('registered'), item: mailItem }),
+      z.object({ index: z.number().int(), outcome: z.literal('refused'), problem: itemProblem }),
+    ]),
+  ),
+});
+export type BatchResult = z.infer<typeof batchResult>;
+
 export const personMail = z.object({
   personId: z.string(),
   pending: z.object({ letter: z.number().int(), parcel: z.number().int(), deliveryNotice: z.number().int() }),
@@ -78,6 +99,19 @@ export const routes: Route[] = [
     roles: STAFF,
     idempotent: true,
     summary: 'Register postal mail received for a person',
+    tag: 'Mail',
+  },
+  {
+    method: 'post',
+    path: '/v1/mail/batch',
+    action: 'mail.registerBatch',
+    input: registerBatchInput,
+    output: batchResult,
+    roles: STAFF,
+    idempotent: true,
+    summary:
+      'Register a round of mail for many people at once (up to 500 items). Each item is registered or refused on its own ' +
+      '(unknown person: 404, domiciliation not active: 409); a malformed item refuses the whole request (422) and registers nothing',
     tag: 'Mail',
   },
   {

@@ -12,13 +12,23 @@ import {
   notFound,
   openRuntime,
   orgOf,
+  toProblem,
   validationError,
   type BaseConfig,
   type Logger,
   type RelaisContext,
   type ServiceRuntime,
 } from '@relais/shared';
-import { dayInput, getMailInput, handOverInput, listPersonMailInput, registerMailInput } from './api';
+import {
+  dayInput,
+  getMailInput,
+  handOverInput,
+  listPersonMailInput,
+  registerBatchInput,
+  registerMailInput,
+  type BatchResult,
+  type RegisterMailInput,
+} from './api';
 import { MailItems } from './data/mailItems';
 import {
   handOverEvent,
@@ -49,15 +59,22 @@ export function mailService(config: BaseConfig): ServiceSchema {
   let statusChecks: Batcher<{ ctx: RelaisContext; personId: string }, ActiveStatus>;
 
   /** Refuses mail for a person whose domiciliation is not active (404 when the person is unknown to the org). */
-  async function requireActiveDomiciliation(ctx: RelaisContext, personId: string): Promise<void> {
-    const status = await statusChecks.add({ ctx, personId });
+  async function requireActive(ctx: RelaisContext, status: ActiveStatus): Promise<void> {
     if (status.active) return;
     if (status.status === null) {
       // No domiciliation at all: say whether the person exists in this org.
-      await ctx.call('contacts.getPerson', { personId });
+      await ctx.call('contacts.getPerson', { personId: status.personId });
       throw conflict('This person has no domiciliation: request and activate one before registering mail.');
     }
     throw conflict(`This person's domiciliation is ${status.status}, not active: mail cannot be registered for them.`);
+  }
+
+  /** Stores new items (duplicates of an Idempotency-Key give back the stored item) and publishes their events soon. */
+  async function store(docs: MailItemDoc[]) {
+    const results = await items.insertBatch(docs);
+    // The items and their events are stored: answer now, publish in the background.
+    outbox.publishSoon(results.filter((r) => r.created).map((r) => r.doc));
+    return results;
   }
 
   return {
@@ -75,10 +92,63 @@ export function mailService(config: BaseConfig): ServiceSchema {
             const existing = await items.findOne(auth.orgId, { idempotencyKey: key });
             if (existing) return toMailItem(existing);
           }
-          await requireActiveDomiciliation(ctx, input.personId);
+          await requireActive(ctx, await statusChecks.add({ ctx, personId: input.personId }));
           const doc = newMailItem(input, auth, { itemId: randomUUID(), eventId: randomUUID() }, new Date(), key);
           const { doc: stored } = await inserts.add(doc);
           return toMailItem(stored);
+        },
+      }),
+
+      registerBatch: defineAction({
+        input: registerBatchInput,
+        roles: STAFF,
+        async handler({ items: inputs }, auth, ctx): Promise<BatchResult> {
+          const results: BatchResult['results'] = new Array(inputs.length);
+          // With an Idempotency-Key, item i of the round has the key `<key>:<i>`: a retried round gives back
+          // what was registered and registers only the rest.
+          const key = ctx.meta.idempotencyKey;
+          const keyOf = (i: number) => (key ? `${key}:${i}` : undefined);
+          const earlier = key ? await items.byIdempotencyKeys(auth.orgId, inputs.map((_, i) => keyOf(i)!)) : new Map<string, MailItemDoc>();
+          const todo: { index: number; input: RegisterMailInput }[] = [];
+          inputs.forEach((input, index) => {
+            const done = earlier.get(keyOf(index) ?? '');
+            if (done) results[index] = { index, outcome: 'registered', item: toMailItem(done) };
+            else todo.push({ index, input });
+          });
+
+          const personIds = [...new Set(todo.map((t) => t.input.personId))];
+          const statuses = new Map<string, ActiveStatus>();
+          if (personIds.length) {
+            const res = (await ctx.call('domiciliation.activeStatuses', { personIds })) as { statuses: ActiveStatus[] };
+            for (const s of res.statuses) statuses.set(s.personId, s);
+          }
+          // Why each person is refused (at most one contacts lookup per person); other errors fail the whole
+          // round before anything is stored.
+          const refusals = new Map<string, unknown>();
+          for (const personId of personIds) {
+            const status = statuses.get(personId);
+            if (!status) throw new Error('domiciliation status missing');
+            await requireActive(ctx, status).catch((err) => {
+              const problem = toProblem(err);
+              if (problem.status !== 404 && problem.status !== 409) throw err;
+              refusals.set(personId, problem);
+            });
+          }
+
+          const now = new Date();
+          const accepted: { index: number; doc: MailItemDoc }[] = [];
+          for (const { index, input } of todo) {
+            const refusal = refusals.get(input.personId) as ReturnType<typeof toProblem> | undefined;
+            if (refusal) {
+              results[index] = { index, outcome: 'refused', problem: { status: refusal.status, title: refusal.title, detail: refusal.detail } };
+            } else {
+              accepted.push({ index, doc: newMailItem(input, auth, { itemId: randomUUID(), eventId: randomUUID() }, now, keyOf(index)) });
+            }
+          }
+          const stored = await store(accepted.map((a) => a.doc));
+          stored.forEach((r, i) => (results[accepted[i].index] = { index: accepted[i].index, outcome: 'registered', item: toMailItem(r.doc) }));
+          const registered = results.filter((r) => r.outcome === 'registered').length;
+          return { registered, refused: results.length - registered, results };
         },
       }),
 
@@ -157,15 +227,7 @@ export function mailService(config: BaseConfig): ServiceSchema {
       });
       await outbox.init();
       outbox.start();
-      inserts = new Batcher(
-        async (docs) => {
-          const results = await items.insertBatch(docs);
-          // The items and their events are stored: answer now, publish in the background.
-          outbox.publishSoon(results.filter((r) => r.created).map((r) => r.doc));
-          return results;
-        },
-        { maxItems: 100, maxWaitMs: 2 },
-      );
+      inserts = new Batcher(store, { maxItems: 100, maxWaitMs: 2 });
       // Concurrent registrations ask the domiciliation service about all their people in one call per org.
       statusChecks = new Batcher(
         async (checks) => {

@@ -117,6 +117,66 @@ describe('mail service', function () {
     expect(d.id).not.to.equal(a.id);
   });
 
+  it('registers a round for many people, refusing per item with the reason, and publishes one event per item', async () => {
+    const [a, b] = [domiciled(), domiciled()];
+    const ended = domiciled('ended');
+    const unknown = randomUUID();
+    const res = await call('mail.registerBatch', {
+      items: [
+        { personId: a, kind: 'letter', quantity: 3 },
+        { personId: ended, kind: 'letter' },
+        { personId: b, kind: 'parcel', sender: 'La Poste' },
+        { personId: unknown, kind: 'deliveryNotice' },
+        { personId: a, kind: 'parcel', quantity: 2 },
+      ],
+    });
+    expect(res).to.include({ registered: 3, refused: 2 });
+    expect(res.results.map((r: { index: number; outcome: string }) => [r.index, r.outcome])).to.deep.equal([
+      [0, 'registered'],
+      [1, 'refused'],
+      [2, 'registered'],
+      [3, 'refused'],
+      [4, 'registered'],
+    ]);
+    expect(res.results[1].problem).to.include({ status: 409 });
+    expect(res.results[1].problem.detail).to.match(/domiciliation is ended/);
+    expect(res.results[3].problem).to.include({ status: 404 });
+    expect(res.results[2].item).to.include({ personId: b, kind: 'parcel', sender: 'La Poste', status: 'pending' });
+    expect((await call('mail.listForPerson', { personId: a })).pending).to.deep.equal({ letter: 3, parcel: 2, deliveryNotice: 0 });
+    const ids = [0, 2, 4].map((i) => res.results[i].item.id);
+    await eventually(() => ids.every((id) => received.filter((e) => (e.data as { mailItemId: string }).mailItemId === id).length === 1), {
+      what: 'one mail.registered per registered item',
+    });
+  });
+
+  it('a retried round with the same Idempotency-Key registers only what the first did not', async () => {
+    const person = domiciled();
+    const later = domiciled('requested');
+    const key = `round-${randomUUID()}`;
+    const round = { items: [{ personId: person, kind: 'letter' }, { personId: later, kind: 'letter' }] };
+    const first = await call('mail.registerBatch', round, agent, { idempotencyKey: key });
+    expect(first).to.include({ registered: 1, refused: 1 });
+    statuses.set(later, 'active'); // activated in between: the retry registers it
+    const again = await call('mail.registerBatch', round, agent, { idempotencyKey: key });
+    expect(again).to.include({ registered: 2, refused: 0 });
+    expect(again.results[0].item.id).to.equal(first.results[0].item.id);
+    const third = await call('mail.registerBatch', round, agent, { idempotencyKey: key });
+    expect(third.results.map((r: { item: { id: string } }) => r.item.id)).to.deep.equal(again.results.map((r: { item: { id: string } }) => r.item.id));
+    expect((await call('mail.listForPerson', { personId: person })).items).to.have.length(1);
+    expect((await call('mail.listForPerson', { personId: later })).items).to.have.length(1);
+  });
+
+  it('refuses a malformed round as a whole (422 naming the item) and registers nothing', async () => {
+    const person = domiciled();
+    const err = await rejects(
+      call('mail.registerBatch', { items: [{ personId: person, kind: 'letter' }, { personId: person, kind: 'postcard' }] }),
+    );
+    expect(err.code).to.equal(422);
+    expect(JSON.stringify(err.data)).to.match(/items\.1\.kind/);
+    expect((await call('mail.listForPerson', { personId: person })).items).to.have.length(0);
+    expect((await rejects(call('mail.registerBatch', { items: [] }))).code).to.equal(422);
+  });
+
   it('hands over some items, then the rest, to a proxy; publishes mail.handedOver', async () => {
     const person = domiciled();
     const items = await Promise.all(

@@ -69,6 +69,12 @@ export class MailItems extends TenantRepository<MailItemDoc> {
     return out;
   }
 
+  /** The items already registered under these Idempotency-Keys, by key. */
+  async byIdempotencyKeys(orgId: string, keys: string[]): Promise<Map<string, MailItemDoc>> {
+    const docs = await this.find(orgId, { idempotencyKey: { $in: keys } }).exec();
+    return new Map(docs.map((d) => [d.idempotencyKey, d]));
+  }
+
   pendingForPerson(orgId: string, personId: string) {
     return this.find(orgId, { personId, status: 'pending' }).limit(5000).exec();
   }
