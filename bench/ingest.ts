@@ -1,7 +1,9 @@
-// `npm run bench -- ingest [items=2000] [concurrency=32]`: mail registered through the gateway, stored
-// by the mail service, published on JetStream and recorded by the notifications service, against
-// two raw floors (the same writes with the bare drivers, one at a time and batched), all on the
-// same database and NATS in one run.
+// `npm run bench -- ingest [items=2000] [concurrency=32] [round=100] [rounds=4]`: mail registered through the
+// gateway, stored by the mail service, published on JetStream and recorded by the notifications service,
+// against two raw floors (the same writes with the bare drivers, one at a time and batched), all on the
+// same database and NATS in one run. Relais runs two timed phases, each compared with its like: one item
+// per request (`concurrency` clients) against the one-at-a-time floor, and rounds of `round` items per
+// request (POST /v1/mail/batch, `rounds` clients) against the batched floor.
 import { MongoClient } from 'mongodb';
 import { GatewayStore, createOrgWithAdmin, loadGatewayConfig } from '@relais/gateway';
 import { freePort } from '@relais/shared/testing';
@@ -24,35 +26,43 @@ const SERVICES = ['contacts', 'domiciliation', 'mail', 'notifications'] as const
 const say = (msg: string) => process.stderr.write(`ingest: ${msg}\n`);
 
 export async function run(args: string[], ctx: BenchContext): Promise<string[]> {
-  const { items, concurrency } = parseArgs(args, { items: 2000, concurrency: 32 });
-  say(`${items} items, concurrency ${concurrency}, ${WARMUP} warm-up items per contender`);
+  const { items, concurrency, round, rounds } = parseArgs(args, { items: 2000, concurrency: 32, round: 100, rounds: 4 });
+  say(`${items} items, ${concurrency} single-item clients, ${rounds} clients of ${round}-item rounds, ${WARMUP} warm-up items per contender`);
 
   const { ms: one, cpu: oneCpu } = await floor('one', items, ctx);
   say(`floor, one at a time: ${rate(items, one)} items/s`);
   const { ms: batched, cpu: batchedCpu } = await floor('batched', items, ctx);
   say(`floor, batched: ${rate(items, batched)} items/s`);
-  const relais = await relaisFlow(items, concurrency, ctx);
+  const relais = await relaisFlow(items, { concurrency, round, rounds }, ctx);
 
-  const relaisRate = items / (relais.ms / 1000);
+  const singleRate = items / (relais.single.ms / 1000);
+  const roundRate = items / (relais.rounds.ms / 1000);
   const oneRate = items / (one / 1000);
   const batchedRate = items / (batched / 1000);
-  const lat = relais.latencies;
   return [
-    `ingest: N=${items} items, concurrency=${concurrency} (after ${WARMUP} warm-up items each)`,
-    `  Relais (HTTP -> mail -> JetStream -> notifications)  ${relaisRate.toFixed(2).padStart(9)} items/s  (${(relais.ms / 1000).toFixed(2)} s)`,
-    `  floor, one at a time                                 ${oneRate.toFixed(2).padStart(9)} items/s  (${(one / 1000).toFixed(2)} s)`,
-    `  floor, batched                                       ${batchedRate.toFixed(2).padStart(9)} items/s  (${(batched / 1000).toFixed(2)} s)`,
-    `  Relais / batched floor ${(relaisRate / batchedRate).toFixed(2)} (target >= 0.5), Relais / one-at-a-time floor ${(relaisRate / oneRate).toFixed(2)} (target > 1)`,
-    `  Relais phases: last HTTP response after ${(relais.httpMs / 1000).toFixed(2)} s (${rate(items, relais.httpMs)} req/s), ` +
-      `${relais.recordedAtHttpEnd}/${items} recorded by then, the rest ${((relais.ms - relais.httpMs) / 1000).toFixed(2)} s later`,
-    `  Relais request latency ms: p50 ${quantile(lat, 0.5).toFixed(0)}, p95 ${quantile(lat, 0.95).toFixed(0)}, ` +
-      `p99 ${quantile(lat, 0.99).toFixed(0)}, max ${lat[lat.length - 1].toFixed(0)}`,
+    `ingest: N=${items} items per contender (after ${WARMUP} warm-up items each)`,
+    `  Relais, one item per request (${concurrency} clients)          ${singleRate.toFixed(2).padStart(9)} items/s  (${(relais.single.ms / 1000).toFixed(2)} s)`,
+    `  floor, one at a time                                  ${oneRate.toFixed(2).padStart(9)} items/s  (${(one / 1000).toFixed(2)} s)`,
+    `  Relais, rounds of ${round} (POST /v1/mail/batch, ${rounds} clients)  ${roundRate.toFixed(2).padStart(9)} items/s  (${(relais.rounds.ms / 1000).toFixed(2)} s)`,
+    `  floor, batched (100 per write)                        ${batchedRate.toFixed(2).padStart(9)} items/s  (${(batched / 1000).toFixed(2)} s)`,
+    `  one item per request / one-at-a-time floor ${(singleRate / oneRate).toFixed(2)} (target > 1); rounds / batched floor ${(roundRate / batchedRate).toFixed(2)} (target >= 0.5)`,
+    ...describePhase('one item per request', relais.single, items),
+    ...describePhase(`rounds of ${round}`, relais.rounds, items),
     ...relais.notes,
-    ...(relais.cpu ? [`  CPU, Relais timed phase (% of one core): ${relais.cpu}`] : []),
     ...(oneCpu ? [`  CPU, floor one at a time: ${oneCpu}`] : []),
     ...(batchedCpu ? [`  CPU, floor batched: ${batchedCpu}`] : []),
-    `ratio_one_at_a_time=${(relaisRate / oneRate).toFixed(2)}`,
-    `RESULT ingest ${relaisRate.toFixed(2)} items/s ratio=${(relaisRate / batchedRate).toFixed(2)}`,
+    `ratio_one_at_a_time=${(singleRate / oneRate).toFixed(2)}`,
+    `RESULT ingest ${roundRate.toFixed(2)} items/s ratio=${(roundRate / batchedRate).toFixed(2)}`,
+  ];
+}
+
+function describePhase(name: string, p: Phase, items: number): string[] {
+  const lat = p.latencies;
+  return [
+    `  Relais, ${name}: last HTTP response after ${(p.httpMs / 1000).toFixed(2)} s, ${p.recordedAtHttpEnd}/${items} recorded by then, ` +
+      `the rest ${((p.ms - p.httpMs) / 1000).toFixed(2)} s later; request latency ms p50 ${quantile(lat, 0.5).toFixed(0)}, ` +
+      `p95 ${quantile(lat, 0.95).toFixed(0)}, p99 ${quantile(lat, 0.99).toFixed(0)}, max ${lat[lat.length - 1].toFixed(0)}`,
+    `  CPU, Relais ${name} (% of one core): ${p.cpu}`,
   ];
 }
 
@@ -72,19 +82,22 @@ async function floor(mode: FloorMode, items: number, ctx: BenchContext): Promise
   }
 }
 
-interface RelaisResult {
+interface Phase {
   /** First request to all N recorded by notifications. */
   ms: number;
   /** First request to the last response. */
   httpMs: number;
   recordedAtHttpEnd: number;
-  /** Sorted, ms. */
+  /** Sorted, ms, per request. */
   latencies: number[];
-  notes: string[];
   cpu: string;
 }
 
-async function relaisFlow(items: number, concurrency: number, ctx: BenchContext): Promise<RelaisResult> {
+async function relaisFlow(
+  items: number,
+  opts: { concurrency: number; round: number; rounds: number },
+  ctx: BenchContext,
+): Promise<{ single: Phase; rounds: Phase; notes: string[] }> {
   const namespace = `${ctx.prefix}_relais`;
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
@@ -119,7 +132,7 @@ async function relaisFlow(items: number, concurrency: number, ctx: BenchContext)
     const { token } = await guard(
       createOrgWithAdmin(store, { name: `Bench ${namespace}`, admin: { name: 'Bench Admin', email: 'bench@relais.test' } }),
     ).finally(() => store.close());
-    client = new HttpClient(base, token.token, concurrency);
+    client = new HttpClient(base, token.token, Math.max(opts.concurrency, opts.rounds));
 
     // Untimed: the people whose mail is registered, and two more for the warm-up.
     const people = await guard(createPeople(client, PEOPLE + 2));
@@ -129,43 +142,57 @@ async function relaisFlow(items: number, concurrency: number, ctx: BenchContext)
     await mongo.connect();
     const recorded = mongo.db(`${namespace}_notifications`).collection('pending_mail');
     const count = () => recorded.countDocuments({});
-
-    say(`warm-up: ${WARMUP} registrations`);
-    await guard(register(client, warmupPeople, WARMUP, concurrency));
-    await guard(until(count, WARMUP, ctx.signal));
-
-    say(`timed: ${items} registrations over ${PEOPLE} people, ${concurrency} clients`);
-    const target = WARMUP + items;
-    children.mark();
-    const cpuAtStart = cpuSnapshot();
-    const t0 = performance.now();
-    const latencies = await guard(register(client, timedPeople, items, concurrency));
-    const httpEnd = performance.now();
-    // Counting is a full scan on FerretDB (no count pushdown, ~50 µs a row): polled every 100 ms from the
-    // first request, it would take a large share of the database from the flow it measures. All N cannot
-    // be recorded before the last item is stored, so polling starts at the last response; while the end
-    // is still far (estimated from the rate seen so far) it polls less often, down to every 100 ms near it.
-    let polls = 0;
-    let pollMs = 0;
-    const poll = async () => {
-      const t = performance.now();
-      const n = await guard(count());
-      polls++;
-      pollMs += performance.now() - t;
-      return { n, at: performance.now() };
+    const mailItems = mongo.db(`${namespace}_mail`).collection('mail_items');
+    // The mail service clears its outbox in the background once the events are out; a phase starts when
+    // the previous one's clearing is over, so it pays for its own work only.
+    const outboxCleared = async () => {
+      while ((await guard(mailItems.countDocuments({ outboxPending: true }))) > 0) await guard(sleep(POLL_MS, ctx.signal));
     };
-    let last = await poll();
-    const recordedAtHttpEnd = Math.min(last.n, target) - WARMUP;
-    while (last.n < target) {
-      const perMs = (last.n - WARMUP) / (last.at - t0);
-      const eta = perMs > 0 ? (target - last.n) / perMs : Infinity;
-      await guard(sleep(Math.min(MAX_POLL_MS, Math.max(POLL_MS, eta / 2)), ctx.signal));
-      last = await poll();
-    }
-    const allRecordedAt = last.at;
-    const cpu = cpuReport(cpuAtStart, children.pids());
 
-    const notes: string[] = [`  completion seen by ${polls} count(s) of pending_mail, ${(pollMs / polls).toFixed(0)} ms each on average`];
+    say(`warm-up: ${WARMUP} registrations, one per request, then ${WARMUP} in rounds`);
+    await guard(register(client, warmupPeople, WARMUP, opts.concurrency));
+    await guard(registerRounds(client, warmupPeople, WARMUP, Math.min(opts.round, WARMUP / 2), opts.rounds));
+    await guard(until(count, 2 * WARMUP, ctx.signal));
+
+    /** One timed phase: `send` registers `items` items; done when notifications recorded all of them. */
+    const phase = async (name: string, already: number, send: () => Promise<number[]>): Promise<Phase> => {
+      await outboxCleared();
+      say(`timed: ${items} registrations, ${name}`);
+      const target = already + items;
+      children.mark();
+      const cpuAtStart = cpuSnapshot();
+      const t0 = performance.now();
+      const latencies = await guard(send());
+      const httpEnd = performance.now();
+      // Counting is a full scan on FerretDB (no count pushdown, ~50 µs a row): polled every 100 ms from the
+      // first request, it would take a large share of the database from the flow it measures. All N cannot
+      // be recorded before the last item is stored, so polling starts at the last response; while the end
+      // is still far (estimated from the rate seen so far) it polls less often, down to every 100 ms near it.
+      const poll = async () => ({ n: await guard(count()), at: performance.now() });
+      let last = await poll();
+      const recordedAtHttpEnd = Math.min(last.n, target) - already;
+      while (last.n < target) {
+        const perMs = (last.n - already) / (last.at - t0);
+        const eta = perMs > 0 ? (target - last.n) / perMs : Infinity;
+        await guard(sleep(Math.min(MAX_POLL_MS, Math.max(POLL_MS, eta / 2)), ctx.signal));
+        last = await poll();
+      }
+      return {
+        ms: last.at - t0,
+        httpMs: httpEnd - t0,
+        recordedAtHttpEnd,
+        latencies: latencies.sort((a, b) => a - b),
+        cpu: cpuReport(cpuAtStart, children.pids()),
+      };
+    };
+    const single = await phase(`one per request, ${opts.concurrency} clients`, 2 * WARMUP, () =>
+      register(client!, timedPeople, items, opts.concurrency),
+    );
+    const rounds = await phase(`rounds of ${opts.round}, ${opts.rounds} clients`, 2 * WARMUP + items, () =>
+      registerRounds(client!, timedPeople, items, opts.round, opts.rounds),
+    );
+
+    const notes: string[] = [];
     const sums = await guard(
       Promise.all(
         timedPeople.map(async (id) => {
@@ -176,13 +203,13 @@ async function relaisFlow(items: number, concurrency: number, ctx: BenchContext)
       ),
     );
     const total = sums.reduce((a, b) => a + b, 0);
-    if (total !== items) notes.push(`WARNING: the people's pending-mail counts sum to ${total}, not ${items}`);
-    else notes.push(`  verified: the ${PEOPLE} people's pending-mail counts sum to ${items}`);
+    if (total !== 2 * items) notes.push(`WARNING: the people's pending-mail counts sum to ${total}, not ${2 * items}`);
+    else notes.push(`  verified: the ${PEOPLE} people's pending-mail counts sum to ${2 * items} (both phases)`);
     for (const { name, lines, log } of children.logLines()) {
       if (lines > 0) notes.push(`  note: ${name} logged ${lines} line(s) at warn or above, see ${log}`);
     }
     keepLogs = notes.some((n) => /note:|WARNING/.test(n));
-    return { ms: allRecordedAt - t0, httpMs: httpEnd - t0, recordedAtHttpEnd, latencies: latencies.sort((a, b) => a - b), notes, cpu };
+    return { single, rounds, notes };
   } finally {
     client?.close();
     await mongo.close(true).catch(() => {});
@@ -249,6 +276,33 @@ async function register(http: HttpClient, people: string[], n: number, concurren
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
+  return latencies;
+}
+
+/** `n` registrations spread over `people`, in rounds of `size` items per request from `clients` clients; the latency of each request, ms. */
+async function registerRounds(http: HttpClient, people: string[], n: number, size: number, clients: number): Promise<number[]> {
+  const latencies: number[] = [];
+  let next = 0;
+  let failed: Error | null = null;
+  const worker = async () => {
+    while (!failed && next < n) {
+      const first = next;
+      next = Math.min(n, next + size);
+      const items = Array.from({ length: next - first }, (_, j) => ({
+        personId: people[(first + j) % people.length],
+        kind: KINDS[(first + j) % KINDS.length],
+        quantity: 1,
+        sender: 'CAF',
+      }));
+      const t = performance.now();
+      const r = await http.request('POST', '/v1/mail/batch', { items });
+      if (r.status !== 200 || r.body?.registered !== items.length) {
+        throw (failed = new Error(`POST /v1/mail/batch answered ${r.status}: ${JSON.stringify(r.body).slice(0, 500)}`));
+      }
+      latencies.push(performance.now() - t);
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, worker));
   return latencies;
 }
 

@@ -222,7 +222,6 @@ export function domiciliationService(config: BaseConfig): ServiceSchema {
         dbTimeoutMs: config.DB_TIMEOUT_MS,
         logger: this.logger as never,
       });
-      await outbox.init();
       outbox.start();
     },
 

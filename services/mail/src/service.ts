@@ -225,7 +225,6 @@ export function mailService(config: BaseConfig): ServiceSchema {
         dbTimeoutMs: config.DB_TIMEOUT_MS,
         logger: log,
       });
-      await outbox.init();
       outbox.start();
       inserts = new Batcher(store, { maxItems: 100, maxWaitMs: 2 });
       // Concurrent registrations ask the domiciliation service about all their people in one call per org.

@@ -2,16 +2,14 @@ import mongoose from 'mongoose';
 import type { Model } from 'mongoose';
 import type { Envelope } from './contracts';
 import type { DurableEvents, Logger } from './durable';
-import { chunks, insertManyIgnoringDuplicates, withTimeout } from '../db';
+import { chunks, withTimeout } from '../db';
 
 /**
  * Transactional outbox without transactions: a document is written together with the
  * events it produced (`outbox` field, one atomic single-document write). The events are
- * then published and their publication recorded with an insert (`outbox_published`,
- * keyed by event id) — no update on the hot path, since updates are what FerretDB does
- * slowest. The sweep republishes the events of pending documents that have no mark
- * (a crash between write and publish) and clears documents whose events are all marked.
- * Consumers dedupe by event id.
+ * then published (Nats-Msg-Id = event id, so JetStream drops a second publish of one event)
+ * and the documents cleared in one update per outbox length, off the request path. The sweep
+ * republishes and clears what a crash left pending. Consumers dedupe by event id.
  */
 export interface OutboxFields {
   outbox: Envelope[];
@@ -32,110 +30,108 @@ export interface OutboxOptions {
 /** Index serving the sweep: `{ outboxPending: true, outboxAt < t }`. Add it to every outbox-carrying schema. */
 export const OUTBOX_INDEX = { outboxPending: 1, outboxAt: 1 } as const;
 
-interface PublishedMark {
-  _id: string;
-  at: Date;
-}
-const publishedSchema = new mongoose.Schema<PublishedMark>(
-  { _id: String, at: { type: Date, required: true } },
-  { versionKey: false, collection: 'outbox_published' },
-);
-// Serves the removal of old marks: { at < cut-off }.
-publishedSchema.index({ at: 1 });
+type OutboxDoc = { _id: unknown; outbox: Envelope[] };
+
+const SWEEP_BATCH = 500;
 
 export class Outbox {
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
-  private queue: { _id: unknown; outbox: Envelope[] }[] = [];
+  private queue: OutboxDoc[] = [];
   private draining: Promise<void> | null = null;
+  private stopped = false;
 
-  private readonly published: Model<PublishedMark>;
-  private prunedAt = 0;
+  constructor(private readonly opts: OutboxOptions) {}
 
-  constructor(private readonly opts: OutboxOptions) {
-    const db = opts.model.db;
-    this.published = (db.models.OutboxPublished as Model<PublishedMark>) ?? db.model<PublishedMark>('OutboxPublished', publishedSchema);
+  /** Publishes the given documents' events, then clears the documents. */
+  async flush(docs: readonly OutboxDoc[]): Promise<void> {
+    await this.send(docs);
+    await this.clear(docs);
   }
 
-  /** Creates the marks' index (call once at start). */
-  async init(): Promise<void> {
-    await this.published.createIndexes();
-  }
-
-  /** Publishes the given documents' events and records them as published. */
-  async flush(docs: readonly { _id: unknown; outbox: Envelope[] }[]): Promise<void> {
+  private async send(docs: readonly OutboxDoc[]): Promise<void> {
     const unique = [...new Map(docs.flatMap((d) => d.outbox.map((e) => [e.id, e] as const))).values()];
-    if (unique.length === 0) return;
-    await this.opts.events.publish(unique);
-    const at = new Date();
-    await withTimeout(
-      insertManyIgnoringDuplicates(this.published, unique.map((e) => ({ _id: e.id, at }))),
-      this.opts.dbTimeoutMs,
-      'outbox publication marks',
-    );
+    if (unique.length > 0) await this.opts.events.publish(unique);
+  }
+
+  /**
+   * One update per outbox length (nearly always one): a document is cleared only if its outbox still
+   * holds as many events as were published, so an event added meanwhile stays for the next flush or sweep.
+   */
+  private async clear(docs: readonly OutboxDoc[]): Promise<void> {
+    const byLength = new Map<number, unknown[]>();
+    for (const d of docs) if (d.outbox.length > 0) byLength.set(d.outbox.length, [...(byLength.get(d.outbox.length) ?? []), d._id]);
+    for (const [length, ids] of byLength) {
+      for (const part of chunks(ids, 500)) {
+        await withTimeout(
+          this.opts.model
+            .updateMany({ _id: { $in: part }, outboxPending: true, outbox: { $size: length } }, { $set: { outbox: [], outboxPending: false } })
+            .exec(),
+          this.opts.dbTimeoutMs,
+          'outbox clear',
+        );
+      }
+    }
   }
 
   /**
    * Publishes in the background: the write is durable already, so the caller need not wait.
-   * What arrives while a flush runs is gathered into the next one; a crash is covered by the sweep.
+   * What arrives while a publish runs is gathered into the next one. Publishing comes first:
+   * published documents are cleared only when nothing waits to be published. A crash before
+   * the clear is covered by the sweep (JetStream drops the second publish of an event id).
    */
-  publishSoon(docs: readonly { _id: unknown; outbox: Envelope[] }[]): void {
+  publishSoon(docs: readonly OutboxDoc[]): void {
     this.queue.push(...docs.filter((d) => d.outbox.length > 0));
     if (!this.draining && this.queue.length > 0) this.draining = this.drain();
   }
 
-  /** Publishes now and never throws: what fails stays pending for the sweep (the write is stored either way). */
-  async publish(docs: readonly { _id: unknown; outbox: Envelope[] }[]): Promise<void> {
+  /** Publishes and clears now, and never throws: what fails stays pending for the sweep (the write is stored either way). */
+  async publish(docs: readonly OutboxDoc[]): Promise<void> {
     await this.flush(docs).catch((err) =>
       this.opts.logger?.warn({ error: (err as Error).message }, 'publish deferred to the outbox sweep'),
     );
   }
 
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) await this.publish(this.queue.splice(0, 500));
+    const published: OutboxDoc[] = [];
+    while (this.queue.length > 0 || published.length > 0) {
+      try {
+        if (this.queue.length > 0) {
+          const docs = this.queue.splice(0, 500);
+          await this.send(docs);
+          published.push(...docs);
+        } else {
+          await this.clear(published.splice(0, 500));
+        }
+      } catch (err) {
+        this.opts.logger?.warn({ error: (err as Error).message }, 'publish deferred to the outbox sweep');
+      }
+    }
     this.draining = null;
   }
 
   /**
-   * Republishes events a crash left unpublished, then clears the documents whose events are
-   * all published (only if their outbox still holds exactly those: a newer event stays).
-   * Returns how many events were republished.
+   * Republishes and clears the documents still pending well after their write (a crash between
+   * the write and the publish, or a failed publish). Returns how many events were republished.
    */
   async sweep(): Promise<number> {
-    if (Date.now() - this.prunedAt > 3600_000) {
-      // Marks are needed only until the sweep clears their document: a day is ample.
-      this.prunedAt = Date.now();
-      await this.published.deleteMany({ at: { $lt: new Date(Date.now() - 24 * 3600_000) } }).exec();
-    }
     const before = new Date(Date.now() - (this.opts.sweepAfterMs ?? 10_000));
-    const pending = await withTimeout(
-      this.opts.model
-        .find({ outboxPending: true, outboxAt: { $lt: before } }, { outbox: 1 })
-        .limit(200)
-        .lean<{ _id: unknown; outbox: Envelope[] }[]>()
-        .exec(),
-      this.opts.dbTimeoutMs,
-      'outbox sweep',
-    );
-    if (pending.length === 0) return 0;
-    const ids = [...new Set(pending.flatMap((d) => d.outbox.map((e) => e.id)))];
-    const marked = new Set<string>();
-    for (const part of chunks(ids, 500)) {
-      const found = await this.published.find({ _id: { $in: part } }, { _id: 1 }).lean<{ _id: string }[]>().exec();
-      for (const m of found) marked.add(m._id);
-    }
-    const lost = pending.map((d) => ({ _id: d._id, outbox: d.outbox.filter((e) => !marked.has(e.id)) }));
-    await this.flush(lost);
-    for (const d of pending) {
-      await withTimeout(
+    let republished = 0;
+    for (;;) {
+      const pending = await withTimeout(
         this.opts.model
-          .updateOne({ _id: d._id, outbox: { $size: d.outbox.length } }, { $set: { outbox: [], outboxPending: false } })
+          .find({ outboxPending: true, outboxAt: { $lt: before } }, { outbox: 1 })
+          .limit(SWEEP_BATCH)
+          .lean<OutboxDoc[]>()
           .exec(),
         this.opts.dbTimeoutMs,
-        'outbox clear',
+        'outbox sweep',
       );
+      await this.flush(pending);
+      republished += pending.reduce((n, d) => n + d.outbox.length, 0);
+      // A full batch: more may wait (after an outage); a document the clear skipped has a newer event, whose writer publishes it.
+      if (pending.length < SWEEP_BATCH || this.stopped) return republished;
     }
-    return lost.reduce((n, d) => n + d.outbox.length, 0);
   }
 
   start(intervalMs = 5_000): void {
@@ -154,6 +150,7 @@ export class Outbox {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.draining;
     await this.sweeping;
