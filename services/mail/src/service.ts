@@ -16,6 +16,7 @@ import {
   validationError,
   type BaseConfig,
   type Logger,
+  type Problem,
   type RelaisContext,
   type ServiceRuntime,
 } from '@relais/shared';
@@ -116,19 +117,14 @@ export function mailService(config: BaseConfig): ServiceSchema {
             else todo.push({ index, input });
           });
 
-          const personIds = [...new Set(todo.map((t) => t.input.personId))];
-          const statuses = new Map<string, ActiveStatus>();
-          if (personIds.length) {
-            const res = (await ctx.call('domiciliation.activeStatuses', { personIds })) as { statuses: ActiveStatus[] };
-            for (const s of res.statuses) statuses.set(s.personId, s);
-          }
-          // Why each person is refused (at most one contacts lookup per person); other errors fail the whole
+          // The same status checks as single registrations (one domiciliation call per org and batch of people);
+          // why each person is refused, with at most one contacts lookup per person. Other errors fail the whole
           // round before anything is stored.
-          const refusals = new Map<string, unknown>();
-          for (const personId of personIds) {
-            const status = statuses.get(personId);
-            if (!status) throw new Error('domiciliation status missing');
-            await requireActive(ctx, status).catch((err) => {
+          const personIds = [...new Set(todo.map((t) => t.input.personId))];
+          const statuses = await Promise.all(personIds.map((personId) => statusChecks.add({ ctx, personId })));
+          const refusals = new Map<string, Problem>();
+          for (const [i, personId] of personIds.entries()) {
+            await requireActive(ctx, statuses[i]).catch((err) => {
               const problem = toProblem(err);
               if (problem.status !== 404 && problem.status !== 409) throw err;
               refusals.set(personId, problem);
@@ -138,7 +134,7 @@ export function mailService(config: BaseConfig): ServiceSchema {
           const now = new Date();
           const accepted: { index: number; doc: MailItemDoc }[] = [];
           for (const { index, input } of todo) {
-            const refusal = refusals.get(input.personId) as ReturnType<typeof toProblem> | undefined;
+            const refusal = refusals.get(input.personId);
             if (refusal) {
               results[index] = { index, outcome: 'refused', problem: { status: refusal.status, title: refusal.title, detail: refusal.detail } };
             } else {
