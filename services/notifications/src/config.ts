@@ -9,7 +9,8 @@ export const schedulingConfigSchema = z.object({
   SEND_INTERVAL_MS: z.coerce.number().int().min(20).max(60_000).default(1_000),
   /** A slot or reminder missed (service down) is still sent within this delay, else recorded as skipped. */
   MAX_LATENESS_MS: z.coerce.number().int().min(0).default(6 * 3600_000),
-  SEND_BATCH: z.coerce.number().int().min(1).max(2_000).default(200),
+  /** Deliveries per send lot: what one claim covers and one set of writes records. */
+  SEND_BATCH: z.coerce.number().int().min(1).max(2_000).default(500),
   SEND_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   /** Segments per second per sender id, shared by all instances; 0 = no limit. */
   SMS_RATE_LIMIT: z.coerce.number().min(0).default(0),

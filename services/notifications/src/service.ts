@@ -27,8 +27,9 @@ import {
 import { systemClock, type Clock } from './clock';
 import type { NotificationsConfig } from './config';
 import { Deliveries } from './data/deliveries';
+import { SendLots } from './data/lots';
 import { PendingMail } from './data/pendingMail';
-import { Recipients } from './data/recipients';
+import { CONSENT_CHANGES_KEPT_MS, Recipients } from './data/recipients';
 import { Schedule } from './data/schedule';
 import { SettingsRepo } from './data/settings';
 import { previousSlot, reminderAt, type Weekday } from './domain/schedule';
@@ -74,6 +75,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
   let settingsCache: SettingsCache;
   let schedule: Schedule;
   let deliveries: Deliveries;
+  let lots: SendLots;
   let subscriptions: Subscription[] = [];
   let loops: { stop(): Promise<void> }[] = [];
 
@@ -265,8 +267,9 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
       settingsRepo = SettingsRepo.open(rt.db);
       settingsCache = new SettingsCache(settingsRepo, config.SETTINGS_CACHE_MS);
       schedule = Schedule.open(rt.db, config.DB_UPDATE_BATCH);
-      deliveries = Deliveries.open(rt.db, config.DB_UPDATE_BATCH);
-      await Promise.all([pending.init(), recipients.init(), settingsRepo.init(), schedule.init(), deliveries.init()]);
+      deliveries = Deliveries.open(rt.db);
+      lots = SendLots.open(rt.db);
+      await Promise.all([pending.init(), recipients.init(), settingsRepo.init(), schedule.init(), deliveries.init(), lots.init()]);
 
       const common = {
         group: SERVICE,
@@ -278,20 +281,20 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
       subscriptions = [
         await rt.events.consume({ ...common, type: 'mail.registered', handle: (evs) => pending.applyRegistered(evs) }),
         await rt.events.consume({ ...common, type: 'mail.handedOver', handle: (evs) => pending.applyHandedOver(evs) }),
-        await rt.events.consume({ ...common, type: 'domiciliation.smsConsentChanged', handle: (evs) => recipients.applyConsents(evs) }),
+        await rt.events.consume({ ...common, type: 'domiciliation.smsConsentChanged', handle: (evs) => recipients.applyConsents(evs, clock.now()) }),
         await rt.events.consume({ ...common, type: 'domiciliation.changed', handle: onDomiciliationChanged }),
       ];
 
       const rate = config.SMS_RATE_LIMIT > 0 ? await SharedRateLimit.open(rt.events.connection, `${config.RELAIS_NAMESPACE.toUpperCase()}_RATE`) : null;
       const scheduler = new Scheduler(
-        { settings: settingsRepo, schedule, pendingMail: pending, recipients, deliveries, templates, clock },
-        { owner, leaseMs: Math.max(60_000, config.SCHEDULER_INTERVAL_MS * 12), maxLatenessMs: config.MAX_LATENESS_MS },
+        { settings: settingsRepo, schedule, pendingMail: pending, recipients, deliveries, lots, templates, clock },
+        { owner, leaseMs: Math.max(60_000, config.SCHEDULER_INTERVAL_MS * 12), maxLatenessMs: config.MAX_LATENESS_MS, lotSize: config.SEND_BATCH },
       );
       const sender = new Sender(
-        { deliveries, recipients, schedule, settings: settingsCache, provider: opts.smsProvider, rate, clock, log },
+        { deliveries, lots, recipients, schedule, settings: settingsCache, provider: opts.smsProvider, rate, clock, log },
         {
           owner,
-          batch: config.SEND_BATCH,
+          stuckAfterMs: config.STUCK_AFTER_MS,
           concurrency: config.SEND_CONCURRENCY,
           ratePerSecond: config.SMS_RATE_LIMIT,
           retryBaseMs: config.RETRY_BASE_MS,
@@ -300,14 +303,24 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
         },
       );
       const reconciler = new Reconciler(
-        { deliveries, schedule, provider: opts.smsProvider, clock },
+        { deliveries, lots, schedule, provider: opts.smsProvider, clock },
         { owner, stuckAfterMs: config.STUCK_AFTER_MS, unfinishedAfterMs: config.UNFINISHED_AFTER_MS },
       );
       loops = [
         startLoop('scheduler', () => scheduler.runOnce(), config.SCHEDULER_INTERVAL_MS, log),
         startLoop('sender', () => sender.runOnce(), config.SEND_INTERVAL_MS, log),
         startLoop('reconciler', () => reconciler.runOnce(), Math.max(config.SEND_INTERVAL_MS, Math.min(config.STUCK_AFTER_MS / 2, 60_000)), log),
-        startLoop('claims-prune', () => schedule.pruneClaims(new Date(clock.now().getTime() - 7 * 86_400_000)).then(() => 0), 3600_000, log),
+        startLoop(
+          'prune',
+          async () => {
+            const now = clock.now().getTime();
+            await schedule.pruneClaims(new Date(now - 7 * 86_400_000));
+            await lots.prune(new Date(now - 7 * 86_400_000));
+            await recipients.pruneChanges(new Date(now - CONSENT_CHANGES_KEPT_MS));
+          },
+          3600_000,
+          log,
+        ),
       ];
     },
 

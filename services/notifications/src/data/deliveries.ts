@@ -1,6 +1,7 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import { chunks, insertEach } from '@relais/shared';
-import { DELIVERY_STATUSES, STATUS_RANK, fromProviderStatus, type DeliveryDoc, type DeliveryStatus, type StatusEvent } from '../domain/deliveries';
+import { chunks, insertEach, insertManyIgnoringDuplicates } from '@relais/shared';
+import { DELIVERY_STATUSES, STATUS_RANK, acceptedStatus, fromProviderStatus, type DeliveryDoc, type DeliveryStatus, type StatusEvent } from '../domain/deliveries';
+import { groupBy } from '../domain/lots';
 import type { ProviderStatus } from '../providers/provider';
 import { SMS_KINDS, type SmsKind } from '../domain/templates';
 
@@ -25,10 +26,9 @@ const schema = new mongoose.Schema<DeliveryDoc>(
     provider: String,
     providerId: String,
     dueAt: { type: Date, required: true },
+    lot: { type: String, default: null },
     attempts: { type: Number, required: true },
     retryAt: { type: Date, default: null },
-    attemptStartedAt: { type: Date, default: null },
-    calledAt: { type: Date, default: null },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
   },
@@ -38,18 +38,47 @@ const schema = new mongoose.Schema<DeliveryDoc>(
 schema.index({ orgId: 1, personId: 1, dueAt: -1 });
 // Serves the ops list and its counts: { orgId, dueAt in range, status?, type? }.
 schema.index({ orgId: 1, dueAt: -1 });
-// Serves the sender (pending deliveries due) and the reconciler (stuck or unfinished ones): { status, dueAt }.
-schema.index({ status: 1, dueAt: 1 });
-// Serves provider status callbacks and reconciliation by provider id.
-schema.index({ providerId: 1 });
+// Serves the sender loading a lot and the set-wise writes of its outcomes: { lot }.
+schema.index({ lot: 1 });
+// Serves the reconciler: deliveries not sent long after their last change, and accepted ones without a final status.
+schema.index({ status: 1, updatedAt: 1 });
+
+/** Which delivery a provider message id belongs to: written once per accepted message, read by callbacks and the reconciler. */
+interface ProviderMessageDoc {
+  _id: string;
+  deliveryId: string;
+  provider: string;
+  at: Date;
+}
+const providerMessageSchema = new mongoose.Schema<ProviderMessageDoc>(
+  {
+    _id: String,
+    deliveryId: { type: String, required: true },
+    provider: { type: String, required: true },
+    at: { type: Date, required: true },
+  },
+  { versionKey: false, collection: 'provider_messages' },
+);
+// Serves the reconciler asking the provider about accepted deliveries: { deliveryId in [...] }.
+providerMessageSchema.index({ deliveryId: 1 });
 
 export type Outcome =
   | { id: string; kind: 'accepted'; status: 'queued' | 'sending' | 'sent' | 'delivered'; provider: string; providerId: string }
   | { id: string; kind: 'failed'; error: { code?: string; message: string; transient: boolean } }
-  | { id: string; kind: 'retry'; retryAt: Date; error: { code?: string; message: string; transient: true } }
+  /** A transient provider error: tried again with the lot `toLot` at `retryAt`. */
+  | { id: string; kind: 'retry'; retryAt: Date; error: { code?: string; message: string; transient: true }; toLot: string }
   | { id: string; kind: 'closed'; status: 'skipped' | 'cancelled'; reason: string }
-  /** The call's fate is unknown: nothing is recorded, the reconciler settles it. */
-  | { id: string; kind: 'unknown' };
+  /** The call's fate is unknown: moved to `toLot`, which asks the provider before any new attempt. */
+  | { id: string; kind: 'unknown'; toLot: string }
+  /** Not called (the lot ran out of time): moved to `toLot`, due now. */
+  | { id: string; kind: 'deferred'; toLot: string };
+
+/** One provider attempt of a lot's deliveries, as its outcomes are recorded. */
+export interface Attempt {
+  lot: string;
+  attempt: number;
+  startedAt: Date;
+}
 
 export interface DeliveryFilter {
   status?: DeliveryStatus;
@@ -63,14 +92,17 @@ const event = (status: DeliveryStatus, at: Date, detail?: string): StatusEvent =
 export class Deliveries {
   private constructor(
     private readonly model: Model<DeliveryDoc>,
-    private readonly updateBatch: number,
+    private readonly messages: Model<ProviderMessageDoc>,
   ) {}
 
-  static open(db: Connection, updateBatch: number): Deliveries {
-    return new Deliveries(db.model<DeliveryDoc>('Delivery', schema), updateBatch);
+  static open(db: Connection): Deliveries {
+    return new Deliveries(db.model<DeliveryDoc>('Delivery', schema), db.model<ProviderMessageDoc>('ProviderMessage', providerMessageSchema));
   }
 
-  init = () => this.model.createIndexes();
+  async init(): Promise<void> {
+    await this.model.createIndexes();
+    await this.messages.createIndexes();
+  }
 
   /** Inserts deliveries that do not exist yet (the id is the dedupe key); returns how many were new. */
   async insertNew(docs: DeliveryDoc[]): Promise<number> {
@@ -81,71 +113,57 @@ export class Deliveries {
     return created;
   }
 
-  /** Deliveries ready for a provider call: pending and due, or waiting for a retry that is due. System-wide. */
-  async ready(now: Date, limit: number): Promise<DeliveryDoc[]> {
-    const pending = await this.model
-      .find({ status: 'pending', dueAt: { $lte: now } })
-      .sort({ dueAt: 1 })
-      .limit(limit)
-      .lean<DeliveryDoc[]>()
-      .exec();
-    if (pending.length >= limit) return pending;
-    const retries = await this.model
-      .find({ status: 'sending', retryAt: { $lte: now } })
-      .limit(limit - pending.length)
-      .lean<DeliveryDoc[]>()
-      .exec();
-    return [...pending, ...retries];
+  /** The lot's deliveries still to send: a delivery moved to another lot or closed meanwhile is not among them. */
+  inLot(lot: string): Promise<DeliveryDoc[]> {
+    return this.model.find({ lot, statusRank: { $lt: STATUS_RANK.queued } }).lean<DeliveryDoc[]>().exec();
   }
 
-  /** Records that a provider call is about to start: a crash from here on is resolved by the reconciler. */
-  async markSending(docs: DeliveryDoc[], at: Date): Promise<void> {
-    await this.bulk(
-      docs.map((d) => ({
-        updateOne: {
-          filter: { _id: d._id, statusRank: { $lte: STATUS_RANK.sending } },
-          update: {
-            $set: {
-              status: 'sending',
-              statusRank: STATUS_RANK.sending,
-              attemptStartedAt: at,
-              calledAt: new Date(),
-              retryAt: null,
-              updatedAt: at,
-              to: d.to,
-              from: d.from,
-            },
-            $inc: { attempts: 1 },
-            $push: { events: event('sending', at, `attempt ${d.attempts + 1}`) },
-          },
-        },
-      })),
-    );
-  }
+  /**
+   * Records what one attempt of a lot came to, with one update per outcome group (all of a lot's
+   * accepted messages in one write) rather than one per delivery. Every write is filtered on the
+   * lot and on the status rank, so recording twice, or after the delivery moved on, changes nothing.
+   */
+  async recordLot(a: Attempt, outcomes: Outcome[], at: Date): Promise<void> {
+    const tried = event('sending', a.startedAt, `attempt ${a.attempt}`);
+    const write = async (group: Outcome[], below: DeliveryStatus, set: Record<string, unknown>, events: StatusEvent[]) => {
+      for (const part of chunks(group, 500)) {
+        await this.model
+          .updateMany(
+            { lot: a.lot, _id: { $in: part.map((o) => o.id) }, statusRank: { $lt: STATUS_RANK[below] } },
+            { $set: { ...set, updatedAt: at }, $push: { events: { $each: events } } },
+          )
+          .exec();
+      }
+    };
+    const of = <K extends Outcome['kind']>(kind: K) => outcomes.filter((o): o is Extract<Outcome, { kind: K }> => o.kind === kind);
 
-  async record(outcomes: Outcome[], at: Date): Promise<void> {
-    await this.bulk(
-      outcomes.filter((o) => o.kind !== 'unknown').map((o) => {
-        switch (o.kind) {
-          case 'accepted':
-            return this.forward(o.id, o.status, at, { provider: o.provider, providerId: o.providerId, attemptStartedAt: null });
-          case 'closed':
-            return this.forward(o.id, o.status, at, { reason: o.reason, attemptStartedAt: null }, o.reason);
-          case 'failed':
-            return this.forward(o.id, 'failed', at, { error: o.error, attemptStartedAt: null }, o.error.message);
-          case 'retry':
-            return {
-              updateOne: {
-                filter: { _id: o.id, status: 'sending' },
-                update: {
-                  $set: { retryAt: o.retryAt, attemptStartedAt: null, error: o.error, updatedAt: at },
-                  $push: { events: event('sending', at, `transient error, retry at ${o.retryAt.toISOString()}: ${o.error.message}`) },
-                },
-              },
-            };
-        }
-      }),
-    );
+    const accepted = of('accepted');
+    // The message ids first: a callback that arrives before the status write below still finds its delivery.
+    if (accepted.length) {
+      await insertManyIgnoringDuplicates(this.messages, accepted.map((o) => ({ _id: o.providerId, deliveryId: o.id, provider: o.provider, at })));
+    }
+    for (const group of groupBy(accepted, (o) => `${o.status}|${o.provider}`)) {
+      const status = acceptedStatus(group[0].status);
+      await write(group, status, { status, statusRank: STATUS_RANK[status], provider: group[0].provider, attempts: a.attempt, retryAt: null }, [tried, event(status, at)]);
+    }
+    for (const group of groupBy(of('failed'), (o) => `${o.error.code ?? ''}|${o.error.message}`)) {
+      const { error } = group[0];
+      await write(group, 'failed', { status: 'failed', statusRank: STATUS_RANK.failed, error, attempts: a.attempt, retryAt: null }, [tried, event('failed', at, error.message)]);
+    }
+    for (const group of groupBy(of('retry'), (o) => `${o.toLot}|${o.error.code ?? ''}|${o.error.message}`)) {
+      const { error, retryAt, toLot } = group[0];
+      const detail = `transient error, retry at ${retryAt.toISOString()}: ${error.message}`;
+      await write(group, 'queued', { status: 'sending', statusRank: STATUS_RANK.sending, lot: toLot, error, retryAt, attempts: a.attempt }, [tried, event('sending', at, detail)]);
+    }
+    for (const group of groupBy(of('unknown'), (o) => o.toLot)) {
+      const detail = `attempt ${a.attempt}: no answer from the provider; asked again before any new attempt`;
+      await write(group, 'queued', { status: 'sending', statusRank: STATUS_RANK.sending, lot: group[0].toLot, attempts: a.attempt }, [event('sending', a.startedAt, detail)]);
+    }
+    for (const group of groupBy(of('deferred'), (o) => o.toLot)) await write(group, 'queued', { lot: group[0].toLot }, []);
+    for (const group of groupBy(of('closed'), (o) => `${o.status}|${o.reason}`)) {
+      const { status, reason } = group[0];
+      await write(group, status, { status, statusRank: STATUS_RANK[status], reason }, [event(status, at, reason)]);
+    }
   }
 
   /**
@@ -153,12 +171,14 @@ export class Deliveries {
    * forward. An error code is kept with a final failure.
    */
   async providerStatus(providerId: string, reported: ProviderStatus, at: Date, errorCode?: string, errorMessage?: string): Promise<boolean> {
+    const message = await this.messages.findById(providerId).lean<ProviderMessageDoc>().exec();
+    if (!message) return false;
     const status = fromProviderStatus(reported);
     const failed = status === 'failed' || status === 'undelivered';
     const error = failed && errorCode ? { code: errorCode, message: errorMessage ?? `provider error ${errorCode}` } : undefined;
     const res = await this.model
       .updateOne(
-        { providerId, statusRank: { $lt: STATUS_RANK[status] } },
+        { _id: message.deliveryId, statusRank: { $lt: STATUS_RANK[status] } },
         {
           $set: { status, statusRank: STATUS_RANK[status], updatedAt: at, ...(error ? { error: { ...error, transient: false } } : {}) },
           $push: { events: event(status, at, error?.message) },
@@ -168,35 +188,29 @@ export class Deliveries {
     return res.modifiedCount > 0;
   }
 
-  private forward(id: string, status: DeliveryStatus, at: Date, set: Record<string, unknown>, detail?: string) {
-    return {
-      updateOne: {
-        filter: { _id: id, statusRank: { $lt: STATUS_RANK[status] } },
-        update: { $set: { status, statusRank: STATUS_RANK[status], updatedAt: at, ...set }, $push: { events: event(status, at, detail) } },
-      },
-    };
+  /** The provider message id of each accepted delivery among `ids`. */
+  async providerIds(ids: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const part of chunks(ids, 500)) {
+      for (const m of await this.messages.find({ deliveryId: { $in: part } }).lean<ProviderMessageDoc[]>().exec()) out.set(m.deliveryId, m._id);
+    }
+    return out;
   }
 
-  private async bulk(ops: object[]): Promise<void> {
-    for (const part of chunks(ops, this.updateBatch)) await this.model.bulkWrite(part as never, { ordered: false });
-  }
-
-  /** Provider calls that started before `before` and never got an answer recorded (a crash mid-call). */
-  stuck(before: Date, limit: number) {
+  /** Deliveries still to send whose last change is older than `before`: their lot is checked by the reconciler. */
+  unsent(before: Date, limit: number) {
     return this.model
-      .find({ status: 'sending', retryAt: null, attemptStartedAt: { $lt: before } })
+      .find({ statusRank: { $lt: STATUS_RANK.queued }, updatedAt: { $lt: before } }, { _id: 1, orgId: 1, lot: 1, attempts: 1, dueAt: 1, retryAt: 1 })
       .limit(limit)
-      .lean<DeliveryDoc[]>()
+      .lean<Pick<DeliveryDoc, '_id' | 'orgId' | 'lot' | 'attempts' | 'dueAt' | 'retryAt'>[]>()
       .exec();
   }
 
-  /** Ready to send since before `before` and still not sent: backlog, or claimed by an instance that died. */
-  overdue(before: Date, limit: number) {
-    return this.model
-      .find({ $or: [{ status: 'pending', dueAt: { $lt: before } }, { status: 'sending', retryAt: { $lt: before } }] }, { _id: 1, attempts: 1 })
-      .limit(limit)
-      .lean<Pick<DeliveryDoc, '_id' | 'attempts'>[]>()
-      .exec();
+  /** Moves deliveries without a lot into `lot` (rows written before lots existed). */
+  async moveUnlotted(ids: string[], lot: string, at: Date): Promise<void> {
+    for (const part of chunks(ids, 500)) {
+      await this.model.updateMany({ _id: { $in: part }, lot: null, statusRank: { $lt: STATUS_RANK.queued } }, { $set: { lot, updatedAt: at } }).exec();
+    }
   }
 
   /** Accepted by the provider but without a final status since `before`. */
@@ -208,12 +222,14 @@ export class Deliveries {
       .exec();
   }
 
-  /** Pending reminders of a person whose domiciliation ended or moved: cancelled, with the reason. */
+  /** Reminders of a person not sent yet, after their domiciliation ended or moved: cancelled, with the reason. */
   async cancelPendingReminders(orgId: string, personId: string, reason: string, at: Date): Promise<void> {
-    const ids = (
-      await this.model.find({ orgId, personId, type: 'domiciliation.reminder', status: 'pending' }, { _id: 1 }).lean<{ _id: string }[]>().exec()
-    ).map((d) => d._id);
-    await this.bulk(ids.map((id) => this.forward(id, 'cancelled', at, { reason }, reason)));
+    await this.model
+      .updateMany(
+        { orgId, personId, type: 'domiciliation.reminder', statusRank: { $lt: STATUS_RANK.queued } },
+        { $set: { status: 'cancelled', statusRank: STATUS_RANK.cancelled, reason, updatedAt: at }, $push: { events: event('cancelled', at, reason) } },
+      )
+      .exec();
   }
 
   history(orgId: string, personId: string, limit: number) {

@@ -1,5 +1,5 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import { chunks, isDuplicateKey, type DomiciliationStatus, type Envelope } from '@relais/shared';
+import { chunks, insertManyIgnoringDuplicates, isDuplicateKey, type DomiciliationStatus, type Envelope } from '@relais/shared';
 import type { Recipient } from '../domain/deliveries';
 
 /**
@@ -53,12 +53,46 @@ const domiciliationSchema = new mongoose.Schema<DomiciliationView>(
 // Serves the reminder's re-check of a person's domiciliation: { orgId, personId }.
 domiciliationSchema.index({ orgId: 1, personId: 1 });
 
+/**
+ * A consent change as it was applied, kept two days: the sender applies the changes made since a
+ * lot's recipients were read, instead of reading every recipient of the lot again.
+ */
+interface ConsentChangeDoc {
+  _id: string;
+  orgId: string;
+  personId: string;
+  consent: boolean;
+  phoneE164: string | null;
+  changedAt: Date;
+  appliedAt: Date;
+}
+const consentChangeSchema = new mongoose.Schema<ConsentChangeDoc>(
+  {
+    _id: String,
+    orgId: { type: String, required: true },
+    personId: { type: String, required: true },
+    consent: { type: Boolean, required: true },
+    phoneE164: { type: String, default: null },
+    changedAt: { type: Date, required: true },
+    appliedAt: { type: Date, required: true },
+  },
+  { versionKey: false, collection: 'recipient_consent_changes' },
+);
+// Serves the sender's re-check: { orgId, appliedAt >= since }.
+consentChangeSchema.index({ orgId: 1, appliedAt: 1 });
+// Serves the removal of old changes: { appliedAt < cut-off }.
+consentChangeSchema.index({ appliedAt: 1 });
+
+/** How long consent changes are kept for the sender's re-check: longer than any lot waits to be sent. */
+export const CONSENT_CHANGES_KEPT_MS = 2 * 86_400_000;
+
 const key = (orgId: string, personId: string) => `${orgId}:${personId}`;
 
 export class Recipients {
   private constructor(
     private readonly consents: Model<ConsentDoc>,
     private readonly domiciliations: Model<DomiciliationView>,
+    private readonly changes: Model<ConsentChangeDoc>,
     private readonly updateBatch: number,
   ) {}
 
@@ -66,6 +100,7 @@ export class Recipients {
     return new Recipients(
       db.model<ConsentDoc>('RecipientConsent', consentSchema),
       db.model<DomiciliationView>('RecipientDomiciliation', domiciliationSchema),
+      db.model<ConsentChangeDoc>('RecipientConsentChange', consentChangeSchema),
       updateBatch,
     );
   }
@@ -73,10 +108,12 @@ export class Recipients {
   async init(): Promise<void> {
     await this.consents.createIndexes();
     await this.domiciliations.createIndexes();
+    await this.changes.createIndexes();
   }
 
-  async applyConsents(events: Envelope<'domiciliation.smsConsentChanged'>[]): Promise<void> {
-    await this.upsertNewer(
+  /** Applies consent changes, then logs the ones that were newer than what was known (the sender's re-check reads the log). */
+  async applyConsents(events: Envelope<'domiciliation.smsConsentChanged'>[], at: Date): Promise<void> {
+    const applied = await this.upsertNewer(
       this.consents,
       events.map((e) => ({
         _id: key(e.orgId, e.data.personId),
@@ -87,6 +124,23 @@ export class Recipients {
         changedAt: new Date(e.data.changedAt),
       })),
     );
+    // Keyed by person and change time: a redelivered event logs nothing new.
+    await insertManyIgnoringDuplicates(
+      this.changes,
+      applied.map((v) => ({ ...v, _id: `${v._id}:${v.changedAt.toISOString()}`, appliedAt: at })),
+    );
+  }
+
+  /** Per person, the latest consent change of the org applied since `since`. */
+  async changesSince(orgId: string, since: Date): Promise<Map<string, Recipient>> {
+    const changes = await this.changes.find({ orgId, appliedAt: { $gte: since } }).lean<ConsentChangeDoc[]>().exec();
+    const latest = new Map<string, ConsentChangeDoc>();
+    for (const c of changes) if ((latest.get(c.personId)?.changedAt.getTime() ?? 0) < c.changedAt.getTime()) latest.set(c.personId, c);
+    return new Map([...latest].map(([personId, c]) => [personId, { consent: c.consent, phoneE164: c.phoneE164 }]));
+  }
+
+  pruneChanges(before: Date) {
+    return this.changes.deleteMany({ appliedAt: { $lt: before } }).exec();
   }
 
   /** Applies domiciliation changes; returns the ones that were newer than what was known (the others are stale). */
@@ -134,7 +188,8 @@ export class Recipients {
 
   async forPeople(orgId: string, personIds: string[]): Promise<Map<string, Recipient>> {
     const out = new Map<string, Recipient>();
-    for (const part of chunks(personIds, 1000)) {
+    // Large parts: a slot reads many recipients, and each query costs a pass over the org's on some backends.
+    for (const part of chunks(personIds, 5000)) {
       const docs = await this.consents.find({ orgId, personId: { $in: part } }).lean<ConsentDoc[]>().exec();
       for (const d of docs) out.set(d.personId, { consent: d.consent, phoneE164: d.phoneE164 });
     }

@@ -94,14 +94,13 @@ export class Schedule {
     return won;
   }
 
-  /**
-   * Frees the given claims if they were taken before `before`. For a send claim whose delivery was
-   * never marked 'sending', its owner died before calling the provider: another instance may send it.
-   */
-  async releaseStale(keys: string[], before: Date): Promise<number> {
-    if (keys.length === 0) return 0;
-    const res = await this.claims.deleteMany({ _id: { $in: keys }, at: { $lt: before } }).exec();
-    return res.deletedCount ?? 0;
+  /** Those of `keys` claimed before `before`. */
+  async claimedBefore(keys: string[], before: Date): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const part of chunks(keys, 500)) {
+      for (const c of await this.claims.find({ _id: { $in: part }, at: { $lt: before } }, { _id: 1 }).lean<ClaimDoc[]>().exec()) out.add(c._id);
+    }
+    return out;
   }
 
   pruneClaims(before: Date) {

@@ -74,13 +74,11 @@ export interface DeliveryDoc {
   providerId?: string;
   /** When it is meant to go out (the slot, or the reminder time). */
   dueAt: Date;
+  /** The send lot it goes out with (see domain/lots.ts); null once closed without a provider call. */
+  lot?: string | null;
   attempts: number;
   /** Set after a transient provider error: when to try again. */
   retryAt: Date | null;
-  /** When the current provider call started, on the service clock (null when none is in flight). */
-  attemptStartedAt: Date | null;
-  /** The same instant on the wall clock, which is the provider's: what the reconciler asks the provider about. */
-  calledAt?: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -140,7 +138,6 @@ function base(orgId: string, personId: string, id: string, type: SmsKind, dueAt:
     dueAt,
     attempts: 0,
     retryAt: null,
-    attemptStartedAt: null,
     createdAt: now,
     updatedAt: now,
   };

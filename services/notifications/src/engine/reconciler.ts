@@ -1,49 +1,77 @@
 import type { Clock } from '../clock';
-import type { Deliveries, Outcome } from '../data/deliveries';
+import type { Deliveries } from '../data/deliveries';
+import type { SendLots } from '../data/lots';
+import { CONSENT_CHANGES_KEPT_MS } from '../data/recipients';
 import type { Schedule } from '../data/schedule';
-import { acceptedStatus } from '../domain/deliveries';
+import { groupBy, newLot } from '../domain/lots';
 import type { Provider } from '../providers/provider';
 
 /**
- * Settles what a crash or a lost callback left open: provider calls that never got their
- * answer recorded (asks the provider whether the message went out, else lets the sender
- * retry) and accepted messages that never reached a final status (asks for their status).
+ * Settles what a crash or a lost callback left open: lots whose sender died (reopened; their
+ * deliveries are looked up at the provider before any new call), deliveries whose lot is missing
+ * or already closed (a crash between two writes), and accepted messages that never reached a
+ * final status (asks the provider for it).
  */
 export class Reconciler {
   constructor(
-    private readonly deps: { deliveries: Deliveries; schedule: Schedule; provider: Provider; clock: Clock },
+    private readonly deps: { deliveries: Deliveries; lots: SendLots; schedule: Schedule; provider: Provider; clock: Clock },
     private readonly opts: { owner: string; stuckAfterMs: number; unfinishedAfterMs: number },
   ) {}
 
   async runOnce(): Promise<void> {
-    const { deliveries, schedule, provider, clock } = this.deps;
-    const now = clock.now();
+    const now = this.deps.clock.now();
     const before = new Date(now.getTime() - this.opts.stuckAfterMs);
-    // Claimed for sending but never marked 'sending': the claimer died before calling the provider.
-    const overdue = await deliveries.overdue(before, 500);
-    await schedule.releaseStale(overdue.map((d) => `send:${d._id}:${d.attempts + 1}`), before);
+    await this.reopenAbandonedLots(now, before);
+    await this.relotStrays(now, before);
+    await this.askUnfinished(now);
+  }
 
-    const stuck = await deliveries.stuck(before, 200);
-    if (stuck.length) {
-      // A reconciler that died mid-way left its claim: free it after the same delay.
-      await schedule.releaseStale(stuck.map((d) => `reconcile:${d._id}:${d.attempts}`), before);
-      const won = await schedule.claim(stuck.map((d) => `reconcile:${d._id}:${d.attempts}`), this.opts.owner, now);
-      const outcomes: Outcome[] = [];
-      for (const d of stuck.filter((d) => won.has(`reconcile:${d._id}:${d.attempts}`))) {
-        const since = new Date((d.calledAt ?? d.attemptStartedAt!).getTime() - 60_000);
-        const found = provider.findSent && d.to && d.content ? await provider.findSent({ to: d.to, body: d.content, since }) : null;
-        if (found) {
-          outcomes.push({ id: d._id, kind: 'accepted', status: acceptedStatus(found.status), provider: provider.name, providerId: found.providerId });
-        } else {
-          // The call never reached the provider: the sender tries again now.
-          outcomes.push({ id: d._id, kind: 'retry', retryAt: now, error: { message: 'no answer recorded from the provider; sending again', transient: true } });
-        }
+  /** Ready lots claimed before `before`: their sender died (a live one finishes a lot well within that delay). */
+  private async reopenAbandonedLots(now: Date, before: Date): Promise<void> {
+    const { lots, schedule } = this.deps;
+    const overdue = await lots.overdue(before, 200);
+    if (overdue.length === 0) return;
+    const abandoned = await schedule.claimedBefore(overdue.map((l) => `send:${l._id}:${l.round}`), before);
+    await this.reopen(overdue.filter((l) => abandoned.has(`send:${l._id}:${l.round}`)), now);
+  }
+
+  private async reopen(toReopen: { _id: string; round: number }[], now: Date): Promise<void> {
+    const key = (l: { _id: string; round: number }) => `reopen:${l._id}:${l.round}`;
+    const won = await this.deps.schedule.claim(toReopen.map(key), this.opts.owner, now);
+    for (const lot of toReopen.filter((l) => won.has(key(l)))) await this.deps.lots.reopen(lot);
+  }
+
+  /** Deliveries still to send long after their last change whose lot is missing, closed, or was never set. */
+  private async relotStrays(now: Date, before: Date): Promise<void> {
+    const { deliveries, lots } = this.deps;
+    const unsent = await deliveries.unsent(before, 500);
+    if (unsent.length === 0) return;
+    const known = await lots.byIds([...new Set(unsent.flatMap((d) => (d.lot ? [d.lot] : [])))]);
+    const checkedAt = new Date(now.getTime() - CONSENT_CHANGES_KEPT_MS);
+    for (const group of groupBy(unsent, (d) => d.lot ?? `:${d.orgId}`)) {
+      const first = group[0];
+      const lot = first.lot ? known.get(first.lot) : undefined;
+      if (lot?.state === 'ready') continue; // a backlog, or a lot the pass above reopens
+      if (lot) {
+        await this.reopen([lot], now);
+        continue;
       }
-      await deliveries.record(outcomes, now);
+      // Whether a call was made is unknown: the new lot asks the provider first.
+      const attempt = Math.max(...group.map((d) => d.attempts)) + 1;
+      const id = first.lot ?? `recovered:${first._id}`;
+      await lots.insertNew([newLot(id, first.orgId, now, now, { attempt, recover: true, checkedAt })]);
+      if (!first.lot) await deliveries.moveUnlotted(group.map((d) => d._id), id, now);
     }
+  }
+
+  private async askUnfinished(now: Date): Promise<void> {
+    const { deliveries, provider } = this.deps;
     if (!provider.fetch) return;
-    for (const d of await deliveries.unfinished(new Date(now.getTime() - this.opts.unfinishedAfterMs), 100)) {
-      const state = d.providerId ? await provider.fetch(d.providerId).catch(() => null) : null;
+    const unfinished = await deliveries.unfinished(new Date(now.getTime() - this.opts.unfinishedAfterMs), 100);
+    if (unfinished.length === 0) return;
+    const ids = await deliveries.providerIds(unfinished.map((d) => d._id));
+    for (const providerId of ids.values()) {
+      const state = await provider.fetch(providerId).catch(() => null);
       if (state) await deliveries.providerStatus(state.providerId, state.status, now, state.errorCode, state.errorMessage);
     }
   }

@@ -1,10 +1,12 @@
 import type { Clock } from '../clock';
 import type { Deliveries } from '../data/deliveries';
+import type { SendLots } from '../data/lots';
 import type { PendingMail } from '../data/pendingMail';
 import type { Recipients } from '../data/recipients';
 import type { Schedule } from '../data/schedule';
 import type { SettingsRepo } from '../data/settings';
-import { digestCounts, digestDeliveries, reminderDelivery, type Sending } from '../domain/deliveries';
+import { digestCounts, digestDeliveries, reminderDelivery, type DeliveryDoc, type Sending } from '../domain/deliveries';
+import { assignLots } from '../domain/lots';
 import { nextSlot, previousSlot } from '../domain/schedule';
 import { defaultSettings, type OrgSettings } from '../domain/settings';
 import type { TemplateBook } from './templateBook';
@@ -14,6 +16,8 @@ export interface SchedulerOptions {
   /** How long a claimed slot stays with its instance before another may take it over. */
   leaseMs: number;
   maxLatenessMs: number;
+  /** Deliveries per send lot. */
+  lotSize: number;
 }
 
 /**
@@ -28,6 +32,7 @@ export class Scheduler {
       pendingMail: PendingMail;
       recipients: Recipients;
       deliveries: Deliveries;
+      lots: SendLots;
       templates: TemplateBook;
       clock: Clock;
     },
@@ -78,13 +83,25 @@ export class Scheduler {
     const rows = await this.deps.pendingMail.window(org.orgId, from, slot);
     const counts = digestCounts(rows, slot);
     if (counts.size === 0) return 0;
+    const checkedAt = this.deps.clock.now();
     const recipients = await this.deps.recipients.forPeople(org.orgId, [...counts.keys()]);
     const docs = digestDeliveries(org.orgId, slot, counts, recipients, this.sending(org, now));
-    return this.deps.deliveries.insertNew(docs);
+    return this.store(`digest:${org.orgId}:${slot.toISOString()}`, org.orgId, docs, checkedAt);
+  }
+
+  /**
+   * Deliveries first, then their lots: a lot is never sent before its deliveries exist. A crash in
+   * between leaves deliveries whose lot is missing; the reconciler creates it.
+   */
+  private async store(lotPrefix: string, orgId: string, docs: DeliveryDoc[], checkedAt: Date): Promise<number> {
+    const lotted = assignLots(lotPrefix, orgId, docs, this.opts.lotSize, checkedAt, this.deps.clock.now());
+    const created = await this.deps.deliveries.insertNew(lotted.docs);
+    await this.deps.lots.insertNew(lotted.lots);
+    return created;
   }
 
   private async reminders(now: Date): Promise<void> {
-    const { schedule, settings, recipients, deliveries } = this.deps;
+    const { schedule, settings, recipients } = this.deps;
     const due = await schedule.dueReminders(now, 500);
     if (due.length === 0) return;
     const won = await schedule.claim(due.map((r) => `reminder:${r._id}:${this.lease(now)}`), this.opts.owner, now);
@@ -95,9 +112,10 @@ export class Scheduler {
       if (view && view.status === 'active' && view.endDate === r.endDate) {
         // An org that never saved settings has SMS off: the reminder is recorded as skipped.
         const org = (await settings.get(r.orgId)) ?? defaultSettings(r.orgId, 'Europe/Paris');
+        const checkedAt = this.deps.clock.now();
         const recipient = (await recipients.forPeople(r.orgId, [r.personId])).get(r.personId);
-        const s = this.sending(org, now);
-        await deliveries.insertNew([reminderDelivery(r.orgId, r.personId, r.endDate, r.dueAt, recipient, s)]);
+        const doc = reminderDelivery(r.orgId, r.personId, r.endDate, r.dueAt, recipient, this.sending(org, now));
+        await this.store(doc._id, r.orgId, [doc], checkedAt);
       }
       done.push(r._id);
     }

@@ -1,15 +1,16 @@
 import { SharedRateLimit } from '@relais/shared';
 import type { Clock } from '../clock';
 import type { Deliveries, Outcome } from '../data/deliveries';
+import type { SendLots } from '../data/lots';
 import type { Recipients } from '../data/recipients';
 import type { Schedule } from '../data/schedule';
 import { acceptedStatus, blocker, retryDelayMs, type DeliveryDoc } from '../domain/deliveries';
+import { newLot, type LotDoc } from '../domain/lots';
 import { ProviderError, type Provider } from '../providers/provider';
 import type { SettingsCache } from './settingsCache';
 
 export interface SenderOptions {
   owner: string;
-  batch: number;
   /** Provider calls in flight at once per instance. */
   concurrency: number;
   /** Segments per second per sender id, shared by all instances (0: no limit). */
@@ -17,28 +18,39 @@ export interface SenderOptions {
   retryBaseMs: number;
   maxAttempts: number;
   /**
-   * A batch stops starting provider calls after this long (rate-limit waits can stretch it); the rest
-   * is handed back for the next pass, well before the reconciler would take it for a crash.
+   * A lot stops starting provider calls after this long (rate-limit waits can stretch it); the rest
+   * goes to a new lot due at once, well before the reconciler would take the lot for a crash.
    */
   maxBatchMs: number;
+  /** A provider call left without an answer is asked about after this long. */
+  stuckAfterMs: number;
 }
 
 /** Transport errors after which the provider may or may not have accepted the message. */
 const AMBIGUOUS = new Set(['timeout', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+
+/** Consent changes applied this long before a lot's recipients were read are applied again (clock skew between instances). */
+const RECHECK_MARGIN_MS = 60_000;
+
+/** Ready lots read per pass: enough for an instance to find one that others have not claimed. */
+const LOTS_PER_PASS = 8;
 
 interface Logger {
   warn(obj: object, msg?: string): void;
 }
 
 /**
- * Sends what is due. Each delivery is claimed per attempt by a unique insert, consent, number
- * and the org switch are checked again right before the call, and the row says 'sending'
- * before the provider is called, so a crash mid-call is found by the reconciler, never resent blindly.
+ * Sends what is due, one lot at a time. A lot is claimed by a unique insert; consent, number and
+ * the org switch are re-checked right before the calls; outcomes are recorded per group. Before any
+ * outcome moves a delivery to a follow-up lot (a retry, an unanswered call), that lot exists. A
+ * sender that dies mid-lot leaves its claim: the reconciler reopens the lot, and each of its
+ * deliveries is looked up at the provider before it is sent again.
  */
 export class Sender {
   constructor(
     private readonly deps: {
       deliveries: Deliveries;
+      lots: SendLots;
       recipients: Recipients;
       schedule: Schedule;
       settings: SettingsCache;
@@ -52,61 +64,94 @@ export class Sender {
 
   /** One pass; returns how many deliveries it handled (0: nothing due). */
   async runOnce(): Promise<number> {
-    const { deliveries, schedule, clock } = this.deps;
-    const now = clock.now();
-    const ready = await deliveries.ready(now, this.opts.batch);
-    if (ready.length === 0) return 0;
-    const won = await schedule.claim(ready.map((d) => `send:${d._id}:${d.attempts + 1}`), this.opts.owner, now);
-    const mine = ready.filter((d) => won.has(`send:${d._id}:${d.attempts + 1}`));
-    if (mine.length === 0) return 0;
-
-    const { toSend, closed } = await this.recheck(mine);
-    if (closed.length) await deliveries.record(closed, now);
-    await deliveries.markSending(toSend, now);
-    const outcomes = await this.callProvider(toSend);
-    await deliveries.record(outcomes, clock.now());
-    return mine.length;
+    const { lots, schedule, clock } = this.deps;
+    let handled = 0;
+    for (const lot of await lots.ready(clock.now(), LOTS_PER_PASS)) {
+      const key = `send:${lot._id}:${lot.round}`;
+      if (!(await schedule.claim([key], this.opts.owner, clock.now())).has(key)) continue;
+      handled += Math.max(1, await this.sendLot(lot));
+    }
+    return handled;
   }
 
-  /** Consent, number and the org's switch, as they are now. A changed number is used as it is now. */
-  private async recheck(docs: DeliveryDoc[]): Promise<{ toSend: DeliveryDoc[]; closed: Outcome[] }> {
+  private async sendLot(lot: LotDoc): Promise<number> {
+    const { deliveries, lots, clock } = this.deps;
+    const startedAt = clock.now();
+    const docs = await deliveries.inLot(lot._id);
+    const { toSend, closed } = await this.recheck(lot, docs);
+    const outcomes = [...closed, ...(await this.callProvider(lot, toSend))];
+    const at = clock.now();
+    await lots.insertNew(this.followUps(lot, outcomes, at));
+    await deliveries.recordLot({ lot: lot._id, attempt: lot.attempt, startedAt }, outcomes, at);
+    await lots.done(lot, at);
+    return docs.length;
+  }
+
+  /** The lots that outcomes move deliveries to: retries at their time, unanswered calls after the reconcile delay, the rest at once. */
+  private followUps(lot: LotDoc, outcomes: Outcome[], at: Date): LotDoc[] {
+    const out = new Map<string, LotDoc>();
+    const add = (id: string, dueAt: Date, more: Parameters<typeof newLot>[4]) => {
+      const known = out.get(id);
+      if (!known) out.set(id, newLot(id, lot.orgId, dueAt, at, { checkedAt: lot.checkedAt, ...more }));
+      else if (known.dueAt < dueAt) known.dueAt = dueAt;
+    };
+    for (const o of outcomes) {
+      if (o.kind === 'retry') add(o.toLot, o.retryAt, { attempt: lot.attempt + 1 });
+      else if (o.kind === 'unknown') add(o.toLot, new Date(at.getTime() + this.opts.stuckAfterMs), { attempt: lot.attempt, recover: true });
+      else if (o.kind === 'deferred') add(o.toLot, at, { attempt: lot.attempt, recover: lot.recover });
+    }
+    return [...out.values()];
+  }
+
+  /**
+   * Consent, number and the org's switch, as they are now: the consent changes applied since the
+   * lot's recipients were read. A changed number is used as it is now.
+   */
+  private async recheck(lot: LotDoc, docs: DeliveryDoc[]): Promise<{ toSend: DeliveryDoc[]; closed: Outcome[] }> {
     const toSend: DeliveryDoc[] = [];
     const closed: Outcome[] = [];
-    const byOrg = new Map<string, DeliveryDoc[]>();
-    for (const d of docs) byOrg.set(d.orgId, [...(byOrg.get(d.orgId) ?? []), d]);
-    for (const [orgId, group] of byOrg) {
-      const settings = await this.deps.settings.get(orgId);
-      const recipients = await this.deps.recipients.forPeople(orgId, [...new Set(group.map((d) => d.personId))]);
-      for (const d of group) {
-        const recipient = recipients.get(d.personId);
-        const why = blocker(recipient, settings);
-        if (why) closed.push({ id: d._id, kind: 'closed', status: 'skipped', reason: `${why} at send time` });
-        else toSend.push({ ...d, to: recipient!.phoneE164, from: settings.senderId });
-      }
+    if (docs.length === 0) return { toSend, closed };
+    const settings = await this.deps.settings.get(lot.orgId);
+    const changes = await this.deps.recipients.changesSince(lot.orgId, new Date(lot.checkedAt.getTime() - RECHECK_MARGIN_MS));
+    for (const d of docs) {
+      const recipient = changes.get(d.personId) ?? { consent: true, phoneE164: d.to };
+      const why = blocker(recipient, settings);
+      if (why) closed.push({ id: d._id, kind: 'closed', status: 'skipped', reason: `${why} at send time` });
+      else toSend.push({ ...d, to: recipient.phoneE164, from: settings.senderId });
     }
     return { toSend, closed };
   }
 
-  private async callProvider(docs: DeliveryDoc[]): Promise<Outcome[]> {
+  private async callProvider(lot: LotDoc, docs: DeliveryDoc[]): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
     const deadline = Date.now() + this.opts.maxBatchMs;
+    // The provider's clock is the wall clock; the service clock may be shifted (CLOCK_OFFSET_MS).
+    const since = new Date(lot.createdAt.getTime() - (this.deps.clock.now().getTime() - Date.now()) - 60_000);
     let next = 0;
     const worker = async () => {
       while (next < docs.length) {
         const d = docs[next++];
         if (Date.now() > deadline) {
-          outcomes.push({ id: d._id, kind: 'retry', retryAt: this.deps.clock.now(), error: { message: 'batch time over; sent in the next pass', transient: true } });
+          outcomes.push({ id: d._id, kind: 'deferred', toLot: `${lot._id}/d${lot.round}` });
           continue;
         }
-        outcomes.push(await this.sendOne(d));
+        const found = lot.recover ? await this.alreadySent(d, since) : null;
+        outcomes.push(found ?? (await this.sendOne(lot, d)));
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, docs.length) }, worker));
     return outcomes;
   }
 
-  private async sendOne(d: DeliveryDoc): Promise<Outcome> {
-    const attempt = d.attempts + 1;
+  /** For a lot whose earlier call may have reached the provider: the message, if the provider has it. */
+  private async alreadySent(d: DeliveryDoc, since: Date): Promise<Outcome | null> {
+    const { provider } = this.deps;
+    const found = provider.findSent && d.to && d.content ? await provider.findSent({ to: d.to, body: d.content, since }) : null;
+    return found && { id: d._id, kind: 'accepted', status: acceptedStatus(found.status), provider: provider.name, providerId: found.providerId };
+  }
+
+  private async sendOne(lot: LotDoc, d: DeliveryDoc): Promise<Outcome> {
+    const attempt = lot.attempt;
     try {
       if (this.deps.rate && this.opts.ratePerSecond > 0) {
         await this.deps.rate.take(`sms:${d.from}`, d.segments, this.opts.ratePerSecond);
@@ -122,10 +167,10 @@ export class Sender {
     } catch (err) {
       const e = err instanceof ProviderError ? err : new ProviderError((err as Error).message, true);
       if (e.transient && AMBIGUOUS.has(e.code ?? '')) {
-        // The request may have reached the provider: resending now could send twice. The row stays
-        // 'sending' and the reconciler asks the provider after STUCK_AFTER_MS.
-        this.deps.log.warn({ delivery: d._id, attempt, code: e.code }, 'no answer from the provider; left to the reconciler');
-        return { id: d._id, kind: 'unknown' };
+        // The request may have reached the provider: resending now could send twice. The delivery
+        // goes to a lot that asks the provider first, after STUCK_AFTER_MS.
+        this.deps.log.warn({ delivery: d._id, attempt, code: e.code }, 'no answer from the provider; asked again later');
+        return { id: d._id, kind: 'unknown', toLot: `${lot._id}/u${lot.round}` };
       }
       const error = { ...(e.code ? { code: e.code } : {}), message: e.message, transient: e.transient };
       if (!e.transient || attempt >= this.opts.maxAttempts) {
@@ -133,7 +178,7 @@ export class Sender {
       }
       const retryAt = new Date(this.deps.clock.now().getTime() + retryDelayMs(attempt, this.opts.retryBaseMs));
       this.deps.log.warn({ delivery: d._id, attempt, code: e.code }, 'transient provider error, will retry');
-      return { id: d._id, kind: 'retry', retryAt, error: { ...error, transient: true } };
+      return { id: d._id, kind: 'retry', retryAt, error: { ...error, transient: true }, toLot: `${lot._id}/a${attempt + 1}` };
     }
   }
 }
