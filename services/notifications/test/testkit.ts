@@ -44,6 +44,11 @@ export class MemoryProvider implements Provider {
   async fetch(providerId: string): Promise<ProviderMessageState | null> {
     return this.sent.some((m) => m.providerId === providerId) ? { providerId, status: 'sent' } : null;
   }
+
+  async findSent(query: { to: string; body: string; since: Date }): Promise<ProviderMessageState | null> {
+    const found = this.sent.find((m) => m.to === query.to && m.body === query.body && m.at >= query.since);
+    return found ? { providerId: found.providerId, status: 'queued' } : null;
+  }
 }
 
 /** A clock the test moves. */

@@ -87,6 +87,9 @@ export interface DeliveryFilter {
   to?: Date;
 }
 
+/** Updates a lot's outcome group is split into, run at once. */
+const PARALLEL_WRITES = 4;
+
 const event = (status: DeliveryStatus, at: Date, detail?: string): StatusEvent => ({ status, at, ...(detail ? { detail } : {}) });
 
 export class Deliveries {
@@ -125,15 +128,19 @@ export class Deliveries {
    */
   async recordLot(a: Attempt, outcomes: Outcome[], at: Date): Promise<void> {
     const tried = event('sending', a.startedAt, `attempt ${a.attempt}`);
+    // A few updates in parallel: on some backends an update costs a round trip per document.
     const write = async (group: Outcome[], below: DeliveryStatus, set: Record<string, unknown>, events: StatusEvent[]) => {
-      for (const part of chunks(group, 500)) {
-        await this.model
-          .updateMany(
-            { lot: a.lot, _id: { $in: part.map((o) => o.id) }, statusRank: { $lt: STATUS_RANK[below] } },
-            { $set: { ...set, updatedAt: at }, $push: { events: { $each: events } } },
-          )
-          .exec();
-      }
+      const parts = chunks(group, Math.max(50, Math.ceil(group.length / PARALLEL_WRITES)));
+      await Promise.all(
+        parts.map((part) =>
+          this.model
+            .updateMany(
+              { lot: a.lot, _id: { $in: part.map((o) => o.id) }, statusRank: { $lt: STATUS_RANK[below] } },
+              { $set: { ...set, updatedAt: at }, $push: { events: { $each: events } } },
+            )
+            .exec(),
+        ),
+      );
     };
     const of = <K extends Outcome['kind']>(kind: K) => outcomes.filter((o): o is Extract<Outcome, { kind: K }> => o.kind === kind);
 

@@ -90,14 +90,18 @@ export class Scheduler {
   }
 
   /**
-   * Deliveries first, then their lots: a lot is never sent before its deliveries exist. A crash in
-   * between leaves deliveries whose lot is missing; the reconciler creates it.
+   * Each lot's deliveries, then the lot, so that a lot is never sent before its deliveries exist and
+   * the first lots go out while the next are written. A crash in between leaves deliveries whose lot
+   * is missing; the reconciler creates it. Deliveries closed at once (no lot) are written last.
    */
   private async store(lotPrefix: string, orgId: string, docs: DeliveryDoc[], checkedAt: Date): Promise<number> {
     const lotted = assignLots(lotPrefix, orgId, docs, this.opts.lotSize, checkedAt, this.deps.clock.now());
-    const created = await this.deps.deliveries.insertNew(lotted.docs);
-    await this.deps.lots.insertNew(lotted.lots);
-    return created;
+    let created = 0;
+    for (const lot of lotted.lots) {
+      created += await this.deps.deliveries.insertNew(lotted.docs.filter((d) => d.lot === lot._id));
+      await this.deps.lots.insertNew([lot]);
+    }
+    return created + (await this.deps.deliveries.insertNew(lotted.docs.filter((d) => !d.lot)));
   }
 
   private async reminders(now: Date): Promise<void> {

@@ -62,29 +62,46 @@ export class Sender {
     private readonly opts: SenderOptions,
   ) {}
 
-  /** One pass; returns how many deliveries it handled (0: nothing due). */
+  /**
+   * One pass; returns how many deliveries it handled (0: nothing due). The outcomes of a lot are
+   * recorded while the next lot is sent (one recording in flight), and all before the pass ends.
+   */
   async runOnce(): Promise<number> {
     const { lots, schedule, clock } = this.deps;
     let handled = 0;
-    for (const lot of await lots.ready(clock.now(), LOTS_PER_PASS)) {
-      const key = `send:${lot._id}:${lot.round}`;
-      if (!(await schedule.claim([key], this.opts.owner, clock.now())).has(key)) continue;
-      handled += Math.max(1, await this.sendLot(lot));
+    let recording: Promise<void> | null = null;
+    try {
+      for (const lot of await lots.ready(clock.now(), LOTS_PER_PASS)) {
+        const key = `send:${lot._id}:${lot.round}`;
+        if (!(await schedule.claim([key], this.opts.owner, clock.now())).has(key)) continue;
+        const sent = await this.sendLot(lot);
+        handled += Math.max(1, sent.count);
+        // A failed recording ends the pass here: the lot just sent stays claimed, and the reconciler
+        // reopens it (its deliveries are looked up at the provider before any new call).
+        if (recording) await recording;
+        recording = sent.record();
+        recording.catch(() => undefined); // awaited above or below; not an unhandled rejection meanwhile
+      }
+    } finally {
+      if (recording) await recording;
     }
     return handled;
   }
 
-  private async sendLot(lot: LotDoc): Promise<number> {
+  /** Sends a lot; returns how many deliveries it held and how to record what came of them. */
+  private async sendLot(lot: LotDoc): Promise<{ count: number; record: () => Promise<void> }> {
     const { deliveries, lots, clock } = this.deps;
     const startedAt = clock.now();
     const docs = await deliveries.inLot(lot._id);
     const { toSend, closed } = await this.recheck(lot, docs);
     const outcomes = [...closed, ...(await this.callProvider(lot, toSend))];
-    const at = clock.now();
-    await lots.insertNew(this.followUps(lot, outcomes, at));
-    await deliveries.recordLot({ lot: lot._id, attempt: lot.attempt, startedAt }, outcomes, at);
-    await lots.done(lot, at);
-    return docs.length;
+    const record = async () => {
+      const at = clock.now();
+      await lots.insertNew(this.followUps(lot, outcomes, at));
+      await deliveries.recordLot({ lot: lot._id, attempt: lot.attempt, startedAt }, outcomes, at);
+      await lots.done(lot, at);
+    };
+    return { count: docs.length, record };
   }
 
   /** The lots that outcomes move deliveries to: retries at their time, unanswered calls after the reconcile delay, the rest at once. */

@@ -1,0 +1,166 @@
+import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import type { Connection } from 'mongoose';
+import { connectDatabase, makeEnvelope, type BaseConfig } from '@relais/shared';
+import { dropTestDatabases, testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { Deliveries } from '../src/data/deliveries';
+import { SendLots } from '../src/data/lots';
+import { PendingMail } from '../src/data/pendingMail';
+import { Recipients } from '../src/data/recipients';
+import { Schedule } from '../src/data/schedule';
+import { SettingsRepo } from '../src/data/settings';
+import { assignLots } from '../src/domain/lots';
+import type { OrgSettings } from '../src/domain/settings';
+import { Reconciler } from '../src/engine/reconciler';
+import { Scheduler } from '../src/engine/scheduler';
+import { Sender } from '../src/engine/sender';
+import { SettingsCache } from '../src/engine/settingsCache';
+import { TemplateBook } from '../src/engine/templateBook';
+import { MemoryProvider, TestClock } from './testkit';
+
+const quiet = { warn: () => undefined };
+
+/**
+ * The send engine over the real database, one pass at a time: lots of a slot, the re-check at send
+ * time, and what the reconciler does after a sender died.
+ */
+describe('notifications: send lots (real database)', function () {
+  this.timeout(60_000);
+  let config: BaseConfig;
+  let db: Connection;
+  let deliveries: Deliveries;
+  let lots: SendLots;
+  let recipients: Recipients;
+  let schedule: Schedule;
+  let pending: PendingMail;
+  let settings: SettingsRepo;
+  // Tuesday 16 June 2026, 19:00 in Paris is the slot.
+  const slot = new Date('2026-06-16T17:00:00Z');
+  const clock = new TestClock(new Date('2026-06-16T17:00:01Z'));
+
+  const engine = (provider: MemoryProvider, lotSize = 2) => {
+    const owner = `t-${randomUUID().slice(0, 6)}`;
+    const scheduler = new Scheduler(
+      { settings, schedule, pendingMail: pending, recipients, deliveries, lots, templates: new TemplateBook(), clock },
+      { owner, leaseMs: 60_000, maxLatenessMs: 3600_000, lotSize },
+    );
+    const sender = new Sender(
+      { deliveries, lots, recipients, schedule, settings: new SettingsCache(settings, 0), provider, rate: null, clock, log: quiet },
+      { owner, concurrency: 2, ratePerSecond: 0, retryBaseMs: 1_000, maxAttempts: 3, maxBatchMs: 10_000, stuckAfterMs: 30_000 },
+    );
+    const reconciler = new Reconciler({ deliveries, lots, schedule, provider, clock }, { owner, stuckAfterMs: 30_000, unfinishedAfterMs: 600_000 });
+    return { scheduler, sender, reconciler };
+  };
+
+  /** An org with SMS on and one letter for each person, who all accepted SMS. */
+  const orgWithMail = async (phones: string[]) => {
+    const orgId = randomUUID();
+    const org: OrgSettings = {
+      orgId, smsEnabled: true, senderId: 'CCAS', signature: 'CCAS', sendDays: [2, 4], timeZone: 'Europe/Paris',
+      templates: {}, version: 1, updatedAt: null, updatedBy: null,
+    };
+    await settings.save(org);
+    const people = phones.map(() => randomUUID());
+    const at = new Date('2026-06-15T09:00:00Z');
+    await recipients.applyConsents(
+      people.map((personId, i) => makeEnvelope('domiciliation.smsConsentChanged', orgId, { personId, consent: true, phoneE164: phones[i], region: 'FR', changedAt: at.toISOString(), changedBy: 'u' })),
+      at,
+    );
+    await pending.applyRegistered(
+      people.map((personId) => makeEnvelope('mail.registered', orgId, { mailItemId: randomUUID(), personId, kind: 'letter', quantity: 1, registeredAt: at.toISOString(), registeredBy: 'u' })),
+    );
+    return { org, people };
+  };
+  const statusOf = async (orgId: string, personId: string) => (await deliveries.history(orgId, personId, 5))[0];
+
+  before(async () => {
+    config = testConfig(uniqueNamespace());
+    db = await connectDatabase(config, 'notifications');
+    deliveries = Deliveries.open(db);
+    lots = SendLots.open(db);
+    recipients = Recipients.open(db, 50);
+    schedule = Schedule.open(db, 50);
+    pending = PendingMail.open(db, 50);
+    settings = SettingsRepo.open(db);
+    await Promise.all([deliveries.init(), lots.init(), recipients.init(), schedule.init(), pending.init(), settings.init()]);
+  });
+
+  after(async () => {
+    await db?.close();
+    if (config) await dropTestDatabases(config.MONGO_URL, config.RELAIS_NAMESPACE);
+  });
+
+  it('puts the deliveries to send into lots in id order; closed ones get none (pure)', () => {
+    const doc = (id: string, status: 'pending' | 'skipped') => ({ _id: id, status, dueAt: slot }) as never;
+    const { docs, lots: made } = assignLots('digest:o:s', 'o', [doc('c', 'pending'), doc('a', 'pending'), doc('x', 'skipped'), doc('b', 'pending')], 2, slot, slot);
+    expect(made.map((l) => l._id)).to.deep.equal(['digest:o:s:0', 'digest:o:s:1']);
+    expect(docs.map((d) => [d._id, d.lot])).to.deep.equal([['c', 'digest:o:s:1'], ['a', 'digest:o:s:0'], ['x', null], ['b', 'digest:o:s:0']]);
+    expect(made[0]).to.include({ state: 'ready', attempt: 1, round: 0, recover: false });
+  });
+
+  it('re-checks consent and number at send time: a withdrawal or a new number after the lots were written is honoured', async () => {
+    const provider = new MemoryProvider();
+    const { scheduler, sender } = engine(provider);
+    const { org, people } = await orgWithMail(['+33611000001', '+33611000002', '+33611000003', '+33611000004', '+33611000005']);
+    expect(await scheduler.digest(org, slot, clock.now())).to.equal(5);
+    // After the slot's lots were written: person 0 withdraws, person 1 has a new number.
+    const later = new Date('2026-06-16T17:00:02Z');
+    await recipients.applyConsents(
+      [
+        makeEnvelope('domiciliation.smsConsentChanged', org.orgId, { personId: people[0], consent: false, phoneE164: null, region: 'FR', changedAt: later.toISOString(), changedBy: 'u' }),
+        makeEnvelope('domiciliation.smsConsentChanged', org.orgId, { personId: people[1], consent: true, phoneE164: '+33699999999', region: 'FR', changedAt: later.toISOString(), changedBy: 'u' }),
+      ],
+      later,
+    );
+    while ((await sender.runOnce()) > 0);
+    expect(provider.sent.map((m) => m.to)).to.have.members(['+33699999999', '+33611000003', '+33611000004', '+33611000005']);
+    const withdrawn = await statusOf(org.orgId, people[0]);
+    expect(withdrawn).to.include({ status: 'skipped' });
+    expect(withdrawn.reason).to.match(/not accepted SMS notifications at send time/);
+    const sent = await statusOf(org.orgId, people[2]);
+    expect(sent).to.include({ status: 'queued', attempts: 1, provider: 'memory' });
+    expect(sent.events.map((e) => e.status)).to.deep.equal(['pending', 'sending', 'queued']);
+    // The slot again (a lease taken over): nothing new is written or sent.
+    expect(await scheduler.digest(org, slot, clock.now())).to.equal(0);
+    expect(await sender.runOnce()).to.equal(0);
+    expect(provider.sent).to.have.length(4);
+  });
+
+  it('reopens the lot of a sender that died mid-lot: what reached the provider is recorded, the rest sent, nothing twice', async () => {
+    const provider = new MemoryProvider();
+    const { scheduler, sender, reconciler } = engine(provider, 10);
+    const { org, people } = await orgWithMail(['+33622000001', '+33622000002', '+33622000003']);
+    await scheduler.digest(org, slot, clock.now());
+    const [lot] = await lots.ready(clock.now(), 10).then((all) => all.filter((l) => l.orgId === org.orgId));
+    // A sender claimed the lot, reached the provider for the first person, and died.
+    await schedule.claim([`send:${lot._id}:0`], 'dead', clock.now());
+    const [first] = await deliveries.inLot(lot._id).then((ds) => ds.filter((d) => d.personId === people[0]));
+    await provider.send({ deliveryId: first._id, channel: 'sms', to: first.to!, from: 'CCAS', body: first.content! });
+
+    expect(await sender.runOnce()).to.equal(0); // claimed by the dead sender
+    await reconciler.runOnce(); // too early: the claim is fresh
+    expect(await sender.runOnce()).to.equal(0);
+    clock.set(new Date(clock.now().getTime() + 31_000));
+    await reconciler.runOnce();
+    expect(await sender.runOnce()).to.equal(3);
+    expect(provider.sent.map((m) => m.to)).to.have.members(['+33622000001', '+33622000002', '+33622000003']);
+    for (const personId of people) expect(await statusOf(org.orgId, personId)).to.include({ status: 'queued' });
+    expect(await sender.runOnce()).to.equal(0);
+  });
+
+  it('gives deliveries whose lot was never written a lot of their own, which asks the provider first', async () => {
+    const provider = new MemoryProvider();
+    const { scheduler, sender, reconciler } = engine(provider, 10);
+    const { org, people } = await orgWithMail(['+33633000001', '+33633000002']);
+    await scheduler.digest(org, slot, clock.now());
+    const [lot] = await lots.ready(clock.now(), 10).then((all) => all.filter((l) => l.orgId === org.orgId));
+    // As if the scheduler died between the deliveries and their lot.
+    await db.collection('send_lots').deleteOne({ _id: lot._id as never });
+    expect(await sender.runOnce()).to.equal(0);
+    clock.set(new Date(clock.now().getTime() + 31_000));
+    await reconciler.runOnce();
+    expect(await sender.runOnce()).to.equal(2);
+    for (const personId of people) expect(await statusOf(org.orgId, personId)).to.include({ status: 'queued' });
+    expect(provider.sent).to.have.length(2);
+  });
+});
