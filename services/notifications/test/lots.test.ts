@@ -126,7 +126,7 @@ describe('notifications: send lots (real database)', function () {
     expect(provider.sent).to.have.length(4);
   });
 
-  it('reopens the lot of a sender that died mid-lot: what reached the provider is recorded, the rest sent, nothing twice', async () => {
+  it('reopens the lot of a sender that died mid-lot: what reached the provider is recorded (even if consent was withdrawn since), the rest sent, nothing twice', async () => {
     const provider = new MemoryProvider();
     const { scheduler, sender, reconciler } = engine(provider, 10);
     const { org, people } = await orgWithMail(['+33622000001', '+33622000002', '+33622000003']);
@@ -136,6 +136,12 @@ describe('notifications: send lots (real database)', function () {
     await schedule.claim([`send:${lot._id}:0`], 'dead', clock.now());
     const [first] = await deliveries.inLot(lot._id).then((ds) => ds.filter((d) => d.personId === people[0]));
     await provider.send({ deliveryId: first._id, channel: 'sms', to: first.to!, from: 'CCAS', body: first.content! });
+    // The first person withdraws afterwards: the SMS already went out, and is recorded as such.
+    const withdrawnAt = new Date(clock.now().getTime() + 1_000);
+    await recipients.applyConsents(
+      [makeEnvelope('domiciliation.smsConsentChanged', org.orgId, { personId: people[0], consent: false, phoneE164: null, region: 'FR', changedAt: withdrawnAt.toISOString(), changedBy: 'u' })],
+      withdrawnAt,
+    );
 
     expect(await sender.runOnce()).to.equal(0); // claimed by the dead sender
     await reconciler.runOnce(); // too early: the claim is fresh

@@ -35,6 +35,14 @@ const RECHECK_MARGIN_MS = 60_000;
 /** Ready lots read per pass: enough for an instance to find one that others have not claimed. */
 const LOTS_PER_PASS = 8;
 
+/** A delivery of the lot as re-checked: why it cannot go now (null: it can), and the number and sender id to use. */
+interface Checked {
+  doc: DeliveryDoc;
+  why: string | null;
+  to: string | null;
+  from: string | null;
+}
+
 interface Logger {
   warn(obj: object, msg?: string): void;
 }
@@ -93,8 +101,7 @@ export class Sender {
     const { deliveries, lots, clock } = this.deps;
     const startedAt = clock.now();
     const docs = await deliveries.inLot(lot._id);
-    const { toSend, closed } = await this.recheck(lot, docs);
-    const outcomes = [...closed, ...(await this.callProvider(lot, toSend))];
+    const outcomes = await this.callProvider(lot, await this.recheck(lot, docs));
     const record = async () => {
       const at = clock.now();
       await lots.insertNew(this.followUps(lot, outcomes, at));
@@ -124,47 +131,47 @@ export class Sender {
    * Consent, number and the org's switch, as they are now: the consent changes applied since the
    * lot's recipients were read. A changed number is used as it is now.
    */
-  private async recheck(lot: LotDoc, docs: DeliveryDoc[]): Promise<{ toSend: DeliveryDoc[]; closed: Outcome[] }> {
-    const toSend: DeliveryDoc[] = [];
-    const closed: Outcome[] = [];
-    if (docs.length === 0) return { toSend, closed };
+  private async recheck(lot: LotDoc, docs: DeliveryDoc[]): Promise<Checked[]> {
+    if (docs.length === 0) return [];
     const settings = await this.deps.settings.get(lot.orgId);
     const changes = await this.deps.recipients.changesSince(lot.orgId, new Date(lot.checkedAt.getTime() - RECHECK_MARGIN_MS));
-    for (const d of docs) {
-      const recipient = changes.get(d.personId) ?? { consent: true, phoneE164: d.to };
+    return docs.map((doc) => {
+      const recipient = changes.get(doc.personId) ?? { consent: true, phoneE164: doc.to };
       const why = blocker(recipient, settings);
-      if (why) closed.push({ id: d._id, kind: 'closed', status: 'skipped', reason: `${why} at send time` });
-      else toSend.push({ ...d, to: recipient.phoneE164, from: settings.senderId });
-    }
-    return { toSend, closed };
+      return { doc, why: why && `${why} at send time`, to: recipient.phoneE164, from: settings.senderId };
+    });
   }
 
-  private async callProvider(lot: LotDoc, docs: DeliveryDoc[]): Promise<Outcome[]> {
+  private async callProvider(lot: LotDoc, checked: Checked[]): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
     const deadline = Date.now() + this.opts.maxBatchMs;
     // The provider's clock is the wall clock; the service clock may be shifted (CLOCK_OFFSET_MS).
     const since = new Date(lot.createdAt.getTime() - (this.deps.clock.now().getTime() - Date.now()) - 60_000);
     let next = 0;
     const worker = async () => {
-      while (next < docs.length) {
-        const d = docs[next++];
-        if (Date.now() > deadline) {
-          outcomes.push({ id: d._id, kind: 'deferred', toLot: `${lot._id}/d${lot.round}` });
-          continue;
-        }
-        const found = lot.recover ? await this.alreadySent(d, since) : null;
-        outcomes.push(found ?? (await this.sendOne(lot, d)));
+      while (next < checked.length) {
+        const { doc, why, to, from } = checked[next++];
+        // In a reopened lot, a message the provider already has is recorded, whatever changed since.
+        const found = lot.recover ? await this.alreadySent(doc, [doc.to, to], since) : null;
+        if (found) outcomes.push(found);
+        else if (why) outcomes.push({ id: doc._id, kind: 'closed', status: 'skipped', reason: why });
+        else if (Date.now() > deadline) outcomes.push({ id: doc._id, kind: 'deferred', toLot: `${lot._id}/d${lot.round}` });
+        else outcomes.push(await this.sendOne(lot, { ...doc, to, from }));
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, docs.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, checked.length) }, worker));
     return outcomes;
   }
 
   /** For a lot whose earlier call may have reached the provider: the message, if the provider has it. */
-  private async alreadySent(d: DeliveryDoc, since: Date): Promise<Outcome | null> {
+  private async alreadySent(d: DeliveryDoc, numbers: (string | null)[], since: Date): Promise<Outcome | null> {
     const { provider } = this.deps;
-    const found = provider.findSent && d.to && d.content ? await provider.findSent({ to: d.to, body: d.content, since }) : null;
-    return found && { id: d._id, kind: 'accepted', status: acceptedStatus(found.status), provider: provider.name, providerId: found.providerId };
+    if (!provider.findSent || !d.content) return null;
+    for (const to of new Set(numbers)) {
+      const found = to ? await provider.findSent({ to, body: d.content, since }) : null;
+      if (found) return { id: d._id, kind: 'accepted', status: acceptedStatus(found.status), provider: provider.name, providerId: found.providerId };
+    }
+    return null;
   }
 
   private async sendOne(lot: LotDoc, d: DeliveryDoc): Promise<Outcome> {
