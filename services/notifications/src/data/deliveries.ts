@@ -1,7 +1,6 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
 import { chunks, insertEach, insertManyIgnoringDuplicates } from '@relais/shared';
-import { DELIVERY_STATUSES, STATUS_RANK, acceptedStatus, fromProviderStatus, type DeliveryDoc, type DeliveryStatus, type StatusEvent } from '../domain/deliveries';
-import { groupBy } from '../domain/lots';
+import { DELIVERY_STATUSES, STATUS_RANK, fromProviderStatus, type acceptedStatus, type DeliveryDoc, type DeliveryStatus, type StatusEvent } from '../domain/deliveries';
 import type { ProviderStatus } from '../providers/provider';
 import { SMS_KINDS, type SmsKind } from '../domain/templates';
 
@@ -24,7 +23,6 @@ const schema = new mongoose.Schema<DeliveryDoc>(
     reason: String,
     error: { type: mongoose.Schema.Types.Mixed },
     provider: String,
-    providerId: String,
     dueAt: { type: Date, required: true },
     lot: { type: String, default: null },
     attempts: { type: Number, required: true },
@@ -40,8 +38,9 @@ schema.index({ orgId: 1, personId: 1, dueAt: -1 });
 schema.index({ orgId: 1, dueAt: -1 });
 // Serves the sender loading a lot and the set-wise writes of its outcomes: { lot }.
 schema.index({ lot: 1 });
-// Serves the reconciler: deliveries not sent long after their last change, and accepted ones without a final status.
-schema.index({ status: 1, updatedAt: 1 });
+// Serves the reconciler: deliveries not sent (rank < queued) long after their last change, and accepted ones
+// (rank queued or sent) without a final status since a cut-off: { statusRank, updatedAt }.
+schema.index({ statusRank: 1, updatedAt: 1 });
 
 /** Which delivery a provider message id belongs to: written once per accepted message, read by callbacks and the reconciler. */
 interface ProviderMessageDoc {
@@ -63,7 +62,7 @@ const providerMessageSchema = new mongoose.Schema<ProviderMessageDoc>(
 providerMessageSchema.index({ deliveryId: 1 });
 
 export type Outcome =
-  | { id: string; kind: 'accepted'; status: 'queued' | 'sending' | 'sent' | 'delivered'; provider: string; providerId: string }
+  | { id: string; kind: 'accepted'; status: ReturnType<typeof acceptedStatus>; provider: string; providerId: string }
   | { id: string; kind: 'failed'; error: { code?: string; message: string; transient: boolean } }
   /** A transient provider error: tried again with the lot `toLot` at `retryAt`. */
   | { id: string; kind: 'retry'; retryAt: Date; error: { code?: string; message: string; transient: true }; toLot: string }
@@ -149,25 +148,25 @@ export class Deliveries {
     if (accepted.length) {
       await insertManyIgnoringDuplicates(this.messages, accepted.map((o) => ({ _id: o.providerId, deliveryId: o.id, provider: o.provider, at })));
     }
-    for (const group of groupBy(accepted, (o) => `${o.status}|${o.provider}`)) {
-      const status = acceptedStatus(group[0].status);
+    for (const group of Map.groupBy(accepted, (o) => `${o.status}|${o.provider}`).values()) {
+      const { status } = group[0];
       await write(group, status, { status, statusRank: STATUS_RANK[status], provider: group[0].provider, attempts: a.attempt, retryAt: null }, [tried, event(status, at)]);
     }
-    for (const group of groupBy(of('failed'), (o) => `${o.error.code ?? ''}|${o.error.message}`)) {
+    for (const group of Map.groupBy(of('failed'), (o) => `${o.error.code ?? ''}|${o.error.message}`).values()) {
       const { error } = group[0];
       await write(group, 'failed', { status: 'failed', statusRank: STATUS_RANK.failed, error, attempts: a.attempt, retryAt: null }, [tried, event('failed', at, error.message)]);
     }
-    for (const group of groupBy(of('retry'), (o) => `${o.toLot}|${o.error.code ?? ''}|${o.error.message}`)) {
+    for (const group of Map.groupBy(of('retry'), (o) => `${o.toLot}|${o.error.code ?? ''}|${o.error.message}`).values()) {
       const { error, retryAt, toLot } = group[0];
       const detail = `transient error, retry at ${retryAt.toISOString()}: ${error.message}`;
       await write(group, 'queued', { status: 'sending', statusRank: STATUS_RANK.sending, lot: toLot, error, retryAt, attempts: a.attempt }, [tried, event('sending', at, detail)]);
     }
-    for (const group of groupBy(of('unknown'), (o) => o.toLot)) {
+    for (const group of Map.groupBy(of('unknown'), (o) => o.toLot).values()) {
       const detail = `attempt ${a.attempt}: no answer from the provider; asked again before any new attempt`;
       await write(group, 'queued', { status: 'sending', statusRank: STATUS_RANK.sending, lot: group[0].toLot, attempts: a.attempt }, [event('sending', a.startedAt, detail)]);
     }
-    for (const group of groupBy(of('deferred'), (o) => o.toLot)) await write(group, 'queued', { lot: group[0].toLot }, []);
-    for (const group of groupBy(of('closed'), (o) => `${o.status}|${o.reason}`)) {
+    for (const group of Map.groupBy(of('deferred'), (o) => o.toLot).values()) await write(group, 'queued', { lot: group[0].toLot }, []);
+    for (const group of Map.groupBy(of('closed'), (o) => `${o.status}|${o.reason}`).values()) {
       const { status, reason } = group[0];
       await write(group, status, { status, statusRank: STATUS_RANK[status], reason }, [event(status, at, reason)]);
     }
@@ -207,9 +206,9 @@ export class Deliveries {
   /** Deliveries still to send whose last change is older than `before`: their lot is checked by the reconciler. */
   unsent(before: Date, limit: number) {
     return this.model
-      .find({ statusRank: { $lt: STATUS_RANK.queued }, updatedAt: { $lt: before } }, { _id: 1, orgId: 1, lot: 1, attempts: 1, dueAt: 1, retryAt: 1 })
+      .find({ statusRank: { $lt: STATUS_RANK.queued }, updatedAt: { $lt: before } }, { _id: 1, orgId: 1, lot: 1, attempts: 1 })
       .limit(limit)
-      .lean<Pick<DeliveryDoc, '_id' | 'orgId' | 'lot' | 'attempts' | 'dueAt' | 'retryAt'>[]>()
+      .lean<Pick<DeliveryDoc, '_id' | 'orgId' | 'lot' | 'attempts'>[]>()
       .exec();
   }
 
@@ -223,7 +222,7 @@ export class Deliveries {
   /** Accepted by the provider but without a final status since `before`. */
   unfinished(before: Date, limit: number) {
     return this.model
-      .find({ status: { $in: ['queued', 'sent'] }, updatedAt: { $lt: before } })
+      .find({ statusRank: { $in: [STATUS_RANK.queued, STATUS_RANK.sent] }, updatedAt: { $lt: before } })
       .limit(limit)
       .lean<DeliveryDoc[]>()
       .exec();

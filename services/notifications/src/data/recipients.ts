@@ -25,17 +25,15 @@ export interface DomiciliationView {
   changedAt: Date;
 }
 
-const consentSchema = new mongoose.Schema<ConsentDoc>(
-  {
-    _id: String,
-    orgId: { type: String, required: true },
-    personId: { type: String, required: true },
-    consent: { type: Boolean, required: true },
-    phoneE164: { type: String, default: null },
-    changedAt: { type: Date, required: true },
-  },
-  { versionKey: false, collection: 'recipient_consents' },
-);
+const consentFields = {
+  _id: String,
+  orgId: { type: String, required: true },
+  personId: { type: String, required: true },
+  consent: { type: Boolean, required: true },
+  phoneE164: { type: String, default: null },
+  changedAt: { type: Date, required: true },
+};
+const consentSchema = new mongoose.Schema<ConsentDoc>(consentFields, { versionKey: false, collection: 'recipient_consents' });
 // Serves the recipients of a slot: { orgId, personId in [...] }.
 consentSchema.index({ orgId: 1, personId: 1 });
 
@@ -57,25 +55,11 @@ domiciliationSchema.index({ orgId: 1, personId: 1 });
  * A consent change as it was applied, kept two days: the sender applies the changes made since a
  * lot's recipients were read, instead of reading every recipient of the lot again.
  */
-interface ConsentChangeDoc {
-  _id: string;
-  orgId: string;
-  personId: string;
-  consent: boolean;
-  phoneE164: string | null;
-  changedAt: Date;
+interface ConsentChangeDoc extends ConsentDoc {
   appliedAt: Date;
 }
 const consentChangeSchema = new mongoose.Schema<ConsentChangeDoc>(
-  {
-    _id: String,
-    orgId: { type: String, required: true },
-    personId: { type: String, required: true },
-    consent: { type: Boolean, required: true },
-    phoneE164: { type: String, default: null },
-    changedAt: { type: Date, required: true },
-    appliedAt: { type: Date, required: true },
-  },
+  { ...consentFields, appliedAt: { type: Date, required: true } },
   { versionKey: false, collection: 'recipient_consent_changes' },
 );
 // Serves the sender's re-check: { orgId, appliedAt >= since }.

@@ -71,7 +71,6 @@ export interface DeliveryDoc {
   reason?: string;
   error?: { code?: string; message: string; transient: boolean };
   provider?: string;
-  providerId?: string;
   /** When it is meant to go out (the slot, or the reminder time). */
   dueAt: Date;
   /** The send lot it goes out with (see domain/lots.ts); null once closed without a provider call. */

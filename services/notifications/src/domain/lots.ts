@@ -61,15 +61,3 @@ export function assignLots(
   }
   return { docs: docs.map((d) => ({ ...d, lot: lotOf.get(d._id) ?? null })), lots };
 }
-
-/** `items` grouped by `key`, in first-seen order. Pure. */
-export function groupBy<T>(items: readonly T[], key: (item: T) => string): T[][] {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    const g = groups.get(k);
-    if (g) g.push(item);
-    else groups.set(k, [item]);
-  }
-  return [...groups.values()];
-}

@@ -3,7 +3,7 @@ import type { Deliveries } from '../data/deliveries';
 import type { SendLots } from '../data/lots';
 import { CONSENT_CHANGES_KEPT_MS } from '../data/recipients';
 import type { Schedule } from '../data/schedule';
-import { groupBy, newLot } from '../domain/lots';
+import { newLot } from '../domain/lots';
 import type { Provider } from '../providers/provider';
 
 /**
@@ -48,7 +48,7 @@ export class Reconciler {
     if (unsent.length === 0) return;
     const known = await lots.byIds([...new Set(unsent.flatMap((d) => (d.lot ? [d.lot] : [])))]);
     const checkedAt = new Date(now.getTime() - CONSENT_CHANGES_KEPT_MS);
-    for (const group of groupBy(unsent, (d) => d.lot ?? `:${d.orgId}`)) {
+    for (const group of Map.groupBy(unsent, (d) => d.lot ?? `:${d.orgId}`).values()) {
       const first = group[0];
       const lot = first.lot ? known.get(first.lot) : undefined;
       if (lot?.state === 'ready') continue; // a backlog, or a lot the pass above reopens
