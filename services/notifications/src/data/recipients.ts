@@ -34,7 +34,7 @@ const consentFields = {
   changedAt: { type: Date, required: true },
 };
 const consentSchema = new mongoose.Schema<ConsentDoc>(consentFields, { versionKey: false, collection: 'recipient_consents' });
-// Serves the recipients of a slot: { orgId, personId in [...] }.
+// Serves the recipients of a slot: { orgId, personId in [...] }, and by its prefix the whole-org pass { orgId, consent }.
 consentSchema.index({ orgId: 1, personId: 1 });
 
 const domiciliationSchema = new mongoose.Schema<DomiciliationView>(
@@ -71,6 +71,9 @@ consentChangeSchema.index({ appliedAt: 1 });
 export const CONSENT_CHANGES_KEPT_MS = 2 * 86_400_000;
 
 const key = (orgId: string, personId: string) => `${orgId}:${personId}`;
+
+/** From this many people on, forPeople reads the org's consenting recipients in one pass. */
+const WHOLE_ORG_FROM = 1000;
 
 export class Recipients {
   private constructor(
@@ -170,13 +173,23 @@ export class Recipients {
     return applied;
   }
 
+  /**
+   * The consent and number of each of `personIds` (people without a consent record are absent).
+   * For many people, one pass over the org's consenting recipients, filtered here, instead of
+   * `$in` lists: FerretDB evaluates `$in` against every document of the org, list by list
+   * (measured: 11.6 s for 20,000 people in lists of 5,000, against ~1 s for one pass); on MongoDB
+   * the pass reads an org's consenting recipients once per slot, which a slot this large about is.
+   */
   async forPeople(orgId: string, personIds: string[]): Promise<Map<string, Recipient>> {
     const out = new Map<string, Recipient>();
-    // Large parts: a slot reads many recipients, and each query costs a pass over the org's on some backends.
-    for (const part of chunks(personIds, 5000)) {
-      const docs = await this.consents.find({ orgId, personId: { $in: part } }).lean<ConsentDoc[]>().exec();
-      for (const d of docs) out.set(d.personId, { consent: d.consent, phoneE164: d.phoneE164 });
+    const keep = (d: Pick<ConsentDoc, 'personId' | 'consent' | 'phoneE164'>) => out.set(d.personId, { consent: d.consent, phoneE164: d.phoneE164 });
+    if (personIds.length < WHOLE_ORG_FROM) {
+      for (const d of await this.consents.find({ orgId, personId: { $in: personIds } }).lean<ConsentDoc[]>().exec()) keep(d);
+      return out;
     }
+    const wanted = new Set(personIds);
+    const cursor = this.consents.find({ orgId, consent: true }, { personId: 1, consent: 1, phoneE164: 1 }).lean<ConsentDoc>().cursor({ batchSize: 5000 });
+    for await (const d of cursor) if (wanted.has(d.personId)) keep(d);
     return out;
   }
 
