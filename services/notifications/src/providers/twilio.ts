@@ -108,12 +108,25 @@ function send(url: URL, options: http.RequestOptions, body: string | undefined, 
     const request = (url.protocol === 'https:' ? https : http).request(url, options, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (chunk: Buffer) => parts.push(chunk));
-      res.on('end', () => resolve({ statusCode: res.statusCode ?? 0, body: Buffer.concat(parts).toString('utf8'), headers: res.headers }));
-      res.on('error', (err) => reject(transportError(err)));
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({ statusCode: res.statusCode ?? 0, body: Buffer.concat(parts).toString('utf8'), headers: res.headers });
+      });
+      res.on('error', (err) => {
+        clearTimeout(timer);
+        reject(transportError(err));
+      });
     });
     // The whole exchange, connection included: an answer later than this is treated as none.
-    request.setTimeout(timeoutMs, () => request.destroy(new TwilioTransportError(`no answer within ${timeoutMs} ms`, 'ETIMEDOUT')));
-    request.on('error', (err) => reject(transportError(err)));
+    const timer = setTimeout(() => {
+      const err = new TwilioTransportError(`no answer within ${timeoutMs} ms`, 'ETIMEDOUT');
+      reject(err);
+      request.destroy(err);
+    }, timeoutMs);
+    request.on('error', (err) => {
+      clearTimeout(timer);
+      reject(transportError(err));
+    });
     request.end(body);
   });
 }
