@@ -41,8 +41,6 @@ export class TwilioTransportError extends Error {
   }
 }
 
-type SdkRequest = RequestClient.RequestOptions<unknown>;
-
 /**
  * The SDK's HTTP client (its documented custom-client extension point). The SDK builds the
  * request (URL, form, auth) and reads the answer (statuses, RestException); this class carries it
@@ -65,8 +63,7 @@ export class TwilioHttpClient extends twilio.RequestClient {
     this.agents = { 'http:': new http.Agent(agent), 'https:': new https.Agent(agent) };
   }
 
-  override async request<TData>(opts: RequestClient.RequestOptions<TData>): Promise<SdkResponse<TData>> {
-    const req = opts as SdkRequest;
+  override async request<TData>(req: RequestClient.RequestOptions<TData>): Promise<SdkResponse<TData>> {
     const url = new URL(this.rebase(req.uri));
     if (req.params) for (const [k, v] of formPairs(req.params)) url.searchParams.append(k, v);
     const headers: http.OutgoingHttpHeaders = { ...(req.headers as Record<string, string>), Connection: 'keep-alive' };
@@ -74,7 +71,7 @@ export class TwilioHttpClient extends twilio.RequestClient {
     else if (req.authStrategy) headers.Authorization = await req.authStrategy.getAuthString();
     let body: string | undefined;
     if (req.data) {
-      body = /json/i.test(String(headers['Content-Type'] ?? '')) ? JSON.stringify(req.data) : new URLSearchParams(formPairs(req.data)).toString();
+      body = /json/i.test(String(headers['Content-Type'] ?? '')) ? JSON.stringify(req.data) : new URLSearchParams(formPairs(req.data as object)).toString();
       headers['Content-Type'] ??= 'application/x-www-form-urlencoded';
       headers['Content-Length'] = Buffer.byteLength(body);
     }
