@@ -50,7 +50,7 @@ interface Envelope {
   data: { mailItemId: string; personId: string; kind: string; quantity: number; registeredAt: string; registeredBy: string };
 }
 
-/** A mail item as services/mail stores it (domain/mail.ts newMailItem), outbox included. */
+/** A mail item as services/mail stores it (domain/mail.ts newMailItem), with the id of its event. */
 function mailItem(i: number, orgId: string, personId: string, userId: string) {
   const now = new Date();
   const at = now.toISOString();
@@ -73,9 +73,7 @@ function mailItem(i: number, orgId: string, personId: string, userId: string) {
     registeredAt: now,
     registeredBy: userId,
     idempotencyKey: itemId,
-    outbox: [envelope],
-    outboxPending: true,
-    outboxAt: now,
+    eventIds: [envelope.id],
     createdAt: now,
   };
   return { doc, envelope };
@@ -98,7 +96,6 @@ export async function openFloor(mode: FloorMode, opts: { mongoUrl: string; natsU
       { key: { orgId: 1, personId: 1, registeredAt: -1 } },
       { key: { orgId: 1, registeredAt: 1 } },
       { key: { orgId: 1, idempotencyKey: 1 }, unique: true },
-      { key: { outboxPending: 1, outboxAt: 1 } },
     ]);
     await rows.createIndexes([{ key: { orgId: 1, personId: 1, handedOverAt: 1 } }, { key: { orgId: 1, registeredAt: 1 } }]);
     await marks.createIndexes([{ key: { at: 1 } }]);

@@ -1,22 +1,32 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import mongoose, { type Connection } from 'mongoose';
-import { DurableEvents, Outbox, OUTBOX_INDEX, connectDatabase, makeEnvelope, outboxSchemaFields, type BaseConfig, type Envelope } from '../src';
-import { eventually, testConfig, uniqueNamespace } from '../src/testing';
+import mongoose, { type Connection, type Model } from 'mongoose';
+import {
+  DurableEvents,
+  Outbox,
+  connectDatabase,
+  eventIdsPush,
+  makeEnvelope,
+  outboxSchemaFields,
+  type BaseConfig,
+  type Envelope,
+  type OutboxFields,
+} from '../src';
+import { dropTestDatabases, eventually, testConfig, uniqueNamespace } from '../src/testing';
 
-describe('outbox', function () {
+describe('outbox (real database and NATS)', function () {
   this.timeout(60_000);
   let config: BaseConfig;
   let db: Connection;
   let events: DurableEvents;
-  interface Thing {
+  let Thing: Model<Thing>;
+  let seen: Envelope[];
+  let sub: { stop(): Promise<void> };
+  interface Thing extends OutboxFields {
     _id: string;
-    outbox: Envelope[];
-    outboxPending: boolean;
-    outboxAt: Date;
+    n: number;
   }
-  const schema = new mongoose.Schema<Thing>({ _id: String, ...outboxSchemaFields }, { versionKey: false });
-  schema.index(OUTBOX_INDEX);
+  const schema = new mongoose.Schema<Thing>({ _id: String, n: Number, ...outboxSchemaFields }, { versionKey: false, collection: 'things' });
   const event = () =>
     makeEnvelope('mail.registered', 'org', {
       mailItemId: randomUUID(),
@@ -26,59 +36,121 @@ describe('outbox', function () {
       registeredAt: new Date().toISOString(),
       registeredBy: 'u',
     });
+  const intents = () => db.collection<{ _id: string; docIds: string[]; events: Envelope[]; at: Date }>('things_outbox');
+  const consumed = (e: Envelope) => seen.filter((s) => s.id === e.id).length;
+  /** Inserts the things, each holding its event id, as a write through the outbox would. */
+  const insertWrite = (docs: { _id: string; event: Envelope }[]) => async () => {
+    await Thing.insertMany(docs.map((d) => ({ _id: d._id, n: 0, eventIds: [d.event.id] })));
+    return { result: docs.length, applied: docs.map((d) => d.event) };
+  };
 
   before(async () => {
     config = testConfig(uniqueNamespace());
     db = await connectDatabase(config, 'outboxtest');
     events = await DurableEvents.connect({ natsUrl: config.NATS_URL, namespace: config.RELAIS_NAMESPACE, name: 'test' });
+    Thing = db.model<Thing>('Thing', schema);
+    seen = [];
+    sub = await events.consume({ group: 'outboxtest', type: 'mail.registered', db, handle: async (evs) => void seen.push(...evs) });
   });
   after(async () => {
-    await events.close();
-    await db.close();
+    await sub?.stop();
+    await events?.close();
+    await db?.close();
+    if (config) await dropTestDatabases(config.MONGO_URL, config.RELAIS_NAMESPACE);
   });
 
-  it('republishes what a crash left between the write and the publish, then clears it', async () => {
-    const Model = db.model<Thing>('Thing', schema);
-    const old = new Date(Date.now() - 60_000);
-    const lost = event();
-    const fresh = event();
-    await Model.insertMany([
-      { _id: 'crashed', outbox: [lost], outboxPending: true, outboxAt: old },
-      // Written a moment ago: its own writer is still publishing it, the sweep leaves it alone.
-      { _id: 'in-flight', outbox: [fresh], outboxPending: true, outboxAt: new Date() },
+  it('publishes the events a write applied, not the others, and leaves no intent behind', async () => {
+    const outbox = new Outbox({ events, model: Thing, dbTimeoutMs: 10_000 });
+    await outbox.init();
+    const a = { _id: randomUUID(), event: event() };
+    const b = { _id: randomUUID(), event: event() };
+    expect(await outbox.write([a.event], [a._id], insertWrite([a]))).to.equal(1);
+    // A write that applied nothing (lost a race, say): its event is not published.
+    const skipped = await outbox.write([b.event], [b._id], async () => ({ result: 'lost', applied: [] }));
+    expect(skipped).to.equal('lost');
+    await eventually(() => consumed(a.event) === 1, { what: 'the applied event consumed' });
+    expect(consumed(b.event)).to.equal(0);
+    expect(await outbox.pending()).to.equal(0);
+    // An update records its event id next to the earlier ones, in the same write.
+    const c = event();
+    await outbox.write([c], [a._id], async () => {
+      const res = await Thing.updateOne({ _id: a._id }, { $set: { n: 1 }, $push: eventIdsPush([c]) }).exec();
+      return { result: undefined, applied: res.modifiedCount > 0 ? [c] : [] };
+    });
+    expect((await Thing.findById(a._id).lean())!.eventIds).to.deep.equal([a.event.id, c.id]);
+    await eventually(() => consumed(c) === 1, { what: 'the update event consumed' });
+  });
+
+  it('publishes in the background with writeSoon; stop waits for it', async () => {
+    const outbox = new Outbox({ events, model: Thing, dbTimeoutMs: 10_000 });
+    const docs = Array.from({ length: 120 }, () => ({ _id: randomUUID(), event: event() }));
+    const parts = [docs.slice(0, 50), docs.slice(50)];
+    const results = await Promise.all(parts.map((p) => outbox.writeSoon(p.map((d) => d.event), p.map((d) => d._id), insertWrite(p))));
+    expect(results).to.deep.equal([50, 70]);
+    await outbox.stop();
+    expect(await outbox.pending()).to.equal(0);
+    await eventually(() => docs.every((d) => consumed(d.event) === 1), { what: 'all 120 events consumed' });
+  });
+
+  it('a failed publish loses nothing: the write stands, and the sweep publishes its events later', async () => {
+    const broken = { publish: async () => Promise.reject(new Error('NATS is down')) } as unknown as DurableEvents;
+    const failing = new Outbox({ events: broken, model: Thing, dbTimeoutMs: 10_000 });
+    const d = { _id: randomUUID(), event: event() };
+    expect(await failing.write([d.event], [d._id], insertWrite([d]))).to.equal(1);
+    expect(await Thing.countDocuments({ _id: d._id })).to.equal(1);
+    expect(await failing.pending()).to.equal(1);
+
+    const sweeper = new Outbox({ events, model: Thing, dbTimeoutMs: 10_000, sweepAfterMs: 0 });
+    expect(await sweeper.sweep()).to.equal(1);
+    await eventually(() => consumed(d.event) === 1, { what: 'the swept event consumed' });
+    expect(await sweeper.pending()).to.equal(0);
+  });
+
+  it('the sweep settles what a crash left: publishes written events, drops those never written, leaves recent intents alone', async () => {
+    const old = new Date(Date.now() - 10 * 60_000);
+    // Crashed after the write, before the publish: the thing holds the event id.
+    const written = { _id: randomUUID(), event: event() };
+    await Thing.create({ _id: written._id, n: 0, eventIds: [written.event.id] });
+    // Crashed before the write: no document holds the event.
+    const never = { _id: randomUUID(), event: event() };
+    // Crashed before an update of an existing thing landed: the thing exists without that event id.
+    const unapplied = { _id: randomUUID(), event: event() };
+    await Thing.create({ _id: unapplied._id, n: 0, eventIds: [] });
+    // Recorded a moment ago: its writer may still be writing and publishing it.
+    const recent = { _id: randomUUID(), event: event() };
+    await Thing.create({ _id: recent._id, n: 0, eventIds: [recent.event.id] });
+    await intents().insertMany([
+      { _id: randomUUID(), docIds: [written._id, never._id], events: [written.event, never.event], at: old },
+      { _id: randomUUID(), docIds: [unapplied._id], events: [unapplied.event], at: old },
+      { _id: 'recent', docIds: [recent._id], events: [recent.event], at: new Date() },
     ]);
-    const seen: Envelope[] = [];
-    const sub = await events.consume({ group: 'sweep', type: 'mail.registered', db, handle: async (evs) => void seen.push(...evs) });
-    const outbox = new Outbox({ events, model: Model, dbTimeoutMs: 10_000, sweepAfterMs: 10_000 });
+
+    const outbox = new Outbox({ events, model: Thing, dbTimeoutMs: 10_000, sweepAfterMs: 60_000 });
     expect(await outbox.sweep()).to.equal(1);
-    await eventually(() => seen.some((e) => e.id === lost.id), { what: 'swept event consumed' });
-    expect(seen.some((e) => e.id === fresh.id)).to.equal(false);
-    const crashed = await Model.findById('crashed').lean();
-    expect(crashed).to.deep.include({ outboxPending: false, outbox: [] });
+    await eventually(() => consumed(written.event) === 1, { what: 'the written event consumed' });
+    expect(consumed(never.event) + consumed(unapplied.event) + consumed(recent.event)).to.equal(0);
+    expect((await intents().find({}).toArray()).map((i) => i._id)).to.deep.equal(['recent']);
     expect(await outbox.sweep()).to.equal(0);
-    await sub.stop();
+    await intents().deleteMany({});
   });
 
-  it('publishes then clears, keeping an event added meanwhile for the sweep', async () => {
-    const Model = db.model<Thing>('Thing');
-    const first = event();
-    const second = event();
-    await Model.create({ _id: 'busy', outbox: [first, second], outboxPending: true, outboxAt: new Date(Date.now() - 60_000) });
-    const seen: Envelope[] = [];
-    const sub = await events.consume({ group: 'flush', type: 'mail.registered', db, handle: async (evs) => void seen.push(...evs) });
-    const outbox = new Outbox({ events, model: Model, dbTimeoutMs: 10_000 });
-    // The writer published only the first event: the document holds two, so it is not cleared.
-    await outbox.flush([{ _id: 'busy', outbox: [first] }]);
-    const untouched = await Model.findById('busy').lean<{ outbox: Envelope[]; outboxPending: boolean }>();
-    expect(untouched).to.deep.include({ outboxPending: true });
-    expect(untouched!.outbox).to.have.length(2);
-    expect(await outbox.sweep()).to.equal(2);
-    const cleared = await Model.findById('busy').lean<{ outbox: Envelope[]; outboxPending: boolean }>();
-    expect(cleared).to.deep.include({ outboxPending: false, outbox: [] });
-    // Published twice (flush, then sweep): consumed once, JetStream drops the second publish of an id.
-    await eventually(() => seen.some((e) => e.id === second.id), { what: 'second event consumed' });
-    await new Promise((r) => setTimeout(r, 300));
-    expect(seen.filter((e) => e.id === first.id)).to.have.length(1);
-    await sub.stop();
+  it('a write that fails leaves its intent to the sweep, which publishes only what was stored', async () => {
+    const outbox = new Outbox({ events, model: Thing, dbTimeoutMs: 10_000 });
+    const stored = { _id: randomUUID(), event: event() };
+    const lost = { _id: randomUUID(), event: event() };
+    const failure = outbox.write([stored.event, lost.event], [stored._id, lost._id], async () => {
+      await Thing.create({ _id: stored._id, n: 0, eventIds: [stored.event.id] });
+      throw new Error('the database went away mid-write');
+    });
+    await failure.then(
+      () => expect.fail('the write should have failed'),
+      (err: Error) => expect(err.message).to.equal('the database went away mid-write'),
+    );
+    expect(await outbox.pending()).to.equal(1);
+    const sweeper = new Outbox({ events, model: Thing, dbTimeoutMs: 10_000, sweepAfterMs: 0 });
+    expect(await sweeper.sweep()).to.equal(1);
+    await eventually(() => consumed(stored.event) === 1, { what: 'the stored event consumed' });
+    expect(consumed(lost.event)).to.equal(0);
+    expect(await sweeper.pending()).to.equal(0);
   });
 });

@@ -12,6 +12,7 @@ import {
   validationError,
   type AuthContext,
   type BaseConfig,
+  type Envelope,
   type RelaisContext,
   type ServiceRuntime,
 } from '@relais/shared';
@@ -54,31 +55,38 @@ export function domiciliationService(config: BaseConfig): ServiceSchema {
   let repo: Domiciliations;
   let outbox: Outbox;
 
-  const publish = (doc: DomiciliationDoc) => outbox.publish([doc]);
-
   /**
    * Reads the person's domiciliation, decides the write on it, applies it only if the
-   * document did not change meanwhile (else decides again), then publishes its events.
+   * document did not change meanwhile (else decides again), and publishes its events.
    */
   async function write(
     auth: AuthContext,
     personId: string,
-    decide: (doc: DomiciliationDoc | null, at: Date) => { create: DomiciliationDoc } | { change: Change | null },
+    decide: (
+      doc: DomiciliationDoc | null,
+      at: Date,
+    ) => { create: { doc: DomiciliationDoc; events: Envelope[] } } | { change: Change | null },
   ): Promise<DomiciliationDoc> {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const doc = await repo.forPerson(auth.orgId, personId);
       const at = new Date();
       const decision = decide(doc, at);
       if ('create' in decision) {
-        if (!(await repo.insert(decision.create))) continue;
-        await publish(decision.create);
-        return decision.create;
+        const { doc: created, events } = decision.create;
+        const inserted = await outbox.write(events, [created._id], async () => {
+          const ok = await repo.insert(created);
+          return { result: ok, applied: ok ? events : [] };
+        });
+        if (inserted) return created;
+        continue;
       }
-      if (!decision.change) return doc!;
-      const saved = await repo.apply(doc!, decision.change, at);
-      if (!saved) continue;
-      await publish(saved);
-      return saved;
+      const change = decision.change;
+      if (!change) return doc!;
+      const saved = await outbox.write(change.events, [doc!._id], async () => {
+        const after = await repo.apply(doc!, change, at);
+        return { result: after, applied: after ? change.events : [] };
+      });
+      if (saved) return saved;
     }
     throw conflict('The domiciliation was changed by someone else at the same time; reload it and try again.');
   }
@@ -222,6 +230,7 @@ export function domiciliationService(config: BaseConfig): ServiceSchema {
         dbTimeoutMs: config.DB_TIMEOUT_MS,
         logger: this.logger as never,
       });
+      await outbox.init();
       outbox.start();
     },
 

@@ -129,12 +129,13 @@ describe('domiciliation state machine', () => {
     expect(again.changes).to.deep.include({ field: 'refusalReason', from: 'no local tie', to: null });
   });
 
-  it('a new domiciliation carries its history and domiciliation.changed event', () => {
-    const doc = newDomiciliation(person, transition(null, requested), { domiciliationId: 'dom-1', eventId: 'ev-1' }, actor, at);
-    expect(doc).to.deep.include({ _id: 'dom-1', orgId: 'org-1', personId: person, status: 'requested', version: 1, outboxPending: true });
+  it('a new domiciliation carries its history and the id of its domiciliation.changed event', () => {
+    const { doc, events } = newDomiciliation(person, transition(null, requested), { domiciliationId: 'dom-1', eventId: 'ev-1' }, actor, at);
+    expect(doc).to.deep.include({ _id: 'dom-1', orgId: 'org-1', personId: person, status: 'requested', version: 1, eventIds: ['ev-1'] });
     expect(doc.history).to.deep.equal([{ at, by: 'user-1', action: 'request', field: 'status', from: null, to: 'requested' }]);
-    expect(doc.outbox[0]).to.deep.include({ id: 'ev-1', type: 'domiciliation.changed', orgId: 'org-1' });
-    expect(doc.outbox[0].data).to.deep.equal({
+    expect(events).to.have.length(1);
+    expect(events[0]).to.deep.include({ id: 'ev-1', type: 'domiciliation.changed', orgId: 'org-1' });
+    expect(events[0].data).to.deep.equal({
       domiciliationId: 'dom-1',
       personId: person,
       status: 'requested',
@@ -148,7 +149,7 @@ describe('domiciliation state machine', () => {
   it('a change publishes the current period dates', () => {
     const t = transition(after(requested), activated);
     const change = domiciliationChange({ _id: 'dom-1', personId: person }, t, 'ev-2', actor, at)!;
-    expect(change.outbox[0].data).to.deep.include({ status: 'active', startDate: '2025-01-01', endDate: '2025-12-31' });
+    expect(change.events[0].data).to.deep.include({ status: 'active', startDate: '2025-01-01', endDate: '2025-12-31' });
     expect(change.history.map((h) => h.field)).to.deep.equal(['status', 'startDate', 'endDate']);
   });
 });
@@ -204,8 +205,8 @@ describe('SMS consent', () => {
       { at, by: 'user-1', action: 'setSmsConsent', field: 'smsConsent', from: false, to: true },
       { at, by: 'user-1', action: 'setSmsConsent', field: 'smsPhone', from: null, to: '+262692010203' },
     ]);
-    expect(change.outbox[0]).to.deep.include({ id: 'ev-1', type: 'domiciliation.smsConsentChanged' });
-    expect(change.outbox[0].data).to.deep.include({ personId: person, consent: true, phoneE164: '+262692010203', region: 'RE' });
+    expect(change.events[0]).to.deep.include({ id: 'ev-1', type: 'domiciliation.smsConsentChanged' });
+    expect(change.events[0].data).to.deep.include({ personId: person, consent: true, phoneE164: '+262692010203', region: 'RE' });
   });
 
   it('the same number typed differently changes nothing; withdrawing forgets the number', () => {
@@ -217,7 +218,7 @@ describe('SMS consent', () => {
       ['smsConsent', true, false],
       ['smsPhone', '+262692010203', null],
     ]);
-    expect(withdrawn.outbox[0].data).to.deep.include({ consent: false, phoneE164: null, region: null });
+    expect(withdrawn.events[0].data).to.deep.include({ consent: false, phoneE164: null, region: null });
   });
 
   it('a new number alone is one history line', () => {

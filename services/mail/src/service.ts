@@ -34,6 +34,7 @@ import { MailItems } from './data/mailItems';
 import {
   handOverEvent,
   newMailItem,
+  type NewMailItem,
   pendingCounts,
   selectForHandOver,
   toMailItem,
@@ -56,7 +57,7 @@ export function mailService(config: BaseConfig): ServiceSchema {
   let log: Logger;
   let items: MailItems;
   let outbox: Outbox;
-  let inserts: Batcher<MailItemDoc, { doc: MailItemDoc; created: boolean }>;
+  let inserts: Batcher<NewMailItem, { doc: MailItemDoc; created: boolean }>;
   let statusChecks: Batcher<{ ctx: RelaisContext; personId: string }, ActiveStatus>;
 
   /** Refuses mail for a person whose domiciliation is not active (404 when the person is unknown to the org). */
@@ -70,12 +71,19 @@ export function mailService(config: BaseConfig): ServiceSchema {
     throw conflict(`This person's domiciliation is ${status.status}, not active: mail cannot be registered for them.`);
   }
 
-  /** Stores new items (duplicates of an Idempotency-Key give back the stored item) and publishes their events soon. */
-  async function store(docs: MailItemDoc[]) {
-    const results = await items.insertBatch(docs);
-    // The items and their events are stored: answer now, publish in the background.
-    outbox.publishSoon(results.filter((r) => r.created).map((r) => r.doc));
-    return results;
+  /**
+   * Stores new items (duplicates of an Idempotency-Key give back the stored item) and publishes the events
+   * of those created in the background: once the items and their intent are stored, the caller can be answered.
+   */
+  function store(batch: NewMailItem[]) {
+    return outbox.writeSoon(
+      batch.map((b) => b.event),
+      batch.map((b) => b.doc._id),
+      async () => {
+        const results = await items.insertBatch(batch.map((b) => b.doc));
+        return { result: results, applied: batch.filter((_, i) => results[i].created).map((b) => b.event) };
+      },
+    );
   }
 
   return {
@@ -94,8 +102,8 @@ export function mailService(config: BaseConfig): ServiceSchema {
             if (existing) return toMailItem(existing);
           }
           await requireActive(ctx, await statusChecks.add({ ctx, personId: input.personId }));
-          const doc = newMailItem(input, auth, { itemId: randomUUID(), eventId: randomUUID() }, new Date(), key);
-          const { doc: stored } = await inserts.add(doc);
+          const item = newMailItem(input, auth, { itemId: randomUUID(), eventId: randomUUID() }, new Date(), key);
+          const { doc: stored } = await inserts.add(item);
           return toMailItem(stored);
         },
       }),
@@ -132,16 +140,16 @@ export function mailService(config: BaseConfig): ServiceSchema {
           }
 
           const now = new Date();
-          const accepted: { index: number; doc: MailItemDoc }[] = [];
+          const accepted: { index: number; item: NewMailItem }[] = [];
           for (const { index, input } of todo) {
             const refusal = refusals.get(input.personId);
             if (refusal) {
               results[index] = { index, outcome: 'refused', problem: { status: refusal.status, title: refusal.title, detail: refusal.detail } };
             } else {
-              accepted.push({ index, doc: newMailItem(input, auth, { itemId: randomUUID(), eventId: randomUUID() }, now, keyOf(index)) });
+              accepted.push({ index, item: newMailItem(input, auth, { itemId: randomUUID(), eventId: randomUUID() }, now, keyOf(index)) });
             }
           }
-          const stored = await store(accepted.map((a) => a.doc));
+          const stored = await store(accepted.map((a) => a.item));
           stored.forEach((r, i) => (results[accepted[i].index] = { index: accepted[i].index, outcome: 'registered', item: toMailItem(r.doc) }));
           const registered = results.filter((r) => r.outcome === 'registered').length;
           return { registered, refused: results.length - registered, results };
@@ -171,9 +179,12 @@ export function mailService(config: BaseConfig): ServiceSchema {
             ids,
             event: handOverEvent(auth, input.personId, ids, handOver, randomUUID()),
           }));
-          await items.markHandedOver(auth.orgId, groups, handOver);
+          await outbox.write(
+            groups.map((g) => g.event),
+            selection.ids,
+            async () => ({ result: undefined, applied: await items.markHandedOver(auth.orgId, groups, handOver) }),
+          );
           const updated = await items.byIds(auth.orgId, selection.ids);
-          await outbox.publish(updated);
           return { personId: input.personId, handedOver: updated.map(toMailItem) };
         },
       }),
@@ -221,6 +232,7 @@ export function mailService(config: BaseConfig): ServiceSchema {
         dbTimeoutMs: config.DB_TIMEOUT_MS,
         logger: log,
       });
+      await outbox.init();
       outbox.start();
       inserts = new Batcher(store, { maxItems: 100, maxWaitMs: 2 });
       // Concurrent registrations ask the domiciliation service about all their people in one call per org.

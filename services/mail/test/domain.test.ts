@@ -6,14 +6,14 @@ const ids = { itemId: '6f1c8d7e-52d4-4e0b-9a59-0d8f3e9c1a11', eventId: '0b7f7f55
 const person = '2c1f4a36-9f0a-4c55-8c57-2a9f1b5f7d33';
 
 describe('mail domain', () => {
-  it('a new item carries its mail.registered event with the same facts', () => {
+  it('a new item comes with its mail.registered event, with the same facts, and holds its id', () => {
     const now = new Date('2026-03-02T09:30:00Z');
-    const doc = newMailItem({ personId: person, kind: 'parcel', quantity: 2, sender: 'CAF' }, auth, ids, now);
-    expect(doc).to.include({ _id: ids.itemId, orgId: 'org-1', status: 'pending', quantity: 2, outboxPending: true });
+    const { doc, event } = newMailItem({ personId: person, kind: 'parcel', quantity: 2, sender: 'CAF' }, auth, ids, now);
+    expect(doc).to.include({ _id: ids.itemId, orgId: 'org-1', status: 'pending', quantity: 2 });
     expect(doc.idempotencyKey).to.equal(ids.itemId);
-    expect(doc.outbox).to.have.length(1);
-    expect(doc.outbox[0]).to.deep.include({ id: ids.eventId, type: 'mail.registered', orgId: 'org-1' });
-    expect(doc.outbox[0].data).to.deep.equal({
+    expect(doc.eventIds).to.deep.equal([ids.eventId]);
+    expect(event).to.deep.include({ id: ids.eventId, type: 'mail.registered', orgId: 'org-1' });
+    expect(event.data).to.deep.equal({
       mailItemId: ids.itemId,
       personId: person,
       kind: 'parcel',
@@ -24,7 +24,7 @@ describe('mail domain', () => {
   });
 
   it('keeps the Idempotency-Key of the request', () => {
-    const doc = newMailItem({ personId: person, kind: 'letter', quantity: 1 }, auth, ids, new Date(), 'key-1');
+    const { doc } = newMailItem({ personId: person, kind: 'letter', quantity: 1 }, auth, ids, new Date(), 'key-1');
     expect(doc.idempotencyKey).to.equal('key-1');
   });
 

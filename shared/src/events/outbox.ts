@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
 import type { Model } from 'mongoose';
 import type { Envelope } from './contracts';
@@ -5,133 +6,203 @@ import type { DurableEvents, Logger } from './durable';
 import { chunks, withTimeout } from '../db';
 
 /**
- * Transactional outbox without transactions: a document is written together with the
- * events it produced (`outbox` field, one atomic single-document write). The events are
- * then published (Nats-Msg-Id = event id, so JetStream drops a second publish of one event)
- * and the documents cleared in one update per outbox length, off the request path. The sweep
- * republishes and clears what a crash left pending. Consumers dedupe by event id.
+ * Transactional outbox without transactions, and without touching a document after its write.
+ *
+ * 1. The events a write will produce are recorded first, in one small document of the outbox
+ *    collection (an intent: the events and the ids of the documents the write touches).
+ * 2. The write itself stores, in each document it changes, the ids of the events it applied
+ *    (`eventIds`), in the same single-document write as the change.
+ * 3. The applied events are published (Nats-Msg-Id = event id), then the intent is deleted.
+ *
+ * A crash or a failed publish leaves the intent: the sweep takes intents older than `sweepAfterMs`,
+ * publishes those of their events that some document holds (the write happened) and drops the rest
+ * (it did not). Consumers dedupe by event id, and JetStream drops a second publish of an id.
+ *
+ * Why not flags on the documents, cleared after the publish: that clear is one more update per
+ * document, which costs as much as the write itself on FerretDB (a PostgreSQL round trip per updated
+ * document); an intent costs one insert and one delete per batch of writes, whatever its size.
  */
+
+/** How many event ids a document keeps (newest last): far more than it can gain while an intent waits for the sweep. */
+export const OUTBOX_KEEP = 50;
+
+/** The fields an outbox-carrying document has. */
 export interface OutboxFields {
-  outbox: Envelope[];
-  outboxPending: boolean;
-  /** When the pending events were written: the sweep only takes what its writer should long have published. */
-  outboxAt: Date;
+  /** Ids of the events its writes produced, newest last (the last OUTBOX_KEEP). */
+  eventIds: string[];
+}
+
+/** Schema fields of an outbox-carrying document (spread into its mongoose schema definition). */
+export const outboxSchemaFields = {
+  eventIds: { type: [String], default: () => [] },
+};
+
+/** The update part recording that a write applied these events (goes in the same update as the change). */
+export function eventIdsPush(events: readonly Envelope[]) {
+  return { eventIds: { $each: events.map((e) => e.id), $slice: -OUTBOX_KEEP } };
+}
+
+/** What a write reports back: its result, and which of the recorded events it applied. */
+export interface Written<T> {
+  result: T;
+  applied: readonly Envelope[];
 }
 
 export interface OutboxOptions {
   events: DurableEvents;
+  /** The collection the writes go to: the intents live next to it, in `<collection>_outbox`. */
   model: Model<any>;
   dbTimeoutMs: number;
-  /** Documents still pending after this long are republished by the sweep. */
+  /**
+   * Intents older than this are the sweep's. It must be well beyond the longest a write can take,
+   * so that the sweep never decides on a write still under way (default: 60 s, at least 4 database timeouts).
+   */
   sweepAfterMs?: number;
   logger?: Logger;
 }
 
-/** Index serving the sweep: `{ outboxPending: true, outboxAt < t }`. Add it to every outbox-carrying schema. */
-export const OUTBOX_INDEX = { outboxPending: 1, outboxAt: 1 } as const;
+interface Intent {
+  _id: string;
+  docIds: string[];
+  events: Envelope[];
+  at: Date;
+}
 
-type OutboxDoc = { _id: unknown; outbox: Envelope[] };
+const intentSchema = new mongoose.Schema<Intent>(
+  {
+    _id: { type: String, required: true },
+    docIds: { type: [String], required: true },
+    events: { type: mongoose.Schema.Types.Mixed, required: true },
+    at: { type: Date, required: true },
+  },
+  { versionKey: false },
+);
+// Serves the sweep: intents written before a cut-off, oldest first.
+intentSchema.index({ at: 1 });
 
-const SWEEP_BATCH = 500;
+const SWEEP_BATCH = 100;
+const PUBLISH_BATCH = 500;
 
 export class Outbox {
+  private readonly intents: Model<Intent>;
+  private readonly sweepAfterMs: number;
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
-  private queue: OutboxDoc[] = [];
+  private queue: { intentId: string; events: readonly Envelope[] }[] = [];
   private draining: Promise<void> | null = null;
   private stopped = false;
 
-  constructor(private readonly opts: OutboxOptions) {}
-
-  /** Publishes the given documents' events, then clears the documents. */
-  async flush(docs: readonly OutboxDoc[]): Promise<void> {
-    await this.send(docs);
-    await this.clear(docs);
+  constructor(private readonly opts: OutboxOptions) {
+    const name = `${opts.model.collection.collectionName}_outbox`;
+    const db = opts.model.db;
+    this.intents = (db.models[name] as Model<Intent>) ?? db.model<Intent>(name, intentSchema, name);
+    this.sweepAfterMs = opts.sweepAfterMs ?? Math.max(60_000, 4 * opts.dbTimeoutMs);
   }
 
-  private async send(docs: readonly OutboxDoc[]): Promise<void> {
-    const unique = [...new Map(docs.flatMap((d) => d.outbox.map((e) => [e.id, e] as const))).values()];
-    if (unique.length > 0) await this.opts.events.publish(unique);
+  async init(): Promise<void> {
+    await this.intents.createIndexes();
   }
 
   /**
-   * One update per outbox length (nearly always one): a document is cleared only if its outbox still
-   * holds as many events as were published, so an event added meanwhile stays for the next flush or sweep.
+   * Records `events` for the documents `docIds`, makes the write, and publishes the events it applied
+   * before returning. A failed publish is not the caller's error: the write is stored and the sweep
+   * publishes its events later. A failed write throws, its intent left to the sweep to settle.
    */
-  private async clear(docs: readonly OutboxDoc[]): Promise<void> {
-    const byLength = new Map<number, unknown[]>();
-    for (const d of docs) if (d.outbox.length > 0) byLength.set(d.outbox.length, [...(byLength.get(d.outbox.length) ?? []), d._id]);
-    for (const [length, ids] of byLength) {
-      for (const part of chunks(ids, 500)) {
-        await withTimeout(
-          this.opts.model
-            .updateMany({ _id: { $in: part }, outboxPending: true, outbox: { $size: length } }, { $set: { outbox: [], outboxPending: false } })
-            .exec(),
-          this.opts.dbTimeoutMs,
-          'outbox clear',
-        );
-      }
+  async write<T>(events: readonly Envelope[], docIds: readonly string[], write: () => Promise<Written<T>>): Promise<T> {
+    const { intentId, written } = await this.record(events, docIds, write);
+    if (intentId) {
+      await this.settle([{ intentId, events: written.applied }]).catch((err) =>
+        this.opts.logger?.warn({ error: (err as Error).message }, 'publish deferred to the outbox sweep'),
+      );
     }
+    return written.result;
   }
 
-  /**
-   * Publishes in the background: the write is durable already, so the caller need not wait.
-   * What arrives while a publish runs is gathered into the next one. Publishing comes first:
-   * published documents are cleared only when nothing waits to be published. A crash before
-   * the clear is covered by the sweep (JetStream drops the second publish of an event id).
-   */
-  publishSoon(docs: readonly OutboxDoc[]): void {
-    this.queue.push(...docs.filter((d) => d.outbox.length > 0));
-    if (!this.draining && this.queue.length > 0) this.draining = this.drain();
+  /** As `write`, but publishes in the background: the caller answers as soon as the write is stored. */
+  async writeSoon<T>(events: readonly Envelope[], docIds: readonly string[], write: () => Promise<Written<T>>): Promise<T> {
+    const { intentId, written } = await this.record(events, docIds, write);
+    if (intentId) {
+      this.queue.push({ intentId, events: written.applied });
+      this.draining ??= this.drain();
+    }
+    return written.result;
   }
 
-  /** Publishes and clears now, and never throws: what fails stays pending for the sweep (the write is stored either way). */
-  async publish(docs: readonly OutboxDoc[]): Promise<void> {
-    await this.flush(docs).catch((err) =>
-      this.opts.logger?.warn({ error: (err as Error).message }, 'publish deferred to the outbox sweep'),
-    );
+  private async record<T>(
+    events: readonly Envelope[],
+    docIds: readonly string[],
+    write: () => Promise<Written<T>>,
+  ): Promise<{ intentId: string | null; written: Written<T> }> {
+    if (events.length === 0) return { intentId: null, written: await write() };
+    const intent: Intent = { _id: randomUUID(), docIds: [...new Set(docIds)], events: [...events], at: new Date() };
+    await withTimeout(this.intents.create(intent), this.opts.dbTimeoutMs, 'outbox intent');
+    return { intentId: intent._id, written: await write() };
   }
 
+  /** Publishes the events, then deletes their intents (one delete for all). */
+  private async settle(done: readonly { intentId: string; events: readonly Envelope[] }[]): Promise<void> {
+    const unique = [...new Map(done.flatMap((d) => d.events.map((e) => [e.id, e] as const))).values()];
+    for (const part of chunks(unique, PUBLISH_BATCH)) await this.opts.events.publish(part);
+    const ids = done.map((d) => d.intentId);
+    await withTimeout(this.intents.deleteMany({ _id: { $in: ids } }).exec(), this.opts.dbTimeoutMs, 'outbox intent delete');
+  }
+
+  /** What arrives while a publish runs is gathered into the next one. */
   private async drain(): Promise<void> {
-    const published: OutboxDoc[] = [];
-    while (this.queue.length > 0 || published.length > 0) {
-      try {
-        if (this.queue.length > 0) {
-          const docs = this.queue.splice(0, 500);
-          await this.send(docs);
-          published.push(...docs);
-        } else {
-          await this.clear(published.splice(0, 500));
-        }
-      } catch (err) {
-        this.opts.logger?.warn({ error: (err as Error).message }, 'publish deferred to the outbox sweep');
+    while (this.queue.length > 0) {
+      const batch: typeof this.queue = [];
+      let size = 0;
+      while (this.queue.length > 0 && size < PUBLISH_BATCH) {
+        const next = this.queue.shift()!;
+        batch.push(next);
+        size += next.events.length;
       }
+      await this.settle(batch).catch((err) =>
+        this.opts.logger?.warn({ error: (err as Error).message }, 'publish deferred to the outbox sweep'),
+      );
     }
     this.draining = null;
   }
 
   /**
-   * Republishes and clears the documents still pending well after their write (a crash between
-   * the write and the publish, or a failed publish). Returns how many events were republished.
+   * Settles the intents older than `sweepAfterMs` (a crash between the write and the publish, a failed
+   * publish or write): publishes the events some document holds, drops the others, deletes the intents.
+   * Returns how many events were republished.
    */
   async sweep(): Promise<number> {
-    const before = new Date(Date.now() - (this.opts.sweepAfterMs ?? 10_000));
+    const before = new Date(Date.now() - this.sweepAfterMs);
     let republished = 0;
     for (;;) {
-      const pending = await withTimeout(
-        this.opts.model
-          .find({ outboxPending: true, outboxAt: { $lt: before } }, { outbox: 1 })
-          .limit(SWEEP_BATCH)
-          .lean<OutboxDoc[]>()
-          .exec(),
+      const stale = await withTimeout(
+        this.intents.find({ at: { $lt: before } }).sort({ at: 1 }).limit(SWEEP_BATCH).lean<Intent[]>().exec(),
         this.opts.dbTimeoutMs,
         'outbox sweep',
       );
-      await this.flush(pending);
-      republished += pending.reduce((n, d) => n + d.outbox.length, 0);
-      // A full batch: more may wait (after an outage); a document the clear skipped has a newer event, whose writer publishes it.
-      if (pending.length < SWEEP_BATCH || this.stopped) return republished;
+      if (stale.length === 0) return republished;
+      const docIds = [...new Set(stale.flatMap((i) => i.docIds))];
+      const eventIds = stale.flatMap((i) => i.events.map((e) => e.id));
+      const written = new Set<string>();
+      for (const part of chunks(docIds, 500)) {
+        const docs = await withTimeout(
+          this.opts.model
+            .find({ _id: { $in: part }, eventIds: { $in: eventIds } }, { eventIds: 1 })
+            .lean<{ eventIds: string[] }[]>()
+            .exec(),
+          this.opts.dbTimeoutMs,
+          'outbox sweep lookup',
+        );
+        for (const d of docs) for (const id of d.eventIds) written.add(id);
+      }
+      const done = stale.map((i) => ({ intentId: i._id, events: i.events.filter((e) => written.has(e.id)) }));
+      await this.settle(done);
+      republished += done.reduce((n, d) => n + d.events.length, 0);
+      if (stale.length < SWEEP_BATCH || this.stopped) return republished;
     }
+  }
+
+  /** How many intents wait to be settled (ops and tests: zero once everything is published). */
+  pending(): Promise<number> {
+    return withTimeout(this.intents.countDocuments({}).exec(), this.opts.dbTimeoutMs, 'outbox count');
   }
 
   start(intervalMs = 5_000): void {
@@ -156,10 +227,3 @@ export class Outbox {
     await this.sweeping;
   }
 }
-
-/** Schema fields of an outbox-carrying document (spread into its mongoose schema definition). */
-export const outboxSchemaFields = {
-  outbox: { type: mongoose.Schema.Types.Mixed, default: [] },
-  outboxPending: { type: Boolean, required: true },
-  outboxAt: { type: Date, required: true },
-} as const;

@@ -1,5 +1,5 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import { DOMICILIATION_STATUSES, OUTBOX_INDEX, TenantRepository, isDuplicateKey, outboxSchemaFields, withTimeout } from '@relais/shared';
+import { DOMICILIATION_STATUSES, TenantRepository, eventIdsPush, isDuplicateKey, outboxSchemaFields, withTimeout } from '@relais/shared';
 import type { Change, DomiciliationDoc } from '../domain/domiciliation';
 
 const period = new mongoose.Schema({ startDate: { type: String, required: true }, endDate: { type: String, required: true } }, { _id: false });
@@ -48,8 +48,6 @@ const schema = new mongoose.Schema<DomiciliationDoc>(
 );
 // Serves every read and write of a person's domiciliation ({ orgId, personId }) and keeps one per person.
 schema.index({ orgId: 1, personId: 1 }, { unique: true });
-// Serves the outbox sweep.
-schema.index(OUTBOX_INDEX);
 
 export class Domiciliations extends TenantRepository<DomiciliationDoc> {
   constructor(
@@ -79,7 +77,7 @@ export class Domiciliations extends TenantRepository<DomiciliationDoc> {
     return withTimeout(this.findOne(orgId, { personId }), this.dbTimeoutMs, 'domiciliation lookup');
   }
 
-  /** Inserts a new domiciliation with its events; false when the person already has one. */
+  /** Inserts a new domiciliation with its event ids; false when the person already has one. */
   async insert(doc: DomiciliationDoc): Promise<boolean> {
     try {
       await withTimeout(this.model.create(doc), this.dbTimeoutMs, 'domiciliation insert');
@@ -101,9 +99,9 @@ export class Domiciliations extends TenantRepository<DomiciliationDoc> {
         .findOneAndUpdate(
           this.scoped(doc.orgId, { _id: doc._id, version: doc.version }),
           {
-            $set: { ...change.set, updatedAt: at, outboxPending: true, outboxAt: at },
+            $set: { ...change.set, updatedAt: at },
             $inc: { version: 1 },
-            $push: { history: { $each: change.history }, outbox: { $each: change.outbox } },
+            $push: { history: { $each: change.history }, ...eventIdsPush(change.events) },
           },
           { returnDocument: 'after' },
         )

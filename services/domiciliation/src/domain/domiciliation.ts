@@ -43,7 +43,7 @@ export interface SmsConsent {
   changedBy: string | null;
 }
 
-/** A person's domiciliation as stored: one per (org, person), with its pending events (outbox). */
+/** A person's domiciliation as stored: one per (org, person), with the ids of the events its writes produced (outbox). */
 export interface DomiciliationDoc extends OutboxFields {
   _id: string;
   orgId: string;
@@ -210,7 +210,7 @@ export const stateOf = (doc: Pick<DomiciliationDoc, 'status' | 'periods' | 'refu
 export interface Change {
   set: Partial<Pick<DomiciliationDoc, 'status' | 'periods' | 'refusalReason' | 'smsConsent'>>;
   history: HistoryEntry[];
-  outbox: Envelope[];
+  events: Envelope[];
 }
 
 export interface Actor {
@@ -253,15 +253,16 @@ export const NO_CONSENT: SmsConsent = {
   changedBy: null,
 };
 
-/** A new domiciliation (status requested) with its history and `domiciliation.changed` event. Pure. */
+/** A new domiciliation (status requested) with its history, and its `domiciliation.changed` event. Pure. */
 export function newDomiciliation(
   personId: string,
   t: Transition,
   ids: { domiciliationId: string; eventId: string },
   actor: Actor,
   at: Date,
-): DomiciliationDoc {
-  return {
+): { doc: DomiciliationDoc; events: Envelope[] } {
+  const event = changedEvent({ ...ids, personId }, t.next, actor, at);
+  const doc: DomiciliationDoc = {
     _id: ids.domiciliationId,
     orgId: actor.orgId,
     personId,
@@ -269,12 +270,11 @@ export function newDomiciliation(
     smsConsent: { ...NO_CONSENT },
     history: entries(t, actor, at),
     version: 1,
-    outbox: [changedEvent({ ...ids, personId }, t.next, actor, at)],
-    outboxPending: true,
-    outboxAt: at,
+    eventIds: [event.id],
     createdAt: at,
     updatedAt: at,
   };
+  return { doc, events: [event] };
 }
 
 /** The write a transition of an existing domiciliation makes, or null when it changes nothing. Pure. */
@@ -289,7 +289,7 @@ export function domiciliationChange(
   return {
     set: { status: t.next.status, periods: t.next.periods, refusalReason: t.next.refusalReason },
     history: entries(t, actor, at),
-    outbox: [changedEvent({ domiciliationId: doc._id, personId: doc.personId, eventId }, t.next, actor, at)],
+    events: [changedEvent({ domiciliationId: doc._id, personId: doc.personId, eventId }, t.next, actor, at)],
   };
 }
 

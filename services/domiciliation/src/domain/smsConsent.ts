@@ -50,6 +50,6 @@ export function smsConsentChange(
   return {
     set: { smsConsent: next },
     history: changes.map((c) => ({ at, by: actor.userId, action: 'setSmsConsent', ...c })),
-    outbox: [event],
+    events: [event],
   };
 }

@@ -1,5 +1,5 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import { MAIL_KINDS, OUTBOX_INDEX, outboxSchemaFields, TenantRepository, insertEach } from '@relais/shared';
+import { MAIL_KINDS, eventIdsPush, outboxSchemaFields, TenantRepository, insertEach } from '@relais/shared';
 import type { Envelope } from '@relais/shared';
 import type { HandOver, MailItemDoc } from '../domain/mail';
 
@@ -34,8 +34,6 @@ schema.index({ orgId: 1, personId: 1, registeredAt: -1 });
 schema.index({ orgId: 1, registeredAt: 1 });
 // Serves retried requests: one item per (org, Idempotency-Key).
 schema.index({ orgId: 1, idempotencyKey: 1 }, { unique: true });
-// Serves the outbox sweep.
-schema.index(OUTBOX_INDEX);
 
 export class MailItems extends TenantRepository<MailItemDoc> {
   static open(db: Connection): MailItems {
@@ -80,18 +78,22 @@ export class MailItems extends TenantRepository<MailItemDoc> {
   }
 
   /**
-   * Marks items handed over, each group with its event in the same single-document
-   * writes. Only items still pending change; the others are left as they are.
+   * Marks items handed over, each group with its event id in the same single-document writes.
+   * Only items still pending change; the others are left as they are. Returns the events of
+   * the groups that changed at least one item.
    */
-  async markHandedOver(orgId: string, groups: { ids: string[]; event: Envelope }[], handOver: HandOver): Promise<void> {
+  async markHandedOver(orgId: string, groups: { ids: string[]; event: Envelope }[], handOver: HandOver): Promise<Envelope[]> {
+    const applied: Envelope[] = [];
     for (const g of groups) {
-      await this.model
+      const res = await this.model
         .updateMany(this.scoped(orgId, { _id: { $in: g.ids }, status: 'pending' }), {
-          $set: { status: 'handedOver', handOver, outboxPending: true, outboxAt: handOver.at },
-          $push: { outbox: g.event },
+          $set: { status: 'handedOver', handOver },
+          $push: eventIdsPush([g.event]),
         })
         .exec();
+      if (res.modifiedCount > 0) applied.push(g.event);
     }
+    return applied;
   }
 
   byIds(orgId: string, ids: string[]) {

@@ -1,4 +1,4 @@
-import { makeEnvelope, MAIL_KINDS, type AuthContext, type Envelope, type MailKind } from '@relais/shared';
+import { makeEnvelope, MAIL_KINDS, type AuthContext, type Envelope, type MailKind, type OutboxFields } from '@relais/shared';
 import type { RegisterMailInput } from '../api';
 
 export interface HandOver {
@@ -8,8 +8,8 @@ export interface HandOver {
   proxyName?: string;
 }
 
-/** A mail item as stored, with the events its write produced (outbox). */
-export interface MailItemDoc {
+/** A mail item as stored, with the ids of the events its writes produced (outbox). */
+export interface MailItemDoc extends OutboxFields {
   _id: string;
   orgId: string;
   personId: string;
@@ -23,10 +23,13 @@ export interface MailItemDoc {
   /** Idempotency-Key of the request, or the item id when none was sent (keeps the unique index total). */
   idempotencyKey: string;
   handOver?: HandOver;
-  outbox: Envelope[];
-  outboxPending: boolean;
-  outboxAt: Date;
   createdAt: Date;
+}
+
+/** A mail item to store and the event its registration publishes. */
+export interface NewMailItem {
+  doc: MailItemDoc;
+  event: Envelope<'mail.registered'>;
 }
 
 /** Builds a new mail item and its `mail.registered` event. Pure. */
@@ -36,7 +39,7 @@ export function newMailItem(
   ids: { itemId: string; eventId: string },
   now: Date,
   idempotencyKey?: string,
-): MailItemDoc {
+): NewMailItem {
   const event = makeEnvelope(
     'mail.registered',
     auth.orgId,
@@ -50,7 +53,7 @@ export function newMailItem(
     },
     { id: ids.eventId, occurredAt: now },
   );
-  return {
+  const doc: MailItemDoc = {
     _id: ids.itemId,
     orgId: auth.orgId,
     personId: input.personId,
@@ -62,11 +65,10 @@ export function newMailItem(
     registeredAt: now,
     registeredBy: auth.userId,
     idempotencyKey: idempotencyKey ?? ids.itemId,
-    outbox: [event],
-    outboxPending: true,
-    outboxAt: now,
+    eventIds: [event.id],
     createdAt: now,
   };
+  return { doc, event };
 }
 
 /** Quantities per kind (zero for kinds with none). Pure. */
