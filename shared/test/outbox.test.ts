@@ -36,7 +36,7 @@ describe('outbox (real database and NATS)', function () {
       registeredAt: new Date().toISOString(),
       registeredBy: 'u',
     });
-  const intents = () => db.collection<{ _id: string; docIds: string[]; events: Envelope[]; at: Date }>('things_outbox');
+  const intents = () => db.collection<{ _id: string; docIds: string[]; events: string; at: Date }>('things_outbox');
   const consumed = (e: Envelope) => seen.filter((s) => s.id === e.id).length;
   /** Inserts the things, each holding its event id, as a write through the outbox would. */
   const insertWrite = (docs: { _id: string; event: Envelope }[]) => async () => {
@@ -120,9 +120,9 @@ describe('outbox (real database and NATS)', function () {
     const recent = { _id: randomUUID(), event: event() };
     await Thing.create({ _id: recent._id, n: 0, eventIds: [recent.event.id] });
     await intents().insertMany([
-      { _id: randomUUID(), docIds: [written._id, never._id], events: [written.event, never.event], at: old },
-      { _id: randomUUID(), docIds: [unapplied._id], events: [unapplied.event], at: old },
-      { _id: 'recent', docIds: [recent._id], events: [recent.event], at: new Date() },
+      { _id: randomUUID(), docIds: [written._id, never._id], events: JSON.stringify([written.event, never.event]), at: old },
+      { _id: randomUUID(), docIds: [unapplied._id], events: JSON.stringify([unapplied.event]), at: old },
+      { _id: 'recent', docIds: [recent._id], events: JSON.stringify([recent.event]), at: new Date() },
     ]);
 
     const outbox = new Outbox({ events, model: Thing, dbTimeoutMs: 10_000, sweepAfterMs: 60_000 });
