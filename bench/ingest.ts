@@ -1,16 +1,18 @@
-// `npm run bench -- ingest [items=2000] [concurrency=32] [round=100] [rounds=4]`: mail registered through the
-// gateway, stored by the mail service, published on JetStream and recorded by the notifications service,
-// against two raw floors (the same writes with the bare drivers, one at a time and batched), all on the
-// same database and NATS in one run. Relais runs two timed phases, each compared with its like: one item
+// `npm run bench -- ingest [items=2000] [concurrency=32] [round=100] [rounds=4] [repeats=5]`: mail registered
+// through the gateway, stored by the mail service, published on JetStream and recorded by the notifications
+// service, against two raw floors (the same writes with the bare drivers, one at a time and batched), all on
+// the same database and NATS in one run. Relais runs two timed phases, each compared with its like: one item
 // per request (`concurrency` clients) against the one-at-a-time floor, and rounds of `round` items per
-// request (POST /v1/mail/batch, `rounds` clients) against the batched floor.
+// request (POST /v1/mail/batch, `rounds` clients) against the batched floor. A batched run lasts under a
+// second, where a passing hiccup of the machine weighs a lot: the rounds phase and the batched floor take
+// turns `repeats` times, and each side's median is compared.
 import { MongoClient } from 'mongodb';
 import { GatewayStore, createOrgWithAdmin, loadGatewayConfig } from '@relais/gateway';
 import { freePort } from '@relais/shared/testing';
 import { parseArgs, rate, sleep, whenAborted, type BenchContext } from './lib/context';
 import { Children } from './lib/children';
 import { cpuReport, cpuSnapshot } from './lib/cpu';
-import { openFloor, type FloorMode } from './lib/floors';
+import { openFloor, type Floor, type FloorMode } from './lib/floors';
 import { HttpClient, quantile } from './lib/http';
 
 export const description = 'mail registered through the gateway -> stored -> JetStream -> recorded by notifications, vs raw floors';
@@ -26,31 +28,42 @@ const SERVICES = ['contacts', 'domiciliation', 'mail', 'notifications'] as const
 const say = (msg: string) => process.stderr.write(`ingest: ${msg}\n`);
 
 export async function run(args: string[], ctx: BenchContext): Promise<string[]> {
-  const { items, concurrency, round, rounds } = parseArgs(args, { items: 2000, concurrency: 32, round: 100, rounds: 4 });
-  say(`${items} items, ${concurrency} single-item clients, ${rounds} clients of ${round}-item rounds, ${WARMUP} warm-up items per contender`);
+  const { items, concurrency, round, rounds, repeats } = parseArgs(args, { items: 2000, concurrency: 32, round: 100, rounds: 4, repeats: 5 });
+  say(`${items} items, ${concurrency} single-item clients, ${rounds} clients of ${round}-item rounds (${repeats} times), ${WARMUP} warm-up items per contender`);
 
   const { ms: one, cpu: oneCpu } = await floor('one', items, ctx);
   say(`floor, one at a time: ${rate(items, one)} items/s`);
-  const { ms: batched, cpu: batchedCpu } = await floor('batched', items, ctx);
-  say(`floor, batched: ${rate(items, batched)} items/s`);
-  const relais = await relaisFlow(items, { concurrency, round, rounds }, ctx);
+  const batchedFloor = await openWarmFloor('batched', ctx);
+  let relais: Awaited<ReturnType<typeof relaisFlow>>;
+  try {
+    relais = await relaisFlow(items, { concurrency, round, rounds, repeats }, batchedFloor, ctx);
+  } finally {
+    await batchedFloor.close();
+  }
 
-  const singleRate = items / (relais.single.ms / 1000);
-  const roundRate = items / (relais.rounds.ms / 1000);
-  const oneRate = items / (one / 1000);
-  const batchedRate = items / (batched / 1000);
+  const perS = (ms: number) => items / (ms / 1000);
+  const singleRate = perS(relais.single.ms);
+  const oneRate = perS(one);
+  // The median run of each side (an odd count of runs: the middle one).
+  const middle = <T>(xs: T[], ms: (x: T) => number) => [...xs].sort((a, b) => ms(a) - ms(b))[Math.floor(xs.length / 2)];
+  const roundsMid = middle(relais.rounds, (p) => p.ms);
+  const batchedMid = middle(relais.batched, (b) => b.ms);
+  const roundRate = perS(roundsMid.ms);
+  const batchedRate = perS(batchedMid.ms);
+  const runs = relais.rounds.map((p, i) => `${perS(p.ms).toFixed(0)}/${perS(relais.batched[i].ms).toFixed(0)}`).join(', ');
   return [
     `ingest: N=${items} items per contender (after ${WARMUP} warm-up items each)`,
     `  Relais, one item per request (${concurrency} clients)          ${singleRate.toFixed(2).padStart(9)} items/s  (${(relais.single.ms / 1000).toFixed(2)} s)`,
     `  floor, one at a time                                  ${oneRate.toFixed(2).padStart(9)} items/s  (${(one / 1000).toFixed(2)} s)`,
-    `  Relais, rounds of ${round} (POST /v1/mail/batch, ${rounds} clients)  ${roundRate.toFixed(2).padStart(9)} items/s  (${(relais.rounds.ms / 1000).toFixed(2)} s)`,
-    `  floor, batched (100 per write)                        ${batchedRate.toFixed(2).padStart(9)} items/s  (${(batched / 1000).toFixed(2)} s)`,
+    `  Relais, rounds of ${round} (POST /v1/mail/batch, ${rounds} clients)  ${roundRate.toFixed(2).padStart(9)} items/s  (median of ${repeats}, ${(roundsMid.ms / 1000).toFixed(2)} s)`,
+    `  floor, batched (100 per write)                        ${batchedRate.toFixed(2).padStart(9)} items/s  (median of ${repeats}, ${(batchedMid.ms / 1000).toFixed(2)} s)`,
+    `  rounds / batched floor, items/s, run by run: ${runs}`,
     `  one item per request / one-at-a-time floor ${(singleRate / oneRate).toFixed(2)} (target > 1); rounds / batched floor ${(roundRate / batchedRate).toFixed(2)} (target >= 0.5)`,
     ...describePhase('one item per request', relais.single, items),
-    ...describePhase(`rounds of ${round}`, relais.rounds, items),
+    ...describePhase(`rounds of ${round}, median run`, roundsMid, items),
     ...relais.notes,
     ...(oneCpu ? [`  CPU, floor one at a time: ${oneCpu}`] : []),
-    ...(batchedCpu ? [`  CPU, floor batched: ${batchedCpu}`] : []),
+    `  CPU, floor batched, median run: ${batchedMid.cpu}`,
     `ratio_one_at_a_time=${(singleRate / oneRate).toFixed(2)}`,
     `RESULT ingest ${roundRate.toFixed(2)} items/s ratio=${(roundRate / batchedRate).toFixed(2)}`,
   ];
@@ -60,23 +73,39 @@ function describePhase(name: string, p: Phase, items: number): string[] {
   const lat = p.latencies;
   return [
     `  Relais, ${name}: last HTTP response after ${(p.httpMs / 1000).toFixed(2)} s, ${p.recordedAtHttpEnd}/${items} recorded by then, ` +
-      `the rest ${((p.ms - p.httpMs) / 1000).toFixed(2)} s later; request latency ms p50 ${quantile(lat, 0.5).toFixed(0)}, ` +
+      `the rest ${(Math.max(0, p.ms - p.httpMs) / 1000).toFixed(2)} s later; request latency ms p50 ${quantile(lat, 0.5).toFixed(0)}, ` +
       `p95 ${quantile(lat, 0.95).toFixed(0)}, p99 ${quantile(lat, 0.99).toFixed(0)}, max ${lat[lat.length - 1].toFixed(0)}`,
     `  CPU, Relais ${name} (% of one core): ${p.cpu}`,
   ];
 }
 
-/** Milliseconds for `items` through one floor, after a warm-up on the same stream and collections. */
-async function floor(mode: FloorMode, items: number, ctx: BenchContext): Promise<{ ms: number; cpu: string }> {
+/** A floor on its own stream and collections, warmed up. */
+async function openWarmFloor(mode: FloorMode, ctx: BenchContext): Promise<Floor> {
   const f = await Promise.race([
     openFloor(mode, { mongoUrl: ctx.mongoUrl, natsUrl: ctx.natsUrl, namespace: `${ctx.prefix}_floor_${mode}` }),
     whenAborted(ctx.signal),
   ]);
   try {
     await Promise.race([f.run(WARMUP), whenAborted(ctx.signal)]);
-    const cpu = cpuSnapshot();
-    const ms = await Promise.race([f.run(items), whenAborted(ctx.signal)]);
-    return { ms, cpu: cpuReport(cpu, new Map()) };
+    return f;
+  } catch (err) {
+    await f.close();
+    throw err;
+  }
+}
+
+/** Milliseconds for `items` through a warm floor, with the machine's CPU meanwhile. */
+async function timeFloor(f: Floor, items: number, ctx: BenchContext): Promise<{ ms: number; cpu: string }> {
+  const cpu = cpuSnapshot();
+  const ms = await Promise.race([f.run(items), whenAborted(ctx.signal)]);
+  return { ms, cpu: cpuReport(cpu, new Map()) };
+}
+
+/** Milliseconds for `items` through one floor, after a warm-up on the same stream and collections. */
+async function floor(mode: FloorMode, items: number, ctx: BenchContext): Promise<{ ms: number; cpu: string }> {
+  const f = await openWarmFloor(mode, ctx);
+  try {
+    return await timeFloor(f, items, ctx);
   } finally {
     await f.close();
   }
@@ -93,11 +122,16 @@ interface Phase {
   cpu: string;
 }
 
+/**
+ * Relais's two phases: one item per request, then rounds taking turns with the batched floor
+ * (`floor`, already warm), `repeats` times. Relais's services sit idle while the floor runs.
+ */
 async function relaisFlow(
   items: number,
-  opts: { concurrency: number; round: number; rounds: number },
+  opts: { concurrency: number; round: number; rounds: number; repeats: number },
+  floor: Floor,
   ctx: BenchContext,
-): Promise<{ single: Phase; rounds: Phase; notes: string[] }> {
+): Promise<{ single: Phase; rounds: Phase[]; batched: { ms: number; cpu: string }[]; notes: string[] }> {
   const namespace = `${ctx.prefix}_relais`;
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
@@ -198,9 +232,17 @@ async function relaisFlow(
     const single = await phase(`one per request, ${opts.concurrency} clients`, 2 * WARMUP, () =>
       register(client!, timedPeople, items, opts.concurrency),
     );
-    const rounds = await phase(`rounds of ${opts.round}, ${opts.rounds} clients`, 2 * WARMUP + items, () =>
-      registerRounds(client!, timedPeople, items, opts.round, opts.rounds),
-    );
+    const rounds: Phase[] = [];
+    const batched: { ms: number; cpu: string }[] = [];
+    for (let r = 0; r < opts.repeats; r++) {
+      batched.push(await guard(timeFloor(floor, items, ctx)));
+      say(`floor, batched, run ${r + 1}/${opts.repeats}: ${rate(items, batched[r].ms)} items/s`);
+      rounds.push(
+        await phase(`rounds of ${opts.round}, ${opts.rounds} clients, run ${r + 1}/${opts.repeats}`, 2 * WARMUP + items * (1 + r), () =>
+          registerRounds(client!, timedPeople, items, opts.round, opts.rounds),
+        ),
+      );
+    }
 
     const notes: string[] = [];
     const sums = await guard(
@@ -213,13 +255,14 @@ async function relaisFlow(
       ),
     );
     const total = sums.reduce((a, b) => a + b, 0);
-    if (total !== 2 * items) notes.push(`WARNING: the people's pending-mail counts sum to ${total}, not ${2 * items}`);
-    else notes.push(`  verified: the ${PEOPLE} people's pending-mail counts sum to ${2 * items} (both phases)`);
+    const expected = (1 + opts.repeats) * items;
+    if (total !== expected) notes.push(`WARNING: the people's pending-mail counts sum to ${total}, not ${expected}`);
+    else notes.push(`  verified: the ${PEOPLE} people's pending-mail counts sum to ${expected} (every phase)`);
     for (const { name, lines, log } of children.logLines()) {
       if (lines > 0) notes.push(`  note: ${name} logged ${lines} line(s) at warn or above, see ${log}`);
     }
     keepLogs = notes.some((n) => /note:|WARNING/.test(n));
-    return { single, rounds, notes };
+    return { single, rounds, batched, notes };
   } finally {
     client?.close();
     await mongo.close(true).catch(() => {});
