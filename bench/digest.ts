@@ -1,21 +1,29 @@
 // `npm run bench -- digest [persons=20000] [instances=1] [limit=<segments/s>]`: one send slot of the
 // notifications service — SMS to that many persons with pending mail, through the Twilio SDK to a
 // local Twilio-compatible server — against a raw floor in the same run: bare delivery-row inserts
-// and HTTP posts of the same messages to the same server. With limit=, the per-sender rate limit
+// and HTTP posts of the same messages to the same server. The floor's rows are Relais's own delivery
+// rows (built by its pure domain functions) in a collection with Relais's indexes, so the ratio
+// measures what Relais adds, not a different data model. With limit=, the per-sender rate limit
 // (SMS_RATE_LIMIT) is set and the run also says how close the send rate came to it.
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
+import mongoose from 'mongoose';
 import { chunks } from '@relais/shared';
 import { FakeTwilio } from '../services/notifications/test/support/fakeTwilio';
+import { Deliveries } from '../services/notifications/src/data/deliveries';
+import { digestDeliveries, type DeliveryDoc, type Recipient } from '../services/notifications/src/domain/deliveries';
+import { assignLots } from '../services/notifications/src/domain/lots';
 import { nextSlot, previousSlot } from '../services/notifications/src/domain/schedule';
+import { defaultSettings } from '../services/notifications/src/domain/settings';
+import type { MailKind } from '@relais/shared';
+import { TemplateBook } from '../services/notifications/src/engine/templateBook';
 import { Children } from './lib/children';
 import { cpuReport, cpuSnapshot } from './lib/cpu';
 import { parseArgs, rate, sleep, whenAborted, type BenchContext } from './lib/context';
 
 export const description = 'one SMS digest slot (N persons) through the Twilio SDK to a local Twilio, vs bare row inserts + HTTP posts';
 
-const TEXT = 'Bonjour, Vous avez reçu 1 nouveau courrier CCAS';
 const phone = (i: number) => `+3361${String(i).padStart(7, '0')}`;
 
 export async function run(args: string[], ctx: BenchContext): Promise<string[]> {
@@ -29,19 +37,25 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
   const twilio = await FakeTwilio.start();
   const mongo = await MongoClient.connect(ctx.mongoUrl, { serverSelectionTimeoutMS: 5_000 });
   try {
-    // Floor: the same messages as rows, then posted one by one over keep-alive connections.
-    const floorDb = mongo.db(`${ctx.prefix}_digest_floor`);
-    const floorStart = Date.now();
-    const cpuFloor = cpuSnapshot();
-    for (const part of chunks(Array.from({ length: persons }, (_, i) => i), 500)) {
-      await floorDb.collection<{ _id: string }>('deliveries').insertMany(
-        part.map((i) => ({ _id: `digest:${i}`, to: phone(i), from: 'CCAS', content: TEXT, status: 'pending', createdAt: new Date() })),
-        { ordered: false },
-      );
+    // Floor: the slot's delivery rows as Relais builds them, inserted in batches of 500, then posted over
+    // keep-alive connections. Built before the clock starts, as Relais's pure work is not what is compared.
+    const floorName = `${ctx.prefix}_digest_floor`;
+    const floorConn = await mongoose.createConnection(ctx.mongoUrl, { dbName: floorName, serverSelectionTimeoutMS: 5_000 }).asPromise();
+    let floorMs: number;
+    let floorCpu: string;
+    try {
+      await Deliveries.open(floorConn).init();
+      const floorRows = slotRows(persons);
+      const rows = floorConn.db!.collection<DeliveryDoc>('deliveries');
+      const floorStart = Date.now();
+      const cpuFloor = cpuSnapshot();
+      for (const part of chunks(floorRows, 500)) await rows.insertMany(part, { ordered: false });
+      await postAll(twilio, floorRows, 16, ctx.signal);
+      floorMs = Date.now() - floorStart;
+      floorCpu = cpuReport(cpuFloor, new Map());
+    } finally {
+      await floorConn.close();
     }
-    await postAll(twilio, persons, 16, ctx.signal);
-    const floorMs = Date.now() - floorStart;
-    const floorCpu = cpuReport(cpuFloor, new Map());
     say(`floor: ${rate(persons, floorMs)} sms/s`);
     twilio.messages.length = 0;
 
@@ -137,15 +151,41 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
   }
 }
 
-/** The floor's HTTP side: the Twilio Messages API called directly, `concurrency` requests at a time. */
-async function postAll(twilio: FakeTwilio, n: number, concurrency: number, signal: AbortSignal): Promise<void> {
+/** One slot's delivery rows for `persons` people with one letter each, as the scheduler builds and lots them. */
+function slotRows(persons: number): DeliveryDoc[] {
+  const orgId = randomUUID();
+  const now = new Date();
+  const slot = new Date(now.getTime() - 1_000);
+  const org = { ...defaultSettings(orgId, 'Europe/Paris'), smsEnabled: true, senderId: 'CCAS', signature: 'CCAS' };
+  const templates = new TemplateBook();
+  const counts = new Map<string, Map<MailKind, number>>();
+  const recipients = new Map<string, Recipient>();
+  for (let i = 0; i < persons; i++) {
+    const personId = randomUUID();
+    counts.set(personId, new Map([['letter', 1]]));
+    recipients.set(personId, { consent: true, phoneE164: phone(i) });
+  }
+  const docs = digestDeliveries(orgId, slot, counts, recipients, {
+    smsEnabled: true,
+    senderId: org.senderId,
+    signature: org.signature,
+    render: (type, vars) => templates.render(org, type, vars),
+    now,
+    maxLatenessMs: 3600_000,
+  });
+  return assignLots(`digest:${orgId}:${slot.toISOString()}`, orgId, docs, 500, now, now).docs;
+}
+
+/** The floor's HTTP side: the Twilio Messages API called directly with each row's message, `concurrency` requests at a time. */
+async function postAll(twilio: FakeTwilio, rows: readonly DeliveryDoc[], concurrency: number, signal: AbortSignal): Promise<void> {
+  const n = rows.length;
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const url = new URL(`${twilio.url}/2010-04-01/Accounts/${twilio.accountSid}/Messages.json`);
   const auth = `Basic ${Buffer.from(`${twilio.accountSid}:${twilio.authToken}`).toString('base64')}`;
   let next = 0;
   const post = (i: number) =>
     new Promise<void>((resolve, reject) => {
-      const body = new URLSearchParams({ To: phone(i), From: 'CCAS', Body: TEXT }).toString();
+      const body = new URLSearchParams({ To: rows[i].to!, From: rows[i].from!, Body: rows[i].content! }).toString();
       const req = http.request(
         { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } },
         (res) => {
