@@ -124,6 +124,13 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
       }
       const relaisMs = Date.now() - realSlot;
       const relaisCpu = cpuReport(cpuRelais, children.pids());
+      // Not timed: the sender applies the recorded outcomes to the delivery rows once it has nothing to send.
+      const results = db.collection('lot_results');
+      while ((await guard(results.countDocuments({}))) > 0) {
+        if (Date.now() > deadline) throw new Error('the recorded outcomes were not applied to the delivery rows after 28 minutes');
+        await guard(sleep(200, ctx.signal));
+      }
+      const appliedMs = Date.now() - realSlot;
       const unique = new Set(twilio.messages.map((m) => m.to)).size;
       const relaisRate = persons / (relaisMs / 1000);
       const floorRate = persons / (floorMs / 1000);
@@ -132,6 +139,7 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
         `  Relais (slot -> delivery rows -> claims -> Twilio SDK -> recorded)  ${rate(persons, relaisMs)} sms/s  (${(relaisMs / 1000).toFixed(2)} s)`,
         `  floor (row inserts + HTTP posts)                                    ${rate(persons, floorMs)} sms/s  (${(floorMs / 1000).toFixed(2)} s)`,
         `  distinct recipients reached: ${unique} of ${persons}; messages posted: ${twilio.messages.length}`,
+        `  outcomes applied to every delivery row ${(appliedMs / 1000).toFixed(2)} s after the slot (reads show them from the start)`,
         `  CPU, Relais (% of one core): ${relaisCpu}`,
         `  CPU, floor (% of one core): ${floorCpu}`,
       ];

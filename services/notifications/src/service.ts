@@ -236,16 +236,12 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
           };
           const cursor = input.cursor ? decodeCursor(input.cursor) : undefined;
           if (cursor === null) throw validationError('Invalid cursor: use the nextCursor of the previous page', [{ path: 'cursor', message: 'is not a cursor of this list' }]);
-          const [items, counts] = await Promise.all([
-            deliveries.list(auth.orgId, filter, input.limit + 1, cursor),
-            deliveries.counts(auth.orgId, filter),
-          ]);
-          const page = items.slice(0, input.limit);
+          const [page, counts] = await Promise.all([deliveries.list(auth.orgId, filter, input.limit, cursor), deliveries.counts(auth.orgId, filter)]);
           return {
             counts,
             total: Object.values(counts).reduce((a, b) => a + b, 0),
-            items: page.map(toDelivery),
-            nextCursor: items.length > input.limit ? encodeCursor(page[page.length - 1]) : null,
+            items: page.items.map(toDelivery),
+            nextCursor: page.last ? encodeCursor(page.last) : null,
           };
         },
       }),

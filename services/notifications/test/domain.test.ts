@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { DEFAULT_SEND_DAYS, isTooLate, nextSlot, previousSlot, reminderAt } from '../src/domain/schedule';
 import { smsSize } from '../src/domain/sms';
 import { DEFAULT_TEMPLATES, compileTemplate, templateProblem } from '../src/domain/templates';
+import { STATUS_RANK, finalChange, withChange, type DeliveryDoc } from '../src/domain/deliveries';
 
 const utc = (s: string) => new Date(s);
 const iso = (d: Date) => d.toISOString();
@@ -93,5 +94,38 @@ describe('templates', () => {
     expect(templateProblem('mail.letter', 'Bonjour {{prenom}}')).to.match(/\{\{count\}\}, \{\{signature\}\}/);
     expect(templateProblem('mail.letter', 'Bonjour {{#if}}')).to.match(/does not render/);
     expect(templateProblem('mail.letter', DEFAULT_TEMPLATES['mail.letter'])).to.equal(null);
+  });
+});
+
+describe('final outcomes of an attempt', () => {
+  const startedAt = new Date('2026-06-16T17:00:01Z');
+  const at = new Date('2026-06-16T17:00:03Z');
+  const row = (status: DeliveryDoc['status']): DeliveryDoc => ({
+    _id: 'd1', orgId: 'o', personId: 'p', type: 'mail.letter', channel: 'sms', to: '+33611000001', from: 'CCAS', content: 'Bonjour',
+    encoding: 'GSM-7', segments: 1, status, statusRank: STATUS_RANK[status], events: [{ status: 'pending', at: startedAt }],
+    dueAt: startedAt, lot: 'l', attempts: 0, retryAt: null, createdAt: startedAt, updatedAt: startedAt,
+  });
+
+  it('an accepted message moves a pending delivery to queued, with the attempt and both events', () => {
+    const change = finalChange({ id: 'd1', kind: 'accepted', status: 'queued', provider: 'twilio', providerId: 'SM1' }, { attempt: 2, startedAt }, at);
+    const after = withChange(row('pending'), change, at);
+    expect(after).to.include({ status: 'queued', statusRank: STATUS_RANK.queued, provider: 'twilio', attempts: 2, updatedAt: at });
+    expect(after.events).to.deep.equal([
+      { status: 'pending', at: startedAt },
+      { status: 'sending', at: startedAt, detail: 'attempt 2' },
+      { status: 'queued', at },
+    ]);
+  });
+
+  it('never moves a delivery back: one already delivered stays as it is', () => {
+    const change = finalChange({ id: 'd1', kind: 'failed', error: { code: '21211', message: 'invalid number', transient: false } }, { attempt: 1, startedAt }, at);
+    const delivered = row('delivered');
+    expect(withChange(delivered, change, at)).to.equal(delivered);
+    expect(withChange(row('sending'), change, at)).to.deep.include({ status: 'failed', error: { code: '21211', message: 'invalid number', transient: false } });
+  });
+
+  it('a skipped delivery keeps its reason', () => {
+    const change = finalChange({ id: 'd1', kind: 'closed', status: 'skipped', reason: 'no mobile number at send time' }, { attempt: 1, startedAt }, at);
+    expect(withChange(row('pending'), change, at)).to.include({ status: 'skipped', reason: 'no mobile number at send time' });
   });
 });

@@ -9,6 +9,7 @@ import { PendingMail } from '../src/data/pendingMail';
 import { Recipients } from '../src/data/recipients';
 import { Schedule } from '../src/data/schedule';
 import { SettingsRepo } from '../src/data/settings';
+import { reminderDelivery } from '../src/domain/deliveries';
 import { assignLots } from '../src/domain/lots';
 import type { OrgSettings } from '../src/domain/settings';
 import { Reconciler } from '../src/engine/reconciler';
@@ -175,7 +176,72 @@ describe('notifications: send lots (real database)', function () {
     expect(await sender.runOnce()).to.equal(3);
     expect(provider.sent.map((m) => m.to)).to.have.members(['+33622000001', '+33622000002', '+33622000003']);
     for (const personId of people) expect(await statusOf(org.orgId, personId)).to.include({ status: 'queued' });
+    // Nothing left to send: the next pass applies the recorded outcomes to the rows, then nothing is left to do.
+    expect(await sender.runOnce()).to.equal(3);
     expect(await sender.runOnce()).to.equal(0);
+    expect(provider.sent).to.have.length(3);
+  });
+
+  it('records an attempt in one result that every status read applies until the rows catch up, and that nothing re-sends', async () => {
+    const provider = new MemoryProvider();
+    const { scheduler, sender, reconciler } = engine(provider, 10);
+    const { org, people } = await orgWithMail(['+33644000001', '+33644000002']);
+    await scheduler.digest(org, slot, clock.now());
+    const [lot] = await lots.ready(clock.now(), 10).then((all) => all.filter((l) => l.orgId === org.orgId));
+    // A sender that sends the lot and records its outcomes, then dies before applying them to the rows.
+    const dying = engine(provider, 10).sender;
+    expect(await dying.sendDue()).to.equal(2);
+    const rows = await db.collection('deliveries').find({ lot: lot._id }).toArray();
+    expect(rows.map((r) => r.status)).to.deep.equal(['pending', 'pending']);
+    expect(await deliveries.pendingResults()).to.be.greaterThan(0);
+
+    // Reads show what was recorded: the person's history, the ops list (with a status filter), the sender's view of the lot.
+    const shown = await statusOf(org.orgId, people[0]);
+    expect(shown).to.include({ status: 'queued', attempts: 1, provider: 'memory' });
+    expect(shown.events.map((e) => e.status)).to.deep.equal(['pending', 'sending', 'queued']);
+    expect(await deliveries.list(org.orgId, { status: 'pending' }, 10)).to.deep.equal({ items: [], last: null });
+    const all = await deliveries.list(org.orgId, {}, 1);
+    expect(all.items.map((d) => d.status)).to.deep.equal(['queued']);
+    expect(all.last?._id).to.equal(all.items[0]._id);
+    expect(await deliveries.inLot(lot._id)).to.deep.equal([]);
+    // Nor is anything sent again: not by the reconciler long after (the rows still say pending), nor by a reopened lot.
+    clock.set(new Date(clock.now().getTime() + 31_000));
+    await reconciler.runOnce();
+    await lots.reopen(lot);
+    while ((await sender.sendDue()) > 0);
+    expect(provider.sent).to.have.length(2);
+
+    // The living instance applies the dead one's result once it is old enough; then the rows say it all.
+    let covered = 0;
+    for (let n = await sender.runOnce(); n > 0; n = await sender.runOnce()) covered += n;
+    expect(covered).to.be.at.least(2);
+    const applied = await db.collection('deliveries').find({ lot: lot._id }).toArray();
+    expect(applied.map((r) => r.status)).to.deep.equal(['queued', 'queued']);
+    expect(applied[0].events.map((e: { status: string }) => e.status)).to.deep.equal(['pending', 'sending', 'queued']);
+    expect(await db.collection('lot_results').countDocuments({ orgId: org.orgId })).to.equal(0);
+    expect(await statusOf(org.orgId, people[1])).to.include({ status: 'queued' });
+    expect(provider.sent).to.have.length(2);
+  });
+
+  it('an ended domiciliation cancels a reminder not sent yet, not one whose sending is recorded but not yet applied', async () => {
+    const orgId = randomUUID();
+    const [sentTo, notYet] = [randomUUID(), randomUUID()];
+    const sending = { smsEnabled: true, senderId: 'CCAS', signature: 'CCAS', render: () => 'Bonjour', now: clock.now(), maxLatenessMs: 3600_000 };
+    const reminder = (personId: string, lot: string) => ({
+      ...reminderDelivery(orgId, personId, '2026-08-16', clock.now(), { consent: true, phoneE164: '+33655000001' }, sending),
+      lot,
+    });
+    const [a, b] = [reminder(sentTo, 'lot-a'), reminder(notYet, 'lot-b')];
+    await deliveries.insertNew([a, b]);
+    const attempt = { lot: 'lot-a', orgId, round: 0, owner: 'other', attempt: 1, startedAt: clock.now() };
+    await deliveries.recordAttempt(attempt, [{ id: a._id, kind: 'accepted', status: 'queued', provider: 'memory', providerId: `SM${randomUUID()}` }], clock.now());
+
+    for (const personId of [sentTo, notYet]) await deliveries.cancelPendingReminders(orgId, personId, 'the domiciliation is ended', clock.now());
+    expect(await statusOf(orgId, notYet)).to.include({ status: 'cancelled', reason: 'the domiciliation is ended' });
+    expect(await statusOf(orgId, sentTo)).to.include({ status: 'queued' });
+    // Once applied, the row says the same.
+    expect(await deliveries.applyDue('other', clock.now(), 10)).to.be.at.least(1);
+    expect(await db.collection('deliveries').findOne({ _id: a._id as never })).to.include({ status: 'queued' });
   });
 
   it('gives deliveries whose lot was never written a lot of their own, which asks the provider first', async () => {

@@ -1,6 +1,20 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
 import { chunks, insertEach, insertManyIgnoringDuplicates } from '@relais/shared';
-import { DELIVERY_STATUSES, STATUS_RANK, fromProviderStatus, type acceptedStatus, type DeliveryDoc, type DeliveryStatus, type StatusEvent } from '../domain/deliveries';
+import {
+  DELIVERY_STATUSES,
+  STATUS_RANK,
+  finalChange,
+  fromProviderStatus,
+  isFinal,
+  withChange,
+  type Attempt,
+  type DeliveryDoc,
+  type DeliveryStatus,
+  type FinalChange,
+  type Outcome,
+  type StatusEvent,
+} from '../domain/deliveries';
+import { LotResults, type LotResult } from './lotResults';
 import type { ProviderStatus } from '../providers/provider';
 import { SMS_KINDS, type SmsKind } from '../domain/templates';
 
@@ -61,23 +75,7 @@ const providerMessageSchema = new mongoose.Schema<ProviderMessageDoc>(
 // Serves the reconciler asking the provider about accepted deliveries: { deliveryId in [...] }.
 providerMessageSchema.index({ deliveryId: 1 });
 
-export type Outcome =
-  | { id: string; kind: 'accepted'; status: ReturnType<typeof acceptedStatus>; provider: string; providerId: string }
-  | { id: string; kind: 'failed'; error: { code?: string; message: string; transient: boolean } }
-  /** A transient provider error: tried again with the lot `toLot` at `retryAt`. */
-  | { id: string; kind: 'retry'; retryAt: Date; error: { code?: string; message: string; transient: true }; toLot: string }
-  | { id: string; kind: 'closed'; status: 'skipped' | 'cancelled'; reason: string }
-  /** The call's fate is unknown: moved to `toLot`, which asks the provider before any new attempt. */
-  | { id: string; kind: 'unknown'; toLot: string }
-  /** Not called (the lot ran out of time): moved to `toLot`, due now. */
-  | { id: string; kind: 'deferred'; toLot: string };
-
-/** One provider attempt of a lot's deliveries, as its outcomes are recorded. */
-export interface Attempt {
-  lot: string;
-  attempt: number;
-  startedAt: Date;
-}
+export type { Attempt, Outcome } from '../domain/deliveries';
 
 export interface DeliveryFilter {
   status?: DeliveryStatus;
@@ -91,19 +89,29 @@ const PARALLEL_WRITES = 4;
 
 const event = (status: DeliveryStatus, at: Date, detail?: string): StatusEvent => ({ status, at, ...(detail ? { detail } : {}) });
 
+/**
+ * Delivery rows, the provider message ids of accepted ones, and the results of attempts not yet
+ * applied to the rows (see lotResults.ts). Reads that decide or show a status apply those results.
+ */
 export class Deliveries {
   private constructor(
     private readonly model: Model<DeliveryDoc>,
     private readonly messages: Model<ProviderMessageDoc>,
+    private readonly results: LotResults,
   ) {}
 
   static open(db: Connection): Deliveries {
-    return new Deliveries(db.model<DeliveryDoc>('Delivery', schema), db.model<ProviderMessageDoc>('ProviderMessage', providerMessageSchema));
+    return new Deliveries(
+      (db.models.Delivery as Model<DeliveryDoc>) ?? db.model<DeliveryDoc>('Delivery', schema),
+      (db.models.ProviderMessage as Model<ProviderMessageDoc>) ?? db.model<ProviderMessageDoc>('ProviderMessage', providerMessageSchema),
+      LotResults.open(db),
+    );
   }
 
   async init(): Promise<void> {
     await this.model.createIndexes();
     await this.messages.createIndexes();
+    await this.results.init();
   }
 
   /** Inserts deliveries that do not exist yet (the id is the dedupe key); returns how many were new. */
@@ -115,47 +123,34 @@ export class Deliveries {
     return created;
   }
 
-  /** The lot's deliveries still to send: a delivery moved to another lot or closed meanwhile is not among them. */
-  inLot(lot: string): Promise<DeliveryDoc[]> {
-    return this.model.find({ lot, statusRank: { $lt: STATUS_RANK.queued } }).lean<DeliveryDoc[]>().exec();
+  /**
+   * The lot's deliveries still to send: a delivery moved to another lot, closed meanwhile, or settled
+   * by a result not yet applied (a lot reopened after its sender recorded it) is not among them.
+   */
+  async inLot(lot: string): Promise<DeliveryDoc[]> {
+    const [docs, results] = await Promise.all([
+      this.model.find({ lot, statusRank: { $lt: STATUS_RANK.queued } }).lean<DeliveryDoc[]>().exec(),
+      this.results.forLot(lot),
+    ]);
+    return applyResults(docs, results).filter((d) => d.statusRank < STATUS_RANK.queued);
   }
 
   /**
-   * Records what one attempt of a lot came to, with one update per outcome group (all of a lot's
-   * accepted messages in one write) rather than one per delivery. Every write is filtered on the
-   * lot and on the status rank, so recording twice, or after the delivery moved on, changes nothing.
+   * Records what one attempt of a lot came to. Deliveries moved to another lot (a retry, an unanswered
+   * call, a deferral) are moved now: that lot is sent from the rows. The final outcomes are one insert,
+   * applied to the rows by `applyDue`; reads take them into account meanwhile. Recording the same
+   * attempt twice changes nothing.
    */
-  async recordLot(a: Attempt, outcomes: Outcome[], at: Date): Promise<void> {
-    const tried = event('sending', a.startedAt, `attempt ${a.attempt}`);
-    // A few updates in parallel: on some backends an update costs a round trip per document.
-    const write = async (group: Outcome[], below: DeliveryStatus, set: Record<string, unknown>, events: StatusEvent[]) => {
-      const parts = chunks(group, Math.max(50, Math.ceil(group.length / PARALLEL_WRITES)));
-      await Promise.all(
-        parts.map((part) =>
-          this.model
-            .updateMany(
-              { lot: a.lot, _id: { $in: part.map((o) => o.id) }, statusRank: { $lt: STATUS_RANK[below] } },
-              { $set: { ...set, updatedAt: at }, $push: { events: { $each: events } } },
-            )
-            .exec(),
-        ),
-      );
-    };
-    const of = <K extends Outcome['kind']>(kind: K) => outcomes.filter((o): o is Extract<Outcome, { kind: K }> => o.kind === kind);
-
-    const accepted = of('accepted');
-    // The message ids first: a callback that arrives before the status write below still finds its delivery.
+  async recordAttempt(a: Attempt & { orgId: string; round: number; owner: string }, outcomes: Outcome[], at: Date): Promise<void> {
+    const accepted = outcomes.filter((o): o is Extract<Outcome, { kind: 'accepted' }> => o.kind === 'accepted');
+    // The message ids first: a callback that arrives before the status is applied still finds its delivery.
     if (accepted.length) {
       await insertManyIgnoringDuplicates(this.messages, accepted.map((o) => ({ _id: o.providerId, deliveryId: o.id, provider: o.provider, at })));
     }
-    for (const group of Map.groupBy(accepted, (o) => `${o.status}|${o.provider}`).values()) {
-      const { status } = group[0];
-      await write(group, status, { status, statusRank: STATUS_RANK[status], provider: group[0].provider, attempts: a.attempt, retryAt: null }, [tried, event(status, at)]);
-    }
-    for (const group of Map.groupBy(of('failed'), (o) => `${o.error.code ?? ''}|${o.error.message}`).values()) {
-      const { error } = group[0];
-      await write(group, 'failed', { status: 'failed', statusRank: STATUS_RANK.failed, error, attempts: a.attempt, retryAt: null }, [tried, event('failed', at, error.message)]);
-    }
+    const write = (group: Outcome[], below: DeliveryStatus, set: Record<string, unknown>, events: StatusEvent[]) =>
+      this.writeGroup(a.lot, group, below, { ...set, updatedAt: at }, events);
+    const of = <K extends Outcome['kind']>(kind: K) => outcomes.filter((o): o is Extract<Outcome, { kind: K }> => o.kind === kind);
+    const tried = event('sending', a.startedAt, `attempt ${a.attempt}`);
     for (const group of Map.groupBy(of('retry'), (o) => `${o.toLot}|${o.error.code ?? ''}|${o.error.message}`).values()) {
       const { error, retryAt, toLot } = group[0];
       const detail = `transient error, retry at ${retryAt.toISOString()}: ${error.message}`;
@@ -166,10 +161,63 @@ export class Deliveries {
       await write(group, 'queued', { status: 'sending', statusRank: STATUS_RANK.sending, lot: group[0].toLot, attempts: a.attempt }, [event('sending', a.startedAt, detail)]);
     }
     for (const group of Map.groupBy(of('deferred'), (o) => o.toLot).values()) await write(group, 'queued', { lot: group[0].toLot }, []);
-    for (const group of Map.groupBy(of('closed'), (o) => `${o.status}|${o.reason}`).values()) {
-      const { status, reason } = group[0];
-      await write(group, status, { status, statusRank: STATUS_RANK[status], reason }, [event(status, at, reason)]);
+    const finals = outcomes.filter(isFinal);
+    if (finals.length) {
+      await this.results.insert({ orgId: a.orgId, lot: a.lot, round: a.round, owner: a.owner, attempt: a.attempt, startedAt: a.startedAt, at, outcomes: finals });
     }
+  }
+
+  /**
+   * Applies recorded results to the rows, oldest first: this instance's, and other instances' recorded
+   * before `othersBefore` (their instance may be gone). Returns how many deliveries they covered.
+   */
+  async applyDue(owner: string, othersBefore: Date, limit: number): Promise<number> {
+    let covered = 0;
+    for (const r of await this.results.due(owner, othersBefore, limit)) {
+      await this.applyResult(r);
+      covered += r.outcomes.length;
+    }
+    return covered;
+  }
+
+  /** One update per group of deliveries with the same change (a lot's accepted messages: one group), then the result goes. */
+  private async applyResult(r: LotResult): Promise<void> {
+    const groups = new Map<string, { change: FinalChange; ids: Outcome[] }>();
+    for (const o of r.outcomes) {
+      const change = finalChange(o, r, r.at);
+      const key = JSON.stringify(change);
+      const group = groups.get(key) ?? { change, ids: [] };
+      group.ids.push(o);
+      groups.set(key, group);
+    }
+    for (const { change, ids } of groups.values()) {
+      await this.writeGroup(r.lot, ids, change.below, { ...change.set, updatedAt: r.at }, change.events);
+    }
+    await this.results.remove(r.id);
+  }
+
+  /**
+   * One update for deliveries of a lot, a few in parallel (on some backends an update costs a round
+   * trip per document), filtered on the lot and on the status rank: writing twice, or after the
+   * delivery moved on, changes nothing.
+   */
+  private async writeGroup(lot: string, group: { id: string }[], below: DeliveryStatus, set: Record<string, unknown>, events: StatusEvent[]): Promise<void> {
+    const parts = chunks(group, Math.max(50, Math.ceil(group.length / PARALLEL_WRITES)));
+    await Promise.all(
+      parts.map((part) =>
+        this.model
+          .updateMany(
+            { lot, _id: { $in: part.map((o) => o.id) }, statusRank: { $lt: STATUS_RANK[below] } },
+            { $set: set, ...(events.length ? { $push: { events: { $each: events } } } : {}) },
+          )
+          .exec(),
+      ),
+    );
+  }
+
+  /** Results recorded and not yet applied, in total (ops, tests). */
+  pendingResults(): Promise<number> {
+    return this.results.count();
   }
 
   /**
@@ -203,13 +251,21 @@ export class Deliveries {
     return out;
   }
 
-  /** Deliveries still to send whose last change is older than `before`: their lot is checked by the reconciler. */
-  unsent(before: Date, limit: number) {
-    return this.model
-      .find({ statusRank: { $lt: STATUS_RANK.queued }, updatedAt: { $lt: before } }, { _id: 1, orgId: 1, lot: 1, attempts: 1 })
-      .limit(limit)
-      .lean<Pick<DeliveryDoc, '_id' | 'orgId' | 'lot' | 'attempts'>[]>()
-      .exec();
+  /**
+   * Deliveries still to send whose last change is older than `before`: their lot is checked by the
+   * reconciler. Those a recorded result settles are not among them, applied or not.
+   */
+  async unsent(before: Date, limit: number): Promise<Pick<DeliveryDoc, '_id' | 'orgId' | 'lot' | 'attempts'>[]> {
+    const [docs, results] = await Promise.all([
+      this.model
+        .find({ statusRank: { $lt: STATUS_RANK.queued }, updatedAt: { $lt: before } }, { _id: 1, orgId: 1, lot: 1, attempts: 1 })
+        .limit(limit)
+        .lean<Pick<DeliveryDoc, '_id' | 'orgId' | 'lot' | 'attempts'>[]>()
+        .exec(),
+      this.results.all(),
+    ]);
+    const settled = new Set(results.flatMap((r) => r.outcomes.map((o) => o.id)));
+    return docs.filter((d) => !settled.has(d._id));
   }
 
   /** Moves deliveries without a lot into `lot` (rows written before lots existed). */
@@ -228,18 +284,27 @@ export class Deliveries {
       .exec();
   }
 
-  /** Reminders of a person not sent yet, after their domiciliation ended or moved: cancelled, with the reason. */
+  /**
+   * Reminders of a person not sent yet, after their domiciliation ended or moved: cancelled, with the
+   * reason. One that a recorded result settles (sent, say) is left to it.
+   */
   async cancelPendingReminders(orgId: string, personId: string, reason: string, at: Date): Promise<void> {
+    const settled = (await this.results.forOrg(orgId)).flatMap((r) => r.outcomes.filter((o) => o.id.startsWith(`reminder:${personId}:`)).map((o) => o.id));
     await this.model
       .updateMany(
-        { orgId, personId, type: 'domiciliation.reminder', statusRank: { $lt: STATUS_RANK.queued } },
+        { orgId, personId, type: 'domiciliation.reminder', statusRank: { $lt: STATUS_RANK.queued }, ...(settled.length ? { _id: { $nin: settled } } : {}) },
         { $set: { status: 'cancelled', statusRank: STATUS_RANK.cancelled, reason, updatedAt: at }, $push: { events: event('cancelled', at, reason) } },
       )
       .exec();
   }
 
-  history(orgId: string, personId: string, limit: number) {
-    return this.model.find({ orgId, personId }).sort({ dueAt: -1 }).limit(limit).lean<DeliveryDoc[]>().exec();
+  /** A person's deliveries, newest first, with the recorded results applied. */
+  async history(orgId: string, personId: string, limit: number): Promise<DeliveryDoc[]> {
+    const [docs, results] = await Promise.all([
+      this.model.find({ orgId, personId }).sort({ dueAt: -1 }).limit(limit).lean<DeliveryDoc[]>().exec(),
+      this.results.forOrg(orgId),
+    ]);
+    return applyResults(docs, results);
   }
 
   private filter(orgId: string, f: DeliveryFilter) {
@@ -251,20 +316,51 @@ export class Deliveries {
     };
   }
 
-  list(orgId: string, f: DeliveryFilter, limit: number, before?: { dueAt: Date; id: string }) {
+  /**
+   * A page of an org's deliveries, newest first, with the recorded results applied, and the last row
+   * of the page when more follow (the next page starts after it). The status filter is on the rows:
+   * until a result is applied (at once when the sender is idle), a delivery it moved to the filtered
+   * status is not listed yet, and one it moved away is left out of the page.
+   */
+  async list(
+    orgId: string,
+    f: DeliveryFilter,
+    limit: number,
+    before?: { dueAt: Date; id: string },
+  ): Promise<{ items: DeliveryDoc[]; last: DeliveryDoc | null }> {
     const page = before ? { $or: [{ dueAt: { $lt: before.dueAt } }, { dueAt: before.dueAt, _id: { $lt: before.id } }] } : {};
-    return this.model
-      .find({ ...this.filter(orgId, f), ...page })
-      .sort({ dueAt: -1, _id: -1 })
-      .limit(limit)
-      .lean<DeliveryDoc[]>()
-      .exec();
+    const [docs, results] = await Promise.all([
+      this.model
+        .find({ ...this.filter(orgId, f), ...page })
+        .sort({ dueAt: -1, _id: -1 })
+        .limit(limit + 1)
+        .lean<DeliveryDoc[]>()
+        .exec(),
+      this.results.forOrg(orgId),
+    ]);
+    const rows = docs.slice(0, limit);
+    return {
+      items: applyResults(rows, results).filter((d) => !f.status || d.status === f.status),
+      last: docs.length > limit ? rows[rows.length - 1] : null,
+    };
   }
 
+  /** Counts per status of the rows (results count once applied, see `list`). */
   async counts(orgId: string, f: DeliveryFilter): Promise<Record<string, number>> {
     const groups = await this.model
       .aggregate<{ _id: string; n: number }>([{ $match: this.filter(orgId, f) }, { $group: { _id: '$status', n: { $sum: 1 } } }])
       .exec();
     return Object.fromEntries(groups.map((g) => [g._id, g.n]));
   }
+}
+
+/** The rows with the recorded results applied, oldest result first. */
+function applyResults(docs: DeliveryDoc[], results: LotResult[]): DeliveryDoc[] {
+  if (results.length === 0) return docs;
+  const changes = new Map<string, { lot: string; change: FinalChange; at: Date }[]>();
+  for (const r of [...results].sort((a, b) => a.at.getTime() - b.at.getTime())) {
+    for (const o of r.outcomes) changes.set(o.id, [...(changes.get(o.id) ?? []), { lot: r.lot, change: finalChange(o, r, r.at), at: r.at }]);
+  }
+  // As the database applies them: to the delivery while it is in the result's lot.
+  return docs.map((d) => (changes.get(d._id) ?? []).reduce((doc, c) => (doc.lot === c.lot ? withChange(doc, c.change, c.at) : doc), d));
 }

@@ -142,6 +142,66 @@ function base(orgId: string, personId: string, id: string, type: SmsKind, dueAt:
   };
 }
 
+/** What one provider attempt came to, per delivery of the lot. */
+export type Outcome =
+  | { id: string; kind: 'accepted'; status: ReturnType<typeof acceptedStatus>; provider: string; providerId: string }
+  | { id: string; kind: 'failed'; error: { code?: string; message: string; transient: boolean } }
+  /** A transient provider error: tried again with the lot `toLot` at `retryAt`. */
+  | { id: string; kind: 'retry'; retryAt: Date; error: { code?: string; message: string; transient: true }; toLot: string }
+  | { id: string; kind: 'closed'; status: 'skipped' | 'cancelled'; reason: string }
+  /** The call's fate is unknown: moved to `toLot`, which asks the provider before any new attempt. */
+  | { id: string; kind: 'unknown'; toLot: string }
+  /** Not called (the lot ran out of time): moved to `toLot`, due now. */
+  | { id: string; kind: 'deferred'; toLot: string };
+
+/** The outcomes that end a delivery's attempt where it is (the others move it to another lot). */
+export type FinalOutcome = Extract<Outcome, { kind: 'accepted' | 'failed' | 'closed' }>;
+
+export const isFinal = (o: Outcome): o is FinalOutcome => o.kind === 'accepted' || o.kind === 'failed' || o.kind === 'closed';
+
+/** One provider attempt of a lot's deliveries. */
+export interface Attempt {
+  lot: string;
+  attempt: number;
+  startedAt: Date;
+}
+
+/** What a final outcome changes in its delivery, unless the delivery is already at `below` or beyond. */
+export interface FinalChange {
+  below: DeliveryStatus;
+  set: Partial<Pick<DeliveryDoc, 'status' | 'statusRank' | 'provider' | 'attempts' | 'retryAt' | 'error' | 'reason'>>;
+  events: StatusEvent[];
+}
+
+const statusEvent = (status: DeliveryStatus, at: Date, detail?: string): StatusEvent => ({ status, at, ...(detail ? { detail } : {}) });
+
+/** The change a final outcome of attempt `a`, recorded at `at`, makes to its delivery. Pure. */
+export function finalChange(o: FinalOutcome, a: Pick<Attempt, 'attempt' | 'startedAt'>, at: Date): FinalChange {
+  const tried = statusEvent('sending', a.startedAt, `attempt ${a.attempt}`);
+  switch (o.kind) {
+    case 'accepted':
+      return {
+        below: o.status,
+        set: { status: o.status, statusRank: STATUS_RANK[o.status], provider: o.provider, attempts: a.attempt, retryAt: null },
+        events: [tried, statusEvent(o.status, at)],
+      };
+    case 'failed':
+      return {
+        below: 'failed',
+        set: { status: 'failed', statusRank: STATUS_RANK.failed, error: o.error, attempts: a.attempt, retryAt: null },
+        events: [tried, statusEvent('failed', at, o.error.message)],
+      };
+    case 'closed':
+      return { below: o.status, set: { status: o.status, statusRank: STATUS_RANK[o.status], reason: o.reason }, events: [statusEvent(o.status, at, o.reason)] };
+  }
+}
+
+/** The delivery as it is once `change` is applied (as the database applies it: only below its status). Pure. */
+export function withChange(doc: DeliveryDoc, change: FinalChange, at: Date): DeliveryDoc {
+  if (doc.statusRank >= STATUS_RANK[change.below]) return doc;
+  return { ...doc, ...change.set, updatedAt: at, events: [...doc.events, ...change.events] };
+}
+
 /** Closes a delivery without a provider call. Pure. */
 export function closed(doc: DeliveryDoc, status: 'cancelled' | 'skipped', reason: string, at: Date): DeliveryDoc {
   return { ...doc, status, statusRank: STATUS_RANK[status], reason, events: [{ status, at, detail: reason }], updatedAt: at };

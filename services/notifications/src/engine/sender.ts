@@ -35,6 +35,9 @@ const RECHECK_MARGIN_MS = 60_000;
 /** Ready lots read per pass: enough for an instance to find one that others have not claimed. */
 const LOTS_PER_PASS = 8;
 
+/** Recorded results applied per idle pass: a pass stays short, so a lot that comes due waits little. */
+const RESULTS_PER_PASS = 2;
+
 /** A delivery of the lot as re-checked: why it cannot go now (null: it can), and the number and sender id to use. */
 interface Checked {
   doc: DeliveryDoc;
@@ -73,8 +76,17 @@ export class Sender {
   /**
    * One pass; returns how many deliveries it handled (0: nothing due). The outcomes of a lot are
    * recorded while the next lot is sent (one recording in flight), and all before the pass ends.
+   * With nothing to send, it applies recorded results to the delivery rows instead.
    */
   async runOnce(): Promise<number> {
+    const sent = await this.sendDue();
+    if (sent > 0) return sent;
+    const othersBefore = new Date(this.deps.clock.now().getTime() - this.opts.stuckAfterMs);
+    return this.deps.deliveries.applyDue(this.opts.owner, othersBefore, RESULTS_PER_PASS);
+  }
+
+  /** Sends the lots that are due; returns how many deliveries it handled. */
+  async sendDue(): Promise<number> {
     const { lots, schedule, clock } = this.deps;
     let handled = 0;
     let recording: Promise<void> | null = null;
@@ -105,7 +117,11 @@ export class Sender {
     const record = async () => {
       const at = clock.now();
       await lots.insertNew(this.followUps(lot, outcomes, at));
-      await deliveries.recordLot({ lot: lot._id, attempt: lot.attempt, startedAt }, outcomes, at);
+      await deliveries.recordAttempt(
+        { lot: lot._id, orgId: lot.orgId, round: lot.round, owner: this.opts.owner, attempt: lot.attempt, startedAt },
+        outcomes,
+        at,
+      );
       await lots.done(lot, at);
     };
     return { count: docs.length, record };
