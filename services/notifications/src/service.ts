@@ -102,6 +102,12 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
     })),
   });
 
+  /** Cancels a person's reminders not sent yet; their lots then send from the rows, which say so. */
+  async function cancelReminders(orgId: string, personId: string, reason: string, at: Date) {
+    await lots.dropPayloads(await deliveries.pendingReminderLots(orgId, personId));
+    await deliveries.cancelPendingReminders(orgId, personId, reason, at);
+  }
+
   /** Plans or cancels reminders from domiciliation changes that were newer than what was known. */
   async function onDomiciliationChanged(events: Parameters<Recipients['applyDomiciliations']>[0]) {
     const applied = await recipients.applyDomiciliations(events);
@@ -109,11 +115,11 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
     for (const v of applied) {
       if (v.status === 'active' && v.endDate) {
         const zone = (await settingsRepo.get(v.orgId))?.timeZone ?? 'Europe/Paris';
-        await deliveries.cancelPendingReminders(v.orgId, v.personId, 'the end date changed', now);
+        await cancelReminders(v.orgId, v.personId, 'the end date changed', now);
         await schedule.planReminder({ orgId: v.orgId, personId: v.personId, endDate: v.endDate, dueAt: reminderAt(v.endDate, zone) });
       } else {
         await schedule.cancelReminders(v.orgId, v.personId);
-        await deliveries.cancelPendingReminders(v.orgId, v.personId, `the domiciliation is ${v.status}`, now);
+        await cancelReminders(v.orgId, v.personId, `the domiciliation is ${v.status}`, now);
       }
     }
   }

@@ -10,7 +10,7 @@ import { Recipients } from '../src/data/recipients';
 import { Schedule } from '../src/data/schedule';
 import { SettingsRepo } from '../src/data/settings';
 import { reminderDelivery } from '../src/domain/deliveries';
-import { assignLots } from '../src/domain/lots';
+import { assignLots, newLot, sendItem } from '../src/domain/lots';
 import type { OrgSettings } from '../src/domain/settings';
 import { Reconciler } from '../src/engine/reconciler';
 import { Scheduler } from '../src/engine/scheduler';
@@ -242,6 +242,32 @@ describe('notifications: send lots (real database)', function () {
     // Once applied, the row says the same.
     expect(await deliveries.applyDue('other', clock.now(), 10)).to.be.at.least(1);
     expect(await db.collection('deliveries').findOne({ _id: a._id as never })).to.include({ status: 'queued' });
+  });
+
+  it('a lot sends what it was written with, unless one of its deliveries was cancelled since: then it reads the rows', async () => {
+    const provider = new MemoryProvider();
+    const { sender } = engine(provider, 10);
+    const orgId = randomUUID();
+    await settings.save({ orgId, smsEnabled: true, senderId: 'CCAS', signature: 'CCAS', sendDays: [2, 4], timeZone: 'Europe/Paris', templates: {}, version: 1, updatedAt: null, updatedBy: null });
+    const sending = { smsEnabled: true, senderId: 'CCAS', signature: 'CCAS', render: () => 'Bonjour', now: clock.now(), maxLatenessMs: 3600_000 };
+    const write = async (personId: string, phone: string) => {
+      const doc = { ...reminderDelivery(orgId, personId, '2026-08-16', clock.now(), { consent: true, phoneE164: phone }, sending), lot: `reminder-lot:${personId}` };
+      await deliveries.insertNew([doc]);
+      await lots.insertNew([{ ...newLot(doc.lot, orgId, clock.now(), clock.now()), payload: JSON.stringify([sendItem(doc)]) }]);
+      return doc;
+    };
+    const [kept, ended] = [randomUUID(), randomUUID()];
+    await write(kept, '+33666000001');
+    await write(ended, '+33666000002');
+    expect((await lots.payload(`reminder-lot:${ended}`))?.map((i) => i.to)).to.deep.equal(['+33666000002']);
+    // The domiciliation ends before the lot goes out: as the service does, the lot's payload goes first.
+    await lots.dropPayloads(await deliveries.pendingReminderLots(orgId, ended));
+    await deliveries.cancelPendingReminders(orgId, ended, 'the domiciliation is ended', clock.now());
+    expect(await lots.payload(`reminder-lot:${ended}`)).to.equal(null);
+    while ((await sender.sendDue()) > 0);
+    expect(provider.sent.map((m) => m.to)).to.deep.equal(['+33666000001']);
+    expect(await statusOf(orgId, ended)).to.include({ status: 'cancelled' });
+    expect(await statusOf(orgId, kept)).to.include({ status: 'queued' });
   });
 
   it('gives deliveries whose lot was never written a lot of their own, which asks the provider first', async () => {

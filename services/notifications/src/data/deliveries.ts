@@ -284,6 +284,15 @@ export class Deliveries {
       .exec();
   }
 
+  /** The lots of a person's reminders not sent yet (their payloads are dropped before the reminders are cancelled). */
+  async pendingReminderLots(orgId: string, personId: string): Promise<string[]> {
+    const docs = await this.model
+      .find({ orgId, personId, type: 'domiciliation.reminder', statusRank: { $lt: STATUS_RANK.queued } }, { lot: 1 })
+      .lean<Pick<DeliveryDoc, 'lot'>[]>()
+      .exec();
+    return [...new Set(docs.flatMap((d) => (d.lot ? [d.lot] : [])))];
+  }
+
   /**
    * Reminders of a person not sent yet, after their domiciliation ended or moved: cancelled, with the
    * reason. One that a recorded result settles (sent, say) is left to it.

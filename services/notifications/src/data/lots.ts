@@ -1,6 +1,6 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
 import { chunks, insertManyIgnoringDuplicates } from '@relais/shared';
-import type { LotDoc } from '../domain/lots';
+import type { LotDoc, SendItem } from '../domain/lots';
 
 const schema = new mongoose.Schema<LotDoc>(
   {
@@ -14,6 +14,7 @@ const schema = new mongoose.Schema<LotDoc>(
     state: { type: String, enum: ['ready', 'done'], required: true },
     createdAt: { type: Date, required: true },
     doneAt: { type: Date, default: null },
+    payload: { type: String, default: null },
   },
   { versionKey: false, collection: 'send_lots' },
 );
@@ -39,8 +40,20 @@ export class SendLots {
     return created;
   }
 
+  /** Ready lots due by `now`, oldest first, without their payload (most are claimed by another instance). */
   ready(now: Date, limit: number): Promise<LotDoc[]> {
-    return this.model.find({ state: 'ready', dueAt: { $lte: now } }).sort({ dueAt: 1 }).limit(limit).lean<LotDoc[]>().exec();
+    return this.model.find({ state: 'ready', dueAt: { $lte: now } }, { payload: 0 }).sort({ dueAt: 1 }).limit(limit).lean<LotDoc[]>().exec();
+  }
+
+  /** The deliveries a lot's first round sends, when the scheduler wrote them with it and nothing dropped them since. */
+  async payload(id: string): Promise<SendItem[] | null> {
+    const lot = await this.model.findById(id, { payload: 1 }).lean<Pick<LotDoc, 'payload'>>().exec();
+    return lot?.payload ? (JSON.parse(lot.payload) as SendItem[]) : null;
+  }
+
+  /** Drops the payload of these lots: their deliveries are read from the rows (one of them is being closed). */
+  async dropPayloads(ids: string[]): Promise<void> {
+    for (const part of chunks(ids, 500)) await this.model.updateMany({ _id: { $in: part }, payload: { $ne: null } }, { $set: { payload: null } }).exec();
   }
 
   /** Ready lots due before `before`: a backlog, or lots whose sender died. */
@@ -58,7 +71,7 @@ export class SendLots {
 
   /** Closes a lot once its outcomes are recorded; a lot reopened meanwhile (another round) stays open. */
   async done(lot: Pick<LotDoc, '_id' | 'round'>, at: Date): Promise<void> {
-    await this.model.updateOne({ _id: lot._id, round: lot.round }, { $set: { state: 'done', doneAt: at } }).exec();
+    await this.model.updateOne({ _id: lot._id, round: lot.round }, { $set: { state: 'done', doneAt: at, payload: null } }).exec();
   }
 
   /**
@@ -66,7 +79,7 @@ export class SendLots {
    * are sent. The caller holds the claim that makes it the only one reopening this round.
    */
   async reopen(lot: Pick<LotDoc, '_id' | 'round'>): Promise<void> {
-    await this.model.updateOne({ _id: lot._id, round: lot.round }, { $set: { state: 'ready', recover: true, round: lot.round + 1, doneAt: null } }).exec();
+    await this.model.updateOne({ _id: lot._id, round: lot.round }, { $set: { state: 'ready', recover: true, round: lot.round + 1, doneAt: null, payload: null } }).exec();
   }
 
   prune(before: Date) {

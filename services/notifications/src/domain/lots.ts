@@ -1,9 +1,15 @@
 import type { DeliveryDoc } from './deliveries';
 
+/** What the sender needs of a delivery to send it. */
+export type SendItem = Pick<DeliveryDoc, '_id' | 'personId' | 'to' | 'from' | 'content' | 'segments'>;
+
 /**
  * A send lot: deliveries of one org due at the same time, claimed and sent together. Its
- * deliveries point to it (`DeliveryDoc.lot`); the lot itself holds no copy of them, so a
- * delivery moved to another lot (a retry) or closed meanwhile is never sent from the old one.
+ * deliveries point to it (`DeliveryDoc.lot`). A lot the scheduler writes also carries what its
+ * first round sends (`payload`): the rows are written before the lot and nothing moves them before
+ * that round, so the sender reads them with the lot instead of searching the rows. Any later round
+ * (a retry, a reopened lot) reads the rows, so a delivery moved to another lot or closed meanwhile is
+ * never sent from the old one; cancelling a delivery of a lot drops its payload first.
  */
 export interface LotDoc {
   _id: string;
@@ -23,7 +29,11 @@ export interface LotDoc {
   state: 'ready' | 'done';
   createdAt: Date;
   doneAt?: Date | null;
+  /** The first round's deliveries (SendItem[]) as one JSON string; read apart from the lot (see SendLots.payload). */
+  payload?: string | null;
 }
+
+export const sendItem = (d: DeliveryDoc): SendItem => ({ _id: d._id, personId: d.personId, to: d.to, from: d.from, content: d.content, segments: d.segments });
 
 export const newLot = (id: string, orgId: string, dueAt: Date, at: Date, more: Partial<Pick<LotDoc, 'attempt' | 'recover' | 'checkedAt'>> = {}): LotDoc => ({
   _id: id,

@@ -6,7 +6,7 @@ import type { Recipients } from '../data/recipients';
 import type { Schedule } from '../data/schedule';
 import type { SettingsRepo } from '../data/settings';
 import { digestCounts, digestDeliveries, reminderDelivery, type DeliveryDoc, type Sending } from '../domain/deliveries';
-import { assignLots } from '../domain/lots';
+import { assignLots, sendItem } from '../domain/lots';
 import { nextSlot, previousSlot } from '../domain/schedule';
 import { defaultSettings, type OrgSettings } from '../domain/settings';
 import type { TemplateBook } from './templateBook';
@@ -90,16 +90,17 @@ export class Scheduler {
   }
 
   /**
-   * Each lot's deliveries, then the lot, so that a lot is never sent before its deliveries exist and
-   * the first lots go out while the next are written. A crash in between leaves deliveries whose lot
+   * Each lot's deliveries, then the lot with what its first round sends, so that a lot is never sent
+   * before its deliveries exist and the first lots go out while the next are written. A crash in between leaves deliveries whose lot
    * is missing; the reconciler creates it. Deliveries closed at once (no lot) are written last.
    */
   private async store(lotPrefix: string, orgId: string, docs: DeliveryDoc[], checkedAt: Date): Promise<number> {
     const lotted = assignLots(lotPrefix, orgId, docs, this.opts.lotSize, checkedAt, this.deps.clock.now());
     let created = 0;
     for (const lot of lotted.lots) {
-      created += await this.deps.deliveries.insertNew(lotted.docs.filter((d) => d.lot === lot._id));
-      await this.deps.lots.insertNew([lot]);
+      const docs = lotted.docs.filter((d) => d.lot === lot._id);
+      created += await this.deps.deliveries.insertNew(docs);
+      await this.deps.lots.insertNew([{ ...lot, payload: JSON.stringify(docs.map(sendItem)) }]);
     }
     return created + (await this.deps.deliveries.insertNew(lotted.docs.filter((d) => !d.lot)));
   }

@@ -4,8 +4,8 @@ import type { Deliveries, Outcome } from '../data/deliveries';
 import type { SendLots } from '../data/lots';
 import type { Recipients } from '../data/recipients';
 import type { Schedule } from '../data/schedule';
-import { acceptedStatus, blocker, retryDelayMs, type DeliveryDoc } from '../domain/deliveries';
-import { newLot, type LotDoc } from '../domain/lots';
+import { acceptedStatus, blocker, retryDelayMs } from '../domain/deliveries';
+import { newLot, type LotDoc, type SendItem } from '../domain/lots';
 import { ProviderError, type Provider } from '../providers/provider';
 import type { SettingsCache } from './settingsCache';
 
@@ -40,7 +40,7 @@ const RESULTS_PER_PASS = 2;
 
 /** A delivery of the lot as re-checked: why it cannot go now (null: it can), and the number and sender id to use. */
 interface Checked {
-  doc: DeliveryDoc;
+  doc: SendItem;
   why: string | null;
   to: string | null;
   from: string | null;
@@ -112,7 +112,8 @@ export class Sender {
   private async sendLot(lot: LotDoc): Promise<{ count: number; record: () => Promise<void> }> {
     const { deliveries, lots, clock } = this.deps;
     const startedAt = clock.now();
-    const docs = await deliveries.inLot(lot._id);
+    // The first round of a lot the scheduler wrote sends what it was written with; any other reads the rows.
+    const docs = (lot.round === 0 ? await lots.payload(lot._id) : null) ?? (await deliveries.inLot(lot._id));
     const outcomes = await this.callProvider(lot, await this.recheck(lot, docs));
     const record = async () => {
       const at = clock.now();
@@ -147,7 +148,7 @@ export class Sender {
    * Consent, number and the org's switch, as they are now: the consent changes applied since the
    * lot's recipients were read. A changed number is used as it is now.
    */
-  private async recheck(lot: LotDoc, docs: DeliveryDoc[]): Promise<Checked[]> {
+  private async recheck(lot: LotDoc, docs: SendItem[]): Promise<Checked[]> {
     if (docs.length === 0) return [];
     const settings = await this.deps.settings.get(lot.orgId);
     const changes = await this.deps.recipients.changesSince(lot.orgId, new Date(lot.checkedAt.getTime() - RECHECK_MARGIN_MS));
@@ -180,7 +181,7 @@ export class Sender {
   }
 
   /** For a lot whose earlier call may have reached the provider: the message, if the provider has it. */
-  private async alreadySent(d: DeliveryDoc, numbers: (string | null)[], since: Date): Promise<Outcome | null> {
+  private async alreadySent(d: SendItem, numbers: (string | null)[], since: Date): Promise<Outcome | null> {
     const { provider } = this.deps;
     if (!provider.findSent || !d.content) return null;
     for (const to of new Set(numbers)) {
@@ -190,7 +191,7 @@ export class Sender {
     return null;
   }
 
-  private async sendOne(lot: LotDoc, d: DeliveryDoc): Promise<Outcome> {
+  private async sendOne(lot: LotDoc, d: SendItem): Promise<Outcome> {
     const attempt = lot.attempt;
     try {
       if (this.deps.rate && this.opts.ratePerSecond > 0) {
