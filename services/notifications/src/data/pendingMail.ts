@@ -84,12 +84,18 @@ export class PendingMail {
     for (const part of chunks(ops, this.updateBatch)) await this.model.bulkWrite(part, { ordered: false });
   }
 
-  /** Mail of an org registered in (from, to]: the window of a digest slot. */
-  window(orgId: string, from: Date, to: Date) {
-    return this.model
+  /** Mail of an org registered in (from, to]: the window of a digest slot. `onRow` sees each row as it is read. */
+  async window(orgId: string, from: Date, to: Date, onRow?: (row: PendingMailRow) => void): Promise<PendingMailRow[]> {
+    const rows: PendingMailRow[] = [];
+    const cursor = this.model
       .find({ orgId, registeredAt: { $gt: from, $lte: to } }, { personId: 1, kind: 1, quantity: 1, handedOverAt: 1 })
-      .lean<PendingMailRow[]>()
-      .exec();
+      .lean<PendingMailRow>()
+      .cursor({ batchSize: 5000 });
+    for await (const row of cursor) {
+      rows.push(row);
+      onRow?.(row);
+    }
+    return rows;
   }
 
   /** Quantities not handed over, per kind. */

@@ -72,8 +72,21 @@ export const CONSENT_CHANGES_KEPT_MS = 2 * 86_400_000;
 
 const key = (orgId: string, personId: string) => `${orgId}:${personId}`;
 
-/** From this many people on, forPeople reads the org's consenting recipients in one pass. */
-const WHOLE_ORG_FROM = 1000;
+/**
+ * From this many people on, a slot reads the org's consenting recipients in one pass rather than
+ * by lists (FerretDB evaluates `$in` itself, against every document of the org).
+ */
+export const WHOLE_ORG_FROM = 1000;
+
+/** The entries of `all` for these people. Pure. */
+export function only(all: Map<string, Recipient>, personIds: Iterable<string>): Map<string, Recipient> {
+  const out = new Map<string, Recipient>();
+  for (const p of personIds) {
+    const r = all.get(p);
+    if (r) out.set(p, r);
+  }
+  return out;
+}
 
 export class Recipients {
   private constructor(
@@ -182,11 +195,19 @@ export class Recipients {
    * large slot, a set of about the slot's size.
    */
   async forPeople(orgId: string, personIds: string[]): Promise<Map<string, Recipient>> {
-    const query = personIds.length < WHOLE_ORG_FROM ? { orgId, consent: true, personId: { $in: personIds } } : { orgId, consent: true };
-    const wanted = new Set(personIds);
+    if (personIds.length >= WHOLE_ORG_FROM) return only(await this.consenting(orgId), personIds);
+    return this.read({ orgId, consent: true, personId: { $in: personIds } });
+  }
+
+  /** Every consenting recipient of the org, in one pass (a slot of many people: see WHOLE_ORG_FROM). */
+  consenting(orgId: string): Promise<Map<string, Recipient>> {
+    return this.read({ orgId, consent: true });
+  }
+
+  private async read(query: Record<string, unknown>): Promise<Map<string, Recipient>> {
     const out = new Map<string, Recipient>();
     const cursor = this.consents.find(query, { personId: 1, consent: 1, phoneE164: 1 }).lean<ConsentDoc>().cursor({ batchSize: 5000 });
-    for await (const d of cursor) if (wanted.has(d.personId)) out.set(d.personId, { consent: d.consent, phoneE164: d.phoneE164 });
+    for await (const d of cursor) out.set(d.personId, { consent: d.consent, phoneE164: d.phoneE164 });
     return out;
   }
 

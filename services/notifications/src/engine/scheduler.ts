@@ -2,10 +2,10 @@ import type { Clock } from '../clock';
 import type { Deliveries } from '../data/deliveries';
 import type { SendLots } from '../data/lots';
 import type { PendingMail } from '../data/pendingMail';
-import type { Recipients } from '../data/recipients';
+import { WHOLE_ORG_FROM, only, type Recipients } from '../data/recipients';
 import type { Schedule } from '../data/schedule';
 import type { SettingsRepo } from '../data/settings';
-import { digestCounts, digestDeliveries, reminderDelivery, type DeliveryDoc, type Sending } from '../domain/deliveries';
+import { digestCounts, digestDeliveries, reminderDelivery, type DeliveryDoc, type Recipient, type Sending } from '../domain/deliveries';
 import { assignLots, sendItem } from '../domain/lots';
 import { nextSlot, previousSlot } from '../domain/schedule';
 import { defaultSettings, type OrgSettings } from '../domain/settings';
@@ -80,11 +80,28 @@ export class Scheduler {
   /** One SMS per person and kind with mail registered since the previous slot (the cut-off is the slot, not now). */
   async digest(org: OrgSettings, slot: Date, now: Date): Promise<number> {
     const from = previousSlot(new Date(slot.getTime() - 1), org.sendDays, org.timeZone);
-    const rows = await this.deps.pendingMail.window(org.orgId, from, slot);
+    // Consent changes from here on are re-checked at send time.
+    const checkedAt = this.deps.clock.now();
+    // Once the window shows a slot of many people, the org's recipients are read alongside the rest of it.
+    const people = new Set<string>();
+    let wholeOrg: Promise<Map<string, Recipient>> | null = null;
+    const rows = await this.deps.pendingMail
+      .window(org.orgId, from, slot, (row) => {
+        people.add(row.personId);
+        if (!wholeOrg && people.size >= WHOLE_ORG_FROM) {
+          wholeOrg = this.deps.recipients.consenting(org.orgId);
+          wholeOrg.catch(() => undefined); // awaited below; not unhandled if the window read fails first
+        }
+      })
+      .catch(async (err) => {
+        await (wholeOrg as Promise<unknown> | null)?.catch(() => undefined);
+        throw err;
+      });
     const counts = digestCounts(rows, slot);
     if (counts.size === 0) return 0;
-    const checkedAt = this.deps.clock.now();
-    const recipients = await this.deps.recipients.forPeople(org.orgId, [...counts.keys()]);
+    const recipients = wholeOrg
+      ? only(await (wholeOrg as Promise<Map<string, Recipient>>), counts.keys())
+      : await this.deps.recipients.forPeople(org.orgId, [...counts.keys()]);
     const docs = digestDeliveries(org.orgId, slot, counts, recipients, this.sending(org, now));
     return this.store(`digest:${org.orgId}:${slot.toISOString()}`, org.orgId, docs, checkedAt);
   }
