@@ -302,6 +302,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
           retryBaseMs: config.RETRY_BASE_MS,
           maxAttempts: config.MAX_ATTEMPTS,
           maxBatchMs: Math.max(1_000, config.STUCK_AFTER_MS / 3),
+          applyAfterIdleMs: Math.max(1_000, 2 * config.SEND_INTERVAL_MS),
         },
       );
       const reconciler = new Reconciler(

@@ -47,7 +47,7 @@ describe('notifications: send lots (real database)', function () {
     );
     const sender = new Sender(
       { deliveries, lots, recipients, schedule, settings: new SettingsCache(settings, 0), provider, rate: null, clock, log: quiet },
-      { owner, concurrency: 2, ratePerSecond: 0, retryBaseMs: 1_000, maxAttempts: 3, maxBatchMs: 10_000, stuckAfterMs: 30_000 },
+      { owner, concurrency: 2, ratePerSecond: 0, retryBaseMs: 1_000, maxAttempts: 3, maxBatchMs: 10_000, stuckAfterMs: 30_000, applyAfterIdleMs: 0 },
     );
     const reconciler = new Reconciler({ deliveries, lots, schedule, provider, clock }, { owner, stuckAfterMs: 30_000, unfinishedAfterMs: 600_000 });
     return { scheduler, sender, reconciler };
@@ -200,6 +200,13 @@ describe('notifications: send lots (real database)', function () {
     expect(shown).to.include({ status: 'queued', attempts: 1, provider: 'memory' });
     expect(shown.events.map((e) => e.status)).to.deep.equal(['pending', 'sending', 'queued']);
     expect(await deliveries.list(org.orgId, { status: 'pending' }, 10)).to.deep.equal({ items: [], last: null });
+    expect(await deliveries.counts(org.orgId, {})).to.deep.equal({ queued: 2 });
+    expect(await deliveries.counts(org.orgId, { status: 'pending' })).to.deep.equal({});
+    const queued = await deliveries.list(org.orgId, { status: 'queued' }, 1);
+    expect(queued.items.map((d) => d.status)).to.deep.equal(['queued']);
+    const rest = await deliveries.list(org.orgId, { status: 'queued' }, 1, { dueAt: queued.last!.dueAt, id: queued.last!._id });
+    expect(rest).to.deep.include({ last: null });
+    expect(rest.items.map((d) => d._id)).to.have.length(1).and.not.include(queued.items[0]._id);
     const all = await deliveries.list(org.orgId, {}, 1);
     expect(all.items.map((d) => d.status)).to.deep.equal(['queued']);
     expect(all.last?._id).to.equal(all.items[0]._id);

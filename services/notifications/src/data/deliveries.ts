@@ -327,9 +327,8 @@ export class Deliveries {
 
   /**
    * A page of an org's deliveries, newest first, with the recorded results applied, and the last row
-   * of the page when more follow (the next page starts after it). The status filter is on the rows:
-   * until a result is applied (at once when the sender is idle), a delivery it moved to the filtered
-   * status is not listed yet, and one it moved away is left out of the page.
+   * of the page when more follow (the next page starts after it). With a status filter, the rows a
+   * pending result moves into that status are read by their lots and take their place in the page.
    */
   async list(
     orgId: string,
@@ -337,6 +336,7 @@ export class Deliveries {
     limit: number,
     before?: { dueAt: Date; id: string },
   ): Promise<{ items: DeliveryDoc[]; last: DeliveryDoc | null }> {
+    const after = (d: DeliveryDoc) => !before || d.dueAt < before.dueAt || (d.dueAt.getTime() === before.dueAt.getTime() && d._id < before.id);
     const page = before ? { $or: [{ dueAt: { $lt: before.dueAt } }, { dueAt: before.dueAt, _id: { $lt: before.id } }] } : {};
     const [docs, results] = await Promise.all([
       this.model
@@ -347,19 +347,45 @@ export class Deliveries {
         .exec(),
       this.results.forOrg(orgId),
     ]);
-    const rows = docs.slice(0, limit);
-    return {
-      items: applyResults(rows, results).filter((d) => !f.status || d.status === f.status),
-      last: docs.length > limit ? rows[rows.length - 1] : null,
-    };
+    const rows = applyResults(docs, results).filter((d) => matches(d, f));
+    if (f.status && results.length > 0) {
+      const listed = new Set(rows.map((d) => d._id));
+      const moved = (await this.changedBy(orgId, results)).map((c) => c.shown);
+      rows.push(...moved.filter((d) => !listed.has(d._id) && matches(d, f) && after(d)));
+      rows.sort((a, b) => b.dueAt.getTime() - a.dueAt.getTime() || (a._id < b._id ? 1 : a._id > b._id ? -1 : 0));
+    }
+    const more = rows.length > limit || docs.length > limit;
+    const items = rows.slice(0, limit);
+    return { items, last: more && items.length > 0 ? items[items.length - 1] : null };
   }
 
-  /** Counts per status of the rows (results count once applied, see `list`). */
+  /** The org's rows that pending results change, as stored and as shown (read by their lots). */
+  private async changedBy(orgId: string, results: LotResult[]): Promise<{ row: DeliveryDoc; shown: DeliveryDoc }[]> {
+    const settled = new Set(results.flatMap((r) => r.outcomes.map((o) => o.id)));
+    const rows: DeliveryDoc[] = [];
+    for (const lot of new Set(results.map((r) => r.lot))) {
+      rows.push(...(await this.model.find({ lot }).lean<DeliveryDoc[]>().exec()).filter((d) => settled.has(d._id) && d.orgId === orgId));
+    }
+    const shown = applyResults(rows, results);
+    return rows.map((row, i) => ({ row, shown: shown[i] }));
+  }
+
+  /**
+   * Counts per status, with the recorded results applied: the rows' counts, corrected for the rows
+   * those results change (read by their lots, so the correction costs nothing once they are applied).
+   */
   async counts(orgId: string, f: DeliveryFilter): Promise<Record<string, number>> {
-    const groups = await this.model
-      .aggregate<{ _id: string; n: number }>([{ $match: this.filter(orgId, f) }, { $group: { _id: '$status', n: { $sum: 1 } } }])
-      .exec();
-    return Object.fromEntries(groups.map((g) => [g._id, g.n]));
+    const [groups, results] = await Promise.all([
+      this.model.aggregate<{ _id: string; n: number }>([{ $match: this.filter(orgId, f) }, { $group: { _id: '$status', n: { $sum: 1 } } }]).exec(),
+      this.results.forOrg(orgId),
+    ]);
+    const counts: Record<string, number> = Object.fromEntries(groups.map((g) => [g._id, g.n]));
+    if (results.length === 0) return counts;
+    for (const { row, shown } of await this.changedBy(orgId, results)) {
+      if (matches(row, f)) counts[row.status] -= 1;
+      if (matches(shown, f)) counts[shown.status] = (counts[shown.status] ?? 0) + 1;
+    }
+    return Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
   }
 }
 
@@ -372,4 +398,13 @@ function applyResults(docs: DeliveryDoc[], results: LotResult[]): DeliveryDoc[] 
   }
   // As the database applies them: to the delivery while it is in the result's lot.
   return docs.map((d) => (changes.get(d._id) ?? []).reduce((doc, c) => (doc.lot === c.lot ? withChange(doc, c.change, c.at) : doc), d));
+}
+
+/** Whether a delivery of the org passes the ops list filter, as the database query does. Pure. */
+function matches(d: DeliveryDoc, f: DeliveryFilter): boolean {
+  if (f.status && d.status !== f.status) return false;
+  if (f.type && d.type !== f.type) return false;
+  if (f.from && d.dueAt < f.from) return false;
+  if (f.to && d.dueAt >= f.to) return false;
+  return true;
 }

@@ -24,6 +24,11 @@ export interface SenderOptions {
   maxBatchMs: number;
   /** A provider call left without an answer is asked about after this long. */
   stuckAfterMs: number;
+  /**
+   * Recorded outcomes are applied to the rows once nothing was sent for this long: not between the
+   * lots of a slot still being written, where the updates would hold up the next lot.
+   */
+  applyAfterIdleMs: number;
 }
 
 /** Transport errors after which the provider may or may not have accepted the message. */
@@ -58,6 +63,8 @@ interface Logger {
  * deliveries is looked up at the provider before it is sent again.
  */
 export class Sender {
+  private lastSentAt = 0;
+
   constructor(
     private readonly deps: {
       deliveries: Deliveries;
@@ -76,11 +83,15 @@ export class Sender {
   /**
    * One pass; returns how many deliveries it handled (0: nothing due). The outcomes of a lot are
    * recorded while the next lot is sent (one recording in flight), and all before the pass ends.
-   * With nothing to send, it applies recorded results to the delivery rows instead.
+   * Once nothing was sent for `applyAfterIdleMs`, it applies recorded results to the delivery rows instead.
    */
   async runOnce(): Promise<number> {
     const sent = await this.sendDue();
-    if (sent > 0) return sent;
+    if (sent > 0) {
+      this.lastSentAt = Date.now();
+      return sent;
+    }
+    if (Date.now() - this.lastSentAt < this.opts.applyAfterIdleMs) return 0;
     const othersBefore = new Date(this.deps.clock.now().getTime() - this.opts.stuckAfterMs);
     return this.deps.deliveries.applyDue(this.opts.owner, othersBefore, RESULTS_PER_PASS);
   }
