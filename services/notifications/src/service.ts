@@ -288,8 +288,9 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
       ];
 
       const rate = config.SMS_RATE_LIMIT > 0 ? await SharedRateLimit.open(rt.events.connection, `${config.RELAIS_NAMESPACE.toUpperCase()}_RATE`) : null;
+      let senderLoop: { wake(): void } | null = null;
       const scheduler = new Scheduler(
-        { settings: settingsRepo, schedule, pendingMail: pending, recipients, deliveries, lots, templates, clock },
+        { settings: settingsRepo, schedule, pendingMail: pending, recipients, deliveries, lots, templates, clock, onLot: () => senderLoop?.wake() },
         { owner, leaseMs: Math.max(60_000, config.SCHEDULER_INTERVAL_MS * 12), maxLatenessMs: config.MAX_LATENESS_MS, lotSize: config.SEND_BATCH },
       );
       const sender = new Sender(
@@ -309,9 +310,11 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
         { deliveries, lots, schedule, provider: opts.smsProvider, clock },
         { owner, stuckAfterMs: config.STUCK_AFTER_MS, unfinishedAfterMs: config.UNFINISHED_AFTER_MS },
       );
+      const sending = startLoop('sender', () => sender.runOnce(), config.SEND_INTERVAL_MS, log);
+      senderLoop = sending;
       loops = [
         startLoop('scheduler', () => scheduler.runOnce(), config.SCHEDULER_INTERVAL_MS, log),
-        startLoop('sender', () => sender.runOnce(), config.SEND_INTERVAL_MS, log),
+        sending,
         startLoop('reconciler', () => reconciler.runOnce(), Math.max(config.SEND_INTERVAL_MS, Math.min(config.STUCK_AFTER_MS / 2, 60_000)), log),
         startLoop(
           'prune',

@@ -1,18 +1,21 @@
 /**
  * Runs `work` again and again: at once while it reports work done (> 0), else after
- * `intervalMs`. Errors are logged and waited out. stop() waits for the pass in progress.
+ * `intervalMs`. Errors are logged and waited out. wake() starts the next pass now if the loop
+ * is waiting (else the pass after the current one follows at once). stop() waits for the pass in progress.
  */
 export function startLoop(
   name: string,
   work: () => Promise<number | void>,
   intervalMs: number,
   log: { error(obj: object, msg?: string): void },
-): { stop(): Promise<void> } {
+): { wake(): void; stop(): Promise<void> } {
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
+  let woken = false;
   const tick = () => {
     timer = null;
+    woken = false;
     running = (async () => {
       let delay = intervalMs;
       try {
@@ -21,11 +24,18 @@ export function startLoop(
       } catch (err) {
         log.error({ loop: name, error: (err as Error).message }, 'background pass failed');
       }
-      if (!stopped) timer = setTimeout(tick, delay);
+      if (!stopped) timer = setTimeout(tick, woken ? 0 : delay);
     })();
   };
   timer = setTimeout(tick, 0);
   return {
+    wake() {
+      woken = true;
+      if (timer && !stopped) {
+        clearTimeout(timer);
+        timer = setTimeout(tick, 0);
+      }
+    },
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);

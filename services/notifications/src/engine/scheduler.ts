@@ -35,6 +35,8 @@ export class Scheduler {
       lots: SendLots;
       templates: TemplateBook;
       clock: Clock;
+      /** Told each time a lot is written, so that it goes out without waiting for the sender's next pass. */
+      onLot?: () => void;
     },
     private readonly opts: SchedulerOptions,
   ) {}
@@ -118,6 +120,7 @@ export class Scheduler {
       const docs = lotted.docs.filter((d) => d.lot === lot._id);
       created += await this.deps.deliveries.insertNew(docs);
       await this.deps.lots.insertNew([{ ...lot, payload: JSON.stringify(docs.map(sendItem)) }]);
+      this.deps.onLot?.();
     }
     return created + (await this.deps.deliveries.insertNew(lotted.docs.filter((d) => !d.lot)));
   }
