@@ -182,16 +182,16 @@ export class Deliveries {
 
   /** One update per group of deliveries with the same change (a lot's accepted messages: one group), then the result goes. */
   private async applyResult(r: LotResult): Promise<void> {
-    const groups = new Map<string, { change: FinalChange; ids: Outcome[] }>();
+    const groups = new Map<string, { change: FinalChange; outcomes: Outcome[] }>();
     for (const o of r.outcomes) {
       const change = finalChange(o, r, r.at);
       const key = JSON.stringify(change);
-      const group = groups.get(key) ?? { change, ids: [] };
-      group.ids.push(o);
+      const group = groups.get(key) ?? { change, outcomes: [] };
+      group.outcomes.push(o);
       groups.set(key, group);
     }
-    for (const { change, ids } of groups.values()) {
-      await this.writeGroup(r.lot, ids, change.below, { ...change.set, updatedAt: r.at }, change.events);
+    for (const { change, outcomes } of groups.values()) {
+      await this.writeGroup(r.lot, outcomes, change.below, { ...change.set, updatedAt: r.at }, change.events);
     }
     await this.results.remove(r.id);
   }

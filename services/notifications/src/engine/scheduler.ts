@@ -86,23 +86,18 @@ export class Scheduler {
     const checkedAt = this.deps.clock.now();
     // Once the window shows a slot of many people, the org's recipients are read alongside the rest of it.
     const people = new Set<string>();
-    let wholeOrg: Promise<Map<string, Recipient>> | null = null;
-    const rows = await this.deps.pendingMail
-      .window(org.orgId, from, slot, (row) => {
-        people.add(row.personId);
-        if (!wholeOrg && people.size >= WHOLE_ORG_FROM) {
-          wholeOrg = this.deps.recipients.consenting(org.orgId);
-          wholeOrg.catch(() => undefined); // awaited below; not unhandled if the window read fails first
-        }
-      })
-      .catch(async (err) => {
-        await (wholeOrg as Promise<unknown> | null)?.catch(() => undefined);
-        throw err;
-      });
+    const early: { recipients?: Promise<Map<string, Recipient>> } = {};
+    const rows = await this.deps.pendingMail.window(org.orgId, from, slot, (row) => {
+      people.add(row.personId);
+      if (!early.recipients && people.size >= WHOLE_ORG_FROM) {
+        early.recipients = this.deps.recipients.consenting(org.orgId);
+        early.recipients.catch(() => undefined); // awaited below, unless the window read fails first
+      }
+    });
     const counts = digestCounts(rows, slot);
     if (counts.size === 0) return 0;
-    const recipients = wholeOrg
-      ? only(await (wholeOrg as Promise<Map<string, Recipient>>), counts.keys())
+    const recipients = early.recipients
+      ? only(await early.recipients, counts.keys())
       : await this.deps.recipients.forPeople(org.orgId, [...counts.keys()]);
     const docs = digestDeliveries(org.orgId, slot, counts, recipients, this.sending(org, now));
     return this.store(`digest:${org.orgId}:${slot.toISOString()}`, org.orgId, docs, checkedAt);
@@ -110,8 +105,9 @@ export class Scheduler {
 
   /**
    * Each lot's deliveries, then the lot with what its first round sends, so that a lot is never sent
-   * before its deliveries exist and the first lots go out while the next are written. A crash in between leaves deliveries whose lot
-   * is missing; the reconciler creates it. Deliveries closed at once (no lot) are written last.
+   * before its deliveries exist and the first lots go out while the next are written. A crash in
+   * between leaves deliveries whose lot is missing; the reconciler creates it. Deliveries closed at
+   * once (no lot) are written last.
    */
   private async store(lotPrefix: string, orgId: string, docs: DeliveryDoc[], checkedAt: Date): Promise<number> {
     const lotted = assignLots(lotPrefix, orgId, docs, this.opts.lotSize, checkedAt, this.deps.clock.now());
