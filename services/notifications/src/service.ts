@@ -104,8 +104,9 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
 
   /** Cancels a person's reminders not sent yet; their lots then send from the rows, which say so. */
   async function cancelReminders(orgId: string, personId: string, reason: string, at: Date) {
-    await lots.dropPayloads(await deliveries.pendingReminderLots(orgId, personId));
-    await deliveries.cancelPendingReminders(orgId, personId, reason, at);
+    const pending = await deliveries.pendingReminders(orgId, personId);
+    await lots.dropPayloads(pending.lots);
+    await deliveries.cancel(pending.ids, reason, at);
   }
 
   /** Plans or cancels reminders from domiciliation changes that were newer than what was known. */
@@ -288,7 +289,8 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
       ];
 
       const rate = config.SMS_RATE_LIMIT > 0 ? await SharedRateLimit.open(rt.events.connection, `${config.RELAIS_NAMESPACE.toUpperCase()}_RATE`) : null;
-      let senderLoop: { wake(): void } | null = null;
+      // Started below, after the scheduler that wakes it.
+      let senderLoop: ReturnType<typeof startLoop> | null = null;
       const scheduler = new Scheduler(
         { settings: settingsRepo, schedule, pendingMail: pending, recipients, deliveries, lots, templates, clock, onLot: () => senderLoop?.wake() },
         { owner, leaseMs: Math.max(60_000, config.SCHEDULER_INTERVAL_MS * 12), maxLatenessMs: config.MAX_LATENESS_MS, lotSize: config.SEND_BATCH },
@@ -310,11 +312,10 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
         { deliveries, lots, schedule, provider: opts.smsProvider, clock },
         { owner, stuckAfterMs: config.STUCK_AFTER_MS, unfinishedAfterMs: config.UNFINISHED_AFTER_MS },
       );
-      const sending = startLoop('sender', () => sender.runOnce(), config.SEND_INTERVAL_MS, log);
-      senderLoop = sending;
+      senderLoop = startLoop('sender', () => sender.runOnce(), config.SEND_INTERVAL_MS, log);
       loops = [
         startLoop('scheduler', () => scheduler.runOnce(), config.SCHEDULER_INTERVAL_MS, log),
-        sending,
+        senderLoop,
         startLoop('reconciler', () => reconciler.runOnce(), Math.max(config.SEND_INTERVAL_MS, Math.min(config.STUCK_AFTER_MS / 2, 60_000)), log),
         startLoop(
           'prune',

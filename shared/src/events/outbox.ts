@@ -205,11 +205,6 @@ export class Outbox {
     }
   }
 
-  /** How many intents wait to be settled (ops and tests: zero once everything is published). */
-  pending(): Promise<number> {
-    return withTimeout(this.intents.countDocuments({}).exec(), this.opts.dbTimeoutMs, 'outbox count');
-  }
-
   start(intervalMs = 5_000): void {
     this.timer = setInterval(() => {
       if (this.sweeping) return;

@@ -75,8 +75,6 @@ const providerMessageSchema = new mongoose.Schema<ProviderMessageDoc>(
 // Serves the reconciler asking the provider about accepted deliveries: { deliveryId in [...] }.
 providerMessageSchema.index({ deliveryId: 1 });
 
-export type { Attempt, Outcome } from '../domain/deliveries';
-
 export interface DeliveryFilter {
   status?: DeliveryStatus;
   type?: SmsKind;
@@ -215,11 +213,6 @@ export class Deliveries {
     );
   }
 
-  /** Results recorded and not yet applied, in total (ops, tests). */
-  pendingResults(): Promise<number> {
-    return this.results.count();
-  }
-
   /**
    * A status reported by the provider (callback or reconciler); ignored unless it moves the status
    * forward. An error code is kept with a final failure.
@@ -284,27 +277,33 @@ export class Deliveries {
       .exec();
   }
 
-  /** The lots of a person's reminders not sent yet (their payloads are dropped before the reminders are cancelled). */
-  async pendingReminderLots(orgId: string, personId: string): Promise<string[]> {
-    const docs = await this.model
-      .find({ orgId, personId, type: 'domiciliation.reminder', statusRank: { $lt: STATUS_RANK.queued } }, { lot: 1 })
-      .lean<Pick<DeliveryDoc, 'lot'>[]>()
-      .exec();
-    return [...new Set(docs.flatMap((d) => (d.lot ? [d.lot] : [])))];
+  /**
+   * A person's reminders not sent yet, and their lots (whose payloads go before the reminders are
+   * cancelled). One that a recorded result settles (sent, say) is not among them.
+   */
+  async pendingReminders(orgId: string, personId: string): Promise<{ ids: string[]; lots: string[] }> {
+    const [docs, results] = await Promise.all([
+      this.model
+        .find({ orgId, personId, type: 'domiciliation.reminder', statusRank: { $lt: STATUS_RANK.queued } }, { _id: 1, lot: 1 })
+        .lean<Pick<DeliveryDoc, '_id' | 'lot'>[]>()
+        .exec(),
+      this.results.forOrg(orgId),
+    ]);
+    const settled = new Set(results.flatMap((r) => r.outcomes.map((o) => o.id)));
+    const pending = docs.filter((d) => !settled.has(d._id));
+    return { ids: pending.map((d) => d._id), lots: [...new Set(pending.flatMap((d) => (d.lot ? [d.lot] : [])))] };
   }
 
-  /**
-   * Reminders of a person not sent yet, after their domiciliation ended or moved: cancelled, with the
-   * reason. One that a recorded result settles (sent, say) is left to it.
-   */
-  async cancelPendingReminders(orgId: string, personId: string, reason: string, at: Date): Promise<void> {
-    const settled = (await this.results.forOrg(orgId)).flatMap((r) => r.outcomes.filter((o) => o.id.startsWith(`reminder:${personId}:`)).map((o) => o.id));
-    await this.model
-      .updateMany(
-        { orgId, personId, type: 'domiciliation.reminder', statusRank: { $lt: STATUS_RANK.queued }, ...(settled.length ? { _id: { $nin: settled } } : {}) },
-        { $set: { status: 'cancelled', statusRank: STATUS_RANK.cancelled, reason, updatedAt: at }, $push: { events: event('cancelled', at, reason) } },
-      )
-      .exec();
+  /** Cancels deliveries not sent yet, with the reason (those sent meanwhile are left as they are). */
+  async cancel(ids: string[], reason: string, at: Date): Promise<void> {
+    for (const part of chunks(ids, 500)) {
+      await this.model
+        .updateMany(
+          { _id: { $in: part }, statusRank: { $lt: STATUS_RANK.queued } },
+          { $set: { status: 'cancelled', statusRank: STATUS_RANK.cancelled, reason, updatedAt: at }, $push: { events: event('cancelled', at, reason) } },
+        )
+        .exec();
+    }
   }
 
   /** A person's deliveries, newest first, with the recorded results applied. */

@@ -114,10 +114,6 @@ export class LotResults {
     return docs.map(parse);
   }
 
-  count(): Promise<number> {
-    return this.model.countDocuments({}).exec();
-  }
-
   async remove(id: string): Promise<void> {
     await this.model.deleteOne({ _id: id }).exec();
   }

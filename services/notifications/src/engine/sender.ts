@@ -1,10 +1,10 @@
 import { SharedRateLimit } from '@relais/shared';
 import type { Clock } from '../clock';
-import type { Deliveries, Outcome } from '../data/deliveries';
+import type { Deliveries } from '../data/deliveries';
 import type { SendLots } from '../data/lots';
 import type { Recipients } from '../data/recipients';
 import type { Schedule } from '../data/schedule';
-import { acceptedStatus, blocker, retryDelayMs } from '../domain/deliveries';
+import { acceptedStatus, blocker, retryDelayMs, type Outcome } from '../domain/deliveries';
 import { newLot, type LotDoc, type SendItem } from '../domain/lots';
 import { ProviderError, type Provider } from '../providers/provider';
 import type { SettingsCache } from './settingsCache';
