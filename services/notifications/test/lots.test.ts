@@ -230,6 +230,33 @@ describe('notifications: send lots (real database)', function () {
     expect(provider.sent).to.have.length(2);
   });
 
+  it('shows the same counts and list while a result is applied to the rows as before and after', async () => {
+    const provider = new MemoryProvider();
+    const size = 60;
+    const { scheduler } = engine(provider, size);
+    const { org } = await orgWithMail(Array.from({ length: size }, (_, i) => `+3364500${String(i).padStart(4, '0')}`));
+    await scheduler.digest(org, slot, clock.now());
+    const dying = engine(provider, size).sender;
+    expect(await dying.sendDue()).to.equal(size);
+    expect(await db.collection('lot_results').countDocuments({ orgId: org.orgId })).to.equal(1);
+
+    // The rows are written one by one on some backends: reads racing the application see every instant of it.
+    const seen: unknown[] = [];
+    let applying = true;
+    const applied = deliveries.applyDue('anyone', new Date(clock.now().getTime() + 1), 10).finally(() => (applying = false));
+    while (applying || seen.length < 3) {
+      const [counts, pendingCount, list] = await Promise.all([
+        deliveries.counts(org.orgId, {}),
+        deliveries.counts(org.orgId, { status: 'pending' }),
+        deliveries.list(org.orgId, { status: 'queued' }, size),
+      ]);
+      seen.push({ counts, pendingCount, listed: list.items.length });
+    }
+    expect(await applied).to.equal(size);
+    expect(await db.collection('lot_results').countDocuments({ orgId: org.orgId })).to.equal(0);
+    for (const s of seen) expect(s).to.deep.equal({ counts: { queued: size }, pendingCount: {}, listed: size });
+  });
+
   it('an ended domiciliation cancels a reminder not sent yet, not one whose sending is recorded but not yet applied', async () => {
     const orgId = randomUUID();
     const [sentTo, notYet] = [randomUUID(), randomUUID()];

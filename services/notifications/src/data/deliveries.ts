@@ -90,6 +90,9 @@ const event = (status: DeliveryStatus, at: Date, detail?: string): StatusEvent =
 /**
  * Delivery rows, the provider message ids of accepted ones, and the results of attempts not yet
  * applied to the rows (see lotResults.ts). Reads that decide or show a status apply those results.
+ * They read the results before the rows: a result is removed only once its rows are written, so a
+ * row read afterwards is either as the result found it or already written (applying it again
+ * changes nothing). Read the other way round, a result applied in between would be missed.
  */
 export class Deliveries {
   private constructor(
@@ -126,10 +129,8 @@ export class Deliveries {
    * by a result not yet applied (a lot reopened after its sender recorded it) is not among them.
    */
   async inLot(lot: string): Promise<DeliveryDoc[]> {
-    const [docs, results] = await Promise.all([
-      this.model.find({ lot, statusRank: { $lt: STATUS_RANK.queued } }).lean<DeliveryDoc[]>().exec(),
-      this.results.forLot(lot),
-    ]);
+    const results = await this.results.forLot(lot);
+    const docs = await this.model.find({ lot, statusRank: { $lt: STATUS_RANK.queued } }).lean<DeliveryDoc[]>().exec();
     return applyResults(docs, results).filter((d) => d.statusRank < STATUS_RANK.queued);
   }
 
@@ -249,14 +250,12 @@ export class Deliveries {
    * reconciler. Those a recorded result settles are not among them, applied or not.
    */
   async unsent(before: Date, limit: number): Promise<Pick<DeliveryDoc, '_id' | 'orgId' | 'lot' | 'attempts'>[]> {
-    const [docs, results] = await Promise.all([
-      this.model
-        .find({ statusRank: { $lt: STATUS_RANK.queued }, updatedAt: { $lt: before } }, { _id: 1, orgId: 1, lot: 1, attempts: 1 })
-        .limit(limit)
-        .lean<Pick<DeliveryDoc, '_id' | 'orgId' | 'lot' | 'attempts'>[]>()
-        .exec(),
-      this.results.all(),
-    ]);
+    const results = await this.results.all();
+    const docs = await this.model
+      .find({ statusRank: { $lt: STATUS_RANK.queued }, updatedAt: { $lt: before } }, { _id: 1, orgId: 1, lot: 1, attempts: 1 })
+      .limit(limit)
+      .lean<Pick<DeliveryDoc, '_id' | 'orgId' | 'lot' | 'attempts'>[]>()
+      .exec();
     const settled = new Set(results.flatMap((r) => r.outcomes.map((o) => o.id)));
     return docs.filter((d) => !settled.has(d._id));
   }
@@ -282,13 +281,11 @@ export class Deliveries {
    * cancelled). One that a recorded result settles (sent, say) is not among them.
    */
   async pendingReminders(orgId: string, personId: string): Promise<{ ids: string[]; lots: string[] }> {
-    const [docs, results] = await Promise.all([
-      this.model
-        .find({ orgId, personId, type: 'domiciliation.reminder', statusRank: { $lt: STATUS_RANK.queued } }, { _id: 1, lot: 1 })
-        .lean<Pick<DeliveryDoc, '_id' | 'lot'>[]>()
-        .exec(),
-      this.results.forOrg(orgId),
-    ]);
+    const results = await this.results.forOrg(orgId);
+    const docs = await this.model
+      .find({ orgId, personId, type: 'domiciliation.reminder', statusRank: { $lt: STATUS_RANK.queued } }, { _id: 1, lot: 1 })
+      .lean<Pick<DeliveryDoc, '_id' | 'lot'>[]>()
+      .exec();
     const settled = new Set(results.flatMap((r) => r.outcomes.map((o) => o.id)));
     const pending = docs.filter((d) => !settled.has(d._id));
     return { ids: pending.map((d) => d._id), lots: [...new Set(pending.flatMap((d) => (d.lot ? [d.lot] : [])))] };
@@ -308,10 +305,8 @@ export class Deliveries {
 
   /** A person's deliveries, newest first, with the recorded results applied. */
   async history(orgId: string, personId: string, limit: number): Promise<DeliveryDoc[]> {
-    const [docs, results] = await Promise.all([
-      this.model.find({ orgId, personId }).sort({ dueAt: -1 }).limit(limit).lean<DeliveryDoc[]>().exec(),
-      this.results.forOrg(orgId),
-    ]);
+    const results = await this.results.forOrg(orgId);
+    const docs = await this.model.find({ orgId, personId }).sort({ dueAt: -1 }).limit(limit).lean<DeliveryDoc[]>().exec();
     return applyResults(docs, results);
   }
 
@@ -335,22 +330,25 @@ export class Deliveries {
     limit: number,
     before?: { dueAt: Date; id: string },
   ): Promise<{ items: DeliveryDoc[]; last: DeliveryDoc | null }> {
-    const after = (d: DeliveryDoc) => !before || d.dueAt < before.dueAt || (d.dueAt.getTime() === before.dueAt.getTime() && d._id < before.id);
+    // Whether `d` comes after `than` in the list's order.
+    const older = (d: DeliveryDoc, than: { dueAt: Date; id: string }) =>
+      d.dueAt < than.dueAt || (d.dueAt.getTime() === than.dueAt.getTime() && d._id < than.id);
     const page = before ? { $or: [{ dueAt: { $lt: before.dueAt } }, { dueAt: before.dueAt, _id: { $lt: before.id } }] } : {};
-    const [docs, results] = await Promise.all([
-      this.model
-        .find({ ...this.filter(orgId, f), ...page })
-        .sort({ dueAt: -1, _id: -1 })
-        .limit(limit + 1)
-        .lean<DeliveryDoc[]>()
-        .exec(),
-      this.results.forOrg(orgId),
-    ]);
+    const results = await this.results.forOrg(orgId);
+    const docs = await this.model
+      .find({ ...this.filter(orgId, f), ...page })
+      .sort({ dueAt: -1, _id: -1 })
+      .limit(limit + 1)
+      .lean<DeliveryDoc[]>()
+      .exec();
     const rows = applyResults(docs, results).filter((d) => matches(d, f));
     if (f.status && results.length > 0) {
       const listed = new Set(rows.map((d) => d._id));
-      const moved = (await this.changedBy(orgId, results)).map((c) => c.shown);
-      rows.push(...moved.filter((d) => !listed.has(d._id) && matches(d, f) && after(d)));
+      // A moved row older than the last row read waits for its page: the rows between are not read yet.
+      const end = docs.length > limit ? docs[docs.length - 1] : null;
+      const within = (d: DeliveryDoc) => (!before || older(d, before)) && (!end || !older(d, { dueAt: end.dueAt, id: end._id }));
+      const moved = await this.inPendingLots(orgId, results);
+      rows.push(...moved.filter((d) => !listed.has(d._id) && matches(d, f) && within(d)));
       rows.sort((a, b) => b.dueAt.getTime() - a.dueAt.getTime() || (a._id < b._id ? 1 : a._id > b._id ? -1 : 0));
     }
     const more = rows.length > limit || docs.length > limit;
@@ -358,33 +356,33 @@ export class Deliveries {
     return { items, last: more && items.length > 0 ? items[items.length - 1] : null };
   }
 
-  /** The org's rows that pending results change, as stored and as shown (read by their lots). */
-  private async changedBy(orgId: string, results: LotResult[]): Promise<{ row: DeliveryDoc; shown: DeliveryDoc }[]> {
-    const settled = new Set(results.flatMap((r) => r.outcomes.map((o) => o.id)));
+  /** The org's rows in the lots of pending results, with those results applied: one read per lot. */
+  private async inPendingLots(orgId: string, results: LotResult[]): Promise<DeliveryDoc[]> {
     const rows: DeliveryDoc[] = [];
-    for (const lot of new Set(results.map((r) => r.lot))) {
-      rows.push(...(await this.model.find({ lot }).lean<DeliveryDoc[]>().exec()).filter((d) => settled.has(d._id) && d.orgId === orgId));
-    }
-    const shown = applyResults(rows, results);
-    return rows.map((row, i) => ({ row, shown: shown[i] }));
+    for (const lot of new Set(results.map((r) => r.lot))) rows.push(...(await this.model.find({ lot, orgId }).lean<DeliveryDoc[]>().exec()));
+    return applyResults(rows, results);
   }
 
   /**
-   * Counts per status, with the recorded results applied: the rows' counts, corrected for the rows
-   * those results change (read by their lots, so the correction costs nothing once they are applied).
+   * Counts per status, with the recorded results applied: the rows outside the lots of pending
+   * results are counted by the database, those inside are read by their lots and counted as shown
+   * (nothing to read once the results are applied).
    */
   async counts(orgId: string, f: DeliveryFilter): Promise<Record<string, number>> {
-    const [groups, results] = await Promise.all([
-      this.model.aggregate<{ _id: string; n: number }>([{ $match: this.filter(orgId, f) }, { $group: { _id: '$status', n: { $sum: 1 } } }]).exec(),
-      this.results.forOrg(orgId),
+    const results = await this.results.forOrg(orgId);
+    const lots = [...new Set(results.map((r) => r.lot))];
+    const [groups, pending] = await Promise.all([
+      this.model
+        .aggregate<{ _id: string; n: number }>([
+          { $match: { ...this.filter(orgId, f), ...(lots.length ? { lot: { $nin: lots } } : {}) } },
+          { $group: { _id: '$status', n: { $sum: 1 } } },
+        ])
+        .exec(),
+      this.inPendingLots(orgId, results),
     ]);
     const counts: Record<string, number> = Object.fromEntries(groups.map((g) => [g._id, g.n]));
-    if (results.length === 0) return counts;
-    for (const { row, shown } of await this.changedBy(orgId, results)) {
-      if (matches(row, f)) counts[row.status] -= 1;
-      if (matches(shown, f)) counts[shown.status] = (counts[shown.status] ?? 0) + 1;
-    }
-    return Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
+    for (const d of pending) if (matches(d, f)) counts[d.status] = (counts[d.status] ?? 0) + 1;
+    return counts;
   }
 }
 
