@@ -314,7 +314,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
       );
       senderLoop = startLoop('sender', () => sender.runOnce(), config.SEND_INTERVAL_MS, log);
       loops = [
-        startLoop('scheduler', () => scheduler.runOnce(), config.SCHEDULER_INTERVAL_MS, log),
+        startLoop('scheduler', () => scheduler.runOnce(), config.SCHEDULER_INTERVAL_MS, log, { waitAtMost: () => scheduler.msUntilNextDue() }),
         senderLoop,
         startLoop('reconciler', () => reconciler.runOnce(), Math.max(config.SEND_INTERVAL_MS, Math.min(config.STUCK_AFTER_MS / 2, 60_000)), log),
         startLoop(

@@ -35,4 +35,21 @@ describe('background loop', () => {
     expect(passes).to.equal(2);
     await loop.stop();
   });
+
+  it('runs when work falls due, before its interval is over', async () => {
+    const passes: number[] = [];
+    const t0 = Date.now();
+    let dueAt: number | null = t0 + 150;
+    const loop = startLoop('test', async () => void passes.push(Date.now() - t0), 60_000, log, {
+      waitAtMost: () => {
+        const due = dueAt;
+        dueAt = null; // nothing more due after this one
+        return due === null ? null : due - Date.now();
+      },
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(passes).to.have.length(2);
+    expect(passes[1]).to.be.within(140, 350);
+    await loop.stop();
+  });
 });

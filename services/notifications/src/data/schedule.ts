@@ -31,7 +31,7 @@ const reminderSchema = new mongoose.Schema<ReminderDoc>(
   },
   { versionKey: false, collection: 'reminders' },
 );
-// Serves the scheduler: reminders { state: 'scheduled', dueAt <= now }.
+// Serves the scheduler: reminders due { state: 'scheduled', dueAt <= now }, and the next to come (dueAt > now, first).
 reminderSchema.index({ state: 1, dueAt: 1 });
 // Serves moving or cancelling a person's reminders: { orgId, personId, state }.
 reminderSchema.index({ orgId: 1, personId: 1, state: 1 });
@@ -133,6 +133,12 @@ export class Schedule {
 
   dueReminders(now: Date, limit: number) {
     return this.reminders.find({ state: 'scheduled', dueAt: { $lte: now } }).sort({ dueAt: 1 }).limit(limit).lean<ReminderDoc[]>().exec();
+  }
+
+  /** When the first reminder still to come after `now` is due (the scheduler waits until then at most). */
+  async nextReminderAt(now: Date): Promise<Date | null> {
+    const next = await this.reminders.findOne({ state: 'scheduled', dueAt: { $gt: now } }, { dueAt: 1 }).sort({ dueAt: 1 }).lean<Pick<ReminderDoc, 'dueAt'>>().exec();
+    return next?.dueAt ?? null;
   }
 
   async markRemindersDone(ids: string[]): Promise<void> {

@@ -1,13 +1,15 @@
 /**
  * Runs `work` again and again: at once while it reports work done (> 0), else after
- * `intervalMs`. Errors are logged and waited out. wake() starts the next pass now if the loop
- * is waiting (else the pass after the current one follows at once). stop() waits for the pass in progress.
+ * `intervalMs`, or sooner when `waitAtMost` (asked after each pass) names an earlier time work is
+ * due. Errors are logged and waited out. wake() starts the next pass now if the loop is waiting
+ * (else the pass after the current one follows at once). stop() waits for the pass in progress.
  */
 export function startLoop(
   name: string,
   work: () => Promise<number | void>,
   intervalMs: number,
   log: { error(obj: object, msg?: string): void },
+  opts: { waitAtMost?: () => number | null } = {},
 ): { wake(): void; stop(): Promise<void> } {
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
@@ -21,6 +23,8 @@ export function startLoop(
       try {
         const done = await work();
         if (typeof done === 'number' && done > 0) delay = 0;
+        const due = opts.waitAtMost?.();
+        if (due != null) delay = Math.min(delay, Math.max(0, due));
       } catch (err) {
         log.error({ loop: name, error: (err as Error).message }, 'background pass failed');
       }

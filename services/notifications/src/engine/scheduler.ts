@@ -41,18 +41,37 @@ export class Scheduler {
     private readonly opts: SchedulerOptions,
   ) {}
 
+  /** The earliest slot or reminder found still to come by the last pass (null: none, or the pass failed). */
+  private nextDue: Date | null = null;
+
   async runOnce(): Promise<void> {
+    this.nextDue = null;
     const now = this.deps.clock.now();
-    for (const org of await this.deps.settings.smsEnabled()) await this.catchUp(org, now);
+    const upcoming: Date[] = [];
+    for (const org of await this.deps.settings.smsEnabled()) {
+      const next = await this.catchUp(org, now);
+      if (next) upcoming.push(next);
+    }
     await this.reminders(now);
+    const reminder = await this.deps.schedule.nextReminderAt(now);
+    if (reminder) upcoming.push(reminder);
+    this.nextDue = upcoming.reduce<Date | null>((a, b) => (a && a <= b ? a : b), null);
+  }
+
+  /** Milliseconds until the next slot or reminder, so that the loop runs right when it falls. */
+  msUntilNextDue(): number | null {
+    return this.nextDue ? this.nextDue.getTime() - this.deps.clock.now().getTime() : null;
   }
 
   private lease(now: Date): number {
     return Math.floor(now.getTime() / this.opts.leaseMs);
   }
 
-  /** Processes every slot of the org between its last handled slot and now, oldest first. */
-  private async catchUp(org: OrgSettings, now: Date): Promise<void> {
+  /**
+   * Processes every slot of the org between its last handled slot and now, oldest first. Returns
+   * the org's next slot, or null when another instance holds a due one.
+   */
+  private async catchUp(org: OrgSettings, now: Date): Promise<Date | null> {
     const { schedule } = this.deps;
     let last = await schedule.lastSlot(org.orgId);
     if (!last) {
@@ -60,12 +79,14 @@ export class Scheduler {
       last = previousSlot(now, org.sendDays, org.timeZone);
       await schedule.setLastSlot(org.orgId, last);
     }
-    for (let slot = nextSlot(last, org.sendDays, org.timeZone); slot <= now; slot = nextSlot(slot, org.sendDays, org.timeZone)) {
+    let slot = nextSlot(last, org.sendDays, org.timeZone);
+    for (; slot <= now; slot = nextSlot(slot, org.sendDays, org.timeZone)) {
       const key = `slot:${org.orgId}:${slot.toISOString()}:${this.lease(now)}`;
-      if (!(await schedule.claim([key], this.opts.owner, now)).has(key)) return;
+      if (!(await schedule.claim([key], this.opts.owner, now)).has(key)) return null;
       await this.digest(org, slot, now);
       await schedule.setLastSlot(org.orgId, slot);
     }
+    return slot;
   }
 
   private sending(org: OrgSettings, now: Date): Sending {

@@ -1,0 +1,68 @@
+import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import type { Connection } from 'mongoose';
+import { connectDatabase, type BaseConfig } from '@relais/shared';
+import { dropTestDatabases, testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { Deliveries } from '../src/data/deliveries';
+import { SendLots } from '../src/data/lots';
+import { PendingMail } from '../src/data/pendingMail';
+import { Recipients } from '../src/data/recipients';
+import { Schedule } from '../src/data/schedule';
+import { SettingsRepo } from '../src/data/settings';
+import { defaultSettings } from '../src/domain/settings';
+import { Scheduler } from '../src/engine/scheduler';
+import { TemplateBook } from '../src/engine/templateBook';
+import { TestClock } from './testkit';
+
+/** When the scheduler's loop runs next: right at the next slot or reminder, not at its next poll. */
+describe('notifications: scheduler timing (real database)', function () {
+  this.timeout(60_000);
+  let config: BaseConfig;
+  let db: Connection;
+  let scheduler: Scheduler;
+  let schedule: Schedule;
+  let settings: SettingsRepo;
+  // Monday 15 June 2026, 10:00 in Paris.
+  const clock = new TestClock(new Date('2026-06-15T08:00:00Z'));
+
+  before(async () => {
+    config = testConfig(uniqueNamespace());
+    db = await connectDatabase(config, 'notifications');
+    const deliveries = Deliveries.open(db);
+    const lots = SendLots.open(db);
+    const recipients = Recipients.open(db, 50);
+    const pendingMail = PendingMail.open(db, 50);
+    schedule = Schedule.open(db, 50);
+    settings = SettingsRepo.open(db);
+    await Promise.all([deliveries.init(), lots.init(), recipients.init(), schedule.init(), pendingMail.init(), settings.init()]);
+    scheduler = new Scheduler(
+      { settings, schedule, pendingMail, recipients, deliveries, lots, templates: new TemplateBook(), clock },
+      { owner: 'test', leaseMs: 60_000, maxLatenessMs: 3600_000, lotSize: 10 },
+    );
+  });
+
+  after(async () => {
+    await db?.close();
+    if (config) await dropTestDatabases(config.MONGO_URL, config.RELAIS_NAMESPACE);
+  });
+
+  it('names the time until the earliest org slot or reminder to come', async () => {
+    expect(scheduler.msUntilNextDue()).to.equal(null); // before any pass
+    await scheduler.runOnce();
+    expect(scheduler.msUntilNextDue()).to.equal(null); // no org sends SMS, no reminder planned
+
+    const paris = { ...defaultSettings(randomUUID(), 'Europe/Paris'), smsEnabled: true, senderId: 'CCAS', signature: 'CCAS' };
+    const reunion = { ...defaultSettings(randomUUID(), 'Indian/Reunion'), smsEnabled: true, senderId: 'CCAS', signature: 'CCAS' };
+    await settings.save(paris);
+    await settings.save(reunion);
+    await scheduler.runOnce();
+    // Tuesday 19:00 in Réunion (UTC+4) comes two hours before Tuesday 19:00 in Paris (UTC+2).
+    expect(scheduler.msUntilNextDue()).to.equal(Date.parse('2026-06-16T15:00:00Z') - clock.now().getTime());
+
+    await schedule.planReminder({ orgId: paris.orgId, personId: randomUUID(), endDate: '2026-08-15', dueAt: new Date('2026-06-15T17:00:00Z') });
+    await scheduler.runOnce();
+    expect(scheduler.msUntilNextDue()).to.equal(Date.parse('2026-06-15T17:00:00Z') - clock.now().getTime());
+    clock.set('2026-06-15T12:00:00Z');
+    expect(scheduler.msUntilNextDue()).to.equal(5 * 3600_000); // counted on the clock, as time passes
+  });
+});
