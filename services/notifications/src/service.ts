@@ -306,6 +306,8 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
           maxAttempts: config.MAX_ATTEMPTS,
           maxBatchMs: Math.max(1_000, config.STUCK_AFTER_MS / 3),
           applyAfterIdleMs: Math.max(1_000, 2 * config.SEND_INTERVAL_MS),
+          // A slot of 20,000 at the default lot size leaves 40; a longer backlog is applied as it goes.
+          maxPendingResults: 50,
         },
       );
       const reconciler = new Reconciler(

@@ -39,7 +39,7 @@ describe('notifications: send lots (real database)', function () {
   const slot = new Date('2026-06-16T17:00:00Z');
   const clock = new TestClock(new Date('2026-06-16T17:00:01Z'));
 
-  const engine = (provider: MemoryProvider, lotSize = 2) => {
+  const engine = (provider: MemoryProvider, lotSize = 2, sending: { applyAfterIdleMs?: number; maxPendingResults?: number } = {}) => {
     const owner = `t-${randomUUID().slice(0, 6)}`;
     const scheduler = new Scheduler(
       { settings, schedule, pendingMail: pending, recipients, deliveries, lots, templates: new TemplateBook(), clock },
@@ -47,7 +47,7 @@ describe('notifications: send lots (real database)', function () {
     );
     const sender = new Sender(
       { deliveries, lots, recipients, schedule, settings: new SettingsCache(settings, 0), provider, rate: null, clock, log: quiet },
-      { owner, concurrency: 2, ratePerSecond: 0, retryBaseMs: 1_000, maxAttempts: 3, maxBatchMs: 10_000, stuckAfterMs: 30_000, applyAfterIdleMs: 0 },
+      { owner, concurrency: 2, ratePerSecond: 0, retryBaseMs: 1_000, maxAttempts: 3, maxBatchMs: 10_000, stuckAfterMs: 30_000, applyAfterIdleMs: 0, maxPendingResults: 50, ...sending },
     );
     const reconciler = new Reconciler({ deliveries, lots, schedule, provider, clock }, { owner, stuckAfterMs: 30_000, unfinishedAfterMs: 600_000 });
     return { scheduler, sender, reconciler };
@@ -255,6 +255,27 @@ describe('notifications: send lots (real database)', function () {
     expect(await applied).to.equal(size);
     expect(await db.collection('lot_results').countDocuments({ orgId: org.orgId })).to.equal(0);
     for (const s of seen) expect(s).to.deep.equal({ counts: { queued: size }, pendingCount: {}, listed: size });
+  });
+
+  it('keeps at most its cap of results pending while it is kept busy, applying the oldest first', async () => {
+    const provider = new MemoryProvider();
+    const { scheduler, sender } = engine(provider, 1, { applyAfterIdleMs: 3600_000, maxPendingResults: 2 });
+    const { org } = await orgWithMail(['+33646000001', '+33646000002', '+33646000003', '+33646000004', '+33646000005']);
+    await scheduler.digest(org, slot, clock.now());
+    // Never idle long enough to apply: only the cap makes it apply.
+    let sent = 0;
+    for (let n = await sender.runOnce(); n > 0; n = await sender.runOnce()) sent += n;
+    expect(sent).to.equal(5);
+    const pendingResults = await db.collection('lot_results').find({ orgId: org.orgId }).toArray();
+    expect(pendingResults).to.have.length(2);
+    const rows = await db.collection('deliveries').find({ orgId: org.orgId }).toArray();
+    const lotTo = new Map(rows.map((r) => [r.to, r.lot]));
+    // The two lots sent last are the ones left pending; the rows of the three before are written.
+    const sentLots = provider.sent.map((m) => lotTo.get(m.to));
+    expect(pendingResults.map((r) => r.lot)).to.have.members(sentLots.slice(-2));
+    expect(rows.filter((r) => r.status === 'queued').map((r) => r.lot)).to.have.members(sentLots.slice(0, 3));
+    expect(rows.filter((r) => r.status === 'pending')).to.have.length(2);
+    expect(await deliveries.counts(org.orgId, {})).to.deep.equal({ queued: 5 });
   });
 
   it('an ended domiciliation cancels a reminder not sent yet, not one whose sending is recorded but not yet applied', async () => {

@@ -179,6 +179,11 @@ export class Deliveries {
     return covered;
   }
 
+  /** How many recorded results of this instance are not applied yet. */
+  pendingResultsOf(owner: string): Promise<number> {
+    return this.results.countOf(owner);
+  }
+
   /** One update per group of deliveries with the same change (a lot's accepted messages: one group), then the result goes. */
   private async applyResult(r: LotResult): Promise<void> {
     const groups = new Map<string, { change: FinalChange; outcomes: Outcome[] }>();

@@ -45,6 +45,8 @@ schema.index({ orgId: 1 });
 schema.index({ lot: 1 });
 // Serves applying the results, oldest first: { at }.
 schema.index({ at: 1 });
+// Serves the sender counting its own results and applying its oldest ones first: { owner }, by at.
+schema.index({ owner: 1, at: 1 });
 
 /** A recorded attempt, its outcomes parsed. */
 export interface LotResult extends Attempt {
@@ -101,6 +103,10 @@ export class LotResults {
   /** Every pending result (few: they are applied as soon as the sender is idle). */
   async all(): Promise<LotResult[]> {
     return (await this.model.find({}).lean<LotResultDoc[]>().exec()).map(parse);
+  }
+
+  countOf(owner: string): Promise<number> {
+    return this.model.countDocuments({ owner }).exec();
   }
 
   /** The oldest results to apply: this instance's own, and those of others recorded before `othersBefore`. */

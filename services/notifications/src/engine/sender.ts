@@ -29,6 +29,11 @@ export interface SenderOptions {
    * lots of a slot still being written, where the updates would hold up the next lot.
    */
   applyAfterIdleMs: number;
+  /**
+   * Recorded results of this instance left pending at most, however long a backlog keeps it busy:
+   * past it, the oldest are applied between passes (every status read goes through the pending ones).
+   */
+  maxPendingResults: number;
 }
 
 /** Transport errors after which the provider may or may not have accepted the message. */
@@ -83,12 +88,15 @@ export class Sender {
   /**
    * One pass; returns how many deliveries it handled (0: nothing due). The outcomes of a lot are
    * recorded while the next lot is sent (one recording in flight), and all before the pass ends.
-   * Once nothing was sent for `applyAfterIdleMs`, it applies recorded results to the delivery rows instead.
+   * Once nothing was sent for `applyAfterIdleMs`, it applies recorded results to the delivery rows
+   * instead; while it keeps sending, only those beyond `maxPendingResults`.
    */
   async runOnce(): Promise<number> {
     const sent = await this.sendDue();
     if (sent > 0) {
       this.lastSentAt = Date.now();
+      const over = (await this.deps.deliveries.pendingResultsOf(this.opts.owner)) - this.opts.maxPendingResults;
+      if (over > 0) await this.deps.deliveries.applyDue(this.opts.owner, new Date(0), over);
       return sent;
     }
     if (Date.now() - this.lastSentAt < this.opts.applyAfterIdleMs) return 0;
