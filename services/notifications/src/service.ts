@@ -289,12 +289,6 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
       ];
 
       const rate = config.SMS_RATE_LIMIT > 0 ? await SharedRateLimit.open(rt.events.connection, `${config.RELAIS_NAMESPACE.toUpperCase()}_RATE`) : null;
-      // Started below, after the scheduler that wakes it.
-      let senderLoop: ReturnType<typeof startLoop> | null = null;
-      const scheduler = new Scheduler(
-        { settings: settingsRepo, schedule, pendingMail: pending, recipients, deliveries, lots, templates, clock, onLot: () => senderLoop?.wake() },
-        { owner, leaseMs: Math.max(60_000, config.SCHEDULER_INTERVAL_MS * 12), maxLatenessMs: config.MAX_LATENESS_MS, lotSize: config.SEND_BATCH },
-      );
       const sender = new Sender(
         { deliveries, lots, recipients, schedule, settings: settingsCache, provider: opts.smsProvider, rate, clock, log },
         {
@@ -310,11 +304,28 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
           maxPendingResults: 50,
         },
       );
+      const senderLoop = startLoop('sender', () => sender.runOnce(), config.SEND_INTERVAL_MS, log);
+      const scheduler = new Scheduler(
+        {
+          settings: settingsRepo,
+          schedule,
+          pendingMail: pending,
+          recipients,
+          deliveries,
+          lots,
+          templates,
+          clock,
+          onLot: (lot) => {
+            sender.offer(lot);
+            senderLoop.wake();
+          },
+        },
+        { owner, leaseMs: Math.max(60_000, config.SCHEDULER_INTERVAL_MS * 12), maxLatenessMs: config.MAX_LATENESS_MS, lotSize: config.SEND_BATCH },
+      );
       const reconciler = new Reconciler(
         { deliveries, lots, schedule, provider: opts.smsProvider, clock },
         { owner, stuckAfterMs: config.STUCK_AFTER_MS, unfinishedAfterMs: config.UNFINISHED_AFTER_MS },
       );
-      senderLoop = startLoop('sender', () => sender.runOnce(), config.SEND_INTERVAL_MS, log);
       loops = [
         startLoop('scheduler', () => scheduler.runOnce(), config.SCHEDULER_INTERVAL_MS, log, { waitAtMost: () => scheduler.msUntilNextDue() }),
         senderLoop,

@@ -41,13 +41,14 @@ describe('notifications: send lots (real database)', function () {
 
   const engine = (provider: MemoryProvider, lotSize = 2, sending: { applyAfterIdleMs?: number; maxPendingResults?: number } = {}) => {
     const owner = `t-${randomUUID().slice(0, 6)}`;
-    const scheduler = new Scheduler(
-      { settings, schedule, pendingMail: pending, recipients, deliveries, lots, templates: new TemplateBook(), clock },
-      { owner, leaseMs: 60_000, maxLatenessMs: 3600_000, lotSize },
-    );
     const sender = new Sender(
       { deliveries, lots, recipients, schedule, settings: new SettingsCache(settings, 0), provider, rate: null, clock, log: quiet },
       { owner, concurrency: 2, ratePerSecond: 0, retryBaseMs: 1_000, maxAttempts: 3, maxBatchMs: 10_000, stuckAfterMs: 30_000, applyAfterIdleMs: 0, maxPendingResults: 50, ...sending },
+    );
+    // As in the service: the lots the scheduler writes are offered to the sender of the same instance.
+    const scheduler = new Scheduler(
+      { settings, schedule, pendingMail: pending, recipients, deliveries, lots, templates: new TemplateBook(), clock, onLot: (lot) => sender.offer(lot) },
+      { owner, leaseMs: 60_000, maxLatenessMs: 3600_000, lotSize },
     );
     const reconciler = new Reconciler({ deliveries, lots, schedule, provider, clock }, { owner, stuckAfterMs: 30_000, unfinishedAfterMs: 600_000 });
     return { scheduler, sender, reconciler };
@@ -115,12 +116,47 @@ describe('notifications: send lots (real database)', function () {
     expect(byLists).to.deep.equal(all);
   });
 
-  it('puts the deliveries to send into lots in id order; closed ones get none (pure)', () => {
+  it('puts the deliveries to send into lots in id order, the first ones smaller; closed ones get none (pure)', () => {
     const doc = (id: string, status: 'pending' | 'skipped') => ({ _id: id, status, dueAt: slot }) as never;
     const { docs, lots: made } = assignLots('digest:o:s', 'o', [doc('c', 'pending'), doc('a', 'pending'), doc('x', 'skipped'), doc('b', 'pending')], 2, slot, slot);
     expect(made.map((l) => l._id)).to.deep.equal(['digest:o:s:0', 'digest:o:s:1']);
     expect(docs.map((d) => [d._id, d.lot])).to.deep.equal([['c', 'digest:o:s:1'], ['a', 'digest:o:s:0'], ['x', null], ['b', 'digest:o:s:0']]);
     expect(made[0]).to.include({ state: 'ready', attempt: 1, round: 0, recover: false });
+    // 500 a lot: 63, 125, 250, then 500s; 120 a lot: 50 at least. The same input gives the same lots.
+    const many = Array.from({ length: 1_500 }, (_, i) => doc(`d${String(i).padStart(4, '0')}`, 'pending'));
+    const sizes = (lots: ReturnType<typeof assignLots>) => lots.lots.map((l) => lots.docs.filter((d) => d.lot === l._id).length);
+    expect(sizes(assignLots('p', 'o', many, 500, slot, slot))).to.deep.equal([63, 125, 250, 500, 500, 62]);
+    expect(sizes(assignLots('p', 'o', many.slice(0, 400), 120, slot, slot))).to.deep.equal([50, 50, 60, 120, 120]);
+    expect(assignLots('p', 'o', [...many].reverse(), 500, slot, slot).docs.find((d) => d._id === 'd0100')?.lot).to.equal('p:1');
+  });
+
+  it('sends nothing twice when a slot is processed again with another lot size', async () => {
+    const provider = new MemoryProvider();
+    const first = engine(provider, 2);
+    const { org } = await orgWithMail(['+33647000001', '+33647000002', '+33647000003', '+33647000004', '+33647000005']);
+    expect(await first.scheduler.digest(org, slot, clock.now())).to.equal(5);
+    while ((await first.sender.runOnce()) > 0);
+    expect(provider.sent).to.have.length(5);
+    // Another instance, configured with lots of 1, takes the slot over: lots 3 and 4 are new, their rows are not.
+    const second = engine(provider, 1);
+    expect(await second.scheduler.digest(org, slot, clock.now())).to.equal(0);
+    while ((await second.sender.runOnce()) > 0);
+    expect(provider.sent).to.have.length(5);
+  });
+
+  it('sends the lots its own scheduler has just written first, then the ready lots', async () => {
+    const provider = new MemoryProvider();
+    const { scheduler, sender } = engine(provider, 10);
+    const elsewhere = await orgWithMail(['+33648000001']);
+    await engine(provider, 10).scheduler.digest(elsewhere.org, slot, clock.now()); // another instance's lot
+    const { org } = await orgWithMail(['+33648000002']);
+    await scheduler.digest(org, slot, clock.now());
+    expect(await sender.sendDue()).to.equal(1);
+    expect(provider.sent.map((m) => m.to)).to.deep.equal(['+33648000002']);
+    await sender.sendDue();
+    expect(provider.sent.map((m) => m.to)).to.include('+33648000001');
+    expect(provider.sent.filter((m) => m.to === '+33648000002')).to.have.length(1);
+    while ((await sender.runOnce()) > 0); // its results applied: none left pending for the next tests
   });
 
   it('re-checks consent and number at send time: a withdrawal or a new number after the lots were written is honoured', async () => {
@@ -232,7 +268,7 @@ describe('notifications: send lots (real database)', function () {
 
   it('shows the same counts and list while a result is applied to the rows as before and after', async () => {
     const provider = new MemoryProvider();
-    const size = 60;
+    const size = 50;
     const { scheduler } = engine(provider, size);
     const { org } = await orgWithMail(Array.from({ length: size }, (_, i) => `+3364500${String(i).padStart(4, '0')}`));
     await scheduler.digest(org, slot, clock.now());
@@ -331,11 +367,11 @@ describe('notifications: send lots (real database)', function () {
 
   it('gives deliveries whose lot was never written a lot of their own, which asks the provider first', async () => {
     const provider = new MemoryProvider();
-    const { scheduler, sender, reconciler } = engine(provider, 10);
+    const { sender, reconciler } = engine(provider, 10);
     const { org, people } = await orgWithMail(['+33633000001', '+33633000002']);
-    await scheduler.digest(org, slot, clock.now());
+    await engine(provider, 10).scheduler.digest(org, slot, clock.now());
     const [lot] = await lots.ready(clock.now(), 10).then((all) => all.filter((l) => l.orgId === org.orgId));
-    // As if the scheduler died between the deliveries and their lot.
+    // As if that instance's scheduler died between the deliveries and their lot.
     await db.collection('send_lots').deleteOne({ _id: lot._id as never });
     expect(await sender.runOnce()).to.equal(0);
     clock.set(new Date(clock.now().getTime() + 31_000));

@@ -49,8 +49,16 @@ export const newLot = (id: string, orgId: string, dueAt: Date, at: Date, more: P
 });
 
 /**
- * Puts the deliveries still to send (status pending) into lots of `size`, in id order so that the
- * same input gives the same lots when a slot is processed again. Closed ones get no lot. Pure.
+ * A slot's first lots hold an eighth, a quarter, then half of the lot size (never fewer than 50,
+ * below which a smaller lot gains nothing): the first messages go out while the rest are written.
+ */
+const RAMP = [8, 4, 2];
+const RAMP_MIN = 50;
+
+/**
+ * Puts the deliveries still to send (status pending) into lots of `size` (the first ones smaller,
+ * see RAMP), in id order so that the same input gives the same lots when a slot is processed
+ * again. Closed ones get no lot. Pure.
  */
 export function assignLots(
   prefix: string,
@@ -63,9 +71,10 @@ export function assignLots(
   const toSend = docs.filter((d) => d.status === 'pending').sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
   const lots: LotDoc[] = [];
   const lotOf = new Map<string, string>();
-  for (let i = 0; i < toSend.length; i += size) {
-    const part = toSend.slice(i, i + size);
-    const lot = newLot(`${prefix}:${i / size}`, orgId, part.reduce((min, d) => (d.dueAt < min ? d.dueAt : min), part[0].dueAt), now, { checkedAt });
+  for (let i = 0, k = 0; i < toSend.length; k++) {
+    const part = toSend.slice(i, i + (k < RAMP.length ? Math.min(size, Math.max(RAMP_MIN, Math.ceil(size / RAMP[k]))) : size));
+    i += part.length;
+    const lot = newLot(`${prefix}:${k}`, orgId, part.reduce((min, d) => (d.dueAt < min ? d.dueAt : min), part[0].dueAt), now, { checkedAt });
     lots.push(lot);
     for (const d of part) lotOf.set(d._id, lot._id);
   }

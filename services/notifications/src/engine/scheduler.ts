@@ -6,7 +6,7 @@ import { WHOLE_ORG_FROM, only, type Recipients } from '../data/recipients';
 import type { Schedule } from '../data/schedule';
 import type { SettingsRepo } from '../data/settings';
 import { digestCounts, digestDeliveries, reminderDelivery, type DeliveryDoc, type Recipient, type Sending } from '../domain/deliveries';
-import { assignLots, sendItem } from '../domain/lots';
+import { assignLots, sendItem, type LotDoc } from '../domain/lots';
 import { nextSlot, previousSlot } from '../domain/schedule';
 import { defaultSettings, type OrgSettings } from '../domain/settings';
 import type { TemplateBook } from './templateBook';
@@ -36,7 +36,7 @@ export class Scheduler {
       templates: TemplateBook;
       clock: Clock;
       /** Told each time a lot is written, so that it goes out without waiting for the sender's next pass. */
-      onLot?: () => void;
+      onLot?: (lot: LotDoc) => void;
     },
     private readonly opts: SchedulerOptions,
   ) {}
@@ -128,16 +128,19 @@ export class Scheduler {
    * Each lot's deliveries, then the lot with what its first round sends, so that a lot is never sent
    * before its deliveries exist and the first lots go out while the next are written. A crash in
    * between leaves deliveries whose lot is missing; the reconciler creates it. Deliveries closed at
-   * once (no lot) are written last.
+   * once (no lot) are written last. A lot whose deliveries existed already (the slot processed again,
+   * maybe with another lot size) gets no payload: they may belong to another lot, and the sender
+   * reads the rows, which say.
    */
   private async store(lotPrefix: string, orgId: string, docs: DeliveryDoc[], checkedAt: Date): Promise<number> {
     const lotted = assignLots(lotPrefix, orgId, docs, this.opts.lotSize, checkedAt, this.deps.clock.now());
     let created = 0;
     for (const lot of lotted.lots) {
       const docs = lotted.docs.filter((d) => d.lot === lot._id);
-      created += await this.deps.deliveries.insertNew(docs);
-      await this.deps.lots.insertNew([{ ...lot, payload: JSON.stringify(docs.map(sendItem)) }]);
-      this.deps.onLot?.();
+      const fresh = await this.deps.deliveries.insertNew(docs);
+      created += fresh;
+      await this.deps.lots.insertNew([{ ...lot, payload: fresh === docs.length ? JSON.stringify(docs.map(sendItem)) : null }]);
+      this.deps.onLot?.(lot);
     }
     return created + (await this.deps.deliveries.insertNew(lotted.docs.filter((d) => !d.lot)));
   }

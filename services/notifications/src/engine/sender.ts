@@ -45,6 +45,9 @@ const RECHECK_MARGIN_MS = 60_000;
 /** Ready lots read per pass: enough for an instance to find one that others have not claimed. */
 const LOTS_PER_PASS = 8;
 
+/** Lots offered by this instance's scheduler kept until the next pass at most (the rest are found as ready lots). */
+const MAX_OFFERED = 100;
+
 /** Recorded results applied per idle pass: a pass stays short, so a lot that comes due waits little. */
 const RESULTS_PER_PASS = 2;
 
@@ -69,6 +72,8 @@ interface Logger {
  */
 export class Sender {
   private lastSentAt = 0;
+  /** Lots this instance's scheduler just wrote: the next pass sends them without reading the ready lots. */
+  private offered: LotDoc[] = [];
 
   constructor(
     private readonly deps: {
@@ -104,13 +109,25 @@ export class Sender {
     return this.deps.deliveries.applyDue(this.opts.owner, othersBefore, RESULTS_PER_PASS);
   }
 
-  /** Sends the lots that are due; returns how many deliveries it handled. */
+  /**
+   * A lot this instance's scheduler has just written (its payload aside: the sender reads it, as a
+   * cancellation may drop it). It goes out in the next pass, before the ready lots are read again:
+   * a slot's lots follow each other without a query each, and older ready lots wait at most the
+   * time the slot takes to be written.
+   */
+  offer(lot: LotDoc): void {
+    if (this.offered.length < MAX_OFFERED) this.offered.push({ ...lot, payload: undefined });
+  }
+
+  /** Sends the lots that are due (those offered first); returns how many deliveries it handled. */
   async sendDue(): Promise<number> {
     const { lots, schedule, clock } = this.deps;
     let handled = 0;
     let recording: Promise<void> | null = null;
+    const offered = this.offered.filter((l) => l.dueAt <= clock.now());
+    this.offered = [];
     try {
-      for (const lot of await lots.ready(clock.now(), LOTS_PER_PASS)) {
+      for (const lot of offered.length ? offered : await lots.ready(clock.now(), LOTS_PER_PASS)) {
         const key = `send:${lot._id}:${lot.round}`;
         if (!(await schedule.claim([key], this.opts.owner, clock.now())).has(key)) continue;
         const sent = await this.sendLot(lot);
