@@ -169,6 +169,8 @@ export class TwilioSmsProvider implements Provider {
       logLevel: 'info',
     });
     this.callbackBase = opts.publicBaseUrl?.replace(/\/+$/, '');
+    // The SDK loads its Messages API on first use (70 ms here): at start-up, not in a slot's first send.
+    void this.client.messages;
   }
 
   /** The URL Twilio posts status changes to; the gateway verifies its signature over exactly this string. */
