@@ -4,19 +4,23 @@ interface Waiter {
   units: number;
   perSecond: number;
   signal?: AbortSignal;
-  resolve(second: number): void;
+  resolve(turn: number): void;
   reject(err: Error): void;
 }
 
+/** How far ahead of its turn a take may be let through: the only burst allowed (2% of a second). */
+const TOLERANCE_MS = 20;
+
 /**
  * A rate limit shared by every instance of a service: units per second per key (an SMS
- * sender's segments), counted in a JetStream key-value bucket with compare-and-set, so
- * instances never hand out more than the limit in one second between them.
+ * sender's segments). Each unit has its turn, 1/perSecond after the one before (a generic cell
+ * rate algorithm): the key's entry in a JetStream key-value bucket holds when the next turn
+ * comes, moved by compare-and-set, so instances never hand out more than the limit between them,
+ * over any span (not only within calendar seconds, where two bursts could meet at a boundary).
  *
- * Within an instance, the takes of a key wait in one queue and a single compare-and-set serves
- * every waiter that fits: concurrent callers do not race each other for the same entry, and a
- * window's budget costs a round trip or two instead of one per caller (with retries on every
- * conflict).
+ * Within an instance, the takes of a key wait in one queue, served in order, and one
+ * compare-and-set serves every waiter whose turn has come: concurrent callers do not race each
+ * other for the entry.
  */
 export class SharedRateLimit {
   private readonly queues = new Map<string, Waiter[]>();
@@ -29,9 +33,9 @@ export class SharedRateLimit {
   }
 
   /**
-   * Waits until `units` fit in the current one-second window of `key`, then takes them. Takes
-   * are served in the order they were asked. A single request larger than the limit is let
-   * through alone in an empty window. Returns the second (epoch) whose budget the units were taken from.
+   * Waits for the turn of `units` on `key`, then takes it. Takes are served in the order they
+   * were asked; one larger than a second's budget goes when its turn comes, and those after it
+   * wait for its share. Returns when the turn came (epoch ms).
    */
   take(key: string, units: number, perSecond: number, signal?: AbortSignal): Promise<number | null> {
     if (perSecond <= 0 || units <= 0) return Promise.resolve(null);
@@ -54,30 +58,29 @@ export class SharedRateLimit {
           if (queue[i].signal?.aborted) queue.splice(i, 1)[0].reject(new Error('rate limit wait aborted'));
         }
         if (queue.length === 0) break;
-        const second = Math.floor(Date.now() / 1000);
         const entry = await this.kv.get(k);
-        const current = entry && entry.value.length ? (JSON.parse(Buffer.from(entry.value).toString()) as { s: number; used: number }) : null;
-        const used = current && current.s === second ? current.used : 0;
-        // The waiters at the head that fit (the first always does in an empty window).
-        let units = 0;
-        let served = 0;
-        for (const w of queue) {
-          if (used + units !== 0 && used + units + w.units > queue[0].perSecond) break;
-          units += w.units;
-          served++;
+        const stored = entry && entry.value.length ? (JSON.parse(Buffer.from(entry.value).toString()) as { next?: number }) : null;
+        const now = Date.now();
+        const first = Math.max(stored?.next ?? 0, now);
+        // The waiters at the head whose turn has come.
+        const turns: number[] = [];
+        let next = first;
+        while (turns.length < queue.length && next - now <= TOLERANCE_MS) {
+          turns.push(next);
+          next += (queue[turns.length - 1].units * 1000) / queue[turns.length - 1].perSecond;
         }
-        if (served === 0) {
-          await new Promise((r) => setTimeout(r, (second + 1) * 1000 - Date.now() + 1));
+        if (turns.length === 0) {
+          await new Promise((r) => setTimeout(r, first - now - TOLERANCE_MS));
           continue;
         }
-        const next = Buffer.from(JSON.stringify({ s: second, used: used + units }));
+        const value = Buffer.from(JSON.stringify({ next }));
         try {
-          if (entry) await this.kv.update(k, next, entry.revision);
-          else await this.kv.create(k, next);
+          if (entry) await this.kv.update(k, value, entry.revision);
+          else await this.kv.create(k, value);
         } catch {
-          continue; // another instance took units first: read again
+          continue; // another instance took a turn first: read again
         }
-        for (const w of queue.splice(0, served)) w.resolve(second);
+        queue.splice(0, turns.length).forEach((w, i) => w.resolve(turns[i]));
       }
     } catch (err) {
       // The bucket is unreachable: every waiter hears of it, none is left hanging.
