@@ -365,6 +365,38 @@ describe('notifications: send lots (real database)', function () {
     expect(await statusOf(orgId, kept)).to.include({ status: 'queued' });
   });
 
+  it('a lot read ahead while another is sent goes from the rows if one of its deliveries was cancelled meanwhile', async () => {
+    const orgId = randomUUID();
+    const [kept, ended] = [randomUUID(), randomUUID()];
+    // The first call waits long enough for the next lot to be claimed and read, then the domiciliation of its person ends.
+    class CancellingProvider extends MemoryProvider {
+      override async send(message: Parameters<MemoryProvider['send']>[0]) {
+        if (this.sent.length === 0) {
+          await new Promise((r) => setTimeout(r, 300));
+          const pending = await deliveries.pendingReminders(orgId, ended);
+          await lots.dropPayloads(pending.lots);
+          await deliveries.cancel(pending.ids, 'the domiciliation is ended', clock.now());
+        }
+        return super.send(message);
+      }
+    }
+    const provider = new CancellingProvider();
+    const { sender } = engine(provider, 10);
+    await settings.save({ orgId, smsEnabled: true, senderId: 'CCAS', signature: 'CCAS', sendDays: [2, 4], timeZone: 'Europe/Paris', templates: {}, version: 1, updatedAt: null, updatedBy: null });
+    const sending = { smsEnabled: true, senderId: 'CCAS', signature: 'CCAS', render: () => 'Bonjour', now: clock.now(), maxLatenessMs: 3600_000 };
+    const write = async (personId: string, phone: string, dueAt: Date) => {
+      const doc = { ...reminderDelivery(orgId, personId, '2026-08-16', clock.now(), { consent: true, phoneE164: phone }, sending), lot: `reminder-lot:${personId}` };
+      await deliveries.insertNew([doc]);
+      await lots.insertNew([{ ...newLot(doc.lot, orgId, dueAt, clock.now()), payload: JSON.stringify([sendItem(doc)]) }]);
+    };
+    await write(kept, '+33667000001', new Date(clock.now().getTime() - 60_000));
+    await write(ended, '+33667000002', clock.now());
+    while ((await sender.sendDue()) > 0);
+    expect(provider.sent.map((m) => m.to)).to.deep.equal(['+33667000001']);
+    expect(await statusOf(orgId, ended)).to.include({ status: 'cancelled' });
+    while ((await sender.runOnce()) > 0); // its results applied: none left pending for the next tests
+  });
+
   it('gives deliveries whose lot was never written a lot of their own, which asks the provider first', async () => {
     const provider = new MemoryProvider();
     const { sender, reconciler } = engine(provider, 10);

@@ -51,6 +51,11 @@ export class SendLots {
     return lot?.payload ? (JSON.parse(lot.payload) as SendItem[]) : null;
   }
 
+  /** Whether the lot still has its payload (none was dropped since it was read). */
+  async payloadKept(id: string): Promise<boolean> {
+    return (await this.model.exists({ _id: id, payload: { $ne: null } }).exec()) !== null;
+  }
+
   /** Drops the payload of these lots: their deliveries are read from the rows (one of them is being closed). */
   async dropPayloads(ids: string[]): Promise<void> {
     for (const part of chunks(ids, 500)) await this.model.updateMany({ _id: { $in: part }, payload: { $ne: null } }, { $set: { payload: null } }).exec();

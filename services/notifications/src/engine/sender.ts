@@ -51,6 +51,13 @@ const MAX_OFFERED = 100;
 /** Recorded results applied per idle pass: a pass stays short, so a lot that comes due waits little. */
 const RESULTS_PER_PASS = 2;
 
+/** A lot this instance won, with what it sends (read with the lot's payload, or from the rows). */
+interface Claimed {
+  lot: LotDoc;
+  docs: SendItem[];
+  fromPayload: boolean;
+}
+
 /** A delivery of the lot as re-checked: why it cannot go now (null: it can), and the number and sender id to use. */
 interface Checked {
   doc: SendItem;
@@ -119,18 +126,29 @@ export class Sender {
     if (this.offered.length < MAX_OFFERED) this.offered.push({ ...lot, payload: undefined });
   }
 
-  /** Sends the lots that are due (those offered first); returns how many deliveries it handled. */
+  /**
+   * Sends the lots that are due (those offered first, and those offered meanwhile); returns how
+   * many deliveries it handled. While a lot's calls run, the next lot is claimed and read, so the
+   * calls of one follow those of the other; its consent re-check stays right before its calls.
+   */
   async sendDue(): Promise<number> {
-    const { lots, schedule, clock } = this.deps;
+    const { lots, clock } = this.deps;
     let handled = 0;
     let recording: Promise<void> | null = null;
-    const offered = this.offered.filter((l) => l.dueAt <= clock.now());
-    this.offered = [];
+    const queue = this.takeOffered();
+    if (queue.length === 0) queue.push(...(await lots.ready(clock.now(), LOTS_PER_PASS)));
+    const nextLot = () => {
+      if (queue.length === 0) queue.push(...this.takeOffered());
+      return queue.shift();
+    };
+    // A pass that ends on an error leaves the lot claimed ahead to the reconciler, as a crash would.
+    let upcoming = this.claimNext(nextLot);
+    upcoming.catch(() => undefined);
     try {
-      for (const lot of offered.length ? offered : await lots.ready(clock.now(), LOTS_PER_PASS)) {
-        const key = `send:${lot._id}:${lot.round}`;
-        if (!(await schedule.claim([key], this.opts.owner, clock.now())).has(key)) continue;
-        const sent = await this.sendLot(lot);
+      for (let claimed = await upcoming; claimed; claimed = await upcoming) {
+        upcoming = this.claimNext(nextLot);
+        upcoming.catch(() => undefined); // awaited by the next turn of the loop
+        const sent = await this.sendLot(claimed);
         handled += Math.max(1, sent.count);
         // A failed recording ends the pass here: the lot just sent stays claimed, and the reconciler
         // reopens it (its deliveries are looked up at the provider before any new call).
@@ -144,12 +162,33 @@ export class Sender {
     return handled;
   }
 
+  /** The offered lots that are due (the others are found as ready lots when they are). */
+  private takeOffered(): LotDoc[] {
+    const now = this.deps.clock.now();
+    const due = this.offered.filter((l) => l.dueAt <= now);
+    this.offered = [];
+    return due;
+  }
+
+  /** Claims the next lot this instance wins, with what it sends; null when none is left. */
+  private async claimNext(nextLot: () => LotDoc | undefined): Promise<Claimed | null> {
+    const { lots, deliveries, schedule, clock } = this.deps;
+    for (let lot = nextLot(); lot; lot = nextLot()) {
+      const key = `send:${lot._id}:${lot.round}`;
+      if (!(await schedule.claim([key], this.opts.owner, clock.now())).has(key)) continue;
+      // The first round of a lot the scheduler wrote sends what it was written with; any other reads the rows.
+      const payload = lot.round === 0 ? await lots.payload(lot._id) : null;
+      return { lot, docs: payload ?? (await deliveries.inLot(lot._id)), fromPayload: payload !== null };
+    }
+    return null;
+  }
+
   /** Sends a lot; returns how many deliveries it held and how to record what came of them. */
-  private async sendLot(lot: LotDoc): Promise<{ count: number; record: () => Promise<void> }> {
+  private async sendLot({ lot, docs: read, fromPayload }: Claimed): Promise<{ count: number; record: () => Promise<void> }> {
     const { deliveries, lots, clock } = this.deps;
     const startedAt = clock.now();
-    // The first round of a lot the scheduler wrote sends what it was written with; any other reads the rows.
-    const docs = (lot.round === 0 ? await lots.payload(lot._id) : null) ?? (await deliveries.inLot(lot._id));
+    // Read ahead: a payload dropped since (one of its deliveries cancelled) sends from the rows instead.
+    const docs = fromPayload && !(await lots.payloadKept(lot._id)) ? await deliveries.inLot(lot._id) : read;
     const outcomes = await this.callProvider(lot, await this.recheck(lot, docs));
     const record = async () => {
       const at = clock.now();
