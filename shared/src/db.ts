@@ -58,6 +58,23 @@ export function isDuplicateKey(err: unknown): boolean {
 }
 
 /**
+ * The documents as the schema stores them (types cast, defaults applied), for an insert without
+ * hydration: a hydrated mongoose document costs ~200 µs of CPU (measured on 2,000 delivery rows:
+ * 550 ms against 45 ms), as much as the insert itself on FerretDB. The schema's validators do not
+ * run: what is inserted is built by Relais's own domain functions, whose types require every field
+ * (requests are validated at the boundary). A value that cannot be cast is still refused.
+ */
+function prepared(model: mongoose.Model<any>, docs: readonly Record<string, unknown>[]): Record<string, unknown>[] {
+  return docs.map((d) => {
+    const full = model.applyDefaults({ ...d }) as Record<string, unknown>;
+    const cast = model.castObject(full) as Record<string, unknown>;
+    // castObject leaves null values out; the document stores them (queries and reads tell null from absent).
+    for (const [key, value] of Object.entries(full)) if (value === null) cast[key] = null;
+    return cast;
+  });
+}
+
+/**
  * insertMany(ordered: false) that tells, per document, whether it was inserted (true) or
  * already there (false, duplicate key). Other errors are thrown. Inserting a document with
  * a unique key is the one claim FerretDB makes atomically under concurrency.
@@ -66,7 +83,7 @@ export async function insertEach(model: mongoose.Model<any>, docs: readonly Reco
   const inserted = docs.map(() => true);
   if (docs.length === 0) return inserted;
   try {
-    await model.insertMany(docs, { ordered: false });
+    await model.insertMany(prepared(model, docs), { ordered: false, lean: true });
   } catch (err) {
     const writeErrors = (err as { writeErrors?: { index: number; code?: number }[] }).writeErrors;
     if (!Array.isArray(writeErrors)) {
@@ -91,7 +108,7 @@ export async function insertManyIgnoringDuplicates(
 ): Promise<number> {
   if (docs.length === 0) return 0;
   try {
-    const res = await model.insertMany(docs, { ordered: false, rawResult: true });
+    const res = await model.insertMany(prepared(model, docs), { ordered: false, lean: true, rawResult: true });
     return (res as unknown as { insertedCount: number }).insertedCount;
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;

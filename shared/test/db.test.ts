@@ -1,0 +1,53 @@
+import { expect } from 'chai';
+import mongoose, { type Connection } from 'mongoose';
+import { connectDatabase, insertEach, insertManyIgnoringDuplicates, type BaseConfig } from '../src';
+import { dropTestDatabases, testConfig, uniqueNamespace } from '../src/testing';
+
+describe('idempotent inserts (real database)', function () {
+  this.timeout(30_000);
+  let config: BaseConfig;
+  let db: Connection;
+  interface Row {
+    _id: string;
+    at: Date;
+    closedAt: Date | null;
+    n: number;
+    tags: string[];
+    state: string;
+  }
+  const schema = new mongoose.Schema<Row>(
+    {
+      _id: String,
+      at: { type: Date, required: true },
+      closedAt: { type: Date, default: null },
+      n: Number,
+      tags: { type: [String], default: [] },
+      state: { type: String, default: 'open' },
+    },
+    { versionKey: false, collection: 'rows' },
+  );
+
+  before(async () => {
+    config = testConfig(uniqueNamespace());
+    db = await connectDatabase(config, 'shared');
+  });
+  after(async () => {
+    await db?.close();
+    if (config) await dropTestDatabases(config.MONGO_URL, config.RELAIS_NAMESPACE);
+  });
+
+  it('stores documents as the schema does (cast, defaults, nulls kept) and tells new from already there', async () => {
+    const Rows = db.model<Row>('Row', schema);
+    const at = '2026-06-16T17:00:00.000Z';
+    expect(await insertEach(Rows, [{ _id: 'a', at, n: '7', closedAt: null }, { _id: 'b', at: new Date(at), state: 'closed' }])).to.deep.equal([true, true]);
+    expect(await insertEach(Rows, [{ _id: 'a', at }, { _id: 'c', at }])).to.deep.equal([false, true]);
+    expect(await insertManyIgnoringDuplicates(Rows, [{ _id: 'c', at }, { _id: 'd', at }])).to.equal(1);
+    const a = await db.collection('rows').findOne({ _id: 'a' as never });
+    expect(a).to.deep.equal({ _id: 'a', at: new Date(at), closedAt: null, n: 7, tags: [], state: 'open' });
+    expect(await db.collection('rows').countDocuments({ closedAt: null, state: 'open' })).to.equal(3);
+    // A value the schema cannot cast is refused, and nothing of that insert is written.
+    const err = await insertEach(Rows, [{ _id: 'e', at: 'not a date' }]).catch((e: Error) => e);
+    expect(err).to.be.instanceOf(Error);
+    expect(await db.collection('rows').countDocuments({ _id: 'e' as never })).to.equal(0);
+  });
+});
