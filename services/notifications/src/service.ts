@@ -255,9 +255,9 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
 
       providerStatus: defineSystemAction({
         input: providerStatusInput,
-        async handler({ providerId, status, errorCode }) {
+        async handler({ status, ...report }) {
           // A status Twilio adds later reads as 'queued' and changes nothing, rather than failing the callback.
-          return { moved: await deliveries.providerStatus(providerId, twilioStatus(status.toLowerCase()), clock.now(), errorCode) };
+          return { moved: await deliveries.providerStatus(report, twilioStatus(status.toLowerCase()), clock.now()) };
         },
       }),
     },

@@ -266,6 +266,34 @@ describe('notifications: send lots (real database)', function () {
     expect(provider.sent).to.have.length(2);
   });
 
+  it('takes a provider callback that comes before the result is applied, with all the attempt says', async () => {
+    const provider = new MemoryProvider();
+    const { scheduler, sender } = engine(provider, 10);
+    const { org, people } = await orgWithMail(['+33649000001']);
+    await scheduler.digest(org, slot, clock.now());
+    expect(await engine(provider, 10).sender.sendDue()).to.equal(1); // recorded by an instance that then dies
+    const [{ providerId, deliveryId }] = provider.sent;
+    expect(await db.collection('provider_messages').countDocuments({ _id: providerId as never })).to.equal(0);
+    const at = new Date(clock.now().getTime() + 5_000);
+    // Unknown message ids are refused, named delivery or not; the real one moves the row past the result.
+    expect(await deliveries.providerStatus({ providerId: 'MEM-forged', deliveryId }, 'delivered', at)).to.equal(false);
+    expect(await deliveries.providerStatus({ providerId }, 'delivered', at)).to.equal(false);
+    expect(await deliveries.providerStatus({ providerId, deliveryId }, 'queued', at)).to.equal(false); // the result says as much
+    expect(await deliveries.providerStatus({ providerId, deliveryId }, 'delivered', at)).to.equal(true);
+    const row = await db.collection('deliveries').findOne({ _id: deliveryId as never });
+    expect(row).to.include({ status: 'delivered', provider: 'memory', attempts: 1 });
+    expect(row!.events.map((e: { status: string }) => e.status)).to.deep.equal(['pending', 'sending', 'queued', 'delivered']);
+    expect(await deliveries.providerStatus({ providerId, deliveryId }, 'sent', at)).to.equal(false);
+
+    // Applying the result later changes nothing on the row, and records the message id.
+    clock.set(new Date(clock.now().getTime() + 31_000));
+    while ((await sender.runOnce()) > 0);
+    const applied = await db.collection('deliveries').findOne({ _id: deliveryId as never });
+    expect(applied!.events.map((e: { status: string }) => e.status)).to.deep.equal(['pending', 'sending', 'queued', 'delivered']);
+    expect(await db.collection('provider_messages').findOne({ _id: providerId as never })).to.include({ deliveryId });
+    expect(await deliveries.providerStatus({ providerId }, 'undelivered', new Date(clock.now().getTime())).then(() => statusOf(org.orgId, people[0]))).to.include({ status: 'delivered' });
+  });
+
   it('shows the same counts and list while a result is applied to the rows as before and after', async () => {
     const provider = new MemoryProvider();
     const size = 50;
@@ -294,7 +322,14 @@ describe('notifications: send lots (real database)', function () {
   });
 
   it('keeps at most its cap of results pending while it is kept busy, applying the oldest first', async () => {
-    const provider = new MemoryProvider();
+    // Each message a second after the one before, so that the results are recorded in a known order.
+    class TickingProvider extends MemoryProvider {
+      override async send(message: Parameters<MemoryProvider['send']>[0]) {
+        clock.set(new Date(clock.now().getTime() + 1_000));
+        return super.send(message);
+      }
+    }
+    const provider = new TickingProvider();
     const { scheduler, sender } = engine(provider, 1, { applyAfterIdleMs: 3600_000, maxPendingResults: 2 });
     const { org } = await orgWithMail(['+33646000001', '+33646000002', '+33646000003', '+33646000004', '+33646000005']);
     await scheduler.digest(org, slot, clock.now());

@@ -36,7 +36,8 @@ export class MemoryProvider implements Provider {
       this.refused.push({ to: message.to, error: failure });
       throw failure;
     }
-    const providerId = `MEM${this.sent.length + 1}`;
+    // Unique across providers: tests share a database, where message ids are keys.
+    const providerId = `MEM${randomUUID()}`;
     this.sent.push({ ...message, providerId, at: new Date() });
     return { providerId, status: 'queued' };
   }

@@ -56,7 +56,10 @@ schema.index({ lot: 1 });
 // (rank queued or sent) without a final status since a cut-off: { statusRank, updatedAt }.
 schema.index({ statusRank: 1, updatedAt: 1 });
 
-/** Which delivery a provider message id belongs to: written once per accepted message, read by callbacks and the reconciler. */
+/**
+ * Which delivery a provider message id belongs to: written when an accepted message's result is
+ * applied (before that, the result itself says), read by callbacks and the reconciler.
+ */
 interface ProviderMessageDoc {
   _id: string;
   deliveryId: string;
@@ -136,16 +139,11 @@ export class Deliveries {
 
   /**
    * Records what one attempt of a lot came to. Deliveries moved to another lot (a retry, an unanswered
-   * call, a deferral) are moved now: that lot is sent from the rows. The final outcomes are one insert,
-   * applied to the rows by `applyDue`; reads take them into account meanwhile. Recording the same
-   * attempt twice changes nothing.
+   * call, a deferral) are moved now: that lot is sent from the rows. The final outcomes, provider
+   * message ids included, are one insert, applied to the rows by `applyDue`; reads and callbacks take
+   * them into account meanwhile. Recording the same attempt twice changes nothing.
    */
   async recordAttempt(a: Attempt & { orgId: string; round: number; owner: string }, outcomes: Outcome[], at: Date): Promise<void> {
-    const accepted = outcomes.filter((o): o is Extract<Outcome, { kind: 'accepted' }> => o.kind === 'accepted');
-    // The message ids first: a callback that arrives before the status is applied still finds its delivery.
-    if (accepted.length) {
-      await insertManyIgnoringDuplicates(this.messages, accepted.map((o) => ({ _id: o.providerId, deliveryId: o.id, provider: o.provider, at })));
-    }
     const write = (group: Outcome[], below: DeliveryStatus, set: Record<string, unknown>, events: StatusEvent[]) =>
       this.writeGroup(a.lot, group, below, { ...set, updatedAt: at }, events);
     const of = <K extends Outcome['kind']>(kind: K) => outcomes.filter((o): o is Extract<Outcome, { kind: K }> => o.kind === kind);
@@ -184,8 +182,15 @@ export class Deliveries {
     return this.results.countOf(owner);
   }
 
-  /** One update per group of deliveries with the same change (a lot's accepted messages: one group), then the result goes. */
+  /**
+   * The provider message ids of its accepted deliveries, then one update per group of deliveries
+   * with the same change (a lot's accepted messages: one group), then the result goes.
+   */
   private async applyResult(r: LotResult): Promise<void> {
+    const accepted = r.outcomes.filter((o) => o.kind === 'accepted');
+    if (accepted.length) {
+      await insertManyIgnoringDuplicates(this.messages, accepted.map((o) => ({ _id: o.providerId, deliveryId: o.id, provider: o.provider, at: r.at })));
+    }
     const groups = new Map<string, { change: FinalChange; outcomes: Outcome[] }>();
     for (const o of r.outcomes) {
       const change = finalChange(o, r, r.at);
@@ -221,22 +226,43 @@ export class Deliveries {
 
   /**
    * A status reported by the provider (callback or reconciler); ignored unless it moves the status
-   * forward. An error code is kept with a final failure.
+   * forward. An error code is kept with a final failure. The message is found by its id, or, before
+   * its result is applied, in the result of the delivery the callback names; the result's change is
+   * then written with the status, so the row misses nothing of the attempt.
    */
-  async providerStatus(providerId: string, reported: ProviderStatus, at: Date, errorCode?: string, errorMessage?: string): Promise<boolean> {
-    const message = await this.messages.findById(providerId).lean<ProviderMessageDoc>().exec();
-    if (!message) return false;
+  async providerStatus(
+    report: { providerId: string; deliveryId?: string; errorCode?: string; errorMessage?: string },
+    reported: ProviderStatus,
+    at: Date,
+  ): Promise<boolean> {
+    const message = await this.messages.findById(report.providerId).lean<ProviderMessageDoc>().exec();
+    const deliveryId = message?.deliveryId ?? report.deliveryId;
+    if (!deliveryId) return false;
     const status = fromProviderStatus(reported);
     const failed = status === 'failed' || status === 'undelivered';
-    const error = failed && errorCode ? { code: errorCode, message: errorMessage ?? `provider error ${errorCode}` } : undefined;
+    const error = failed && report.errorCode ? { code: report.errorCode, message: report.errorMessage ?? `provider error ${report.errorCode}` } : undefined;
+    const set = { status, statusRank: STATUS_RANK[status], updatedAt: at, ...(error ? { error: { ...error, transient: false } } : {}) };
+    const reportedEvent = event(status, at, error?.message);
+
+    const row = await this.model.findById(deliveryId, { lot: 1, statusRank: 1 }).lean<Pick<DeliveryDoc, '_id' | 'lot' | 'statusRank'>>().exec();
+    if (!row) return false;
+    const pending = row.lot && row.statusRank < STATUS_RANK.queued ? await this.results.forLot(row.lot) : [];
+    const result = pending.find((r) => r.outcomes.some((o) => o.id === deliveryId && o.kind === 'accepted' && o.providerId === report.providerId));
+    if (!message && !result) return false; // not a message Relais knows
+    if (result) {
+      const change = finalChange(result.outcomes.find((o) => o.id === deliveryId)!, result, result.at);
+      if (STATUS_RANK[status] <= STATUS_RANK[change.below]) return false; // the result says as much
+      // Only while the result is not applied (the rank it found): else the plain update below.
+      const res = await this.model
+        .updateOne(
+          { _id: deliveryId, lot: result.lot, statusRank: row.statusRank },
+          { $set: { ...change.set, ...set }, $push: { events: { $each: [...change.events, reportedEvent] } } },
+        )
+        .exec();
+      if (res.modifiedCount > 0) return true;
+    }
     const res = await this.model
-      .updateOne(
-        { _id: message.deliveryId, statusRank: { $lt: STATUS_RANK[status] } },
-        {
-          $set: { status, statusRank: STATUS_RANK[status], updatedAt: at, ...(error ? { error: { ...error, transient: false } } : {}) },
-          $push: { events: event(status, at, error?.message) },
-        },
-      )
+      .updateOne({ _id: deliveryId, statusRank: { $lt: STATUS_RANK[status] } }, { $set: set, $push: { events: reportedEvent } })
       .exec();
     return res.modifiedCount > 0;
   }

@@ -72,7 +72,7 @@ export class Reconciler {
     const ids = await deliveries.providerIds(unfinished.map((d) => d._id));
     for (const providerId of ids.values()) {
       const state = await provider.fetch(providerId).catch(() => null);
-      if (state) await deliveries.providerStatus(state.providerId, state.status, now, state.errorCode, state.errorMessage);
+      if (state) await deliveries.providerStatus(state, state.status, now);
     }
   }
 }
