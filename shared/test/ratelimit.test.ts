@@ -26,7 +26,7 @@ describe('shared rate limit (JetStream key-value)', function () {
     );
   };
 
-  it('gives each unit its turn, 1/limit after the one before, between several instances', async () => {
+  it('gives each unit its turn, at least 1/limit after the one before, between several instances', async () => {
     const three = await limiters(3);
     const taken: { turn: number; at: number }[] = [];
     const start = Date.now();
@@ -41,7 +41,8 @@ describe('shared rate limit (JetStream key-value)', function () {
     );
     expect(taken).to.have.length(60);
     const turns = taken.map((t) => t.turn).sort((a, b) => a - b);
-    for (let i = 1; i < turns.length; i++) expect(turns[i] - turns[i - 1], `turn ${i}`).to.be.closeTo(50, 0.001);
+    // 50 ms apart at least (more when every caller was between two takes: an idle turn is not banked).
+    for (let i = 1; i < turns.length; i++) expect(turns[i] - turns[i - 1], `turn ${i}`).to.be.at.least(49.999);
     // Nobody went more than the 20 ms tolerance before its turn; so no second held more than 20 + 1.
     for (const t of taken) expect(t.at).to.be.at.least(t.turn - 20);
     for (const t of turns) expect(turns.filter((u) => u >= t && u < t + 1000).length).to.be.at.most(21);

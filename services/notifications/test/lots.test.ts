@@ -14,7 +14,7 @@ import { assignLots, newLot, sendItem } from '../src/domain/lots';
 import type { OrgSettings } from '../src/domain/settings';
 import { Reconciler } from '../src/engine/reconciler';
 import { Scheduler } from '../src/engine/scheduler';
-import { Sender } from '../src/engine/sender';
+import { Sender, type SenderOptions } from '../src/engine/sender';
 import { SettingsCache } from '../src/engine/settingsCache';
 import { TemplateBook } from '../src/engine/templateBook';
 import { MemoryProvider, TestClock } from './testkit';
@@ -39,7 +39,7 @@ describe('notifications: send lots (real database)', function () {
   const slot = new Date('2026-06-16T17:00:00Z');
   const clock = new TestClock(new Date('2026-06-16T17:00:01Z'));
 
-  const engine = (provider: MemoryProvider, lotSize = 2, sending: { applyAfterIdleMs?: number; maxPendingResults?: number } = {}) => {
+  const engine = (provider: MemoryProvider, lotSize = 2, sending: Partial<SenderOptions> = {}) => {
     const owner = `t-${randomUUID().slice(0, 6)}`;
     const sender = new Sender(
       { deliveries, lots, recipients, schedule, settings: new SettingsCache(settings, 0), provider, rate: null, clock, log: quiet },
@@ -157,6 +157,25 @@ describe('notifications: send lots (real database)', function () {
     expect(provider.sent.map((m) => m.to)).to.include('+33648000001');
     expect(provider.sent.filter((m) => m.to === '+33648000002')).to.have.length(1);
     while ((await sender.runOnce()) > 0); // its results applied: none left pending for the next tests
+  });
+
+  it('hands what a lot has not started by its deadline (counted from its claim) to a lot due at once; nothing lost, nothing twice', async () => {
+    class SlowProvider extends MemoryProvider {
+      override async send(message: Parameters<MemoryProvider['send']>[0]) {
+        await new Promise((r) => setTimeout(r, 40));
+        return super.send(message);
+      }
+    }
+    const provider = new SlowProvider();
+    const { scheduler, sender } = engine(provider, 60, { maxBatchMs: 100 });
+    const phones = Array.from({ length: 12 }, (_, i) => `+336470100${String(i).padStart(2, '0')}`);
+    const { org } = await orgWithMail(phones);
+    await scheduler.digest(org, slot, clock.now());
+    while ((await sender.runOnce()) > 0);
+    expect(provider.sent.map((m) => m.to)).to.have.members(phones);
+    const lotsOf = await db.collection('deliveries').distinct('lot', { orgId: org.orgId });
+    expect(lotsOf.some((l) => String(l).includes('/d0'))).to.equal(true); // some went through the follow-up lot
+    expect(await deliveries.counts(org.orgId, {})).to.deep.equal({ queued: 12 });
   });
 
   it('re-checks consent and number at send time: a withdrawal or a new number after the lots were written is honoured', async () => {

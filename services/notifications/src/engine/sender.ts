@@ -18,8 +18,9 @@ export interface SenderOptions {
   retryBaseMs: number;
   maxAttempts: number;
   /**
-   * A lot stops starting provider calls after this long (rate-limit waits can stretch it); the rest
-   * goes to a new lot due at once, well before the reconciler would take the lot for a crash.
+   * A lot stops starting provider calls this long after it was claimed (a wait behind the lot before
+   * it, or rate-limit waits, can stretch it); the rest goes to a new lot due at once, well before the
+   * reconciler would take the lot for a crash.
    */
   maxBatchMs: number;
   /** A provider call left without an answer is asked about after this long. */
@@ -56,6 +57,8 @@ interface Claimed {
   lot: LotDoc;
   docs: SendItem[];
   fromPayload: boolean;
+  /** Wall clock: the lot's calls start no later than `maxBatchMs` after it. */
+  claimedAt: number;
 }
 
 /** A delivery of the lot as re-checked: why it cannot go now (null: it can), and the number and sender id to use. */
@@ -176,20 +179,21 @@ export class Sender {
     for (let lot = nextLot(); lot; lot = nextLot()) {
       const key = `send:${lot._id}:${lot.round}`;
       if (!(await schedule.claim([key], this.opts.owner, clock.now())).has(key)) continue;
+      const claimedAt = Date.now();
       // The first round of a lot the scheduler wrote sends what it was written with; any other reads the rows.
       const payload = lot.round === 0 ? await lots.payload(lot._id) : null;
-      return { lot, docs: payload ?? (await deliveries.inLot(lot._id)), fromPayload: payload !== null };
+      return { lot, docs: payload ?? (await deliveries.inLot(lot._id)), fromPayload: payload !== null, claimedAt };
     }
     return null;
   }
 
   /** Sends a lot; returns how many deliveries it held and how to record what came of them. */
-  private async sendLot({ lot, docs: read, fromPayload }: Claimed): Promise<{ count: number; record: () => Promise<void> }> {
+  private async sendLot({ lot, docs: read, fromPayload, claimedAt }: Claimed): Promise<{ count: number; record: () => Promise<void> }> {
     const { deliveries, lots, clock } = this.deps;
     const startedAt = clock.now();
     // Read ahead: a payload dropped since (one of its deliveries cancelled) sends from the rows instead.
     const docs = fromPayload && !(await lots.payloadKept(lot._id)) ? await deliveries.inLot(lot._id) : read;
-    const outcomes = await this.callProvider(lot, await this.recheck(lot, docs));
+    const outcomes = await this.callProvider(lot, await this.recheck(lot, docs), claimedAt + this.opts.maxBatchMs);
     const record = async () => {
       const at = clock.now();
       await lots.insertNew(this.followUps(lot, outcomes, at));
@@ -234,9 +238,9 @@ export class Sender {
     });
   }
 
-  private async callProvider(lot: LotDoc, checked: Checked[]): Promise<Outcome[]> {
+  /** The calls of a lot; from `deadline` on (wall clock), the deliveries not started go to a lot due at once. */
+  private async callProvider(lot: LotDoc, checked: Checked[], deadline: number): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
-    const deadline = Date.now() + this.opts.maxBatchMs;
     // The provider's clock is the wall clock; the service clock may be shifted (CLOCK_OFFSET_MS).
     const since = new Date(lot.createdAt.getTime() - (this.deps.clock.now().getTime() - Date.now()) - 60_000);
     let next = 0;
