@@ -451,6 +451,31 @@ describe('notifications: send lots (real database)', function () {
     while ((await sender.runOnce()) > 0); // its results applied: none left pending for the next tests
   });
 
+  it('finds the stray deliveries for the reconciler past the many that a pending result settles', async () => {
+    // A database of its own: strays are looked for across orgs.
+    const own = testConfig(uniqueNamespace());
+    const ownDb = await connectDatabase(own, 'notifications');
+    try {
+      const rows = Deliveries.open(ownDb);
+      await rows.init();
+      const orgId = randomUUID();
+      const sending = { smsEnabled: true, senderId: 'CCAS', signature: 'CCAS', render: () => 'Bonjour', now: clock.now(), maxLatenessMs: 3600_000 };
+      const reminder = (lot: string | null) => ({ ...reminderDelivery(orgId, randomUUID(), '2026-08-16', clock.now(), { consent: true, phoneE164: '+33668000001' }, sending), lot });
+      const sent = Array.from({ length: 5 }, () => reminder('lot-sent'));
+      const stray = reminder(null);
+      await rows.insertNew(sent);
+      await rows.insertNew([stray]);
+      const attempt = { lot: 'lot-sent', orgId, round: 0, owner: 'gone', attempt: 1, startedAt: clock.now() };
+      await rows.recordAttempt(attempt, sent.map((d) => ({ id: d._id, kind: 'accepted', status: 'queued', provider: 'memory', providerId: `SM${randomUUID()}` })), clock.now());
+      const later = new Date(clock.now().getTime() + 60_000);
+      // Five settled rows come first in the collection; a limit of five still finds the stray.
+      expect((await rows.unsent(later, 5)).map((d) => d._id)).to.deep.equal([stray._id]);
+    } finally {
+      await ownDb.close();
+      await dropTestDatabases(own.MONGO_URL, own.RELAIS_NAMESPACE);
+    }
+  });
+
   it('gives deliveries whose lot was never written a lot of their own, which asks the provider first', async () => {
     const provider = new MemoryProvider();
     const { sender, reconciler } = engine(provider, 10);

@@ -278,17 +278,24 @@ export class Deliveries {
 
   /**
    * Deliveries still to send whose last change is older than `before`: their lot is checked by the
-   * reconciler. Those a recorded result settles are not among them, applied or not.
+   * reconciler. Those a recorded result settles are not among them, applied or not; the rows in the
+   * lots of pending results (most of them settled) are read apart, so they take no place from the others.
    */
   async unsent(before: Date, limit: number): Promise<Pick<DeliveryDoc, '_id' | 'orgId' | 'lot' | 'attempts'>[]> {
     const results = await this.results.all();
-    const docs = await this.model
-      .find({ statusRank: { $lt: STATUS_RANK.queued }, updatedAt: { $lt: before } }, { _id: 1, orgId: 1, lot: 1, attempts: 1 })
-      .limit(limit)
-      .lean<Pick<DeliveryDoc, '_id' | 'orgId' | 'lot' | 'attempts'>[]>()
-      .exec();
+    const lots = [...new Set(results.map((r) => r.lot))];
+    const stale = { statusRank: { $lt: STATUS_RANK.queued }, updatedAt: { $lt: before } };
+    const read = (lotFilter: object) =>
+      this.model
+        .find({ ...stale, ...lotFilter }, { _id: 1, orgId: 1, lot: 1, attempts: 1 })
+        .limit(limit)
+        .lean<Pick<DeliveryDoc, '_id' | 'orgId' | 'lot' | 'attempts'>[]>()
+        .exec();
+    const docs = await read(lots.length ? { lot: { $nin: lots } } : {});
+    if (lots.length === 0 || docs.length >= limit) return docs;
     const settled = new Set(results.flatMap((r) => r.outcomes.map((o) => o.id)));
-    return docs.filter((d) => !settled.has(d._id));
+    const inPendingLots = (await read({ lot: { $in: lots } })).filter((d) => !settled.has(d._id));
+    return [...docs, ...inPendingLots].slice(0, limit);
   }
 
   /** Moves deliveries without a lot into `lot` (rows written before lots existed). */
