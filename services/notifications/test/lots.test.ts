@@ -178,6 +178,19 @@ describe('notifications: send lots (real database)', function () {
     expect(await deliveries.counts(org.orgId, {})).to.deep.equal({ queued: 12 });
   });
 
+  it('ends a pass after 20 lots, leaving the rest for the next pass, so the cap on pending results is checked', async () => {
+    const provider = new MemoryProvider();
+    const { scheduler, sender } = engine(provider, 1, { applyAfterIdleMs: 3600_000, maxPendingResults: 2 });
+    const { org } = await orgWithMail(Array.from({ length: 25 }, (_, i) => `+336471100${String(i).padStart(2, '0')}`));
+    await scheduler.digest(org, slot, clock.now());
+    expect(await sender.runOnce()).to.equal(20);
+    expect(await db.collection('lot_results').countDocuments({ orgId: org.orgId })).to.equal(2);
+    expect(await sender.runOnce()).to.equal(5);
+    expect(await db.collection('lot_results').countDocuments({ orgId: org.orgId })).to.equal(2);
+    expect(provider.sent).to.have.length(25);
+    await deliveries.applyDue('cleanup', new Date(clock.now().getTime() + 1), 100); // none left pending for the next tests
+  });
+
   it('re-checks consent and number at send time: a withdrawal or a new number after the lots were written is honoured', async () => {
     const provider = new MemoryProvider();
     const { scheduler, sender } = engine(provider);

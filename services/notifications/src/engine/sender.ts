@@ -46,6 +46,12 @@ const RECHECK_MARGIN_MS = 60_000;
 /** Ready lots read per pass: enough for an instance to find one that others have not claimed. */
 const LOTS_PER_PASS = 8;
 
+/**
+ * Lots taken in one pass at most, offered ones included: a pass ends between lots now and then, so
+ * the cap on pending results is checked even while a long slot keeps offering lots.
+ */
+const MAX_LOTS_PER_PASS = 20;
+
 /** Lots offered by this instance's scheduler kept until the next pass at most (the rest are found as ready lots). */
 const MAX_OFFERED = 100;
 
@@ -140,9 +146,13 @@ export class Sender {
     let recording: Promise<void> | null = null;
     const queue = this.takeOffered();
     if (queue.length === 0) queue.push(...(await lots.ready(clock.now(), LOTS_PER_PASS)));
+    let taken = 0;
     const nextLot = () => {
+      if (taken >= MAX_LOTS_PER_PASS) return undefined;
       if (queue.length === 0) queue.push(...this.takeOffered());
-      return queue.shift();
+      const lot = queue.shift();
+      if (lot) taken++;
+      return lot;
     };
     // A pass that ends on an error leaves the lot claimed ahead to the reconciler, as a crash would.
     let upcoming = this.claimNext(nextLot);
@@ -160,6 +170,8 @@ export class Sender {
         recording.catch(() => undefined); // awaited above or below; not an unhandled rejection meanwhile
       }
     } finally {
+      // Lots not taken go first next pass (those read as ready would be found again anyway).
+      this.offered.unshift(...queue);
       if (recording) await recording;
     }
     return handled;
