@@ -5,6 +5,7 @@ import {
   STATUS_RANK,
   finalChange,
   fromProviderStatus,
+  statusEvent,
   isFinal,
   withChange,
   type Attempt,
@@ -88,7 +89,8 @@ export interface DeliveryFilter {
 /** Updates a lot's outcome group is split into, run at once. */
 const PARALLEL_WRITES = 4;
 
-const event = (status: DeliveryStatus, at: Date, detail?: string): StatusEvent => ({ status, at, ...(detail ? { detail } : {}) });
+/** The deliveries that pending results settle, whatever they settle them as. */
+const settledBy = (results: LotResult[]) => new Set(results.flatMap((r) => r.outcomes.map((o) => o.id)));
 
 /**
  * Delivery rows, the provider message ids of accepted ones, and the results of attempts not yet
@@ -147,15 +149,15 @@ export class Deliveries {
     const write = (group: Outcome[], below: DeliveryStatus, set: Record<string, unknown>, events: StatusEvent[]) =>
       this.writeGroup(a.lot, group, below, { ...set, updatedAt: at }, events);
     const of = <K extends Outcome['kind']>(kind: K) => outcomes.filter((o): o is Extract<Outcome, { kind: K }> => o.kind === kind);
-    const tried = event('sending', a.startedAt, `attempt ${a.attempt}`);
+    const tried = statusEvent('sending', a.startedAt, `attempt ${a.attempt}`);
     for (const group of Map.groupBy(of('retry'), (o) => `${o.toLot}|${o.error.code ?? ''}|${o.error.message}`).values()) {
       const { error, retryAt, toLot } = group[0];
       const detail = `transient error, retry at ${retryAt.toISOString()}: ${error.message}`;
-      await write(group, 'queued', { status: 'sending', statusRank: STATUS_RANK.sending, lot: toLot, error, retryAt, attempts: a.attempt }, [tried, event('sending', at, detail)]);
+      await write(group, 'queued', { status: 'sending', statusRank: STATUS_RANK.sending, lot: toLot, error, retryAt, attempts: a.attempt }, [tried, statusEvent('sending', at, detail)]);
     }
     for (const group of Map.groupBy(of('unknown'), (o) => o.toLot).values()) {
       const detail = `attempt ${a.attempt}: no answer from the provider; asked again before any new attempt`;
-      await write(group, 'queued', { status: 'sending', statusRank: STATUS_RANK.sending, lot: group[0].toLot, attempts: a.attempt }, [event('sending', a.startedAt, detail)]);
+      await write(group, 'queued', { status: 'sending', statusRank: STATUS_RANK.sending, lot: group[0].toLot, attempts: a.attempt }, [statusEvent('sending', a.startedAt, detail)]);
     }
     for (const group of Map.groupBy(of('deferred'), (o) => o.toLot).values()) await write(group, 'queued', { lot: group[0].toLot }, []);
     const finals = outcomes.filter(isFinal);
@@ -242,7 +244,7 @@ export class Deliveries {
     const failed = status === 'failed' || status === 'undelivered';
     const error = failed && report.errorCode ? { code: report.errorCode, message: report.errorMessage ?? `provider error ${report.errorCode}` } : undefined;
     const set = { status, statusRank: STATUS_RANK[status], updatedAt: at, ...(error ? { error: { ...error, transient: false } } : {}) };
-    const reportedEvent = event(status, at, error?.message);
+    const reportedEvent = statusEvent(status, at, error?.message);
 
     const row = await this.model.findById(deliveryId, { lot: 1, statusRank: 1 }).lean<Pick<DeliveryDoc, '_id' | 'lot' | 'statusRank'>>().exec();
     if (!row) return false;
@@ -293,7 +295,7 @@ export class Deliveries {
         .exec();
     const docs = await read(lots.length ? { lot: { $nin: lots } } : {});
     if (lots.length === 0 || docs.length >= limit) return docs;
-    const settled = new Set(results.flatMap((r) => r.outcomes.map((o) => o.id)));
+    const settled = settledBy(results);
     const inPendingLots = (await read({ lot: { $in: lots } })).filter((d) => !settled.has(d._id));
     return [...docs, ...inPendingLots].slice(0, limit);
   }
@@ -324,7 +326,7 @@ export class Deliveries {
       .find({ orgId, personId, type: 'domiciliation.reminder', statusRank: { $lt: STATUS_RANK.queued } }, { _id: 1, lot: 1 })
       .lean<Pick<DeliveryDoc, '_id' | 'lot'>[]>()
       .exec();
-    const settled = new Set(results.flatMap((r) => r.outcomes.map((o) => o.id)));
+    const settled = settledBy(results);
     const pending = docs.filter((d) => !settled.has(d._id));
     return { ids: pending.map((d) => d._id), lots: [...new Set(pending.flatMap((d) => (d.lot ? [d.lot] : [])))] };
   }
@@ -335,7 +337,7 @@ export class Deliveries {
       await this.model
         .updateMany(
           { _id: { $in: part }, statusRank: { $lt: STATUS_RANK.queued } },
-          { $set: { status: 'cancelled', statusRank: STATUS_RANK.cancelled, reason, updatedAt: at }, $push: { events: event('cancelled', at, reason) } },
+          { $set: { status: 'cancelled', statusRank: STATUS_RANK.cancelled, reason, updatedAt: at }, $push: { events: statusEvent('cancelled', at, reason) } },
         )
         .exec();
     }

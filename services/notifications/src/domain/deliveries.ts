@@ -173,7 +173,8 @@ export interface FinalChange {
   events: StatusEvent[];
 }
 
-const statusEvent = (status: DeliveryStatus, at: Date, detail?: string): StatusEvent => ({ status, at, ...(detail ? { detail } : {}) });
+/** A status event, with its detail when there is one. Pure. */
+export const statusEvent = (status: DeliveryStatus, at: Date, detail?: string): StatusEvent => ({ status, at, ...(detail ? { detail } : {}) });
 
 /** The change a final outcome of attempt `a`, recorded at `at`, makes to its delivery. Pure. */
 export function finalChange(o: FinalOutcome, a: Pick<Attempt, 'attempt' | 'startedAt'>, at: Date): FinalChange {
