@@ -185,14 +185,11 @@ export class Deliveries {
   }
 
   /**
-   * The provider message ids of its accepted deliveries, then one update per group of deliveries
-   * with the same change (a lot's accepted messages: one group), then the result goes.
+   * One update per group of deliveries with the same change (a lot's accepted messages: one group),
+   * then the provider message ids of its accepted deliveries (a message found by its id is a row
+   * already written), then the result goes.
    */
   private async applyResult(r: LotResult): Promise<void> {
-    const accepted = r.outcomes.filter((o) => o.kind === 'accepted');
-    if (accepted.length) {
-      await insertManyIgnoringDuplicates(this.messages, accepted.map((o) => ({ _id: o.providerId, deliveryId: o.id, provider: o.provider, at: r.at })));
-    }
     const groups = new Map<string, { change: FinalChange; outcomes: Outcome[] }>();
     for (const o of r.outcomes) {
       const change = finalChange(o, r, r.at);
@@ -203,6 +200,10 @@ export class Deliveries {
     }
     for (const { change, outcomes } of groups.values()) {
       await this.writeGroup(r.lot, outcomes, change.below, { ...change.set, updatedAt: r.at }, change.events);
+    }
+    const accepted = r.outcomes.filter((o) => o.kind === 'accepted');
+    if (accepted.length) {
+      await insertManyIgnoringDuplicates(this.messages, accepted.map((o) => ({ _id: o.providerId, deliveryId: o.id, provider: o.provider, at: r.at })));
     }
     await this.results.remove(r.id);
   }
@@ -237,36 +238,32 @@ export class Deliveries {
     reported: ProviderStatus,
     at: Date,
   ): Promise<boolean> {
-    const message = await this.messages.findById(report.providerId).lean<ProviderMessageDoc>().exec();
-    const deliveryId = message?.deliveryId ?? report.deliveryId;
-    if (!deliveryId) return false;
     const status = fromProviderStatus(reported);
     const failed = status === 'failed' || status === 'undelivered';
     const error = failed && report.errorCode ? { code: report.errorCode, message: report.errorMessage ?? `provider error ${report.errorCode}` } : undefined;
     const set = { status, statusRank: STATUS_RANK[status], updatedAt: at, ...(error ? { error: { ...error, transient: false } } : {}) };
     const reportedEvent = statusEvent(status, at, error?.message);
+    const forward = (deliveryId: string) =>
+      this.model.updateOne({ _id: deliveryId, statusRank: { $lt: STATUS_RANK[status] } }, { $set: set, $push: { events: reportedEvent } }).exec();
 
-    const row = await this.model.findById(deliveryId, { lot: 1, statusRank: 1 }).lean<Pick<DeliveryDoc, '_id' | 'lot' | 'statusRank'>>().exec();
-    if (!row) return false;
-    const pending = row.lot && row.statusRank < STATUS_RANK.queued ? await this.results.forLot(row.lot) : [];
-    const result = pending.find((r) => r.outcomes.some((o) => o.id === deliveryId && o.kind === 'accepted' && o.providerId === report.providerId));
-    if (!message && !result) return false; // not a message Relais knows
-    if (result) {
-      const change = finalChange(result.outcomes.find((o) => o.id === deliveryId)!, result, result.at);
-      if (STATUS_RANK[status] <= STATUS_RANK[change.below]) return false; // the result says as much
-      // Only while the result is not applied (the rank it found): else the plain update below.
-      const res = await this.model
-        .updateOne(
-          { _id: deliveryId, lot: result.lot, statusRank: row.statusRank },
-          { $set: { ...change.set, ...set }, $push: { events: { $each: [...change.events, reportedEvent] } } },
-        )
-        .exec();
-      if (res.modifiedCount > 0) return true;
-    }
+    const message = await this.messages.findById(report.providerId).lean<ProviderMessageDoc>().exec();
+    if (message) return (await forward(message.deliveryId)).modifiedCount > 0;
+    // Not applied yet (or being applied): the message is in the result of the delivery's lot.
+    if (!report.deliveryId) return false;
+    const row = await this.model.findById(report.deliveryId, { lot: 1 }).lean<Pick<DeliveryDoc, '_id' | 'lot'>>().exec();
+    const results = row?.lot ? await this.results.forLot(row.lot) : [];
+    const result = results.find((r) => r.outcomes.some((o) => o.id === report.deliveryId && o.kind === 'accepted' && o.providerId === report.providerId));
+    if (!result) return false; // not a message Relais knows
+    const change = finalChange(result.outcomes.find((o) => o.id === report.deliveryId)!, result, result.at);
+    if (STATUS_RANK[status] <= STATUS_RANK[change.below]) return false; // the result says as much
+    // While the row is not written from the result, both changes at once; else the status alone.
     const res = await this.model
-      .updateOne({ _id: deliveryId, statusRank: { $lt: STATUS_RANK[status] } }, { $set: set, $push: { events: reportedEvent } })
+      .updateOne(
+        { _id: report.deliveryId, lot: result.lot, statusRank: { $lt: STATUS_RANK[change.below] } },
+        { $set: { ...change.set, ...set }, $push: { events: { $each: [...change.events, reportedEvent] } } },
+      )
       .exec();
-    return res.modifiedCount > 0;
+    return res.modifiedCount > 0 || (await forward(report.deliveryId)).modifiedCount > 0;
   }
 
   /** The provider message id of each accepted delivery among `ids`. */
