@@ -2,6 +2,11 @@
  * Group commit: concurrent callers' items are written together in one database
  * command (FerretDB and MongoDB both pay per round trip). Each caller gets its
  * own item's outcome. A batch is written when it is full or after `maxWaitMs`.
+ *
+ * Callers are isolated: when a batch's write fails as a whole, each of its items is written
+ * again alone, so one caller's bad item fails that caller only and never the others'.
+ * `write` must therefore be idempotent per item (a retried item that the failed command did
+ * store resolves as stored), which every Relais write is (unique ids, dedupe keys).
  */
 export class Batcher<I, R> {
   private pending: { item: I; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
@@ -41,7 +46,20 @@ export class Batcher<I, R> {
     const batch = this.pending.splice(0, this.opts.maxItems);
     this.inFlight++;
     try {
-      const outcomes = await this.write(batch.map((b) => b.item));
+      const outcomes = await this.write(batch.map((b) => b.item)).catch(async (err: unknown) => {
+        if (batch.length === 1) return [err instanceof Error ? err : new Error(String(err))];
+        // One at a time: the failure may be the database's load, not an item.
+        const alone: (R | Error)[] = [];
+        for (const b of batch) {
+          alone.push(
+            await this.write([b.item]).then(
+              (o) => o[0],
+              (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+            ),
+          );
+        }
+        return alone;
+      });
       batch.forEach((b, i) => {
         const o = outcomes[i];
         if (o instanceof Error) b.reject(o);

@@ -75,44 +75,64 @@ function prepared(model: mongoose.Model<any>, docs: readonly Record<string, unkn
 }
 
 /**
+ * A write the database did not prove: it answered with an error it did not explain per document
+ * (FerretDB reports some refused inserts as a bulk error with an empty `writeErrors`), or with
+ * counts that do not add up. Every document of that command counts as not written.
+ */
+export class UnprovenWriteError extends Error {
+  constructor(what: string, cause?: unknown) {
+    super(`${what}${cause instanceof Error ? `: ${cause.message}` : ''}`);
+    this.name = 'UnprovenWriteError';
+  }
+}
+
+/**
  * insertMany(ordered: false) that tells, per document, whether it was inserted (true) or
- * already there (false, duplicate key). Other errors are thrown. Inserting a document with
- * a unique key is the one claim FerretDB makes atomically under concurrency.
+ * already there (false, duplicate key). Inserting a document with a unique key is the one claim
+ * FerretDB makes atomically under concurrency. A document is reported inserted only when the
+ * database's counts prove it: any other error, an error without per-document outcomes, or an
+ * inserted count that does not match throws, and the caller must treat the whole command as failed.
  */
 export async function insertEach(model: mongoose.Model<any>, docs: readonly Record<string, unknown>[]): Promise<boolean[]> {
   const inserted = docs.map(() => true);
   if (docs.length === 0) return inserted;
+  const what = `insert of ${docs.length} document(s) into ${model.collection.collectionName}`;
+  let res: { insertedCount?: number };
   try {
-    await model.insertMany(prepared(model, docs), { ordered: false, lean: true });
+    res = (await model.insertMany(prepared(model, docs), { ordered: false, lean: true, rawResult: true })) as unknown as {
+      insertedCount?: number;
+    };
   } catch (err) {
-    const writeErrors = (err as { writeErrors?: { index: number; code?: number }[] }).writeErrors;
-    if (!Array.isArray(writeErrors)) {
+    const e = err as { writeErrors?: { index: number }[]; result?: { insertedCount?: number } };
+    const writeErrors = e.writeErrors;
+    if (!Array.isArray(writeErrors) || writeErrors.length === 0) {
       if (docs.length === 1 && isDuplicateKey(err)) return [false];
-      throw err;
+      if (!Array.isArray(writeErrors)) throw err;
+      throw new UnprovenWriteError(`${what} failed without saying which documents`, err);
     }
     for (const w of writeErrors) {
       if (!isDuplicateKey(w)) throw err;
       inserted[w.index] = false;
     }
+    const expected = inserted.filter(Boolean).length;
+    if (e.result?.insertedCount !== expected) {
+      throw new UnprovenWriteError(`${what}: ${e.result?.insertedCount ?? 'no'} inserted reported, ${expected} expected`, err);
+    }
+    return inserted;
+  }
+  if (res.insertedCount !== docs.length) {
+    throw new UnprovenWriteError(`${what}: ${res.insertedCount ?? 'no'} inserted reported`);
   }
   return inserted;
 }
 
 /**
- * insertMany(ordered: false) that treats duplicate keys as "already there":
- * the basis of every idempotent write in Relais. Other errors are thrown.
+ * insertMany(ordered: false) that treats duplicate keys as "already there" and returns how many
+ * documents it inserted: the basis of every idempotent write in Relais. Other errors are thrown.
  */
 export async function insertManyIgnoringDuplicates(
   model: mongoose.Model<any>,
   docs: readonly Record<string, unknown>[],
 ): Promise<number> {
-  if (docs.length === 0) return 0;
-  try {
-    const res = await model.insertMany(prepared(model, docs), { ordered: false, lean: true, rawResult: true });
-    return (res as unknown as { insertedCount: number }).insertedCount;
-  } catch (err) {
-    if (!isDuplicateKey(err)) throw err;
-    const inserted = (err as { insertedDocs?: unknown[]; result?: { insertedCount?: number } });
-    return inserted.result?.insertedCount ?? inserted.insertedDocs?.length ?? 0;
-  }
+  return (await insertEach(model, docs)).filter(Boolean).length;
 }

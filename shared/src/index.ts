@@ -2,6 +2,7 @@ export * from './config';
 export * from './errors';
 export * from './auth';
 export * from './validation';
+export * from './text';
 export * from './actions';
 export * from './broker';
 export * from './db';

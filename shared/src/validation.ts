@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { validationError, type FieldProblem } from './errors';
+import { textProblems } from './text';
 
 /** Turns zod issues into messages a person can act on, with the path of the field. */
 export function fieldProblems(error: z.ZodError): FieldProblem[] {
@@ -12,11 +13,19 @@ export function fieldProblems(error: z.ZodError): FieldProblem[] {
   });
 }
 
+const summaryOf = (problems: FieldProblem[]) => problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ');
+
+/**
+ * Validates an input: first the boundary rule on text (no string anywhere holds what cannot be
+ * stored or disguises text, see text.ts), then the schema. Every action and gateway route goes through here.
+ */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const textIssues = textProblems(input);
+  if (textIssues.length > 0) throw validationError(`Invalid input: ${summaryOf(textIssues)}`, textIssues);
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const problems = fieldProblems(result.error);
-  const summary = problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ');
+  const summary = summaryOf(problems);
   throw validationError(`Invalid input: ${summary}`, problems);
 }
 

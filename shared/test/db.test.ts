@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import mongoose, { type Connection } from 'mongoose';
-import { connectDatabase, insertEach, insertManyIgnoringDuplicates, type BaseConfig } from '../src';
+import { Batcher, connectDatabase, insertEach, insertManyIgnoringDuplicates, type BaseConfig } from '../src';
 import { dropTestDatabases, testConfig, uniqueNamespace } from '../src/testing';
 
 describe('idempotent inserts (real database)', function () {
@@ -49,5 +49,24 @@ describe('idempotent inserts (real database)', function () {
     const err = await insertEach(Rows, [{ _id: 'e', at: 'not a date' }]).catch((e: Error) => e);
     expect(err).to.be.instanceOf(Error);
     expect(await db.collection('rows').countDocuments({ _id: 'e' as never })).to.equal(0);
+  });
+
+  it('never reports a document written that the database refused, and a group commit isolates it', async () => {
+    const Rows = db.model<Row>('Row', schema);
+    const at = new Date();
+    // PostgreSQL cannot store NUL in text (FerretDB answers a bulk error with no per-document outcome).
+    const bad = { _id: 'nul', at, state: 'a\u0000b' };
+    const err = await insertEach(Rows, [{ _id: 'g1', at }, bad, { _id: 'g2', at }]).catch((e: Error) => e);
+    expect(err).to.be.instanceOf(Error);
+    const stored = await db.collection('rows').find({ _id: { $in: ['g1', 'nul', 'g2'] as never[] } }).toArray();
+    expect(stored.map((d) => d._id)).to.not.include('nul');
+
+    // Callers sharing one insert: the bad one fails alone, the others are stored, each told the truth.
+    const batcher = new Batcher<Record<string, unknown>, boolean>((docs) => insertEach(Rows, docs), { maxItems: 10, maxWaitMs: 5 });
+    const docs = [{ _id: 'h1', at }, { _id: 'h2', at, state: 'x\u0000' }, { _id: 'h3', at }, { _id: 'g1', at }];
+    const outcomes = await Promise.allSettled(docs.map((d) => batcher.add(d)));
+    expect(outcomes.map((o) => o.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    const ids = (await db.collection('rows').find({ _id: { $in: ['h1', 'h2', 'h3'] as never[] } }).toArray()).map((d) => d._id).sort();
+    expect(ids).to.deep.equal(['h1', 'h3']);
   });
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ROLES } from '@relais/shared';
+import { ROLES, singleLine } from '@relais/shared';
 
 /** Request and response shapes of the gateway's own routes (validation and OpenAPI). */
 
@@ -29,17 +29,18 @@ export const timeZone = z
   .max(64)
   .refine(isTimeZone, { message: 'must be an IANA time zone such as Europe/Paris or Indian/Reunion' });
 
-const personName = z.string().trim().min(1, 'must not be empty').max(200);
+const line = (max: number) => z.string().trim().min(1, 'must not be empty').max(max).refine(singleLine.check, singleLine.message);
+const personName = line(200);
 const email = z
   .email({ message: 'must be an e-mail address' })
   .max(254)
   .toLowerCase();
 const role = z.enum(ROLES, { message: `must be one of ${ROLES.join(', ')}` });
 const id = (what: string) => z.uuid({ message: `must be a ${what} id (UUID)` });
-const tokenLabel = z.string().trim().min(1, 'must not be empty').max(100);
+const tokenLabel = line(100);
 
 export const createOrgInput = z.strictObject({
-  name: z.string().trim().min(1, 'must not be empty').max(200),
+  name: line(200),
   region: regionCode.default('FR'),
   timeZone: timeZone.default('Europe/Paris'),
   admin: z.strictObject({ name: personName, email }),

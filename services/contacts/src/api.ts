@@ -11,17 +11,13 @@ export const SEXES = ['female', 'male', 'unspecified'] as const;
 export const sex = z.enum(SEXES, { error: 'must be female, male or unspecified' });
 export type Sex = z.infer<typeof sex>;
 
-// Control characters are never part of a name, and PostgreSQL (under FerretDB) cannot store \u0000.
-const CONTROL = /[\u0000-\u001f\u007f]/;
-
-/** Free text of a form field: trimmed, inner runs of spaces made one. */
+/** Free text of a form field: trimmed, inner runs of spaces (line breaks, tabs) made one. Control characters are refused by the boundary rule on text (shared). */
 const text = (max: number) =>
   z
     .string({ error: (issue) => (issue.input === null ? 'cannot be empty' : undefined) })
     .overwrite((s) => s.trim().replace(/\s+/g, ' '))
     .min(1, 'cannot be empty')
-    .max(max, `must be at most ${max} characters`)
-    .refine((s) => !CONTROL.test(s), 'must not contain control characters');
+    .max(max, `must be at most ${max} characters`);
 
 const birthDate = z.iso.date({ message: 'must be a date (YYYY-MM-DD)' });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { STAFF, mailKind, type Route } from '@relais/shared';
+import { STAFF, mailKind, singleLine, type Route } from '@relais/shared';
 
 /** Request and response shapes of the mail service: action params, HTTP routes and OpenAPI all come from here. */
 
@@ -9,7 +9,7 @@ export const registerMailInput = z.strictObject({
   personId,
   kind: mailKind,
   quantity: z.number().int().min(1).max(1000).default(1),
-  sender: z.string().trim().min(1).max(200).optional(),
+  sender: z.string().trim().min(1).max(200).refine(singleLine.check, singleLine.message).optional(),
   note: z.string().trim().min(1).max(2000).optional(),
 });
 export type RegisterMailInput = z.infer<typeof registerMailInput>;
@@ -32,7 +32,7 @@ export const handOverInput = z
     mailItemIds: z.array(z.uuid({ message: 'must be a mail item id (UUID)' })).min(1).max(500).optional(),
     /** Who took the mail: the person, or a proxy holding a power of attorney. */
     to: z.enum(['person', 'proxy']).default('person'),
-    proxyName: z.string().trim().min(1).max(200).optional(),
+    proxyName: z.string().trim().min(1).max(200).refine(singleLine.check, singleLine.message).optional(),
   })
   .refine((v) => v.to !== 'proxy' || v.proxyName, { message: 'is required when mail is handed to a proxy', path: ['proxyName'] })
   .refine((v) => v.to === 'proxy' || !v.proxyName, { message: 'only applies when mail is handed to a proxy', path: ['proxyName'] });

@@ -51,6 +51,7 @@ export class MailItems extends TenantRepository<MailItemDoc> {
   /**
    * Inserts new items in one command. An item whose Idempotency-Key was already
    * used in its org resolves to the stored item instead (no second registration).
+   * Throws when the database cannot prove every item's outcome (see insertEach).
    */
   async insertBatch(docs: MailItemDoc[]): Promise<{ doc: MailItemDoc; created: boolean }[]> {
     const inserted = await insertEach(this.model, docs as unknown as Record<string, unknown>[]);
@@ -62,7 +63,9 @@ export class MailItems extends TenantRepository<MailItemDoc> {
       }
       const existing = await this.findOne(doc.orgId, { idempotencyKey: doc.idempotencyKey });
       if (!existing) throw new Error('mail item insert conflicted but no item holds its key');
-      out.push({ doc: existing, created: false });
+      // The same item stored by an earlier command that then failed as a whole (the group commit
+      // writes it again alone): it is this registration's own, and its event is still to publish.
+      out.push({ doc: existing, created: existing._id === doc._id });
     }
     return out;
   }
