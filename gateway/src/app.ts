@@ -9,11 +9,11 @@ import { TokenVerifier } from './auth/verifier';
 import type { GatewayConfig } from './config';
 import { docsDocs, docsPage, docsScript } from './docs';
 import { SERVICES, healthDocs, healthz, readyz } from './health';
-import { RouteRegistry, jsonOnly, requestId, requestLog } from './http/middleware';
+import { RouteRegistry, jsonOnly, noStore, requestId, requestLog, utf8Body, utf8Url } from './http/middleware';
 import { mountOperation, mountPlain } from './http/mount';
 import { errorHandler } from './http/problems';
 import { buildOpenApi } from './openapi';
-import { serviceOperation } from './routes';
+import { PeopleOfOrgs, serviceOperation } from './routes';
 
 export interface AppOptions {
   broker: ServiceBroker;
@@ -54,14 +54,15 @@ export function createApp(options: AppOptions): Express {
     platform: platformAuth(config.RELAIS_PLATFORM_TOKEN),
     none: noAuth,
   };
-  const operations = [...accountOperations({ store, verifier }), ...routes.map((r) => serviceOperation(r, broker))];
+  const people = new PeopleOfOrgs(broker);
+  const operations = [...accountOperations({ store, verifier }), ...routes.map((r) => serviceOperation(r, broker, people))];
   const openapi = JSON.stringify(buildOpenApi([...healthDocs, ...docsDocs, ...operations], API_INFO));
 
   const app = express();
   app.disable('x-powered-by');
   // Query values stay strings (or arrays of strings): `?a[$gt]=` can never become an object.
   app.set('query parser', 'simple');
-  app.use(requestId, requestLog(logger), helmet());
+  app.use(requestId, requestLog(logger), helmet(), utf8Url);
 
   const registry = new RouteRegistry();
   // Unauthenticated: health, the API description.
@@ -70,11 +71,11 @@ export function createApp(options: AppOptions): Express {
   mountPlain(app, registry, 'get', '/openapi.json', (_req, res) => void res.type('json').send(openapi));
   mountPlain(app, registry, 'get', '/docs', docsPage);
   mountPlain(app, registry, 'get', '/docs/docs.js', docsScript);
-  if (options.callbacks) app.use('/v1/callbacks', options.callbacks);
+  if (options.callbacks) app.use('/v1/callbacks', noStore, options.callbacks);
 
   // The JSON API: every route below authenticates through its operation's guard.
-  app.use(jsonOnly, express.json({ limit: '256kb' }));
-  for (const op of operations) mountOperation(app, registry, op, guards);
+  app.use(noStore, jsonOnly, express.json({ limit: '256kb', verify: utf8Body }));
+  for (const op of operations) mountOperation(app, registry, op, guards, store.keys);
 
   app.use(registry.fallback());
   app.use(errorHandler(logger));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseConfigSchema, loadConfig } from '@relais/shared';
+import { ConfigError, baseConfigSchema, loadConfig } from '@relais/shared';
 
 // An empty variable means "not set", so `RELAIS_PLATFORM_TOKEN=` in a .env file disables org creation.
 const optionalSecret = z.preprocess(
@@ -9,6 +9,14 @@ const optionalSecret = z.preprocess(
 
 export const gatewayConfigSchema = baseConfigSchema.extend({
   GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** How long a client may take to send a request's headers before its connection is closed. */
+  GATEWAY_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(10_000),
+  /** How long a client may take to send a whole request (headers and body). */
+  GATEWAY_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  /** How long an idle keep-alive connection stays open between requests. */
+  GATEWAY_KEEPALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  /** Most connections open at once; further ones are closed at once. */
+  GATEWAY_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(2_000),
   /** Bearer token of the platform operator, the only caller of POST /v1/orgs. Unset: org creation is disabled. */
   RELAIS_PLATFORM_TOKEN: optionalSecret,
   /**
@@ -23,5 +31,12 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 
-export const loadGatewayConfig = (env: NodeJS.ProcessEnv = process.env): GatewayConfig =>
-  loadConfig(gatewayConfigSchema, env);
+const timeoutsInOrder = (c: GatewayConfig) => c.GATEWAY_HEADERS_TIMEOUT_MS <= c.GATEWAY_REQUEST_TIMEOUT_MS;
+
+export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const config = loadConfig(gatewayConfigSchema, env);
+  if (!timeoutsInOrder(config)) {
+    throw new ConfigError('Invalid configuration:\n  GATEWAY_HEADERS_TIMEOUT_MS must not exceed GATEWAY_REQUEST_TIMEOUT_MS');
+  }
+  return config;
+}

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FieldProblem, Problem } from '@relais/shared';
-import type { OperationDoc } from './http/operation';
+import { takesIdempotencyKey, type OperationDoc } from './http/operation';
 import { PROBLEM_TYPE } from './http/problems';
 
 type Json = Record<string, unknown>;
@@ -92,12 +92,15 @@ export function buildOpenApi(ops: readonly OperationDoc[], info: { title: string
     } else {
       parameters.push(...others.map((n) => param(n, 'query')));
     }
-    if (op.idempotent) {
+    if (takesIdempotencyKey(op)) {
       parameters.push({
         name: 'Idempotency-Key',
         in: 'header',
         required: false,
-        description: 'Retrying with the same key (1-200 printable ASCII characters) repeats no effect.',
+        description:
+          'A key of yours (1-200 printable ASCII characters), kept 24 hours per org and route: a retry with the same key ' +
+          'and the same request does nothing again and replays the first answer, with the header `Idempotent-Replayed: true`; ' +
+          'the same key with another request is a 422; while the first request runs, a 409.',
         schema: { type: 'string', minLength: 1, maxLength: 200 },
       });
     }

@@ -1,11 +1,12 @@
 import type { ServiceBroker } from 'moleculer';
-import type { RelaisMeta, Route } from '@relais/shared';
+import { transportAvailable, type RelaisMeta, type Route } from '@relais/shared';
 import { routes as contacts } from '@relais/contacts/api';
 import { routes as domiciliation } from '@relais/domiciliation/api';
 import { routes as exchanges } from '@relais/exchanges/api';
 import { routes as mail } from '@relais/mail/api';
 import { routes as notifications } from '@relais/notifications/api';
 import type { Operation } from './http/operation';
+import { unavailable } from './http/problems';
 
 /**
  * The explicit route table: what each service chose to expose over HTTP (its src/api.ts).
@@ -13,15 +14,42 @@ import type { Operation } from './http/operation';
  */
 export const serviceRoutes: readonly Route[] = [...contacts, ...domiciliation, ...mail, ...notifications, ...exchanges];
 
+const KNOWN_PEOPLE_MAX = 100_000;
+
+/**
+ * The one check that a person id of a URL belongs to the caller's org, before any service sees it:
+ * another org's person answers 404 on every route, exactly like an unknown id. The contacts service
+ * is asked once per (org, person); a person is never moved to another org nor deleted, so a
+ * positive answer is kept (the oldest forgotten beyond KNOWN_PEOPLE_MAX).
+ */
+export class PeopleOfOrgs {
+  private readonly known = new Map<string, true>();
+
+  constructor(private readonly broker: ServiceBroker) {}
+
+  async require(meta: RelaisMeta, personId: string, requestID: string): Promise<void> {
+    const key = `${meta.auth!.orgId}:${personId}`;
+    if (this.known.has(key)) return;
+    await this.broker.call('contacts.getPerson', { personId }, { meta, requestID });
+    if (this.known.size >= KNOWN_PEOPLE_MAX) this.known.delete(this.known.keys().next().value!);
+    this.known.set(key, true);
+  }
+}
+
 /** A service route as a gateway operation: authenticated, then one broker call with the caller in ctx.meta. */
-export function serviceOperation(route: Route, broker: ServiceBroker): Operation {
+export function serviceOperation(route: Route, broker: ServiceBroker, people: PeopleOfOrgs): Operation {
+  // The contacts service's own routes look the person up themselves.
+  const checksPerson = route.path.includes(':personId') && !route.action.startsWith('contacts.');
   return {
     ...route,
     operationId: route.action,
     security: 'bearer',
-    run({ raw }, ctx) {
+    async run({ raw }, ctx) {
+      // Without NATS the call could only wait for its timeout, and nothing is sent: say so at once.
+      if (!transportAvailable(broker)) throw unavailable('The message broker is unreachable; nothing was done. Retry shortly.');
       const { auth, org } = ctx.principal!;
       const meta: RelaisMeta = { auth, org, ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}) };
+      if (checksPerson) await people.require(meta, String(raw.personId), ctx.requestId);
       return broker.call(route.action, raw, { meta, requestID: ctx.requestId });
     },
   };

@@ -35,7 +35,17 @@ export async function startGateway(config: GatewayConfig, routes: readonly Route
     broker = createBroker({ config, name: 'gateway' });
     await broker.start();
     const app = createApp({ broker, store, routes, config, logger, healthServices: options.healthServices, callbacks: options.callbacks });
-    server = http.createServer(app);
+    // Slow or idle clients must not hold connections (slowloris): explicit limits, checked every second.
+    server = http.createServer(
+      {
+        headersTimeout: config.GATEWAY_HEADERS_TIMEOUT_MS,
+        requestTimeout: config.GATEWAY_REQUEST_TIMEOUT_MS,
+        keepAliveTimeout: config.GATEWAY_KEEPALIVE_TIMEOUT_MS,
+        connectionsCheckingInterval: 1_000,
+      },
+      app,
+    );
+    server.maxConnections = config.GATEWAY_MAX_CONNECTIONS;
     await new Promise<void>((resolve, reject) => {
       server!.once('error', reject);
       server!.listen(config.GATEWAY_PORT, () => {
@@ -50,6 +60,11 @@ export async function startGateway(config: GatewayConfig, routes: readonly Route
     throw err;
   }
 
+  // Idempotency-Keys are kept a day; FerretDB has no TTL index, so they are purged here.
+  const purge = setInterval(
+    () => void store.keys.purge().catch((err: Error) => logger.warn({ error: { message: err.message } }, 'idempotency key purge failed')),
+    10 * 60 * 1000,
+  ).unref();
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
   logger.info({ url }, 'gateway listening');
@@ -63,6 +78,7 @@ export async function startGateway(config: GatewayConfig, routes: readonly Route
     // Stop taking requests, let in-flight ones finish (they need the broker), then close the rest.
     stop: () =>
       (stopped ??= (async () => {
+        clearInterval(purge);
         const closed = new Promise<void>((resolve) => running.server.close(() => resolve()));
         running.server.closeIdleConnections();
         const timer = setTimeout(() => running.server.closeAllConnections(), DRAIN_MS).unref();

@@ -1,15 +1,8 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import type { ServiceBroker } from 'moleculer';
-import { contactsService } from '@relais/contacts';
-import { domiciliationService } from '@relais/domiciliation';
-import { mailService } from '@relais/mail';
-import { notificationsService } from '@relais/notifications';
-import { MemoryProvider, notificationsTestConfig } from '@relais/notifications/testing';
-import { eventually, startNode } from '@relais/shared/testing';
+import { eventually } from '@relais/shared/testing';
 import { createOrgWithAdmin, createUserWithToken } from '../src/auth/accounts';
-import { serviceRoutes } from '../src/routes';
-import { expectProblem, gatewayTestConfig, startTestGateway, type TestGateway } from './support';
+import { expectProblem, startTestStack, type TestStack } from './support';
 
 /**
  * The whole system over HTTP: the real services on their own brokers, the gateway on its own,
@@ -17,21 +10,12 @@ import { expectProblem, gatewayTestConfig, startTestGateway, type TestGateway } 
  */
 describe('through the gateway: file, domiciliation, SMS consent, mail, counted by notifications', function () {
   this.timeout(180_000);
-  let t: TestGateway;
-  const nodes: ServiceBroker[] = [];
+  let t: TestStack;
   const tokens: Record<string, string> = {};
   let otherOrgToken: string;
 
   before(async () => {
-    const config = gatewayTestConfig({ REQUEST_TIMEOUT_MS: '15000' });
-    t = await startTestGateway({ config, routes: [...serviceRoutes], healthServices: ['contacts', 'domiciliation', 'mail', 'notifications'] });
-    nodes.push(
-      await startNode(config, 'contacts', [contactsService(config)]),
-      await startNode(config, 'domiciliation', [domiciliationService(config)]),
-      await startNode(config, 'mail', [mailService(config)]),
-      await startNode(config, 'notifications', [notificationsService(notificationsTestConfig(config), { smsProvider: new MemoryProvider() })]),
-    );
-    await t.gw.broker.waitForServices(['contacts', 'domiciliation', 'mail', 'notifications'], 30_000);
+    t = await startTestStack();
     const org = await createOrgWithAdmin(t.gw.store, {
       name: `CCAS ${randomUUID().slice(0, 8)}`,
       region: 'RE',
@@ -48,7 +32,6 @@ describe('through the gateway: file, domiciliation, SMS consent, mail, counted b
   });
 
   after(async () => {
-    await Promise.all(nodes.map((n) => n.stop()));
     await t?.close();
   });
 

@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { dropTestDatabases, uniqueNamespace } from '@relais/shared/testing';
+import type { ServiceBroker } from 'moleculer';
+import { contactsService } from '@relais/contacts';
+import { domiciliationService } from '@relais/domiciliation';
+import { mailService } from '@relais/mail';
+import { notificationsService } from '@relais/notifications';
+import { MemoryProvider, notificationsTestConfig } from '@relais/notifications/testing';
+import { dropTestDatabases, startNode, uniqueNamespace } from '@relais/shared/testing';
 import type { Route } from '@relais/shared';
+import { serviceRoutes } from '../src/routes';
 import { loadGatewayConfig, type GatewayConfig } from '../src/config';
 import { startGateway, type RunningGateway, type StartOptions } from '../src/server';
 
@@ -54,6 +61,39 @@ export async function startTestGateway(
     async close() {
       await gw.stop();
       await dropTestDatabases(config.MONGO_URL, config.RELAIS_NAMESPACE);
+    },
+  };
+}
+
+export const STACK_SERVICES = ['contacts', 'domiciliation', 'mail', 'notifications'] as const;
+
+export interface TestStack extends TestGateway {
+  nodes: ServiceBroker[];
+  sms: MemoryProvider;
+}
+
+/**
+ * The whole system over HTTP: the real services on their own brokers, the gateway on its own,
+ * real NATS and the real database.
+ */
+export async function startTestStack(overrides: Record<string, string> = {}): Promise<TestStack> {
+  const config = gatewayTestConfig({ REQUEST_TIMEOUT_MS: '15000', ...overrides });
+  const t = await startTestGateway({ config, routes: [...serviceRoutes], healthServices: [...STACK_SERVICES] });
+  const sms = new MemoryProvider();
+  const nodes = [
+    await startNode(config, 'contacts', [contactsService(config)]),
+    await startNode(config, 'domiciliation', [domiciliationService(config)]),
+    await startNode(config, 'mail', [mailService(config)]),
+    await startNode(config, 'notifications', [notificationsService(notificationsTestConfig(config), { smsProvider: sms })]),
+  ];
+  await t.gw.broker.waitForServices([...STACK_SERVICES], 30_000);
+  return {
+    ...t,
+    nodes,
+    sms,
+    async close() {
+      await Promise.all(nodes.map((n) => n.stop()));
+      await t.close();
     },
   };
 }

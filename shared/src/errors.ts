@@ -72,13 +72,19 @@ export function toProblem(err: unknown): Problem {
     case 'UNAUTHORIZED':
     case 'CONFLICT':
       return problem(e.code ?? 400, e.message ?? '');
+    case 'UNAVAILABLE':
+      // Raised on purpose with a message for the client (a dependency is down, nothing was done).
+      return problem(503, e.message ?? 'The service is temporarily unavailable; retry shortly.');
     case 'SERVICE_NOT_FOUND':
     case 'SERVICE_NOT_AVAILABLE':
     case 'QUEUE_FULL':
     case 'CIRCUIT_BREAKER_OPEN':
       return problem(503, 'The service is temporarily unavailable; retry shortly.');
     case 'REQUEST_TIMEOUT':
-      return problem(504, 'The service took too long to answer; retry shortly.');
+      return problem(
+        504,
+        'The service took too long to answer; the request may still have been carried out. Retry with the same Idempotency-Key to get its outcome without doing it twice.',
+      );
   }
   // Other client errors: HTTP middleware (body parser) sets a 4xx `status`, Moleculer a 4xx `code`.
   const clientStatus = [e.status, e.code].find((s) => typeof s === 'number' && s >= 400 && s < 500);

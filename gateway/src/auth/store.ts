@@ -19,6 +19,7 @@ import {
   type TokenUsageDoc,
   type UserDoc,
 } from './models';
+import { IdempotencyKeys } from '../http/idempotency';
 
 /** What the services receive in ctx.meta.org: the org settings they need to interpret input. */
 /** The org facts put in every call's meta (shared OrgContext). */
@@ -108,7 +109,14 @@ export class TokenRepository extends TenantRepository<TokenDoc> {
 
 export class TokenUsageRepository extends TenantRepository<TokenUsageDoc> {
   async touch(orgId: string, tokenId: string, at: Date): Promise<void> {
-    await this.model.updateOne(this.scoped(orgId, { _id: tokenId }), { $set: { lastUsedAt: at } }, { upsert: true }).exec();
+    const update = () => this.model.updateOne(this.scoped(orgId, { _id: tokenId }), { $set: { lastUsedAt: at } }, { upsert: true }).exec();
+    try {
+      await update();
+    } catch (err) {
+      // Two first uses at once both upsert; the loser finds the document there and updates it.
+      if (!isDuplicateKey(err)) throw err;
+      await update();
+    }
   }
 
   async lastUsedAt(orgId: string, tokenId: string): Promise<Date | undefined> {
@@ -116,8 +124,9 @@ export class TokenUsageRepository extends TenantRepository<TokenUsageDoc> {
   }
 }
 
-/** The gateway's own database: orgs, users and API tokens. */
+/** The gateway's own database: orgs, users, API tokens and Idempotency-Keys. */
 export class GatewayStore {
+  readonly keys: IdempotencyKeys;
   readonly orgs: OrgRepository;
   readonly users: UserRepository;
   readonly tokens: TokenRepository;
@@ -131,6 +140,7 @@ export class GatewayStore {
     this.users = new UserRepository(db.model<UserDoc>('User', userSchema));
     this.tokens = new TokenRepository(db.model<TokenDoc>('ApiToken', tokenSchema));
     this.tokenUsage = new TokenUsageRepository(db.model<TokenUsageDoc>('ApiTokenUsage', tokenUsageSchema));
+    this.keys = IdempotencyKeys.open(db, timeoutMs);
   }
 
   static async open(config: Pick<BaseConfig, 'MONGO_URL' | 'RELAIS_NAMESPACE' | 'DB_TIMEOUT_MS'>): Promise<GatewayStore> {

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { match } from 'path-to-regexp';
@@ -43,13 +44,44 @@ export function requestLog(logger: PinoLogger): RequestHandler {
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
-/** JSON is the only body format of the API: anything else is a 415, not a confusing 422. */
+/**
+ * JSON in UTF-8 is the only body format of the API: anything else is a 415, not a confusing 422.
+ * Another charset (UTF-16, which the JSON parser would decode) is refused rather than converted.
+ */
 export const jsonOnly: RequestHandler = (req, _res, next) => {
   const length = req.get('Content-Length');
   const hasBody = req.get('Transfer-Encoding') !== undefined || (length !== undefined && length !== '0');
-  if (!BODY_METHODS.has(req.method) || !hasBody || req.is('application/json')) return next();
+  if (!BODY_METHODS.has(req.method) || !hasBody) return next();
   const sent = req.get('Content-Type');
-  next(httpError(415, `Send the request body as JSON with Content-Type: application/json${sent ? ` (got ${sent.split(';')[0]})` : ''}.`));
+  if (!req.is('application/json')) {
+    return next(httpError(415, `Send the request body as JSON with Content-Type: application/json${sent ? ` (got ${sent.split(';')[0]})` : ''}.`));
+  }
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(sent ?? '')?.[1]?.toLowerCase();
+  if (charset && charset !== 'utf-8' && charset !== 'utf8') {
+    return next(httpError(415, `The request body must be JSON encoded in UTF-8 (got charset=${charset.slice(0, 40)}).`));
+  }
+  next();
+};
+
+/** The JSON parser's check of the raw body: invalid UTF-8 is refused, never replaced with U+FFFD. */
+export function utf8Body(_req: unknown, _res: unknown, buf: Buffer): void {
+  if (!isUtf8(buf)) throw httpError(400, 'The request body is not valid UTF-8.');
+}
+
+/** A URL whose percent-encoding is not UTF-8 would be decoded with U+FFFD in place of its bytes: refused. */
+export const utf8Url: RequestHandler = (req, _res, next) => {
+  try {
+    decodeURIComponent(req.originalUrl);
+  } catch {
+    return next(httpError(400, 'The URL holds a percent-encoding that is not valid UTF-8.'));
+  }
+  next();
+};
+
+/** API answers carry personal data: no browser, proxy or CDN may keep them. */
+export const noStore: RequestHandler = (_req, res, next) => {
+  res.set('Cache-Control', 'no-store');
+  next();
 };
 
 const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];

@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Router } from 'express';
 import { parseInput, validationError, type FieldProblem } from '@relais/shared';
-import type { Operation, Security } from './operation';
+import { takesIdempotencyKey, type CallContext, type Operation, type Security } from './operation';
+import type { IdempotencyKeys } from './idempotency';
 import type { RouteRegistry } from './middleware';
 
 const QUERY_METHODS = new Set(['get', 'delete']);
@@ -47,12 +48,18 @@ export function idempotencyKeyOf(req: Request): string | undefined {
   return key;
 }
 
-/** Mounts one operation: record its pattern, authenticate, validate, run, answer. */
+/** The bearer secret of the request (empty when none): idempotent answers are sealed with it. */
+function bearerSecret(req: Request): string {
+  return /^Bearer\s+(\S+)$/i.exec(req.get('Authorization') ?? '')?.[1] ?? '';
+}
+
+/** Mounts one operation: record its pattern, authenticate, validate, run (once per Idempotency-Key), answer. */
 export function mountOperation(
   router: Router,
   registry: RouteRegistry,
   op: Operation,
   guards: Record<Security, RequestHandler>,
+  keys: IdempotencyKeys,
 ): void {
   for (const [, name] of op.path.matchAll(/:(\w+)/g)) {
     // Caught at start-up: otherwise every request would fail with "unknown field".
@@ -64,6 +71,7 @@ export function mountOperation(
   // Only the top level can be made strict here; nested objects are strict when the route's schema says so.
   const schema = op.input.strict();
   const status = op.status ?? 200;
+  const idempotent = takesIdempotencyKey(op);
   const tagRoute: RequestHandler = (_req, res, next) => {
     res.locals.route = op.path;
     next();
@@ -71,16 +79,27 @@ export function mountOperation(
   router[op.method](op.path, tagRoute, guards[op.security], async (req, res) => {
     const raw = requestParams(req, op.method);
     const input = parseInput(schema, raw);
-    const idempotencyKey = op.idempotent ? idempotencyKeyOf(req) : undefined;
-    const result = await op.run(
-      { raw, input },
-      { principal: res.locals.principal, idempotencyKey, requestId: res.locals.requestId },
-    );
-    if (status === 204 || result === undefined) {
-      res.status(status === 200 ? 204 : status).end();
-    } else {
-      res.status(status).json(result);
-    }
+    const idempotencyKey = idempotent ? idempotencyKeyOf(req) : undefined;
+    const principal = res.locals.principal as CallContext['principal'];
+    const run = async () => {
+      const body = await op.run({ raw, input }, { principal, idempotencyKey, requestId: res.locals.requestId });
+      return { status: status === 204 || body === undefined ? (status === 200 ? 204 : status) : status, body: status === 204 ? undefined : body };
+    };
+    const answer = idempotencyKey
+      ? await keys.once(
+          {
+            scope: principal?.auth.orgId ?? op.security,
+            route: `${op.method.toUpperCase()} ${op.path}`,
+            key: idempotencyKey,
+            fields: raw,
+            callerSecret: bearerSecret(req),
+          },
+          run,
+        )
+      : { ...(await run()), replayed: false };
+    if (answer.replayed) res.set('Idempotent-Replayed', 'true');
+    if (answer.body === undefined) res.status(answer.status).end();
+    else res.status(answer.status).json(answer.body);
   });
 }
 

@@ -43,3 +43,6 @@ export interface Operation extends OperationDoc {
    */
   run(request: { raw: Record<string, unknown>; input: unknown }, ctx: CallContext): Promise<unknown>;
 }
+
+/** Every POST takes an Idempotency-Key unless its operation says otherwise. */
+export const takesIdempotencyKey = (op: Pick<OperationDoc, 'method' | 'idempotent'>): boolean => op.idempotent ?? op.method === 'post';

@@ -11,11 +11,15 @@ export function httpError(status: number, message: string): Error & { status: nu
 
 /** 503 for a dependency the gateway itself needs (its database); toProblem maps the type. */
 export function unavailable(message: string): Error {
-  return new Errors.MoleculerRetryableError(message, 503, 'SERVICE_NOT_AVAILABLE');
+  return new Errors.MoleculerRetryableError(message, 503, 'UNAVAILABLE');
 }
+
+/** Seconds a client should wait before retrying a 503. */
+export const RETRY_AFTER_S = 5;
 
 export function sendProblem<P extends Problem>(res: Response, problem: P): void {
   if (problem.status === 401 && !res.get('WWW-Authenticate')) res.set('WWW-Authenticate', 'Bearer realm="relais"');
+  if (problem.status === 503 && !res.get('Retry-After')) res.set('Retry-After', String(RETRY_AFTER_S));
   res.status(problem.status).type(PROBLEM_TYPE).send(JSON.stringify(problem));
 }
 

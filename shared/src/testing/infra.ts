@@ -244,19 +244,36 @@ async function localNats(opts: InfraOptions): Promise<Provided | string> {
   // Tests get a throw-away store; `npm start` keeps its streams across restarts.
   const temporary = opts.purpose === 'test';
   const storeDir = temporary ? await mkdtemp(path.join(os.tmpdir(), 'relais-nats-')) : path.join(CACHE, 'nats-store');
+  const server = await spawnNatsServer(bin, storeDir, await freePort());
+  return {
+    url: server.url,
+    source: `nats-server spawned on ${server.url.slice(7)}`,
+    stop: async () => {
+      await server.stop();
+      if (temporary) await rm(storeDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A nats-server with JetStream on `port`, its streams in `storeDir`: started again with the same
+ * port and directory, it comes back with its streams (tests of a broker outage use this).
+ */
+export async function spawnNatsServer(
+  bin: string | undefined = findOnPath('nats-server') ?? (isExecutable(NATS_BIN_FALLBACK) ? NATS_BIN_FALLBACK : undefined),
+  storeDir: string,
+  port: number,
+): Promise<{ url: string; stop(): Promise<void> }> {
+  if (!bin) throw new Error('no nats-server binary on PATH');
   await mkdir(storeDir, { recursive: true });
-  const port = await freePort();
   const url = `nats://127.0.0.1:${port}`;
   const child = await spawnLogged('nats-server', bin, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir]);
-  const stop = async () => {
-    await terminate(child);
-    if (temporary) await rm(storeDir, { recursive: true, force: true });
-  };
+  const stop = () => terminate(child);
   if (!(await waitFor(() => probeJetStream(url, 2_000), NATS_READY_MS, child))) {
     await stop();
     throw new Error(`nats-server did not start JetStream on ${url} within ${NATS_READY_MS / 1000} s; see ${logPath('nats-server')}:\n${await logTail('nats-server')}`);
   }
-  return { url, source: `nats-server spawned on 127.0.0.1:${port}`, stop };
+  return { url, stop };
 }
 
 /** True when a NATS server accepts a connection and its JetStream API answers within `ms`. */
