@@ -1,11 +1,13 @@
-// `npm run bench -- ingest [items=2000] [concurrency=32] [round=100] [rounds=4] [repeats=5]`: mail registered
+// `npm run bench -- ingest [items=2000] [concurrency=32] [round=100] [rounds=4] [repeats=5] [people=10000]`: mail registered
 // through the gateway, stored by the mail service, published on JetStream and recorded by the notifications
 // service, against two raw floors (the same writes with the bare drivers, one at a time and batched), all on
 // the same database and NATS in one run. Relais runs two timed phases, each compared with its like: one item
 // per request (`concurrency` clients) against the one-at-a-time floor, and rounds of `round` items per
 // request (POST /v1/mail/batch, `rounds` clients) against the batched floor. A batched run lasts under a
 // second, where a passing hiccup of the machine weighs a lot: the rounds phase and the batched floor take
-// turns `repeats` times, and each side's median is compared.
+// turns `repeats` times, and each side's median is compared. The org holds `people` domiciled files (a
+// realistic org, so that costs growing with its size show); the mail goes to 20 of them.
+import { randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { GatewayStore, createOrgWithAdmin, loadGatewayConfig } from '@relais/gateway';
 import { freePort } from '@relais/shared/testing';
@@ -28,15 +30,22 @@ const SERVICES = ['contacts', 'domiciliation', 'mail', 'notifications'] as const
 const say = (msg: string) => process.stderr.write(`ingest: ${msg}\n`);
 
 export async function run(args: string[], ctx: BenchContext): Promise<string[]> {
-  const { items, concurrency, round, rounds, repeats } = parseArgs(args, { items: 2000, concurrency: 32, round: 100, rounds: 4, repeats: 5 });
-  say(`${items} items, ${concurrency} single-item clients, ${rounds} clients of ${round}-item rounds (${repeats} times), ${WARMUP} warm-up items per contender`);
+  const { items, concurrency, round, rounds, repeats, people } = parseArgs(args, {
+    items: 2000,
+    concurrency: 32,
+    round: 100,
+    rounds: 4,
+    repeats: 5,
+    people: 10_000,
+  });
+  say(`${items} items, ${concurrency} single-item clients, ${rounds} clients of ${round}-item rounds (${repeats} times), ${WARMUP} warm-up items per contender, an org of ${people} people`);
 
   const { ms: one, cpu: oneCpu } = await floor('one', items, ctx);
   say(`floor, one at a time: ${rate(items, one)} items/s`);
   const batchedFloor = await openWarmFloor('batched', ctx);
   let relais: Awaited<ReturnType<typeof relaisFlow>>;
   try {
-    relais = await relaisFlow(items, { concurrency, round, rounds, repeats }, batchedFloor, ctx);
+    relais = await relaisFlow(items, { concurrency, round, rounds, repeats, people }, batchedFloor, ctx);
   } finally {
     await batchedFloor.close();
   }
@@ -52,7 +61,7 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
   const batchedRate = perS(batchedMid.ms);
   const runs = relais.rounds.map((p, i) => `${perS(p.ms).toFixed(0)}/${perS(relais.batched[i].ms).toFixed(0)}`).join(', ');
   return [
-    `ingest: N=${items} items per contender (after ${WARMUP} warm-up items each)`,
+    `ingest: N=${items} items per contender (after ${WARMUP} warm-up items each), an org of ${Math.max(people, PEOPLE + 2)} domiciled people`,
     `  Relais, one item per request (${concurrency} clients)          ${singleRate.toFixed(2).padStart(9)} items/s  (${(relais.single.ms / 1000).toFixed(2)} s)`,
     `  floor, one at a time                                  ${oneRate.toFixed(2).padStart(9)} items/s  (${(one / 1000).toFixed(2)} s)`,
     `  Relais, rounds of ${round} (POST /v1/mail/batch, ${rounds} clients)  ${roundRate.toFixed(2).padStart(9)} items/s  (median of ${repeats}, ${(roundsMid.ms / 1000).toFixed(2)} s)`,
@@ -128,7 +137,7 @@ interface Phase {
  */
 async function relaisFlow(
   items: number,
-  opts: { concurrency: number; round: number; rounds: number; repeats: number },
+  opts: { concurrency: number; round: number; rounds: number; repeats: number; people: number },
   floor: Floor,
   ctx: BenchContext,
 ): Promise<{ single: Phase; rounds: Phase[]; batched: { ms: number; cpu: string }[]; notes: string[] }> {
@@ -174,6 +183,7 @@ async function relaisFlow(
     const timedPeople = people.slice(0, PEOPLE);
 
     await mongo.connect();
+    await guard(fillOrg(mongo, namespace, people[0], opts.people - people.length));
     const recorded = mongo.db(`${namespace}_notifications`).collection('pending_mail');
     const count = () => recorded.countDocuments({});
     // The consumer stamps the processed-id marks of each batch (`at`) right after applying it: the latest
@@ -287,6 +297,25 @@ async function waitReady(http: HttpClient, signal: AbortSignal): Promise<void> {
     http.close();
   }
   throw new Error(`the services were not ready after ${READY_TIMEOUT_MS / 1000} s: ${last}`);
+}
+
+/**
+ * Untimed: `n` more domiciled people in the org, copies of the file and domiciliation of `model` written
+ * straight to the services' collections (creating 10,000 through the API would take minutes).
+ */
+async function fillOrg(mongo: MongoClient, namespace: string, model: string, n: number): Promise<void> {
+  if (n <= 0) return;
+  const parties = mongo.db(`${namespace}_contacts`).collection('parties');
+  const domiciliations = mongo.db(`${namespace}_domiciliation`).collection('domiciliations');
+  const party = await parties.findOne({ _id: model as never });
+  const domiciliation = await domiciliations.findOne({ personId: model });
+  if (!party || !domiciliation) throw new Error('the model person of the org is not stored');
+  for (let done = 0; done < n; done += 1000) {
+    const ids = Array.from({ length: Math.min(1000, n - done) }, () => randomUUID());
+    await parties.insertMany(ids.map((id, i) => ({ ...party, _id: id as never, lastName: `Org${done + i}`, customIdKey: id, searchKeys: [`org${done + i}`], sortKey: `org${done + i} ${id}` })));
+    await domiciliations.insertMany(ids.map((id) => ({ ...domiciliation, _id: randomUUID() as never, personId: id, eventIds: [] })));
+  }
+  say(`the org holds ${n} more domiciled people`);
 }
 
 async function createPeople(http: HttpClient, n: number): Promise<string[]> {

@@ -69,8 +69,18 @@ export class Domiciliations extends TenantRepository<DomiciliationDoc> {
     await this.model.createIndexes();
   }
 
-  forPeople(orgId: string, personIds: string[]): Promise<DomiciliationDoc[]> {
-    return withTimeout(this.find(orgId, { personId: { $in: personIds } }).exec(), this.dbTimeoutMs, 'domiciliations lookup');
+  /**
+   * One equality lookup per person ({ orgId, personId }, the unique index), run together: on MongoDB each
+   * is one index probe, whatever the org's size. A `personId: { $in }` list is evaluated by FerretDB itself
+   * against every document of the org (measured over 10,000: 4.9 s for 10 ids, against 40 ms an equality).
+   */
+  async forPeople(orgId: string, personIds: string[]): Promise<DomiciliationDoc[]> {
+    const docs = await withTimeout(
+      Promise.all([...new Set(personIds)].map((personId) => this.findOne(orgId, { personId }))),
+      this.dbTimeoutMs,
+      'domiciliations lookup',
+    );
+    return docs.filter((d): d is NonNullable<typeof d> => d !== null) as DomiciliationDoc[];
   }
 
   forPerson(orgId: string, personId: string): Promise<DomiciliationDoc | null> {
