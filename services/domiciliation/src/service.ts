@@ -91,10 +91,10 @@ export function domiciliationService(config: BaseConfig): ServiceSchema {
     throw conflict('The domiciliation was changed by someone else at the same time; reload it and try again.');
   }
 
-  function run(auth: AuthContext, personId: string, command: (doc: DomiciliationDoc | null) => Command) {
+  function run(auth: AuthContext, ctx: RelaisContext, personId: string, command: (doc: DomiciliationDoc | null) => Command) {
     return write(auth, personId, (doc, at) => {
       const t = transition(doc && stateOf(doc), command(doc));
-      const actor = { orgId: auth.orgId, userId: auth.userId };
+      const actor = { orgId: auth.orgId, userId: auth.userId, timeZone: orgOf(ctx).timeZone };
       if (!doc) return { create: newDomiciliation(personId, t, { domiciliationId: randomUUID(), eventId: randomUUID() }, actor, at) };
       return { change: domiciliationChange(doc, t, randomUUID(), actor, at) };
     }).then(toDomiciliation);
@@ -119,32 +119,32 @@ export function domiciliationService(config: BaseConfig): ServiceSchema {
         roles: STAFF,
         async handler({ personId }, auth, ctx) {
           await ensurePerson(ctx, personId);
-          return run(auth, personId, () => ({ action: 'request' }));
+          return run(auth, ctx, personId, () => ({ action: 'request' }));
         },
       }),
 
       activate: defineAction({
         input: activateInput,
         roles: DECIDERS,
-        handler: ({ personId, startDate, endDate }, auth) => run(auth, personId, () => ({ action: 'activate', startDate, endDate })),
+        handler: ({ personId, startDate, endDate }, auth, ctx) => run(auth, ctx, personId, () => ({ action: 'activate', startDate, endDate })),
       }),
 
       refuse: defineAction({
         input: refuseInput,
         roles: DECIDERS,
-        handler: ({ personId, reason }, auth) => run(auth, personId, () => ({ action: 'refuse', reason })),
+        handler: ({ personId, reason }, auth, ctx) => run(auth, ctx, personId, () => ({ action: 'refuse', reason })),
       }),
 
       renew: defineAction({
         input: renewInput,
         roles: DECIDERS,
-        handler: ({ personId, startDate, endDate }, auth) => run(auth, personId, () => ({ action: 'renew', startDate, endDate })),
+        handler: ({ personId, startDate, endDate }, auth, ctx) => run(auth, ctx, personId, () => ({ action: 'renew', startDate, endDate })),
       }),
 
       changeEndDate: defineAction({
         input: changeEndDateInput,
         roles: DECIDERS,
-        handler: ({ personId, endDate }, auth) => run(auth, personId, () => ({ action: 'changeEndDate', endDate })),
+        handler: ({ personId, endDate }, auth, ctx) => run(auth, ctx, personId, () => ({ action: 'changeEndDate', endDate })),
       }),
 
       end: defineAction({
@@ -152,7 +152,7 @@ export function domiciliationService(config: BaseConfig): ServiceSchema {
         roles: DECIDERS,
         handler({ personId, endDate }, auth, ctx) {
           const date = endDate ?? todayIn(orgOf(ctx).timeZone, new Date());
-          return run(auth, personId, () => ({ action: 'end', endDate: date }));
+          return run(auth, ctx, personId, () => ({ action: 'end', endDate: date }));
         },
       }),
 

@@ -24,6 +24,11 @@ export const eventContracts = {
     endDate: isoDate.nullable(),
     changedAt: z.iso.datetime(),
     changedBy: z.string(),
+    /**
+     * The org's IANA time zone, as the call that made the change had it: consumers plan dates in it
+     * (notifications' reminders, until the org saves its settings). Absent from older events.
+     */
+    timeZone: z.string().optional(),
   }),
   'domiciliation.smsConsentChanged': z.object({
     personId: z.string(),

@@ -216,6 +216,8 @@ export interface Change {
 export interface Actor {
   orgId: string;
   userId: string;
+  /** The org's IANA time zone (from the call), carried by `domiciliation.changed` for consumers' dates. */
+  timeZone?: string;
 }
 
 function changedEvent(
@@ -236,6 +238,7 @@ function changedEvent(
       endDate: period?.endDate ?? null,
       changedAt: at.toISOString(),
       changedBy: actor.userId,
+      ...(actor.timeZone ? { timeZone: actor.timeZone } : {}),
     },
     { id: ids.eventId, occurredAt: at },
   );
