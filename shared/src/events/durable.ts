@@ -236,6 +236,25 @@ export class DurableEvents {
     await this.jsm.streams.deleteMessage(this.deadLetterStream, seq);
   }
 
+  /** The events stream's last sequence: every event stored so far has a sequence at or below it. */
+  async lastSequence(): Promise<number> {
+    return (await this.jsm.streams.info(this.eventsStream)).state.last_seq;
+  }
+
+  /**
+   * Whether `group`'s consumer of each of `types` has handled every event stored up to `seq`
+   * (handled: applied and acknowledged, or dead-lettered): nothing left to deliver nor waiting for
+   * its ack, or an ack floor at or past `seq` (later events may still be arriving).
+   */
+  async backlogCleared(group: string, types: readonly EventType[], seq: number): Promise<boolean> {
+    for (const type of types) {
+      const info = await this.jsm.consumers.info(this.eventsStream, durableName(group, type));
+      const idle = info.num_pending === 0 && info.num_ack_pending === 0;
+      if (!idle && info.ack_floor.stream_seq < seq) return false;
+    }
+    return true;
+  }
+
   /** The service's NATS connection, for other JetStream uses (key-value buckets). */
   get connection(): NatsConnection {
     return this.nc;
@@ -251,6 +270,9 @@ export class DurableEvents {
     await this.nc.drain().catch(() => this.nc.close());
   }
 }
+
+/** The durable consumer shared by a service's instances for one event type. */
+const durableName = (group: string, type: EventType) => `${group}__${type.replace(/\./g, '_')}`;
 
 function apiCode(err: unknown): number | undefined {
   return (err as { api_error?: { err_code?: number } })?.api_error?.err_code;
@@ -274,7 +296,7 @@ class ConsumerWorker<T extends EventType> implements Subscription {
     private readonly opts: ConsumeOptions<T>,
     private readonly log?: Logger,
   ) {
-    this.durable = `${opts.group}__${opts.type.replace(/\./g, '_')}`;
+    this.durable = durableName(opts.group, opts.type);
     this.batchSize = opts.batchSize ?? 100;
     this.maxDeliveries = opts.maxDeliveries ?? 5;
     this.backoff = opts.backoffMs ?? DEFAULT_BACKOFF;
