@@ -32,10 +32,11 @@ import { PendingMail } from './data/pendingMail';
 import { CONSENT_CHANGES_KEPT_MS, Recipients } from './data/recipients';
 import { Schedule } from './data/schedule';
 import { SettingsRepo } from './data/settings';
-import { previousSlot, reminderAt, type Weekday } from './domain/schedule';
+import { previousSlot, reminderAt, scheduleKey, type Weekday } from './domain/schedule';
 import { applySettings, defaultSettings, type OrgSettings } from './domain/settings';
 import { smsSize } from './domain/sms';
 import { SMS_KINDS, SMS_KIND_LABELS, TEMPLATE_VARIABLES, sampleVariables, templateProblem, type SmsKind } from './domain/templates';
+import { waitForEvents } from './engine/backlog';
 import { startLoop } from './engine/loop';
 import { Reconciler } from './engine/reconciler';
 import { Scheduler } from './engine/scheduler';
@@ -47,6 +48,12 @@ import { twilioStatus } from './providers/twilio';
 import { decodeCursor, encodeCursor, toDelivery } from './views';
 
 export const SERVICE = 'notifications';
+
+/** The events this service consumes (one durable consumer each): a due slot waits until they are applied. */
+const CONSUMED = ['mail.registered', 'mail.handedOver', 'domiciliation.smsConsentChanged', 'domiciliation.changed'] as const;
+
+/** How long a scheduler pass waits for the event backlog before leaving its due slots to the next pass. */
+const BACKLOG_WAIT_MS = 30_000;
 
 export interface NotificationsOptions {
   /** The SMS provider (Twilio, or the log provider in development). */
@@ -109,19 +116,43 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
     await deliveries.cancel(pending.ids, reason, at);
   }
 
-  /** Plans or cancels reminders from domiciliation changes that were newer than what was known. */
+  /**
+   * Plans or cancels reminders from domiciliation changes that were newer than what was known. The
+   * reminder is at 19:00 in the zone of the org's settings, else in the org's own zone, which the
+   * event carries (events published before it did fall back to Paris; the first save replans them).
+   */
   async function onDomiciliationChanged(events: Parameters<Recipients['applyDomiciliations']>[0]) {
     const applied = await recipients.applyDomiciliations(events);
+    const orgZones = new Map(events.flatMap((e) => (e.data.timeZone ? [[e.orgId, e.data.timeZone] as const] : [])));
     const now = clock.now();
     for (const v of applied) {
       if (v.status === 'active' && v.endDate) {
-        const zone = (await settingsRepo.get(v.orgId))?.timeZone ?? 'Europe/Paris';
+        const zone = (await settingsRepo.get(v.orgId))?.timeZone ?? orgZones.get(v.orgId) ?? 'Europe/Paris';
         await cancelReminders(v.orgId, v.personId, 'the end date changed', now);
         await schedule.planReminder({ orgId: v.orgId, personId: v.personId, endDate: v.endDate, dueAt: reminderAt(v.endDate, zone) });
       } else {
         await schedule.cancelReminders(v.orgId, v.personId);
         await cancelReminders(v.orgId, v.personId, `the domiciliation is ${v.status}`, now);
       }
+    }
+  }
+
+  /**
+   * Before a save that changes the zone or the send days: the org's next slot becomes the new
+   * schedule's first after now (none of it between the last slot sent and the change).
+   */
+  async function replanSlots(current: OrgSettings, next: OrgSettings, now: Date) {
+    const key = scheduleKey(next.sendDays, next.timeZone);
+    if (key !== scheduleKey(current.sendDays, current.timeZone)) await schedule.replanSlots(next.orgId, now, key);
+  }
+
+  /**
+   * After the org's first save of its settings, or one that changes the zone: every scheduled reminder
+   * gets 19:00 in the saved zone (those planned before the first save may have used a fallback).
+   */
+  async function replanReminders(current: OrgSettings, next: OrgSettings) {
+    if (current.version === 0 || next.timeZone !== current.timeZone) {
+      await schedule.replanReminders(next.orgId, (endDate) => reminderAt(endDate, next.timeZone));
     }
   }
 
@@ -155,13 +186,14 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
           }
           const now = clock.now();
           const next: OrgSettings = { ...result.settings, version: current.version + 1, updatedAt: now, updatedBy: auth.userId };
+          await replanSlots(current, next, now);
           await settingsRepo.save(next);
           settingsCache.forget(auth.orgId);
           if (next.smsEnabled && !current.smsEnabled) {
             // Slots while SMS were off are not caught up: the first slot is the next one.
             await schedule.setLastSlot(auth.orgId, previousSlot(now, next.sendDays, next.timeZone));
           }
-          if (next.timeZone !== current.timeZone) await schedule.replanReminders(auth.orgId, (endDate) => reminderAt(endDate, next.timeZone));
+          await replanReminders(current, next);
           return settingsView(next);
         },
       }),
@@ -205,6 +237,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
           const next = { ...current, templates: { ...current.templates, [kind]: source }, version: current.version + 1, updatedAt: clock.now(), updatedBy: auth.userId };
           await settingsRepo.save(next);
           settingsCache.forget(auth.orgId);
+          await replanReminders(current, next);
           return templatesView(next);
         },
       }),
@@ -219,6 +252,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
           const next = { ...current, templates: rest, version: current.version + 1, updatedAt: clock.now(), updatedBy: auth.userId };
           await settingsRepo.save(next);
           settingsCache.forget(auth.orgId);
+          await replanReminders(current, next);
           return templatesView(next);
         },
       }),
@@ -274,6 +308,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
       lots = SendLots.open(rt.db);
       await Promise.all([pending.init(), recipients.init(), settingsRepo.init(), schedule.init(), deliveries.init(), lots.init()]);
 
+      const events = rt.events;
       const common = {
         group: SERVICE,
         db: rt.db,
@@ -319,6 +354,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
             sender.offer(lot);
             senderLoop.wake();
           },
+          eventsApplied: () => waitForEvents(events, SERVICE, CONSUMED, { maxWaitMs: BACKLOG_WAIT_MS, pollMs: 200 }, log),
         },
         { owner, leaseMs: Math.max(60_000, config.SCHEDULER_INTERVAL_MS * 12), maxLatenessMs: config.MAX_LATENESS_MS, lotSize: config.SEND_BATCH },
       );

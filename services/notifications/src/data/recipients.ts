@@ -1,6 +1,6 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
 import { chunks, insertManyIgnoringDuplicates, isDuplicateKey, type DomiciliationStatus, type Envelope } from '@relais/shared';
-import type { Recipient } from '../domain/deliveries';
+import type { DomiciliationFacts, Recipient } from '../domain/deliveries';
 
 /**
  * What notifications knows of people, fed by domiciliation events. Consent and domiciliation
@@ -48,7 +48,8 @@ const domiciliationSchema = new mongoose.Schema<DomiciliationView>(
   },
   { versionKey: false, collection: 'recipient_domiciliations' },
 );
-// Serves the reminder's re-check of a person's domiciliation: { orgId, personId }.
+// Serves the reminder's re-check of a person's domiciliation: { orgId, personId }, and a slot's
+// check of its people's domiciliations { orgId, personId in [...], not active } (by its prefix, the whole-org pass).
 domiciliationSchema.index({ orgId: 1, personId: 1 });
 
 /**
@@ -79,8 +80,8 @@ const key = (orgId: string, personId: string) => `${orgId}:${personId}`;
 export const WHOLE_ORG_FROM = 1000;
 
 /** The entries of `all` for these people. Pure. */
-export function only(all: Map<string, Recipient>, personIds: Iterable<string>): Map<string, Recipient> {
-  const out = new Map<string, Recipient>();
+export function only<T>(all: Map<string, T>, personIds: Iterable<string>): Map<string, T> {
+  const out = new Map<string, T>();
   for (const p of personIds) {
     const r = all.get(p);
     if (r) out.set(p, r);
@@ -209,6 +210,20 @@ export class Recipients {
     const cursor = this.consents.find(query, { personId: 1, consent: 1, phoneE164: 1 }).lean<ConsentDoc>().cursor({ batchSize: 5000 });
     for await (const d of cursor) out.set(d.personId, { consent: d.consent, phoneE164: d.phoneE164 });
     return out;
+  }
+
+  /**
+   * The domiciliations of `personIds` that may keep a digest of a slot on `slotDay` from them: not
+   * active, or active with an end date before that day (see notDomiciled). For many people, one pass
+   * over the org's, as for consents (FerretDB evaluates `$in` itself).
+   */
+  async notActiveOn(orgId: string, personIds: string[], slotDay: string): Promise<Map<string, DomiciliationFacts>> {
+    const query: Record<string, unknown> = { orgId, $or: [{ status: { $ne: 'active' } }, { endDate: { $lt: slotDay } }] };
+    if (personIds.length < WHOLE_ORG_FROM) query.personId = { $in: personIds };
+    const out = new Map<string, DomiciliationFacts>();
+    const cursor = this.domiciliations.find(query, { personId: 1, status: 1, endDate: 1 }).lean<DomiciliationView>().cursor({ batchSize: 5000 });
+    for await (const d of cursor) out.set(d.personId, { status: d.status, endDate: d.endDate });
+    return only(out, personIds);
   }
 
   domiciliation(orgId: string, personId: string): Promise<DomiciliationView | null> {

@@ -1,13 +1,26 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
 import { chunks, insertEach, insertManyIgnoringDuplicates, isDuplicateKey } from '@relais/shared';
 
-/** The last digest slot handled per org: the scheduler catches up from there after downtime. */
-interface ProgressDoc {
-  _id: string;
+/**
+ * Per org, the last digest slot handled: the scheduler catches up from there after downtime, and
+ * the next slot's mail window starts there. `replannedAt`: when the send days or the zone last
+ * changed, to the schedule `replannedFor` (see scheduleKey); that schedule's slots come after it.
+ */
+export interface SlotProgress {
   lastSlotAt: Date;
+  replannedAt: Date | null;
+  replannedFor: string | null;
+}
+interface ProgressDoc extends SlotProgress {
+  _id: string;
 }
 const progressSchema = new mongoose.Schema<ProgressDoc>(
-  { _id: String, lastSlotAt: { type: Date, required: true } },
+  {
+    _id: String,
+    lastSlotAt: { type: Date, required: true },
+    replannedAt: { type: Date, default: null },
+    replannedFor: { type: String, default: null },
+  },
   { versionKey: false, collection: 'digest_progress' },
 );
 
@@ -74,14 +87,25 @@ export class Schedule {
     await this.claims.createIndexes();
   }
 
-  async lastSlot(orgId: string): Promise<Date | null> {
-    return (await this.progress.findById(orgId).lean<ProgressDoc>().exec())?.lastSlotAt ?? null;
+  async slotProgress(orgId: string): Promise<SlotProgress | null> {
+    const doc = await this.progress.findById(orgId).lean<ProgressDoc>().exec();
+    return doc ? { lastSlotAt: doc.lastSlotAt, replannedAt: doc.replannedAt ?? null, replannedFor: doc.replannedFor ?? null } : null;
   }
 
   async setLastSlot(orgId: string, at: Date): Promise<void> {
     const write = () => this.progress.updateOne({ _id: orgId }, { $max: { lastSlotAt: at } }, { upsert: true }).exec();
     // Two instances upserting at once: the loser's insert hits the key the winner created; once more updates it.
     await write().catch((err) => (isDuplicateKey(err) ? write() : Promise.reject(err)));
+  }
+
+  /**
+   * The org's send days or zone change at `at` to the schedule `schedule` (see scheduleKey): that
+   * schedule's next slot is its first after `at`. Written before the settings, so that no pass sees
+   * the new schedule without it; a pass that still sees the old schedule ignores it.
+   */
+  async replanSlots(orgId: string, at: Date, schedule: string): Promise<void> {
+    // No progress yet: SMS were never on, and switching them on starts from the slot before then.
+    await this.progress.updateOne({ _id: orgId }, { $set: { replannedAt: at, replannedFor: schedule } }).exec();
   }
 
   /** Claims each key for `owner`; returns the keys this call won. */
@@ -120,7 +144,7 @@ export class Schedule {
     await this.reminders.updateMany({ orgId, personId, state: 'scheduled' }, { $set: { state: 'cancelled' } }).exec();
   }
 
-  /** After an org changed time zone: every scheduled reminder gets its new local 19:00. */
+  /** After an org's first save or a change of its zone: every scheduled reminder gets its local 19:00. */
   async replanReminders(orgId: string, dueAt: (endDate: string) => Date): Promise<void> {
     const scheduled = await this.reminders.find({ orgId, state: 'scheduled' }, { endDate: 1 }).lean<ReminderDoc[]>().exec();
     for (const part of chunks(scheduled, this.updateBatch)) {

@@ -1,4 +1,4 @@
-import type { MailKind } from '@relais/shared';
+import type { DomiciliationStatus, MailKind } from '@relais/shared';
 import type { ProviderStatus } from '../providers/provider';
 import { isTooLate } from './schedule';
 import { smsSize, type Encoding } from './sms';
@@ -216,6 +216,34 @@ export function blocker(recipient: Recipient | undefined, s: Pick<Sending, 'smsE
   return null;
 }
 
+/** A person's domiciliation as notifications knows it from `domiciliation.changed`. */
+export interface DomiciliationFacts {
+  status: DomiciliationStatus;
+  /** The current period's last day (YYYY-MM-DD, the org's calendar), included. */
+  endDate: string | null;
+}
+
+/**
+ * Why a person gets no mail digest at a slot falling on `slotDay` (YYYY-MM-DD, the org's calendar):
+ * the domiciliation has ended (or its end date has passed), was refused or never activated. The person
+ * no longer collects mail here, so mail still pending is not announced either. A person whose
+ * domiciliation is not known here is not held back: the mail service registers mail only for
+ * domiciled people. Pure.
+ */
+export function notDomiciled(d: DomiciliationFacts | undefined, slotDay: string): string | null {
+  if (!d) return null;
+  switch (d.status) {
+    case 'active':
+      return d.endDate !== null && d.endDate < slotDay ? `the domiciliation ended on ${d.endDate}` : null;
+    case 'ended':
+      return 'the domiciliation has ended';
+    case 'refused':
+      return 'the domiciliation was refused';
+    case 'requested':
+      return 'the domiciliation has not been activated';
+  }
+}
+
 function ready(doc: DeliveryDoc, recipient: Recipient, s: Sending, vars: Record<string, unknown>): DeliveryDoc {
   const content = s.render(doc.type, { ...vars, signature: s.signature ?? '' });
   const size = smsSize(content);
@@ -230,13 +258,17 @@ function ready(doc: DeliveryDoc, recipient: Recipient, s: Sending, vars: Record<
   };
 }
 
-/** One SMS per person and mail kind with mail in the slot's window (seed 001: 3 letters + 2 parcels -> 2 SMS). Pure. */
+/**
+ * One SMS per person and mail kind with mail in the slot's window (seed 001: 3 letters + 2 parcels -> 2 SMS);
+ * skipped for the people of `notDomiciledWhy` (person -> reason, see notDomiciled). Pure.
+ */
 export function digestDeliveries(
   orgId: string,
   slotAt: Date,
   counts: Map<string, Map<MailKind, number>>,
   recipients: Map<string, Recipient>,
   s: Sending,
+  notDomiciledWhy: ReadonlyMap<string, string> = new Map(),
 ): DeliveryDoc[] {
   const late = isTooLate(slotAt, s.now, s.maxLatenessMs);
   const out: DeliveryDoc[] = [];
@@ -248,9 +280,8 @@ export function digestDeliveries(
       const why =
         count === 0
           ? 'all of this mail was handed over before the slot'
-          : late
-            ? `the slot was missed by more than the allowed lateness (${Math.round(s.maxLatenessMs / 60_000)} min)`
-            : blocker(recipient, s);
+          : (notDomiciledWhy.get(personId) ??
+            (late ? `the slot was missed by more than the allowed lateness (${Math.round(s.maxLatenessMs / 60_000)} min)` : blocker(recipient, s)));
       out.push(why ? closed(doc, count === 0 ? 'cancelled' : 'skipped', why, s.now) : ready(doc, recipient!, s, { count }));
     }
   }

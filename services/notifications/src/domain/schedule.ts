@@ -40,6 +40,16 @@ export function reminderAt(endDate: string, zone: string, hour = SLOT_HOUR): Dat
   return atHour(end.minus({ months: 2 }), hour).toJSDate();
 }
 
+/** Names an org's schedule (its send days and zone): the slots it gives change when this changes. */
+export const scheduleKey = (days: readonly Weekday[], zone: string): string => `${[...days].sort().join(',')}@${zone}`;
+
+/** The calendar date (YYYY-MM-DD) of an instant in `zone`: the day a slot falls on for the org. */
+export function localDate(at: Date, zone: string): string {
+  const day = DateTime.fromJSDate(at, { zone }).toISODate();
+  if (!day) throw new Error(`invalid time zone ${zone}`);
+  return day;
+}
+
 /** A slot is still worth sending if it is no later than `maxLatenessMs` past due. */
 export function isTooLate(dueAt: Date, now: Date, maxLatenessMs: number): boolean {
   return now.getTime() - dueAt.getTime() > maxLatenessMs;

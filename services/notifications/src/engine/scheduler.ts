@@ -5,9 +5,9 @@ import type { PendingMail } from '../data/pendingMail';
 import { WHOLE_ORG_FROM, only, type Recipients } from '../data/recipients';
 import type { Schedule } from '../data/schedule';
 import type { SettingsRepo } from '../data/settings';
-import { digestCounts, digestDeliveries, reminderDelivery, type DeliveryDoc, type Recipient, type Sending } from '../domain/deliveries';
+import { digestCounts, digestDeliveries, notDomiciled, reminderDelivery, type DeliveryDoc, type Recipient, type Sending } from '../domain/deliveries';
 import { assignLots, sendItem, type LotDoc } from '../domain/lots';
-import { nextSlot, previousSlot } from '../domain/schedule';
+import { localDate, nextSlot, previousSlot, scheduleKey } from '../domain/schedule';
 import { defaultSettings, type OrgSettings } from '../domain/settings';
 import type { TemplateBook } from './templateBook';
 
@@ -37,6 +37,11 @@ export class Scheduler {
       clock: Clock;
       /** Told each time a lot is written, so that it goes out without waiting for the sender's next pass. */
       onLot?: (lot: LotDoc) => void;
+      /**
+       * True once this service's consumers have handled every event stored so far, false if they did
+       * not within a bounded wait. Absent: nothing waits (tests that write the read models themselves).
+       */
+      eventsApplied?: () => Promise<boolean>;
     },
     private readonly opts: SchedulerOptions,
   ) {}
@@ -47,12 +52,16 @@ export class Scheduler {
   async runOnce(): Promise<void> {
     this.nextDue = null;
     const now = this.deps.clock.now();
+    // A due slot or reminder waits for the events stored before it (mail registered while this service
+    // was down waits in JetStream): asked once per pass, when the first one is due.
+    let applied: Promise<boolean> | undefined;
+    const eventsApplied = () => (applied ??= this.deps.eventsApplied?.() ?? Promise.resolve(true));
     const upcoming: Date[] = [];
     for (const org of await this.deps.settings.smsEnabled()) {
-      const next = await this.catchUp(org, now);
+      const next = await this.catchUp(org, now, eventsApplied);
       if (next) upcoming.push(next);
     }
-    await this.reminders(now);
+    await this.reminders(now, eventsApplied);
     const reminder = await this.deps.schedule.nextReminderAt(now);
     if (reminder) upcoming.push(reminder);
     this.nextDue = upcoming.reduce<Date | null>((a, b) => (a && a <= b ? a : b), null);
@@ -69,22 +78,30 @@ export class Scheduler {
 
   /**
    * Processes every slot of the org between its last handled slot and now, oldest first. Returns
-   * the org's next slot, or null when another instance holds a due one.
+   * the org's next slot, or null when another instance holds a due one or the events are not applied yet.
    */
-  private async catchUp(org: OrgSettings, now: Date): Promise<Date | null> {
+  private async catchUp(org: OrgSettings, now: Date, eventsApplied: () => Promise<boolean>): Promise<Date | null> {
     const { schedule } = this.deps;
-    let last = await schedule.lastSlot(org.orgId);
-    if (!last) {
+    let progress = await schedule.slotProgress(org.orgId);
+    if (!progress) {
       // SMS just enabled: the first slot is the next one.
-      last = previousSlot(now, org.sendDays, org.timeZone);
-      await schedule.setLastSlot(org.orgId, last);
+      progress = { lastSlotAt: previousSlot(now, org.sendDays, org.timeZone), replannedAt: null, replannedFor: null };
+      await schedule.setLastSlot(org.orgId, progress.lastSlotAt);
     }
-    let slot = nextSlot(last, org.sendDays, org.timeZone);
+    // Each slot's window starts at the slot handled before it. After a change of send days or zone the
+    // new schedule's slots come after the change, and the last slot of the old one still opens the window:
+    // no mail is announced twice nor left out.
+    const { lastSlotAt, replannedAt, replannedFor } = progress;
+    const replanned = replannedAt && replannedAt > lastSlotAt && replannedFor === scheduleKey(org.sendDays, org.timeZone) ? replannedAt : null;
+    let from = lastSlotAt;
+    let slot = nextSlot(replanned ?? lastSlotAt, org.sendDays, org.timeZone);
     for (; slot <= now; slot = nextSlot(slot, org.sendDays, org.timeZone)) {
+      if (!(await eventsApplied())) return null;
       const key = `slot:${org.orgId}:${slot.toISOString()}:${this.lease(now)}`;
       if (!(await schedule.claim([key], this.opts.owner, now)).has(key)) return null;
-      await this.digest(org, slot, now);
+      await this.digest(org, slot, now, from);
       await schedule.setLastSlot(org.orgId, slot);
+      from = slot;
     }
     return slot;
   }
@@ -100,9 +117,11 @@ export class Scheduler {
     };
   }
 
-  /** One SMS per person and kind with mail registered since the previous slot (the cut-off is the slot, not now). */
-  async digest(org: OrgSettings, slot: Date, now: Date): Promise<number> {
-    const from = previousSlot(new Date(slot.getTime() - 1), org.sendDays, org.timeZone);
+  /**
+   * One SMS per person and kind with mail registered in (from, slot] (the cut-off is the slot, not now;
+   * `from` is the slot handled before), none for people whose domiciliation is over by the slot's day.
+   */
+  async digest(org: OrgSettings, slot: Date, now: Date, from = previousSlot(new Date(slot.getTime() - 1), org.sendDays, org.timeZone)): Promise<number> {
     // Consent changes from here on are re-checked at send time.
     const checkedAt = this.deps.clock.now();
     // Once the window shows a slot of many people, the org's recipients are read alongside the rest of it.
@@ -117,10 +136,17 @@ export class Scheduler {
     });
     const counts = digestCounts(rows, slot);
     if (counts.size === 0) return 0;
-    const recipients = early.recipients
-      ? only(await early.recipients, counts.keys())
-      : await this.deps.recipients.forPeople(org.orgId, [...counts.keys()]);
-    const docs = digestDeliveries(org.orgId, slot, counts, recipients, this.sending(org, now));
+    const slotDay = localDate(slot, org.timeZone);
+    const [recipients, domiciliations] = await Promise.all([
+      early.recipients ? early.recipients.then((all) => only(all, counts.keys())) : this.deps.recipients.forPeople(org.orgId, [...counts.keys()]),
+      this.deps.recipients.notActiveOn(org.orgId, [...counts.keys()], slotDay),
+    ]);
+    const notDomiciledWhy = new Map<string, string>();
+    for (const [personId, d] of domiciliations) {
+      const why = notDomiciled(d, slotDay);
+      if (why) notDomiciledWhy.set(personId, why);
+    }
+    const docs = digestDeliveries(org.orgId, slot, counts, recipients, this.sending(org, now), notDomiciledWhy);
     return this.store(`digest:${org.orgId}:${slot.toISOString()}`, org.orgId, docs, checkedAt);
   }
 
@@ -145,10 +171,10 @@ export class Scheduler {
     return created + (await this.deps.deliveries.insertNew(lotted.docs.filter((d) => !d.lot)));
   }
 
-  private async reminders(now: Date): Promise<void> {
+  private async reminders(now: Date, eventsApplied: () => Promise<boolean>): Promise<void> {
     const { schedule, settings, recipients } = this.deps;
     const due = await schedule.dueReminders(now, 500);
-    if (due.length === 0) return;
+    if (due.length === 0 || !(await eventsApplied())) return;
     const won = await schedule.claim(due.map((r) => `reminder:${r._id}:${this.lease(now)}`), this.opts.owner, now);
     const done: string[] = [];
     for (const r of due.filter((r) => won.has(`reminder:${r._id}:${this.lease(now)}`))) {
