@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { STAFF, type Role, type Route } from '@relais/shared';
 import { DELIVERY_STATUSES } from './domain/deliveries';
 import { senderId, signature, templateKinds, timeZone } from './domain/settings';
+import { DEFAULT_WORDINGS } from './domain/templates';
 
 /** Request and response shapes of the notifications service: action params, HTTP routes and OpenAPI. */
 
@@ -23,6 +24,26 @@ const sendDays = z
   .min(1, 'needs at least one day')
   .max(7);
 
+const defaultWording = z
+  .enum(DEFAULT_WORDINGS)
+  .describe(
+    'The default texts of the kinds without a custom template. "standard" (the default): seed 001\'s "Bonjour, Vous avez reçu 3 nouveaux courriers CCAS", whose ç makes every mail SMS UCS-2 (70 characters a segment). "gsm7": the same news in correct French within GSM-7, "Bonjour, Vous avez 3 nouveaux courriers CCAS" (160 characters a segment); the reminder reads the same in both. Custom templates are sent as written.',
+  );
+
+const segmentSize = { single: z.number().int(), multipart: z.number().int() };
+const segmentCosts = z
+  .object({
+    'GSM-7': z.object({
+      ...segmentSize,
+      extensionCharacters: z.string().describe('GSM-7 characters that count as 2 (the form feed and ^ { } \\ [ ~ ] | €)'),
+      extensionCost: z.number().int(),
+    }),
+    'UCS-2': z.object(segmentSize),
+  })
+  .describe(
+    'What a segment holds in each encoding: `single`, the characters of a one-segment SMS; `multipart`, those of each segment of a longer one. GSM-7: 160 / 153, its extension characters counting 2; UCS-2 (used as soon as one character is outside GSM-7): 70 / 67, a character beyond the basic plane (an emoji) counting 2.',
+  );
+
 export const settingsOutput = z.object({
   smsEnabled: z.boolean(),
   senderId: z.string().nullable(),
@@ -30,6 +51,8 @@ export const settingsOutput = z.object({
   /** ISO weekdays: 1 = Monday ... 7 = Sunday. Default Tuesday and Thursday. */
   sendDays: z.array(z.number().int()),
   timeZone: z.string(),
+  defaultWording,
+  segmentCosts,
   updatedAt: z.iso.datetime().nullable(),
   updatedBy: z.string().nullable(),
 });
@@ -42,6 +65,7 @@ export const updateSettingsInput = z.strictObject({
   signature: signature.nullable().optional(),
   sendDays: sendDays.optional(),
   timeZone: timeZone.optional(),
+  defaultWording: defaultWording.optional(),
 });
 
 const templateSource = z.string().trim().min(1, 'is required').max(1000, 'must have at most 1000 characters');
@@ -51,6 +75,7 @@ export const previewInput = z.strictObject({
   senderId: senderId.optional(),
   signature: signature.optional(),
   templates: z.partialRecord(templateKinds, templateSource).optional(),
+  defaultWording: defaultWording.optional(),
 });
 
 const preview = z.object({
@@ -60,6 +85,11 @@ const preview = z.object({
   encoding: z.enum(['GSM-7', 'UCS-2']),
   characters: z.number().int(),
   segments: z.number().int(),
+  ucs2Characters: z
+    .array(z.object({ character: z.string(), position: z.number().int() }))
+    .describe(
+      'The characters outside GSM-7 that make this SMS UCS-2 (70 characters a segment instead of 160), each with its position in `text` (1 = the first character); empty for a GSM-7 SMS.',
+    ),
 });
 export const previewOutput = z.object({ senderId: z.string().nullable(), previews: z.array(preview) });
 
@@ -77,6 +107,8 @@ const delivery = z.object({
   personId: z.string(),
   /** When it was (or is) due: the slot or the reminder time. */
   date: z.iso.datetime(),
+  localDate: z.string().describe("`date` in the org's time zone, ISO 8601 with that zone's offset at that date: 2021-10-13T19:00:00+02:00"),
+  dateLabel: z.string().describe("`date` as seed 001 shows it, in the org's time zone: 13/10/2021 à 19:00"),
   status: z.enum(DELIVERY_STATUSES),
   type: templateKinds,
   typeLabel: z.string(),
@@ -86,14 +118,23 @@ const delivery = z.object({
   reason: z.string().optional(),
   error: z.object({ code: z.string().optional(), message: z.string() }).optional(),
   attempts: z.number().int(),
-  events: z.array(z.object({ status: z.enum(DELIVERY_STATUSES), at: z.iso.datetime(), detail: z.string().optional() })),
+  events: z.array(
+    z.object({
+      status: z.enum(DELIVERY_STATUSES),
+      at: z.iso.datetime(),
+      localAt: z.string().describe("`at` in the org's time zone, ISO 8601 with its offset: 2021-10-13T19:00:03+02:00"),
+      atLabel: z.string().describe("`at` in the org's time zone, to the minute: 13/10/2021 à 19:00"),
+      detail: z.string().optional(),
+    }),
+  ),
 });
 
 export const historyInput = z.strictObject({
   personId,
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
-export const historyOutput = z.object({ personId: z.string(), entries: z.array(delivery) });
+const listZone = z.string().describe('The IANA time zone of the local times below (the org\'s, from its SMS settings): Europe/Paris');
+export const historyOutput = z.object({ personId: z.string(), timeZone: listZone, entries: z.array(delivery) });
 
 export const deliveriesInput = z.strictObject({
   status: z.enum(DELIVERY_STATUSES).optional(),
@@ -106,6 +147,7 @@ export const deliveriesInput = z.strictObject({
 export const deliveriesOutput = z.object({
   counts: z.record(z.string(), z.number().int()),
   total: z.number().int(),
+  timeZone: listZone,
   items: z.array(delivery),
   nextCursor: z.string().nullable(),
 });
@@ -146,7 +188,7 @@ export const routes: Route[] = [
     input: updateSettingsInput,
     output: settingsOutput,
     roles: ADMIN,
-    summary: 'Change the SMS settings (switch, sender id, signature, send days, time zone)',
+    summary: 'Change the SMS settings (switch, sender id, signature, send days, time zone, default wording)',
     tag: 'Notifications',
   },
   {
@@ -156,7 +198,7 @@ export const routes: Route[] = [
     input: previewInput,
     output: previewOutput,
     roles: ADMIN,
-    summary: 'Render every SMS with sample data: text, encoding, characters and segments',
+    summary: 'Render every SMS with sample data: text, encoding, characters, segments and the characters that force UCS-2',
     tag: 'Notifications',
   },
   {
@@ -196,7 +238,7 @@ export const routes: Route[] = [
     input: historyInput,
     output: historyOutput,
     roles: STAFF,
-    summary: "A person's SMS history: date, status, type, content, encoding, segments, error",
+    summary: "A person's SMS history: date (also in the org's time zone), status, type, content, encoding, segments, error",
     tag: 'Notifications',
   },
   {

@@ -34,7 +34,7 @@ import { Schedule } from './data/schedule';
 import { SettingsRepo } from './data/settings';
 import { previousSlot, reminderAt, scheduleKey, type Weekday } from './domain/schedule';
 import { applySettings, defaultSettings, type OrgSettings } from './domain/settings';
-import { smsSize } from './domain/sms';
+import { smsSize, ucs2Characters } from './domain/sms';
 import { SMS_KINDS, SMS_KIND_LABELS, TEMPLATE_VARIABLES, sampleVariables, templateProblem, type SmsKind } from './domain/templates';
 import { waitForEvents } from './engine/backlog';
 import { startLoop } from './engine/loop';
@@ -45,7 +45,7 @@ import { SettingsCache } from './engine/settingsCache';
 import { TemplateBook } from './engine/templateBook';
 import type { Provider } from './providers/provider';
 import { twilioStatus } from './providers/twilio';
-import { decodeCursor, encodeCursor, toDelivery } from './views';
+import { decodeCursor, encodeCursor, segmentCosts, toDelivery } from './views';
 
 export const SERVICE = 'notifications';
 
@@ -95,6 +95,8 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
     signature: s.signature,
     sendDays: s.sendDays,
     timeZone: s.timeZone,
+    defaultWording: s.defaultWording,
+    segmentCosts,
     updatedAt: s.updatedAt ? s.updatedAt.toISOString() : null,
     updatedBy: s.updatedBy,
   });
@@ -203,7 +205,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
         roles: ['admin'],
         async handler(input, auth, ctx) {
           const stored = await settingsOf(auth.orgId, orgOf(ctx).timeZone);
-          const draft = { ...stored, templates: { ...stored.templates, ...input.templates } };
+          const draft = { ...stored, templates: { ...stored.templates, ...input.templates }, defaultWording: input.defaultWording ?? stored.defaultWording };
           const signature = input.signature ?? stored.signature ?? '';
           const problems = SMS_KINDS.flatMap((kind) => {
             const problem = input.templates?.[kind] ? templateProblem(kind, input.templates[kind]!) : null;
@@ -215,7 +217,15 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
             previews: SMS_KINDS.map((kind) => {
               const text = templates.render(draft, kind, sampleVariables(kind, signature));
               const size = smsSize(text);
-              return { kind, label: SMS_KIND_LABELS[kind], text, encoding: size.encoding, characters: size.characters, segments: size.segments };
+              return {
+                kind,
+                label: SMS_KIND_LABELS[kind],
+                text,
+                encoding: size.encoding,
+                characters: size.characters,
+                segments: size.segments,
+                ucs2Characters: ucs2Characters(text),
+              };
             }),
           };
         },
@@ -260,15 +270,16 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
       history: defineAction({
         input: historyInput,
         roles: STAFF,
-        async handler({ personId, limit }, auth) {
-          return { personId, entries: (await deliveries.history(auth.orgId, personId, limit)).map(toDelivery) };
+        async handler({ personId, limit }, auth, ctx) {
+          const [{ timeZone }, entries] = await Promise.all([settingsOf(auth.orgId, orgOf(ctx).timeZone), deliveries.history(auth.orgId, personId, limit)]);
+          return { personId, timeZone, entries: entries.map((d) => toDelivery(d, timeZone)) };
         },
       }),
 
       deliveries: defineAction({
         input: deliveriesInput,
         roles: ['admin', 'manager'],
-        async handler(input, auth) {
+        async handler(input, auth, ctx) {
           const filter = {
             status: input.status,
             type: input.type,
@@ -277,11 +288,16 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
           };
           const cursor = input.cursor ? decodeCursor(input.cursor) : undefined;
           if (cursor === null) throw validationError('Invalid cursor: use the nextCursor of the previous page', [{ path: 'cursor', message: 'is not a cursor of this list' }]);
-          const [page, counts] = await Promise.all([deliveries.list(auth.orgId, filter, input.limit, cursor), deliveries.counts(auth.orgId, filter)]);
+          const [page, counts, { timeZone }] = await Promise.all([
+            deliveries.list(auth.orgId, filter, input.limit, cursor),
+            deliveries.counts(auth.orgId, filter),
+            settingsOf(auth.orgId, orgOf(ctx).timeZone),
+          ]);
           return {
             counts,
             total: Object.values(counts).reduce((a, b) => a + b, 0),
-            items: page.items.map(toDelivery),
+            timeZone,
+            items: page.items.map((d) => toDelivery(d, timeZone)),
             nextCursor: page.last ? encodeCursor(page.last) : null,
           };
         },

@@ -1,12 +1,23 @@
 import type { DeliveryDoc } from './domain/deliveries';
+import { localTime } from './domain/localTime';
+import { GSM_EXTENSION, SEGMENT_SIZES } from './domain/sms';
 import { SMS_KIND_LABELS } from './domain/templates';
 
-/** A delivery as the history and the ops list show it (seed 001: date, status, type, content). */
-export function toDelivery(d: DeliveryDoc) {
+/** What a segment holds in each encoding, as the settings show it (GSM-7 extension characters take two septets). */
+export const segmentCosts = {
+  'GSM-7': { ...SEGMENT_SIZES['GSM-7'], extensionCharacters: GSM_EXTENSION, extensionCost: 2 },
+  'UCS-2': SEGMENT_SIZES['UCS-2'],
+};
+
+/** A delivery as the history and the ops list show it (seed 001: date, status, type, content), its times also in the org's `zone`. */
+export function toDelivery(d: DeliveryDoc, zone: string) {
+  const due = localTime(d.dueAt, zone);
   return {
     id: d._id,
     personId: d.personId,
     date: d.dueAt.toISOString(),
+    localDate: due.iso,
+    dateLabel: due.label,
     status: d.status,
     type: d.type,
     typeLabel: SMS_KIND_LABELS[d.type],
@@ -16,7 +27,11 @@ export function toDelivery(d: DeliveryDoc) {
     ...(d.reason ? { reason: d.reason } : {}),
     ...(d.error ? { error: { ...(d.error.code ? { code: d.error.code } : {}), message: d.error.message } } : {}),
     attempts: d.attempts,
-    events: d.events.map((e) => ({ status: e.status, at: new Date(e.at).toISOString(), ...(e.detail ? { detail: e.detail } : {}) })),
+    events: d.events.map((e) => {
+      const at = new Date(e.at);
+      const local = localTime(at, zone);
+      return { status: e.status, at: at.toISOString(), localAt: local.iso, atLabel: local.label, ...(e.detail ? { detail: e.detail } : {}) };
+    }),
   };
 }
 

@@ -59,7 +59,7 @@ describe('notifications: send lots (real database)', function () {
     const orgId = randomUUID();
     const org: OrgSettings = {
       orgId, smsEnabled: true, senderId: 'CCAS', signature: 'CCAS', sendDays: [2, 4], timeZone: 'Europe/Paris',
-      templates: {}, version: 1, updatedAt: null, updatedBy: null,
+      templates: {}, defaultWording: 'standard', version: 1, updatedAt: null, updatedBy: null,
     };
     await settings.save(org);
     const people = phones.map(() => randomUUID());
@@ -409,7 +409,7 @@ describe('notifications: send lots (real database)', function () {
     const provider = new MemoryProvider();
     const { sender } = engine(provider, 10);
     const orgId = randomUUID();
-    await settings.save({ orgId, smsEnabled: true, senderId: 'CCAS', signature: 'CCAS', sendDays: [2, 4], timeZone: 'Europe/Paris', templates: {}, version: 1, updatedAt: null, updatedBy: null });
+    await settings.save({ orgId, smsEnabled: true, senderId: 'CCAS', signature: 'CCAS', sendDays: [2, 4], timeZone: 'Europe/Paris', templates: {}, defaultWording: 'standard', version: 1, updatedAt: null, updatedBy: null });
     const sending = { smsEnabled: true, senderId: 'CCAS', signature: 'CCAS', render: () => 'Bonjour', now: clock.now(), maxLatenessMs: 3600_000 };
     const write = async (personId: string, phone: string) => {
       const doc = { ...reminderDelivery(orgId, personId, '2026-08-16', clock.now(), { consent: true, phoneE164: phone }, sending), lot: `reminder-lot:${personId}` };
@@ -449,7 +449,7 @@ describe('notifications: send lots (real database)', function () {
     }
     const provider = new CancellingProvider();
     const { sender } = engine(provider, 10);
-    await settings.save({ orgId, smsEnabled: true, senderId: 'CCAS', signature: 'CCAS', sendDays: [2, 4], timeZone: 'Europe/Paris', templates: {}, version: 1, updatedAt: null, updatedBy: null });
+    await settings.save({ orgId, smsEnabled: true, senderId: 'CCAS', signature: 'CCAS', sendDays: [2, 4], timeZone: 'Europe/Paris', templates: {}, defaultWording: 'standard', version: 1, updatedAt: null, updatedBy: null });
     const sending = { smsEnabled: true, senderId: 'CCAS', signature: 'CCAS', render: () => 'Bonjour', now: clock.now(), maxLatenessMs: 3600_000 };
     const write = async (personId: string, phone: string, dueAt: Date) => {
       const doc = { ...reminderDelivery(orgId, personId, '2026-08-16', clock.now(), { consent: true, phoneE164: phone }, sending), lot: `reminder-lot:${personId}` };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_SEND_DAYS, type Weekday } from './schedule';
-import { SMS_KINDS, type SmsKind } from './templates';
+import { SMS_KINDS, type DefaultWording, type SmsKind } from './templates';
 
 /** "Expéditeur": what the phone shows as sender. Carriers accept 1-11 letters, digits, spaces and - + _ &, not digits only. */
 export const senderId = z
@@ -35,6 +35,8 @@ export interface OrgSettings {
   timeZone: string;
   /** Org-edited templates; the default French text applies to kinds not listed. */
   templates: Partial<Record<SmsKind, string>>;
+  /** Which default texts apply to kinds without a custom template (see DEFAULT_WORDINGS). */
+  defaultWording: DefaultWording;
   version: number;
   updatedAt: Date | null;
   updatedBy: string | null;
@@ -49,6 +51,7 @@ export function defaultSettings(orgId: string, zone: string): OrgSettings {
     sendDays: [...DEFAULT_SEND_DAYS],
     timeZone: zone,
     templates: {},
+    defaultWording: 'standard',
     version: 0,
     updatedAt: null,
     updatedBy: null,
@@ -61,6 +64,7 @@ export interface SettingsChange {
   signature?: string | null;
   sendDays?: Weekday[];
   timeZone?: string;
+  defaultWording?: DefaultWording;
 }
 
 /**
