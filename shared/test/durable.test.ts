@@ -125,4 +125,26 @@ describe('durable events on JetStream', function () {
     });
     await sub.stop();
   });
+
+  it("tells whether a group's consumers have handled every event up to a sequence, later ones still arriving", async () => {
+    const events = await open();
+    let release: () => void = () => undefined;
+    let gate = new Promise<void>((r) => (release = r));
+    const sub = await events.consume({ group: 'backlog', type: 'mail.registered', db, handle: () => gate });
+    const idle = await events.consume({ group: 'backlog', type: 'mail.handedOver', db, handle: async () => undefined });
+    await events.publish(Array.from({ length: 5 }, () => letter(randomUUID())));
+    const seq = await events.lastSequence();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await events.backlogCleared('backlog', ['mail.registered', 'mail.handedOver'], seq)).to.equal(false);
+    release();
+    await eventually(() => events.backlogCleared('backlog', ['mail.registered', 'mail.handedOver'], seq), { what: 'backlog cleared' });
+    // Events after `seq` held up by the handler do not count against it.
+    gate = new Promise<void>((r) => (release = r));
+    await events.publish([letter(randomUUID())]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await events.backlogCleared('backlog', ['mail.registered'], seq)).to.equal(true);
+    expect(await events.backlogCleared('backlog', ['mail.registered'], await events.lastSequence())).to.equal(false);
+    release();
+    await Promise.all([sub.stop(), idle.stop()]);
+  });
 });
