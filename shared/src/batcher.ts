@@ -8,6 +8,8 @@
  * `write` must therefore be idempotent per item (a retried item that the failed command did
  * store resolves as stored), which every Relais write is (unique ids, dedupe keys).
  */
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
 export class Batcher<I, R> {
   private pending: { item: I; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
   private timer: NodeJS.Timeout | null = null;
@@ -47,16 +49,11 @@ export class Batcher<I, R> {
     this.inFlight++;
     try {
       const outcomes = await this.write(batch.map((b) => b.item)).catch(async (err: unknown) => {
-        if (batch.length === 1) return [err instanceof Error ? err : new Error(String(err))];
+        if (batch.length === 1) return [asError(err)];
         // One at a time: the failure may be the database's load, not an item.
         const alone: (R | Error)[] = [];
         for (const b of batch) {
-          alone.push(
-            await this.write([b.item]).then(
-              (o) => o[0],
-              (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
-            ),
-          );
+          alone.push(await this.write([b.item]).then((o) => o[0], asError));
         }
         return alone;
       });

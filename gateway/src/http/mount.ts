@@ -82,8 +82,9 @@ export function mountOperation(
     const idempotencyKey = idempotent ? idempotencyKeyOf(req) : undefined;
     const principal = res.locals.principal as CallContext['principal'];
     const run = async () => {
-      const body = await op.run({ raw, input }, { principal, idempotencyKey, requestId: res.locals.requestId });
-      return { status: status === 204 || body === undefined ? (status === 200 ? 204 : status) : status, body: status === 204 ? undefined : body };
+      const result = await op.run({ raw, input }, { principal, idempotencyKey, requestId: res.locals.requestId });
+      const body = status === 204 ? undefined : result;
+      return { status: body === undefined && status === 200 ? 204 : status, body };
     };
     const answer = idempotencyKey
       ? await keys.once(
