@@ -377,7 +377,7 @@ class ConsumerWorker<T extends EventType> implements Subscription {
   /**
    * Skips ids already processed, applies the rest, then records them as processed. The lookup
    * is made only for redeliveries: first deliveries are new unless republished, and handlers
-   * are idempotent for that case (the lookup is a collection scan on FerretDB).
+   * are idempotent for that case (an `_id: { $in }` lookup is evaluated by FerretDB document by document).
    */
   private async apply(envs: Envelope<T>[], redelivered: boolean): Promise<void> {
     const unique = [...new Map(envs.map((e) => [e.id, e])).values()];

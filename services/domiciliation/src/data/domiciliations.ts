@@ -70,9 +70,10 @@ export class Domiciliations extends TenantRepository<DomiciliationDoc> {
   }
 
   /**
-   * One equality lookup per person ({ orgId, personId }, the unique index), run together: on MongoDB each
-   * is one index probe, whatever the org's size. A `personId: { $in }` list is evaluated by FerretDB itself
-   * against every document of the org (measured over 10,000: 4.9 s for 10 ids, against 40 ms an equality).
+   * One equality lookup per person ({ orgId, personId }, the unique index), run together: each is one
+   * index probe whatever the org's size (on FerretDB through the GIN twin its PostgreSQL side gets, 2-3 ms
+   * over 40,000). A `personId: { $in }` list is evaluated by FerretDB itself against every document of the
+   * org (measured over 10,000: 4.9 s for 10 ids).
    */
   async forPeople(orgId: string, personIds: string[]): Promise<DomiciliationDoc[]> {
     const docs = await withTimeout(
