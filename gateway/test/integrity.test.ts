@@ -5,9 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { eventually, freePort, spawnNatsServer } from '@relais/shared/testing';
+import type { Context } from 'moleculer';
+import { contactsService } from '@relais/contacts';
+import { eventually, freePort, spawnNatsServer, startNode } from '@relais/shared/testing';
 import { createOrgWithAdmin } from '../src/auth/accounts';
-import { expectProblem, startTestStack, type TestStack } from './support';
+import { serviceRoutes } from '../src/routes';
+import { expectProblem, gatewayTestConfig, startTestGateway, startTestStack, type TestGateway, type TestStack } from './support';
 
 /** Acknowledged means stored; refused means a clear 4xx; another org's ids are unknown ids. */
 describe('no acknowledged write lost, no 500 on any input (through the gateway)', function () {
@@ -150,6 +153,60 @@ describe('no acknowledged write lost, no 500 on any input (through the gateway)'
       const reply = await t.api.get(path, { token });
       expect(reply.headers.get('cache-control'), path).to.equal('no-store');
     }
+  });
+});
+
+describe('a retry after a timed-out creation (504)', function () {
+  this.timeout(120_000);
+  let t: TestGateway;
+  let contacts: Awaited<ReturnType<typeof startNode>>;
+  // The next person creations to answer late: the person is stored, the gateway's call times out.
+  let late = 0;
+
+  before(async () => {
+    const config = gatewayTestConfig({ REQUEST_TIMEOUT_MS: '1000' });
+    t = await startTestGateway({ config, routes: [...serviceRoutes], healthServices: ['contacts'] });
+    const schema = contactsService(config);
+    schema.hooks = {
+      after: {
+        async createPerson(_ctx: Context, res: unknown) {
+          if (late > 0) {
+            late -= 1;
+            await new Promise((r) => setTimeout(r, 2_500));
+          }
+          return res;
+        },
+      },
+    };
+    contacts = await startNode(config, 'contacts', [schema]);
+    await t.gw.broker.waitForServices(['contacts'], 30_000);
+  });
+  after(async () => {
+    await contacts?.stop();
+    await t?.close();
+  });
+
+  it('finds the first creation instead of creating the person twice, and still refuses another body', async () => {
+    const org = await createOrgWithAdmin(t.gw.store, { name: `T ${randomUUID().slice(0, 8)}`, admin: { name: 'A', email: 'a@t.test' } });
+    const token = org.token.token;
+    const headers = { 'Idempotency-Key': `p-${randomUUID()}` };
+    const body = { lastName: 'Lenteur', firstName: 'Paul' };
+    late = 1;
+    const first = await t.api.post('/v1/people', { token, json: body, headers });
+    expect(expectProblem(first, 504).detail).to.match(/same Idempotency-Key/);
+    const stored = await eventually(async () => (await t.api.get('/v1/people?name=lenteur', { token })).body.items[0], { what: 'the stored person' });
+
+    expect(expectProblem(await t.api.post('/v1/people', { token, json: { ...body, firstName: 'Jean' }, headers }), 422).detail).to.match(
+      /different request/,
+    );
+    const retry = await t.api.post('/v1/people', { token, json: body, headers });
+    expect(retry.status).to.equal(201);
+    expect(retry.body.id).to.equal(stored.id);
+    expect((await t.api.get('/v1/people?name=lenteur', { token })).body.items).to.have.length(1);
+    // Then an ordinary replay.
+    const replay = await t.api.post('/v1/people', { token, json: body, headers });
+    expect(replay.headers.get('idempotent-replayed')).to.equal('true');
+    expect(replay.body.id).to.equal(stored.id);
   });
 });
 

@@ -1,3 +1,4 @@
+import { createHash, randomUUID } from 'node:crypto';
 import type { ActionSchema, Context } from 'moleculer';
 import type { z } from 'zod';
 import { authOf, requireRole, type AuthContext, type RelaisMeta, type Role } from './auth';
@@ -41,4 +42,20 @@ export function defineSystemAction<S extends z.ZodType, R>(spec: {
       return spec.handler(parseInput(spec.input, ctx.params ?? {}), ctx as RelaisContext<z.infer<S>>);
     },
   };
+}
+
+/**
+ * The id of the document a creating action writes. With an Idempotency-Key it is derived from
+ * (org, action, key): a retry of a call whose answer was lost (a 504) computes the same id, so its
+ * insert meets the first one's document instead of creating a second. Without a key, a random id.
+ */
+export function createdId(ctx: RelaisContext, orgId: string): string {
+  const key = ctx.meta?.idempotencyKey;
+  if (!key) return randomUUID();
+  const h = createHash('sha256').update(`${orgId}\n${ctx.action?.name ?? ''}\n${key}`).digest();
+  // Formatted as a version 8 (custom) UUID so that it looks like every other id.
+  h[6] = (h[6]! & 0x0f) | 0x80;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }

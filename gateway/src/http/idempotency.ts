@@ -8,8 +8,11 @@ import { conflict, insertEach, validationError, withTimeout } from '@relais/shar
  * the same key with another request is a 422; a key is per org and per route, and kept KEEP_MS.
  *
  * A key is claimed by a unique insert (the one claim FerretDB makes atomically), the request is run,
- * then its answer is stored in the claim. A failed request releases its key, so that a retry runs it
- * again (the services' own writes dedupe on the key where a failure could follow a write: mail items).
+ * then its answer is stored in the claim. A request that failed releases its key, so that a retry runs
+ * it again. A request whose outcome is unknown (it timed out: it may have been carried out) keeps its
+ * key and request hash: a retry of the same request runs it again, and the services' creating writes
+ * dedupe on the key (mail items store it, other created documents take an id derived from it,
+ * `createdId`), so the retry meets the first write; another request with that key is still a 422.
  * Answers can hold personal data and secrets (a new API token): they are stored encrypted with a key
  * derived from the caller's own bearer secret, which the database never holds.
  */
@@ -21,7 +24,8 @@ interface KeyDoc {
   _id: string;
   /** sha256 of the request (route, path and body fields): tells a retry from another request. */
   request: string;
-  state: 'running' | 'done';
+  /** `unknown`: the request timed out and may have been carried out. */
+  state: 'running' | 'done' | 'unknown';
   status?: number;
   /** The answer's JSON, AES-256-GCM: iv.tag.ciphertext, base64. */
   answer?: string | null;
@@ -32,7 +36,7 @@ const schema = new mongoose.Schema<KeyDoc>(
   {
     _id: { type: String, required: true },
     request: { type: String, required: true },
-    state: { type: String, enum: ['running', 'done'], required: true },
+    state: { type: String, enum: ['running', 'done', 'unknown'], required: true },
     status: Number,
     answer: { type: String, default: null },
     at: { type: Date, required: true },
@@ -71,6 +75,12 @@ function unseal(secret: Buffer, sealed: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** A call that timed out may still have been carried out by its service (see the 504's wording). */
+function outcomeUnknown(err: unknown): boolean {
+  const e = err as { type?: unknown; code?: unknown } | null;
+  return e?.type === 'REQUEST_TIMEOUT' || e?.code === 504;
 }
 
 export interface KeyedRequest {
@@ -119,7 +129,10 @@ export class IdempotencyKeys {
         try {
           done = await work();
         } catch (err) {
-          await db(this.model.deleteOne({ _id: id }).exec(), 'idempotency key release').catch(() => {});
+          const release: Promise<unknown> = outcomeUnknown(err)
+            ? this.model.updateOne({ _id: id }, { $set: { state: 'unknown' } }).exec()
+            : this.model.deleteOne({ _id: id }).exec();
+          await db(release, 'idempotency key release').catch(() => {});
           throw err;
         }
         const answer = done.body === undefined ? null : seal(secret, JSON.stringify(done.body));
@@ -139,6 +152,11 @@ export class IdempotencyKeys {
           'This Idempotency-Key was already used for a different request; use a new key for a new request.',
           [{ path: 'Idempotency-Key', message: 'was used with another request body or path' }],
         );
+      }
+      if (earlier.state === 'unknown') {
+        // The same request again after a timeout: run it again (its writes meet the first ones).
+        await db(this.model.deleteOne({ _id: id, state: 'unknown' }).exec(), 'idempotency key retry');
+        continue;
       }
       if (earlier.state === 'running') {
         throw conflict('A request with this Idempotency-Key is still being processed; retry in a moment.');

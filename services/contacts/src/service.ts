@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { ServiceSchema } from 'moleculer';
 import {
   STAFF,
   conflict,
+  createdId,
   defineAction,
   healthAction,
   isDuplicateKey,
@@ -50,12 +50,15 @@ export function contactsService(config: BaseConfig): ServiceSchema {
         async handler(input, auth, ctx) {
           const now = new Date();
           checkBirthDate(ctx, input.birthDate, now);
-          const doc = newPerson(input, auth, randomUUID(), now);
+          const doc = newPerson(input, auth, createdId(ctx, auth.orgId), now);
           try {
             await people.insert(doc);
           } catch (err) {
-            if (isDuplicateKey(err)) throw customIdTaken(input.customId);
-            throw err;
+            if (!isDuplicateKey(err)) throw err;
+            // A retry of a creation whose answer was lost: the first one's person is the outcome.
+            const first = await people.byId(auth.orgId, doc._id);
+            if (first) return toPerson(first);
+            throw customIdTaken(input.customId);
           }
           return toPerson(doc);
         },
