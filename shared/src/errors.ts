@@ -24,6 +24,8 @@ export const notFound = (what: string) => new AppError(`${what} was not found`, 
 export const forbidden = (message: string) => new AppError(message, 403, 'FORBIDDEN');
 export const unauthorized = (message: string) => new AppError(message, 401, 'UNAUTHORIZED');
 export const conflict = (message: string) => new AppError(message, 409, 'CONFLICT');
+/** 503 for a dependency that is down, nothing done: retryable, and toProblem shows its message. */
+export const unavailable = (message: string) => new Errors.MoleculerRetryableError(message, 503, 'UNAVAILABLE');
 
 export interface Problem {
   type: string;

@@ -24,6 +24,8 @@ export interface Route {
   /** Roles the action allows, repeated here for the documentation only: the service enforces them. */
   roles: readonly Role[];
   summary: string;
+  /** Longer explanation for the OpenAPI document. */
+  description?: string;
   tag: string;
   /** Honour an Idempotency-Key header (passed in ctx.meta.idempotencyKey). */
   idempotent?: boolean;

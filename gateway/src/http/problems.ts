@@ -1,6 +1,5 @@
 import type { ErrorRequestHandler, Response } from 'express';
-import { Errors } from 'moleculer';
-import { toProblem, type Problem, type PinoLogger } from '@relais/shared';
+import { toProblem, unavailable, type Problem, type PinoLogger } from '@relais/shared';
 
 export const PROBLEM_TYPE = 'application/problem+json';
 
@@ -9,10 +8,7 @@ export function httpError(status: number, message: string): Error & { status: nu
   return Object.assign(new Error(message), { status });
 }
 
-/** 503 for a dependency the gateway itself needs (its database); toProblem maps the type. */
-export function unavailable(message: string): Error {
-  return new Errors.MoleculerRetryableError(message, 503, 'UNAVAILABLE');
-}
+export { unavailable };
 
 /** Seconds a client should wait before retrying a 503. */
 export const RETRY_AFTER_S = 5;

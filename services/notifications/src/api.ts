@@ -53,28 +53,53 @@ export const settingsOutput = z.object({
   timeZone: z.string(),
   defaultWording,
   segmentCosts,
+  nextSlotAt: z.iso
+    .datetime()
+    .nullable()
+    .describe("The org's next send slot (19:00 on a send day, in its time zone), as a UTC instant; null while SMS are off"),
+  nextSlotLocal: z.string().nullable().describe('`nextSlotAt` in the org\'s time zone, ISO 8601 with its offset: 2026-12-08T19:00:00+01:00'),
   updatedAt: z.iso.datetime().nullable(),
   updatedBy: z.string().nullable(),
 });
 
+export const rehearsalOutput = z.object({
+  slotAt: z.iso.datetime().describe('The instant the rehearsed slot stands for: now'),
+  from: z.iso.datetime().describe('Start of its window: the slot handled before it (mail registered after this and by now is announced)'),
+  deliveries: z.number().int().describe('Delivery rows it created (one per person and mail kind; skipped ones included)'),
+  nextSlotAt: z.iso.datetime(),
+});
+
 export const emptyInput = z.strictObject({});
+
+// Examples for the API document only: values the refinements and the service accept.
+const senderIdInput = senderId.meta({ examples: ['CCAS'] });
+const signatureInput = signature.meta({ examples: ['CCAS de Saint-Denis'] });
+const MAIL_TEMPLATE_EXAMPLE = 'Bonjour, {{count}} {{plural count "courrier" "courriers"}} vous attend. {{signature}}';
 
 export const updateSettingsInput = z.strictObject({
   smsEnabled: z.boolean().optional(),
-  senderId: senderId.nullable().optional(),
-  signature: signature.nullable().optional(),
-  sendDays: sendDays.optional(),
-  timeZone: timeZone.optional(),
+  senderId: senderIdInput.nullable().optional(),
+  signature: signatureInput.nullable().optional(),
+  sendDays: sendDays.optional().meta({ examples: [[2, 4]] }),
+  timeZone: timeZone.optional().meta({ examples: ['Europe/Paris'] }),
   defaultWording: defaultWording.optional(),
 });
 
-const templateSource = z.string().trim().min(1, 'is required').max(1000, 'must have at most 1000 characters');
+const templateSource = z
+  .string()
+  .trim()
+  .min(1, 'is required')
+  .max(1000, 'must have at most 1000 characters')
+  .meta({ examples: [MAIL_TEMPLATE_EXAMPLE] });
 
 export const previewInput = z.strictObject({
   /** Unsaved values to preview; the stored settings apply to what is left out. */
-  senderId: senderId.optional(),
-  signature: signature.optional(),
-  templates: z.partialRecord(templateKinds, templateSource).optional(),
+  senderId: senderIdInput.optional(),
+  signature: signatureInput.optional(),
+  templates: z
+    .partialRecord(templateKinds, templateSource)
+    .optional()
+    .meta({ examples: [{ 'mail.letter': MAIL_TEMPLATE_EXAMPLE }] }),
   defaultWording: defaultWording.optional(),
 });
 
@@ -115,6 +140,10 @@ const delivery = z.object({
   content: z.string().nullable(),
   encoding: z.enum(['GSM-7', 'UCS-2']).nullable(),
   segments: z.number().int(),
+  provider: z
+    .string()
+    .nullable()
+    .describe('Who took the message: `twilio`, or `log` (a development stack: logged, not sent); null before any provider call'),
   reason: z.string().optional(),
   error: z.object({ code: z.string().optional(), message: z.string() }).optional(),
   attempts: z.number().int(),
@@ -229,6 +258,18 @@ export const routes: Route[] = [
     output: templatesOutput,
     roles: ADMIN,
     summary: 'Go back to the default text of one SMS template',
+    tag: 'Notifications',
+  },
+  {
+    method: 'post',
+    path: '/v1/notifications/rehearsal',
+    action: 'notifications.rehearse',
+    input: emptyInput,
+    output: rehearsalOutput,
+    roles: ADMIN,
+    summary: "Rehearse the org's next slot now (not in production)",
+    description:
+      'Sends now what the next slot would send: one SMS per person and mail kind registered since the last slot, as a slot at this instant. That mail is then not announced again at the next slot. Refused (403) when the stack runs with NODE_ENV=production, and (409) while SMS are off.',
     tag: 'Notifications',
   },
   {

@@ -3,11 +3,14 @@ import type { ServiceSchema } from 'moleculer';
 import {
   SharedRateLimit,
   STAFF,
+  conflict,
   defineAction,
   defineSystemAction,
+  forbidden,
   healthAction,
   openRuntime,
   orgOf,
+  unavailable,
   validationError,
   type Logger,
   type ServiceRuntime,
@@ -32,7 +35,8 @@ import { PendingMail } from './data/pendingMail';
 import { CONSENT_CHANGES_KEPT_MS, Recipients } from './data/recipients';
 import { Schedule } from './data/schedule';
 import { SettingsRepo } from './data/settings';
-import { previousSlot, reminderAt, scheduleKey, type Weekday } from './domain/schedule';
+import { localTime } from './domain/localTime';
+import { nextSlot, previousSlot, reminderAt, scheduleKey, type Weekday } from './domain/schedule';
 import { applySettings, defaultSettings, type OrgSettings } from './domain/settings';
 import { smsSize, ucs2Characters } from './domain/sms';
 import { SMS_KINDS, SMS_KIND_LABELS, TEMPLATE_VARIABLES, sampleVariables, templateProblem, type SmsKind } from './domain/templates';
@@ -62,6 +66,8 @@ export interface NotificationsOptions {
   /** Deliveries before an event is dead-lettered, and the redelivery backoff (tests shorten them). */
   maxDeliveries?: number;
   backoffMs?: number[];
+  /** Whether admins may rehearse a slot now (`rehearse`): never in production. */
+  rehearsals?: boolean;
 }
 
 /**
@@ -83,6 +89,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
   let schedule: Schedule;
   let deliveries: Deliveries;
   let lots: SendLots;
+  let scheduler: Scheduler;
   let subscriptions: Subscription[] = [];
   let loops: { stop(): Promise<void> }[] = [];
 
@@ -97,9 +104,16 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
     timeZone: s.timeZone,
     defaultWording: s.defaultWording,
     segmentCosts,
+    ...nextSlotView(s),
     updatedAt: s.updatedAt ? s.updatedAt.toISOString() : null,
     updatedBy: s.updatedBy,
   });
+
+  const nextSlotView = (s: OrgSettings) => {
+    if (!s.smsEnabled) return { nextSlotAt: null, nextSlotLocal: null };
+    const at = nextSlot(clock.now(), s.sendDays, s.timeZone);
+    return { nextSlotAt: at.toISOString(), nextSlotLocal: localTime(at, s.timeZone).iso };
+  };
 
   const templatesView = (s: OrgSettings) => ({
     templates: SMS_KINDS.map((kind) => ({
@@ -303,6 +317,19 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
         },
       }),
 
+      rehearse: defineAction({
+        input: emptyInput,
+        roles: ['admin'],
+        async handler(_input, auth, ctx) {
+          if (!opts.rehearsals) throw forbidden('Rehearsing a slot is not available in production.');
+          const org = await settingsOf(auth.orgId, orgOf(ctx).timeZone);
+          if (!org.smsEnabled) throw conflict('SMS are off for this org: switch them on (PUT /v1/notifications/settings) first.');
+          const rehearsal = await scheduler.rehearse(org);
+          if (!rehearsal) throw unavailable('Mail registered just now is still being counted; try again in a few seconds.');
+          return { ...rehearsal, nextSlotAt: nextSlot(rehearsal.slotAt, org.sendDays, org.timeZone).toISOString(), slotAt: rehearsal.slotAt.toISOString(), from: rehearsal.from.toISOString() };
+        },
+      }),
+
       providerStatus: defineSystemAction({
         input: providerStatusInput,
         async handler({ status, ...report }) {
@@ -356,7 +383,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
         },
       );
       const senderLoop = startLoop('sender', () => sender.runOnce(), config.SEND_INTERVAL_MS, log);
-      const scheduler = new Scheduler(
+      scheduler = new Scheduler(
         {
           settings: settingsRepo,
           schedule,

@@ -24,6 +24,7 @@ export function toDelivery(d: DeliveryDoc, zone: string) {
     content: d.content,
     encoding: d.encoding,
     segments: d.segments,
+    provider: d.provider ?? null,
     ...(d.reason ? { reason: d.reason } : {}),
     ...(d.error ? { error: { ...(d.error.code ? { code: d.error.code } : {}), message: d.error.message } } : {}),
     attempts: d.attempts,

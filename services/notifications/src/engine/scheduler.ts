@@ -106,6 +106,20 @@ export class Scheduler {
     return slot;
   }
 
+  /**
+   * A slot at this instant for one org (a non-production rehearsal): the mail registered since the
+   * last slot handled is announced now, and that slot becomes the next one's window start. Null when
+   * the events stored by now are not applied yet.
+   */
+  async rehearse(org: OrgSettings): Promise<{ slotAt: Date; from: Date; deliveries: number } | null> {
+    if (!(await (this.deps.eventsApplied?.() ?? Promise.resolve(true)))) return null;
+    const now = this.deps.clock.now();
+    const from = (await this.deps.schedule.slotProgress(org.orgId))?.lastSlotAt ?? previousSlot(now, org.sendDays, org.timeZone);
+    const deliveries = await this.digest(org, now, now, from);
+    await this.deps.schedule.setLastSlot(org.orgId, now);
+    return { slotAt: now, from, deliveries };
+  }
+
   private sending(org: OrgSettings, now: Date): Sending {
     return {
       smsEnabled: org.smsEnabled,
