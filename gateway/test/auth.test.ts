@@ -148,6 +148,27 @@ describe('gateway authentication and accounts', function () {
       expectProblem(await api.delete(`/v1/tokens/${a.adminTokenId}`, { token: agent.token }), 404);
     });
 
+    it('lists tokens without their secret: admins the org, others their own; revoked ones on request', async () => {
+      const laptop = await api.post(`/v1/users/${agent.userId}/tokens`, { token: agent.token, json: { label: 'old laptop' } });
+      expect((await api.delete(`/v1/tokens/${laptop.body.id}`, { token: agent.token })).status).to.equal(204);
+      const own = await api.get('/v1/tokens', { token: agent.token });
+      expect(own.status).to.equal(200);
+      expect(own.body.items.map((i: { userId: string }) => i.userId)).to.satisfy((ids: string[]) => ids.length > 0 && ids.every((id) => id === agent.userId));
+      expect(own.body.items.map((i: { id: string }) => i.id)).to.not.include(laptop.body.id);
+      expect(JSON.stringify(own.body)).to.not.match(/rl_/);
+      const all = await api.get('/v1/tokens?include=all', { token: agent.token });
+      expect(all.body.items.find((i: { id: string }) => i.id === laptop.body.id)).to.include({ label: 'old laptop' }).and.have.property('revokedAt').that.is.a('string');
+      expectProblem(await api.get(`/v1/tokens?userId=${a.adminId}`, { token: agent.token }), 403);
+
+      const org = await api.get('/v1/tokens', { token: a.adminToken });
+      const ids = org.body.items.map((i: { id: string }) => i.id);
+      expect(ids).to.include.members([a.adminTokenId, agent.tokenId]);
+      const admins = await api.get(`/v1/tokens?userId=${a.adminId}`, { token: a.adminToken });
+      expect(admins.body.items.find((i: { id: string }) => i.id === a.adminTokenId).lastUsedAt).to.be.a('string');
+      expectProblem(await api.get(`/v1/tokens?userId=${a.adminId}`, { token: b.adminToken }), 404);
+      expectProblem(await api.get('/v1/tokens?include=some', { token: a.adminToken }), 422);
+    });
+
     it("another org's user and token ids are 404, never 403", async () => {
       expectProblem(await api.get(`/v1/users/${a.adminId}`, { token: b.adminToken }), 404);
       expectProblem(await api.patch(`/v1/users/${agent.userId}`, { token: b.adminToken, json: { disabled: true } }), 404);

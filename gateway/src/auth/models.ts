@@ -88,6 +88,8 @@ export const tokenSchema = new mongoose.Schema<TokenDoc>(
 );
 // Serves authentication: findOne { hash } on every token-cache miss.
 tokenSchema.index({ hash: 1 }, { unique: true });
+// Serves the token list: find { orgId, userId? } sorted by createdAt.
+tokenSchema.index({ orgId: 1, userId: 1, createdAt: -1 });
 
 // Only _id (the token id) is queried: no secondary index.
 export const tokenUsageSchema = new mongoose.Schema<TokenUsageDoc>(

@@ -6,10 +6,12 @@ import {
   createTokenInput,
   createUserInput,
   issuedToken,
+  listTokensInput,
   me,
   noInput,
   orgWithAdmin,
   tokenIdInput,
+  tokenList,
   updateUserInput,
   user,
   userIdInput,
@@ -171,6 +173,38 @@ export function accountOperations({ store, verifier }: { store: GatewayStore; ve
         const target = await userInOrg(auth.orgId, userId);
         if (target.disabled) throw conflict('This user is disabled; enable them before creating a token.');
         return issueToken(store, auth.orgId, userId, label);
+      },
+    },
+    {
+      operationId: 'gateway.tokens.list',
+      method: 'get',
+      path: '/v1/tokens',
+      input: listTokensInput,
+      output: tokenList,
+      roles: ROLES,
+      security: 'bearer',
+      summary: 'API tokens (admins: the whole org, or one user with userId; others: their own), newest first',
+      description: 'Never the secret itself: only its id, label and dates. Revoke one with DELETE /v1/tokens/{tokenId}.',
+      tag: TAG,
+      async run({ input }, ctx) {
+        const auth = authOf(ctx);
+        const { userId, include } = input as z.infer<typeof listTokensInput>;
+        if (userId) {
+          requireAdminOrSelf(auth, userId, 'list the tokens');
+          await userInOrg(auth.orgId, userId);
+        }
+        const docs = await store.tokens.list(auth.orgId, { userId: auth.role === 'admin' ? userId : auth.userId, include });
+        const used = await store.tokenUsage.lastUsed(auth.orgId, docs.map((d) => d._id));
+        return {
+          items: docs.map((d) => ({
+            id: d._id,
+            userId: d.userId,
+            label: d.label,
+            createdAt: d.createdAt.toISOString(),
+            lastUsedAt: used.get(d._id)?.toISOString() ?? null,
+            revokedAt: d.revokedAt?.toISOString() ?? null,
+          })),
+        };
       },
     },
     {

@@ -30,17 +30,19 @@ export const timeZone = z
   .refine(isTimeZone, { message: 'must be an IANA time zone such as Europe/Paris or Indian/Reunion' });
 
 const line = (max: number) => z.string().trim().min(1, 'must not be empty').max(max).refine(singleLine.check, singleLine.message);
-const personName = line(200);
+// Examples are for the API document only.
+const personName = line(200).meta({ examples: ['Lucas Pierre'] });
 const email = z
   .email({ message: 'must be an e-mail address' })
   .max(254)
-  .toLowerCase();
+  .toLowerCase()
+  .meta({ examples: ['lucas.pierre@ccas-saint-denis.example'] });
 const role = z.enum(ROLES, { message: `must be one of ${ROLES.join(', ')}` });
 const id = (what: string) => z.uuid({ message: `must be a ${what} id (UUID)` });
 const tokenLabel = line(100);
 
 export const createOrgInput = z.strictObject({
-  name: line(200),
+  name: line(200).meta({ examples: ['CCAS de Saint-Denis'] }),
   region: regionCode.default('FR'),
   timeZone: timeZone.default('Europe/Paris'),
   admin: z.strictObject({ name: personName, email }),
@@ -64,10 +66,15 @@ export const updateUserInput = z.strictObject({
 
 export const createTokenInput = z.strictObject({
   userId: id('user'),
-  label: tokenLabel.default('API token'),
+  label: tokenLabel.default('API token').meta({ examples: ['Logiciel de gestion du courrier'] }),
 });
 
 export const tokenIdInput = z.strictObject({ tokenId: id('token') });
+
+export const listTokensInput = z.strictObject({
+  userId: id('user').optional().describe("Only this user's tokens (admins; everybody else sees only their own)"),
+  include: z.enum(['active', 'all']).default('active').describe('`all` lists revoked tokens too'),
+});
 
 export const noInput = z.strictObject({});
 
@@ -99,6 +106,16 @@ export const issuedToken = z.object({
   token: z.string().describe('The secret, shown only in this response: send it as `Authorization: Bearer <token>`.'),
 });
 export type IssuedToken = z.infer<typeof issuedToken>;
+
+export const tokenInfo = z.object({
+  id: z.string(),
+  userId: z.string(),
+  label: z.string(),
+  createdAt: z.iso.datetime(),
+  lastUsedAt: z.iso.datetime().nullable().describe('Last authenticated request (to within TOKEN_CACHE_TTL_MS); null if never used'),
+  revokedAt: z.iso.datetime().nullable(),
+});
+export const tokenList = z.object({ items: z.array(tokenInfo) });
 
 export const orgWithAdmin = z.object({ org, admin: user, token: issuedToken });
 export const me = z.object({ user, org });

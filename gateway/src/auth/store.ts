@@ -100,6 +100,14 @@ export class TokenRepository extends TenantRepository<TokenDoc> {
     return this.findOne(orgId, { _id: tokenId });
   }
 
+  /** The org's tokens (or one user's), newest first; revoked ones only with `include: 'all'`. */
+  list(orgId: string, opts: { userId?: string; include: 'active' | 'all' }) {
+    const filter: Record<string, unknown> = {};
+    if (opts.userId) filter.userId = opts.userId;
+    if (opts.include === 'active') filter.revokedAt = null;
+    return this.find(orgId, filter).sort({ createdAt: -1 }).limit(1000).exec();
+  }
+
   /** Sets revokedAt once; revoking twice keeps the first date. */
   async revoke(orgId: string, tokenId: string, at: Date): Promise<void> {
     await this.model.updateOne(this.scoped(orgId, { _id: tokenId, revokedAt: null }), { $set: { revokedAt: at } }).exec();
@@ -117,6 +125,13 @@ export class TokenUsageRepository extends TenantRepository<TokenUsageDoc> {
       if (!isDuplicateKey(err)) throw err;
       await update();
     }
+  }
+
+  /** When each of these tokens was last used (tokens never used are absent). */
+  async lastUsed(orgId: string, tokenIds: string[]): Promise<Map<string, Date>> {
+    if (tokenIds.length === 0) return new Map();
+    const docs = await this.find(orgId, { _id: { $in: tokenIds } }).exec();
+    return new Map(docs.map((d) => [d._id, d.lastUsedAt]));
   }
 
   async lastUsedAt(orgId: string, tokenId: string): Promise<Date | undefined> {
