@@ -1,7 +1,8 @@
+import { sample } from 'openapi-sampler';
 import { z } from 'zod';
-import type { FieldProblem, Problem } from '@relais/shared';
+import { forbidden, notFound, toProblem, unauthorized, validationError, type FieldProblem, type Problem } from '@relais/shared';
 import { takesIdempotencyKey, type OperationDoc } from './http/operation';
-import { PROBLEM_TYPE } from './http/problems';
+import { PROBLEM_TYPE, httpError, unavailable } from './http/problems';
 
 type Json = Record<string, unknown>;
 
@@ -21,18 +22,60 @@ export const problemSchema = z
 
 const BODY_METHODS = new Set(['post', 'put', 'patch']);
 
+/** The shared error responses, each with an example made by the error mapping every request goes through (toProblem). */
 const errorResponses = {
-  BadRequest: 'Malformed request (e.g. the body is not valid JSON)',
-  Unauthorized: 'Missing or invalid credentials',
-  Forbidden: 'Your role does not allow this',
-  InvalidInput: 'Invalid input; `errors` lists each field',
-  ClientError: 'Other client error (not found, conflict, unsupported media type, ...)',
-  ServerError: 'The service is unavailable (503), timed out (504) or failed (500)',
-} as const;
+  BadRequest: {
+    description: 'Malformed request (e.g. the body is not valid JSON)',
+    example: toProblem(httpError(400, 'The request body is not valid JSON (Unexpected end of JSON input).')),
+  },
+  Unauthorized: {
+    description: 'Missing or invalid credentials',
+    example: toProblem(unauthorized('Authentication is required: send Authorization: Bearer <token>.')),
+  },
+  Forbidden: {
+    description: 'Your role does not allow this',
+    example: toProblem(forbidden('This requires one of the roles admin, manager, caseworker; your role is agent.')),
+  },
+  InvalidInput: {
+    description: 'Invalid input; `errors` lists each field',
+    example: toProblem(
+      validationError('Invalid input: lastName: cannot be empty; birthDate: must be a date (YYYY-MM-DD)', [
+        { path: 'lastName', message: 'cannot be empty' },
+        { path: 'birthDate', message: 'must be a date (YYYY-MM-DD)' },
+      ]),
+    ),
+  },
+  ClientError: {
+    description: 'Other client error (not found, conflict, unsupported media type, ...)',
+    example: toProblem(notFound('Person')),
+  },
+  ServerError: {
+    description: 'The service is unavailable (503), timed out (504) or failed (500)',
+    example: toProblem(unavailable('The message broker is unreachable; nothing was done. Retry shortly.')),
+  },
+} satisfies Record<string, { description: string; example: Problem }>;
+
+// zod bounds every integer by the safe range, which a sampler would show as -9007199254740991.
+const withoutSafeIntegerBounds = (value: Json): Json =>
+  JSON.parse(JSON.stringify(value), (key, v: unknown) =>
+    (key === 'minimum' && v === Number.MIN_SAFE_INTEGER) || (key === 'maximum' && v === Number.MAX_SAFE_INTEGER) ? undefined : v,
+  ) as Json;
+
+/**
+ * Samples schemas of a document, their $refs resolved against it. Deterministic: a schema's own
+ * `examples` (zod `.meta({ examples: [...] })`) come first, then const, enum, default, format.
+ */
+export function samplerOf(document: Json): (schema: Json) => unknown {
+  type Schema = Parameters<typeof sample>[0];
+  const plain = withoutSafeIntegerBounds(document);
+  return (schema) => sample(withoutSafeIntegerBounds(schema) as Schema, { quiet: true }, plain);
+}
 
 /** Builds the OpenAPI 3.1 document from the operations: every schema comes from zod. */
 export function buildOpenApi(ops: readonly OperationDoc[], info: { title: string; version: string; description?: string }): Json {
   const schemas: Json = {};
+  // Media types whose example is sampled once every component schema is known.
+  const toSample: Json[] = [];
   const toJson = (schema: z.ZodType, io: 'input' | 'output', owner: string): Json => {
     const js = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Json;
     delete js.$schema;
@@ -87,7 +130,9 @@ export function buildOpenApi(ops: readonly OperationDoc[], info: { title: string
       };
       if (!bodyRequired.length) delete body.required;
       if (others.length) {
-        requestBody = { required: bodyRequired.length > 0, content: { 'application/json': { schema: body } } };
+        const media: Json = { schema: body };
+        toSample.push(media);
+        requestBody = { required: bodyRequired.length > 0, content: { 'application/json': media } };
       }
     } else {
       parameters.push(...others.map((n) => param(n, 'query')));
@@ -106,15 +151,13 @@ export function buildOpenApi(ops: readonly OperationDoc[], info: { title: string
     }
 
     const status = String(op.status ?? 200);
-    const success: Json =
-      status === '204'
-        ? { description: 'Done; no content' }
-        : {
-            description: 'Success',
-            content: {
-              [op.produces ?? 'application/json']: { schema: op.output ? toJson(op.output, 'output', op.operationId) : {} },
-            },
-          };
+    let success: Json = { description: 'Done; no content' };
+    if (status !== '204') {
+      const media: Json = { schema: op.output ? toJson(op.output, 'output', op.operationId) : {} };
+      // Without an output schema (this document, the docs page) there is nothing to sample.
+      if (op.output) toSample.push(media);
+      success = { description: 'Success', content: { [op.produces ?? 'application/json']: media } };
+    }
     const ref = (name: keyof typeof errorResponses) => ({ $ref: `#/components/responses/${name}` });
     const responses: Json = { [status]: success };
     if (BODY_METHODS.has(op.method)) responses['400'] = ref('BadRequest');
@@ -140,19 +183,21 @@ export function buildOpenApi(ops: readonly OperationDoc[], info: { title: string
     };
   }
 
-  return {
+  const document: Json = {
     openapi: '3.1.0',
     info,
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    // Relative, so it is the origin this document was fetched from (the spec's default, stated for tools that need it).
+    servers: [{ url: '/', description: 'This gateway: the origin serving this document' }],
     tags: tags.map((name) => ({ name })),
     security: [{ bearer: [] }],
     paths,
     components: {
       schemas,
       responses: Object.fromEntries(
-        Object.entries(errorResponses).map(([name, description]) => [
+        Object.entries(errorResponses).map(([name, { description, example }]) => [
           name,
-          { description, content: { [PROBLEM_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } } },
+          { description, content: { [PROBLEM_TYPE]: { schema: { $ref: '#/components/schemas/Problem' }, example } } },
         ]),
       ),
       securitySchemes: {
@@ -161,4 +206,7 @@ export function buildOpenApi(ops: readonly OperationDoc[], info: { title: string
       },
     },
   };
+  const sampleOf = samplerOf(document);
+  for (const media of toSample) media.example = sampleOf(media.schema as Json);
+  return document;
 }

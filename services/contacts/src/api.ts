@@ -31,16 +31,17 @@ const spokenLanguage = z
 
 const customId = text(100).describe('"Identifiant personnalisé": the org\'s own reference of the file, unique in the org');
 
-/** Civil status fields; optional ones accept null for "not known". */
+/** Civil status fields; optional ones accept null for "not known". Examples are for the API document only. */
 const civilStatus = {
-  lastName: text(100),
-  firstName: text(100),
-  usageName: text(100).describe("Nom d'usage or nickname"),
-  sex,
-  birthDate: birthDate.describe('YYYY-MM-DD, from 1900-01-01 to today'),
-  birthPlace: text(200),
-  spokenLanguage,
-  customId,
+  lastName: text(100).meta({ examples: ['Pierre'] }),
+  firstName: text(100).meta({ examples: ['Lucas'] }),
+  usageName: text(100).describe("Nom d'usage or nickname").meta({ examples: ['Luc'] }),
+  sex: sex.meta({ examples: ['male'] }),
+  birthDate: birthDate.describe('YYYY-MM-DD, from 1900-01-01 to today').meta({ examples: ['1987-03-14'] }),
+  birthPlace: text(200).meta({ examples: ['Saint-Denis (La Réunion)'] }),
+  // A sampler cannot know which codes canonicalLanguage accepts.
+  spokenLanguage: spokenLanguage.meta({ examples: ['fr'] }),
+  customId: customId.meta({ examples: ['DOM-2024-0042'] }),
 };
 
 export const createPersonInput = z.strictObject({

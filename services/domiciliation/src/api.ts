@@ -14,23 +14,30 @@ export const personInput = z.strictObject({ personId });
 /** Several people at once: the mail service checks all the people of concurrent registrations in one call. */
 export const peopleInput = z.strictObject({ personIds: z.array(personId).min(1).max(500) });
 
-export const activateInput = z.strictObject({ personId, startDate: date, endDate: date });
+// Examples (API document only): a one-year period, the end after the start as the service requires.
+const startDate = date.meta({ examples: ['2026-01-05'] });
+const endDate = date.meta({ examples: ['2027-01-04'] });
 
-export const refuseInput = z.strictObject({ personId, reason: z.string().trim().min(1).max(1000).optional() });
+export const activateInput = z.strictObject({ personId, startDate, endDate });
+
+export const refuseInput = z.strictObject({
+  personId,
+  reason: z.string().trim().min(1).max(1000).optional().meta({ examples: ['Aucun lien avec la commune'] }),
+});
 
 export const renewInput = z.strictObject({
   personId,
   /** The day after the previous period's end when omitted. */
-  startDate: date.optional(),
-  endDate: date,
+  startDate: startDate.optional(),
+  endDate,
 });
 
-export const changeEndDateInput = z.strictObject({ personId, endDate: date });
+export const changeEndDateInput = z.strictObject({ personId, endDate });
 
 export const endInput = z.strictObject({
   personId,
   /** Today in the org's time zone when omitted. */
-  endDate: date.optional(),
+  endDate: endDate.optional(),
 });
 
 export const setSmsConsentInput = z
@@ -38,7 +45,7 @@ export const setSmsConsentInput = z
     personId,
     consent: z.boolean(),
     /** The mobile number as typed (national or international form); required with consent. */
-    phone: z.string().max(40).optional(),
+    phone: z.string().max(40).optional().meta({ examples: ['06 12 34 56 78'] }),
   })
   .refine((v) => !v.consent || v.phone !== undefined, { message: 'is required when SMS consent is given', path: ['phone'] })
   .refine((v) => v.consent || v.phone === undefined, { message: 'only applies when SMS consent is given', path: ['phone'] });

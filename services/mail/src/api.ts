@@ -9,8 +9,8 @@ export const registerMailInput = z.strictObject({
   personId,
   kind: mailKind,
   quantity: z.number().int().min(1).max(1000).default(1),
-  sender: z.string().trim().min(1).max(200).refine(singleLine.check, singleLine.message).optional(),
-  note: z.string().trim().min(1).max(2000).optional(),
+  sender: z.string().trim().min(1).max(200).refine(singleLine.check, singleLine.message).optional().meta({ examples: ['CAF'] }),
+  note: z.string().trim().min(1).max(2000).optional().meta({ examples: ['Lettre recommandée avec accusé de réception'] }),
 });
 export type RegisterMailInput = z.infer<typeof registerMailInput>;
 
@@ -31,8 +31,9 @@ export const handOverInput = z
     /** The items handed over; all pending items of the person when omitted. */
     mailItemIds: z.array(z.uuid({ message: 'must be a mail item id (UUID)' })).min(1).max(500).optional(),
     /** Who took the mail: the person, or a proxy holding a power of attorney. */
-    to: z.enum(['person', 'proxy']).default('person'),
-    proxyName: z.string().trim().min(1).max(200).refine(singleLine.check, singleLine.message).optional(),
+    // The examples (API document only) form a pair the refinements below accept.
+    to: z.enum(['person', 'proxy']).default('person').meta({ examples: ['proxy'] }),
+    proxyName: z.string().trim().min(1).max(200).refine(singleLine.check, singleLine.message).optional().meta({ examples: ['Marie Pierre'] }),
   })
   .refine((v) => v.to !== 'proxy' || v.proxyName, { message: 'is required when mail is handed to a proxy', path: ['proxyName'] })
   .refine((v) => v.to === 'proxy' || !v.proxyName, { message: 'only applies when mail is handed to a proxy', path: ['proxyName'] });
