@@ -13,8 +13,16 @@ say() { echo "setup: $*" >&2; }
 # npm writes node_modules/.package-lock.json last, so an older one means an outdated install.
 if [[ -f package-lock.json ]]; then
   if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
-    say "installing npm packages (npm ci)"
-    npm ci --no-audit --no-fund >&2
+    # The install runs under the machine's Node, which may be older than the engines field wants: its
+    # EBADENGINE warnings are noise, since npm scripts then run the project's own Node. Under an npm
+    # script PATH starts with node_modules/.bin, whose node is the one npm ci is about to delete: drop it.
+    machine_path=""
+    IFS=: read -ra path_dirs <<<"$PATH"
+    for dir in "${path_dirs[@]}"; do
+      [[ "$dir" == "$root/node_modules/.bin" ]] || machine_path+="${machine_path:+:}$dir"
+    done
+    say "installing npm packages (npm ci) under the machine's Node $(PATH="$machine_path" node --version); engine warnings are harmless: npm scripts use the project's Node 24 from node_modules"
+    PATH="$machine_path" npm ci --no-audit --no-fund --loglevel=error >&2
   fi
 elif [[ ! -d node_modules ]]; then
   say "installing npm packages (npm install)"

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { logFormats } from './log';
 
 /** Settings every Relais process reads from its environment. */
 export const baseConfigSchema = z.object({
@@ -11,6 +12,11 @@ export const baseConfigSchema = z.object({
     .regex(/^[a-z][a-z0-9_]{0,30}$/, 'must be lower-case letters, digits or _ (at most 31), starting with a letter')
     .default('relais'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  /**
+   * `json` (one object a line, for collectors) or `pretty` (one readable line, for a terminal). Unset or empty:
+   * decided at run time by logFormat() in log.ts, pretty only when stdout is a terminal outside production.
+   */
+  LOG_FORMAT: z.preprocess((v) => (v === '' ? undefined : v), z.enum(logFormats).optional()),
   NODE_ID: z.string().min(1).optional(),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   DB_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),

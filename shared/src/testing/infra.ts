@@ -5,7 +5,6 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MongoClient } from 'mongodb';
 import { connect } from 'nats';
 
 export type InfraPurpose = 'test' | 'start';
@@ -33,12 +32,23 @@ interface Provided {
   stop?: () => Promise<void>;
 }
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The repository: the nearest directory above this module holding tools/ferretdb (also from a bundle in dist/). */
+function repositoryRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url)); // bundle-safe: searched upwards
+  while (!existsSync(path.join(dir, 'tools', 'ferretdb'))) {
+    const up = path.dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+  return dir;
+}
+const ROOT = repositoryRoot();
 const CACHE = path.join(ROOT, '.cache');
 const LOGS = path.join(CACHE, 'logs');
 const FERRETDB_BIN = path.join(CACHE, 'ferretdb');
 const FERRETDB_PIDFILE = path.join(CACHE, 'ferretdb.pid');
-const PG = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'relais' };
+// The variables that move the PostgreSQL a spawned FerretDB uses, as psql and libpq know them.
+const PG_VARIABLES = 'PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE';
 const NATS_BIN_FALLBACK = '/usr/sbin/nats-server';
 
 // FerretDB and nats-server usually answer within a second, but either can stall: every wait is bounded.
@@ -74,6 +84,64 @@ export async function provideInfra(opts: InfraOptions): Promise<Infra> {
   }
 }
 
+interface PgSettings {
+  /** A host name or address, or (starting with /) the directory of PostgreSQL's Unix socket, as for libpq. */
+  host: string;
+  port: number;
+  user: string;
+  password?: string;
+  database: string;
+}
+
+/**
+ * The PostgreSQL behind a spawned FerretDB: the libpq variables, read when used (a launcher may set them
+ * after importing this module), else a local server with trust auth for user postgres. A string says
+ * why the variables cannot be used.
+ */
+function pgSettings(env: NodeJS.ProcessEnv = process.env): PgSettings | string {
+  const port = Number(env.PGPORT || 5432);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return `PGPORT=${env.PGPORT} is not a port number`;
+  return {
+    host: env.PGHOST || '127.0.0.1',
+    port,
+    user: env.PGUSER || 'postgres',
+    password: env.PGPASSWORD || undefined,
+    database: env.PGDATABASE || 'relais',
+  };
+}
+
+const isSocketDir = (host: string) => host.startsWith('/');
+
+/** Where PostgreSQL is looked for, for messages: `user@host:port/database`. */
+function pgAddress(pg: PgSettings): string {
+  const where = isSocketDir(pg.host) ? `${pg.host}/.s.PGSQL.${pg.port}` : `${pg.host}:${pg.port}`;
+  return `${pg.user}@${where}/${pg.database}`;
+}
+
+/**
+ * FerretDB's connection string. The password stays out of it: the URL is on FerretDB's command line,
+ * which every user of the machine can read (ps, /proc), while pgx, FerretDB's driver, takes PGPASSWORD
+ * from its environment like libpq does.
+ */
+function pgUrl(pg: PgSettings): string {
+  const user = encodeURIComponent(pg.user);
+  const database = encodeURIComponent(pg.database);
+  if (isSocketDir(pg.host)) {
+    return `postgres://${user}@/${database}?host=${encodeURIComponent(pg.host)}&port=${pg.port}`;
+  }
+  const host = pg.host.includes(':') ? `[${pg.host}]` : pg.host;
+  return `postgres://${user}@${host}:${pg.port}/${database}`;
+}
+
+/** The environment of psql and FerretDB: PGPASSWORD passes there, never on a command line. */
+function pgEnv(pg: PgSettings): NodeJS.ProcessEnv {
+  return pg.password === undefined ? { ...process.env } : { ...process.env, PGPASSWORD: pg.password };
+}
+
+function pgOpen(pg: PgSettings): Promise<boolean> {
+  return canConnect(isSocketDir(pg.host) ? { path: `${pg.host}/.s.PGSQL.${pg.port}` } : { host: pg.host, port: pg.port });
+}
+
 async function provide(
   what: string,
   envValue: string | undefined,
@@ -86,6 +154,8 @@ async function provide(
   if (typeof localResult !== 'string') return localResult;
   const engine = await dockerEngine();
   if (engine === true) return docker();
+  const pg = pgSettings();
+  const pgWhere = typeof pg === 'string' ? pg : `${pgAddress(pg)}, trust auth or PGPASSWORD`;
   throw new Error(
     [
       `No ${what} available.`,
@@ -93,8 +163,8 @@ async function provide(
       `  docker: ${engine}`,
       'Provide MongoDB and NATS (with JetStream) in one of these ways:',
       '  - set MONGO_URL (e.g. mongodb://127.0.0.1:27017) and NATS_URL (e.g. nats://127.0.0.1:4222) to running servers;',
-      '  - or install Go, PostgreSQL (trust auth for user postgres on 127.0.0.1:5432) and nats-server, then run',
-      '    scripts/setup.sh to build FerretDB into .cache/ferretdb;',
+      `  - or install Go, PostgreSQL (${pgWhere}; ${PG_VARIABLES} change it) and nats-server,`,
+      '    then run scripts/setup.sh to build FerretDB into .cache/ferretdb;',
       '  - or run a Docker engine (containers mongo:8 and nats:2.10 are started automatically).',
     ].join('\n'),
   );
@@ -115,16 +185,17 @@ async function localMongo(opts: InfraOptions): Promise<Provided | string> {
   if (running) return running;
 
   if (!existsSync(FERRETDB_BIN)) return `${path.relative(ROOT, FERRETDB_BIN)} is missing (scripts/setup.sh builds it with Go)`;
-  if (!(await portOpen(PG.host, PG.port))) return `PostgreSQL does not answer on ${PG.host}:${PG.port}`;
-  const created = await ensurePgDatabase();
+  const pg = pgSettings();
+  if (typeof pg === 'string') return pg;
+  if (!(await pgOpen(pg))) return `PostgreSQL does not answer at ${pgAddress(pg)} (${PG_VARIABLES} change it)`;
+  const created = await ensurePgDatabase(pg);
   if (created !== true) return created;
 
   // Something holds the port without speaking MongoDB: don't fight it.
   if (await portOpen('127.0.0.1', port)) port = await freePort();
 
   const url = `mongodb://127.0.0.1:${port}`;
-  const pgUrl = `postgres://${PG.user}@${PG.host}:${PG.port}/${PG.database}`;
-  const child = await spawnLogged('ferretdb', FERRETDB_BIN, ['-listen', `127.0.0.1:${port}`, '-postgresql-url', pgUrl]);
+  const child = await spawnLogged('ferretdb', FERRETDB_BIN, ['-listen', `127.0.0.1:${port}`, '-postgresql-url', pgUrl(pg)], pgEnv(pg));
   writeFileSync(FERRETDB_PIDFILE, `${child.pid} ${port}\n`);
   const stop = async () => {
     await terminate(child);
@@ -137,7 +208,7 @@ async function localMongo(opts: InfraOptions): Promise<Provided | string> {
     if (await pingMongo(url, 2_000)) return { url, source: `MongoDB-compatible server on 127.0.0.1:${port} (reused)` };
     throw new Error(`FerretDB did not answer ping on 127.0.0.1:${port} within ${FERRETDB_READY_MS / 1000} s; see ${logPath('ferretdb')}:\n${await logTail('ferretdb')}`);
   }
-  return { url, source: `FerretDB spawned on 127.0.0.1:${port} (PostgreSQL database ${PG.database})`, stop };
+  return { url, source: `FerretDB spawned on 127.0.0.1:${port} (PostgreSQL ${pgAddress(pg)})`, stop };
 }
 
 /**
@@ -192,24 +263,31 @@ function removePidfile(pid: number | undefined): void {
   }
 }
 
-async function ensurePgDatabase(): Promise<true | string> {
+async function ensurePgDatabase(pg: PgSettings): Promise<true | string> {
   const psql = (sql: string) =>
-    run('psql', ['-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-Atc', sql], 10_000);
+    run('psql', ['-h', pg.host, '-p', String(pg.port), '-U', pg.user, '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-Atc', sql], 10_000, pgEnv(pg));
+  // Quoted as SQL wants: PGDATABASE may hold any name (libpq connects to it case-sensitively).
+  const literal = `'${pg.database.replaceAll("'", "''")}'`;
+  const identifier = `"${pg.database.replaceAll('"', '""')}"`;
   try {
-    const exists = await psql(`SELECT 1 FROM pg_database WHERE datname = '${PG.database}'`);
+    const exists = await psql(`SELECT 1 FROM pg_database WHERE datname = ${literal}`);
     if (exists.trim() === '1') return true;
-    await psql(`CREATE DATABASE ${PG.database}`);
+    await psql(`CREATE DATABASE ${identifier}`);
     return true;
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
     if (e.code === 'ENOENT') return 'psql is not installed (needed to create the PostgreSQL database)';
     if (/already exists/.test(e.stderr ?? '')) return true;
-    return `could not create PostgreSQL database ${PG.database}: ${(e.stderr || e.message).trim()}`;
+    return `could not create PostgreSQL database ${pg.database} at ${pgAddress(pg)} (${PG_VARIABLES} change it): ${(e.stderr || e.message).trim()}`;
   }
 }
 
 /** True when a MongoDB-compatible server answers `ping` within `ms`. */
 export async function pingMongo(url: string, ms: number): Promise<boolean> {
+  const plain = /^mongodb:\/\/([\w.-]+|\[[\d:a-f]+\]):(\d+)\/?$/i.exec(url);
+  if (plain) return rawPing(plain[1]!.replace(/^\[|\]$/g, ''), Number(plain[2]), ms);
+  // Credentials, several hosts, options: the driver's job.
+  const { MongoClient } = await import('mongodb');
   const client = new MongoClient(url, { serverSelectionTimeoutMS: ms, connectTimeoutMS: ms, socketTimeoutMS: ms });
   try {
     await withDeadline(client.db('admin').command({ ping: 1 }), ms + 1_000);
@@ -219,6 +297,70 @@ export async function pingMongo(url: string, ms: number): Promise<boolean> {
   } finally {
     await withDeadline(client.close(true), 2_000).catch(() => {});
   }
+}
+
+/**
+ * `{ ping: 1 }` to one server as a bare OP_MSG: the launcher (npm start) asks this without loading
+ * the MongoDB driver, which costs it ~35 MB of memory. True when the reply says ok: 1.
+ */
+function rawPing(host: string, port: number, ms: number): Promise<boolean> {
+  const cstring = (s: string) => Buffer.from(`${s}\0`, 'utf8');
+  const body = Buffer.concat([
+    Buffer.from([0x10]), cstring('ping'), int32(1),
+    Buffer.from([0x02]), cstring('$db'), int32(6), cstring('admin'),
+    Buffer.from([0x00]),
+  ]);
+  const doc = Buffer.concat([int32(body.length + 4), body]);
+  const OP_MSG = 2013;
+  const payload = Buffer.concat([int32(0), Buffer.from([0]), doc]); // flagBits, section kind 0
+  const message = Buffer.concat([int32(16 + payload.length), int32(1), int32(0), int32(OP_MSG), payload]);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    let received = Buffer.alloc(0);
+    const timer = setTimeout(() => done(false), ms);
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write(message));
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (received.length < 4 || received.length < received.readInt32LE(0)) return;
+      // header (16), flagBits (4), section kind (1), then the reply document.
+      done(received.readInt32LE(12) === OP_MSG && received[20] === 0 && replyOk(received.subarray(21)));
+    });
+  });
+}
+
+function int32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeInt32LE(n);
+  return b;
+}
+
+/** Whether a BSON document's top-level `ok` is 1; reads the element types a ping reply holds. */
+function replyOk(doc: Buffer): boolean {
+  const sizes: Record<number, number> = { 0x01: 8, 0x07: 12, 0x08: 1, 0x09: 8, 0x0a: 0, 0x10: 4, 0x11: 8, 0x12: 8 };
+  let at = 4;
+  while (at < doc.length && doc[at] !== 0) {
+    const type = doc[at]!;
+    const nameEnd = doc.indexOf(0, at + 1);
+    if (nameEnd < 0) return false;
+    const name = doc.toString('utf8', at + 1, nameEnd);
+    const value = nameEnd + 1;
+    if (name === 'ok') {
+      if (type === 0x01) return doc.readDoubleLE(value) === 1;
+      if (type === 0x10) return doc.readInt32LE(value) === 1;
+      return false;
+    }
+    if (type === 0x02) at = value + 4 + doc.readInt32LE(value);
+    else if (type === 0x03 || type === 0x04) at = value + doc.readInt32LE(value);
+    else if (type in sizes) at = value + sizes[type]!;
+    else return false;
+  }
+  return false;
 }
 
 async function dockerMongo(): Promise<Provided> {
@@ -337,11 +479,11 @@ async function logTail(name: string): Promise<string> {
   return text.split('\n').slice(-15).join('\n');
 }
 
-async function spawnLogged(name: string, bin: string, args: string[]): Promise<ChildProcess> {
+async function spawnLogged(name: string, bin: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
   await mkdir(LOGS, { recursive: true });
   const fd = openSync(logPath(name), 'w');
   try {
-    const child = spawn(bin, args, { stdio: ['ignore', fd, fd] });
+    const child = spawn(bin, args, { stdio: ['ignore', fd, fd], env });
     children.add(child);
     child.once('exit', () => children.delete(child));
     await new Promise<void>((resolve, reject) => {
@@ -397,9 +539,9 @@ async function waitFor(check: () => Promise<boolean>, ms: number, child: ChildPr
   return false;
 }
 
-function run(cmd: string, args: string[], timeoutMs: number): Promise<string> {
+function run(cmd: string, args: string[], timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: timeoutMs, env: { ...process.env, PGCONNECT_TIMEOUT: '5' } }, (err, stdout, stderr) => {
+    execFile(cmd, args, { timeout: timeoutMs, env: { ...env, PGCONNECT_TIMEOUT: '5' } }, (err, stdout, stderr) => {
       if (err) reject(Object.assign(err, { stderr }));
       else resolve(stdout);
     });
@@ -425,8 +567,13 @@ function findOnPath(name: string): string | undefined {
 // ---------------------------------------------------------------- network
 
 function portOpen(host: string, port: number, ms = 1_000): Promise<boolean> {
+  return canConnect({ host, port }, ms);
+}
+
+/** True when something accepts a connection at `target` (a TCP port or a Unix socket) within `ms`. */
+function canConnect(target: net.NetConnectOpts, ms = 1_000): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
+    const socket = net.connect(target);
     const done = (open: boolean) => {
       socket.destroy();
       resolve(open);
