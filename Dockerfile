@@ -1,5 +1,7 @@
-# One image for every Relais process; each container's command picks its entry point.
-FROM node:24-slim
+# One image for every Relais process; each container's command picks its bundle (node dist/<name>.js).
+
+# --- build: all dependencies, TypeScript bundled into dist/ ---------------------------------------
+FROM node:24-slim AS build
 
 WORKDIR /app
 
@@ -13,12 +15,36 @@ COPY services/mail/package.json services/mail/
 COPY services/notifications/package.json services/notifications/
 COPY services/exchanges/package.json services/exchanges/
 
-# Not --omit=dev: tsx, which runs the TypeScript sources, is a devDependency.
-RUN npm ci --no-audit --no-fund && npm cache clean --force
+RUN npm ci --no-audit --no-fund
 
 COPY . .
+RUN npm run build
+
+# --- run: production dependencies and the bundles only -------------------------------------------
+FROM node:24-slim
+
+WORKDIR /app
+
+# The same manifests: npm ci needs every workspace's package.json to install their dependencies.
+# --omit=dev leaves out tsx, esbuild, the test tools and the `node` devDependency (a second Node).
+COPY package.json package-lock.json ./
+COPY shared/package.json shared/
+COPY gateway/package.json gateway/
+COPY services/contacts/package.json services/contacts/
+COPY services/domiciliation/package.json services/domiciliation/
+COPY services/mail/package.json services/mail/
+COPY services/notifications/package.json services/notifications/
+COPY services/exchanges/package.json services/exchanges/
+
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+# The bundles import their npm packages from /app/node_modules; dist/ also holds the files they
+# read at run time (the gateway's docs page).
+COPY --from=build /app/dist ./dist
 
 ENV NODE_ENV=production
+# Stack traces name the TypeScript sources (dist/*.js.map).
+ENV NODE_OPTIONS=--enable-source-maps
 USER node
 EXPOSE 3000
-CMD ["node", "--import", "tsx", "gateway/src/main.ts"]
+CMD ["node", "dist/gateway.js"]

@@ -20,6 +20,9 @@ export const ENTRIES: Record<string, string> = {
   relais: 'scripts/relais.ts',
 };
 
+/** The `npm start` launcher: a development tool, never in the image (it can start containers). */
+export const LAUNCHER: Record<string, string> = { start: 'scripts/start.ts' };
+
 // Bare imports other than @relais/* stay imports of npm packages. The workspace packages are
 // symlinked in node_modules, so `packages: 'external'` alone would leave them out too.
 const npmPackagesExternal: esbuild.Plugin = {
@@ -35,6 +38,8 @@ const npmPackagesExternal: esbuild.Plugin = {
 // `new URL('./file', import.meta.url)`: a file read at run time next to the module that reads it.
 const assetReference = /new URL\(\s*(['"])(\.\.?\/[^'"]+)\1\s*,\s*import\.meta\.url\s*\)/g;
 
+const lineOf = (text: string, index: number) => text.slice(text.lastIndexOf('\n', index) + 1, text.indexOf('\n', index) >>> 0);
+
 /**
  * Files that bundled sources read through `new URL('./…', import.meta.url)` (the gateway's docs
  * page). In a bundle import.meta.url is dist/<name>.js, so each is copied to the same path
@@ -47,8 +52,11 @@ function copyAssets(inputs: string[], outDir: string): string[] {
     const source = path.join(root, input);
     const text = readFileSync(source, 'utf8');
     const matches = [...text.matchAll(assetReference)];
-    // Any other use (a directory, a path built at run time) may not hold in a bundle: look at it.
-    if (text.split('import.meta.url').length - 1 > matches.length) {
+    // Any other use (a directory, a path built at run time) may not hold in a bundle: look at it, and
+    // mark a use that holds from dist/ as well with a `bundle-safe` comment on its line.
+    const unchecked = text.split('\n').filter((l) => l.includes('import.meta.url') && !l.includes('bundle-safe'));
+    const uses = unchecked.reduce((n, l) => n + l.split('import.meta.url').length - 1, 0);
+    if (uses > matches.filter((m) => !lineOf(text, m.index).includes('bundle-safe')).length) {
       console.warn(`build: warning: ${input} uses import.meta.url in a way the build does not check`);
     }
     for (const match of matches) {
@@ -83,16 +91,16 @@ export interface BuildResult {
 // 'pino' -> 'pino', 'libphonenumber-js/max' -> 'libphonenumber-js', '@scope/name/sub' -> '@scope/name'.
 const packageName = (specifier: string) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
 
-/** Builds every entry of ENTRIES into outDir (emptied first). Throws when an entry is missing. */
-export async function build(outDir = path.join(root, 'dist')): Promise<BuildResult> {
-  const missing = Object.values(ENTRIES).filter((entry) => !existsSync(path.join(root, entry)));
+/** Builds every entry of `entries` into outDir (emptied first). Throws when an entry is missing. */
+export async function build(outDir = path.join(root, 'dist'), entries = ENTRIES): Promise<BuildResult> {
+  const missing = Object.values(entries).filter((entry) => !existsSync(path.join(root, entry)));
   if (missing.length > 0) {
     throw new Error(`Cannot build: entry point(s) not found: ${missing.join(', ')}`);
   }
   rmSync(outDir, { recursive: true, force: true });
   const result = await esbuild.build({
     absWorkingDir: root,
-    entryPoints: ENTRIES,
+    entryPoints: entries,
     outdir: outDir,
     bundle: true,
     format: 'esm',
@@ -112,15 +120,19 @@ export async function build(outDir = path.join(root, 'dist')): Promise<BuildResu
       if (imported.external && !isBuiltin(imported.path)) externals.add(packageName(imported.path));
     }
   }
-  return { outDir, bundles: Object.keys(ENTRIES).map((name) => `${name}.js`), assets, externals: [...externals].sort() };
+  return { outDir, bundles: Object.keys(entries).map((name) => `${name}.js`), assets, externals: [...externals].sort() };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   try {
     const t0 = Date.now();
-    const { outDir, bundles, assets } = await build(process.argv[2] ? path.resolve(process.argv[2]) : undefined);
+    // `--launcher` (npm start) adds the launcher to the process bundles.
+    const args = process.argv.slice(2);
+    const launcher = args.includes('--launcher');
+    const dir = args.find((a) => !a.startsWith('--'));
+    const { outDir, bundles, assets } = await build(dir ? path.resolve(dir) : undefined, launcher ? { ...ENTRIES, ...LAUNCHER } : ENTRIES);
     const rel = path.relative(process.cwd(), outDir) || '.';
-    console.log(`build: ${bundles.length} bundles and ${assets.length} asset(s) in ${rel}/ (${Date.now() - t0} ms)`);
+    console.error(`build: ${bundles.length} bundles and ${assets.length} asset(s) in ${rel}/ (${Date.now() - t0} ms)`);
   } catch (err) {
     // esbuild has already printed its own errors with their locations.
     console.error(`build: ${(err as Error).message}`);

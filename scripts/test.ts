@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { cleanUpPrefix, provideInfra, uniqueNamespace } from '@relais/shared/testing';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const defaultSpecs = ['shared/test/**/*.test.ts', 'gateway/test/**/*.test.ts', 'services/*/test/**/*.test.ts'];
+const defaultSpecs = ['shared/test/**/*.test.ts', 'gateway/test/**/*.test.ts', 'services/*/test/**/*.test.ts', 'test/**/*.test.ts'];
 
 const args = process.argv.slice(2);
 // Without a spec file or glob among the arguments (only flags such as --grep), run every suite.

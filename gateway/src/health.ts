@@ -47,6 +47,8 @@ export const healthz: RequestHandler = (_req, res) => {
 };
 
 async function serviceStatus(broker: ServiceBroker, service: string): Promise<string> {
+  // Not yet registered (start-up) is an answer too; calling anyway would log a warning per poll.
+  if (!broker.registry.actions.isAvailable(`${service}.health`)) return 'not registered';
   try {
     const health = (await broker.call(`${service}.health`, {}, { timeout: CHECK_TIMEOUT_MS, retries: 0 })) as Health;
     const down = [!health?.database && 'database', !health?.nats && 'nats'].filter(Boolean);

@@ -5,7 +5,7 @@ export { serviceRoutes, serviceOperation } from './routes';
 export { GatewayStore, type Principal, type OrgMeta } from './auth/store';
 export { createOrgWithAdmin, createUserWithToken, createUser, issueToken } from './auth/accounts';
 export { TokenVerifier } from './auth/verifier';
-export { seedDemo, DEMO_ORG, type DemoSeed } from './demo';
+export { seedDemo, DEMO_ORG, DEMO_LABEL, demoEmail, type DemoSeed } from './demo';
 export { buildOpenApi } from './openapi';
 export { SERVICES } from './health';
 export { twilioCallbacks, providerStatusFromCallback, type ProviderStatusReport } from './callbacks/twilio';

@@ -137,11 +137,11 @@ describe('gateway route table over NATS', function () {
 
   it('readyz names what is down (503), and is 200 once every required service is healthy', async () => {
     const down = await api.get('/readyz');
-    expect(expectProblem(down, 503).detail).to.equal('Not ready: sick (database down), absent (not reachable).');
+    expect(expectProblem(down, 503).detail).to.equal('Not ready: sick (database down), absent (not registered).');
     expect(down.body.checks).to.deep.equal({
       broker: true,
       database: true,
-      services: { probe: 'ok', sick: 'database down', absent: 'not reachable' },
+      services: { probe: 'ok', sick: 'database down', absent: 'not registered' },
     });
 
     // The same gateway with only the healthy service required.

@@ -2,7 +2,7 @@ import { Errors, ServiceBroker, type Context, type Middleware, type ServiceSchem
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { BaseConfig } from './config';
-import { redactPaths } from './log';
+import { logDestination, logFormat, logRedaction } from './log';
 
 export interface BrokerOptions {
   config: BaseConfig;
@@ -89,7 +89,12 @@ export function createBroker({ config, name, services = [] }: BrokerOptions): Se
       type: 'Pino',
       options: {
         level: config.LOG_LEVEL,
-        pino: { options: { redact: { paths: redactPaths, censor: '[redacted]' } } },
+        // Moleculer calls pino(options, destination ?? undefined): the same redaction and format choice as
+        // createLogger. Its typing wants a stream, but no destination (JSON) keeps pino's own stdout.
+        pino: {
+          options: { redact: { ...logRedaction } },
+          destination: logDestination(logFormat({ LOG_FORMAT: config.LOG_FORMAT, NODE_ENV: process.env.NODE_ENV }))!,
+        },
       },
     },
     metrics:
@@ -131,4 +136,11 @@ export async function runUntilSignal(start: () => Promise<{ stop(): Promise<void
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // Started by a launcher (npm start): a launcher killed outright cannot stop its children.
+  const parent = Number(process.env.RELAIS_PARENT_PID);
+  if (parent > 0) {
+    setInterval(() => {
+      if (process.ppid !== parent) void stop('launcher gone');
+    }, 1_000).unref();
+  }
 }

@@ -76,6 +76,7 @@ export async function createUserWithToken(
 export async function createOrgWithAdmin(
   store: GatewayStore,
   input: CreateOrgInput,
+  tokenLabel = 'first admin token',
 ): Promise<{ org: Org; admin: User; token: IssuedToken }> {
   const { name, region, timeZone, admin } = parseInput(createOrgInput, input);
   const org = await store.orgs.insert({
@@ -87,7 +88,7 @@ export async function createOrgWithAdmin(
     createdAt: new Date(),
   });
   try {
-    const created = await createUserWithToken(store, org._id, { ...admin, role: 'admin' satisfies Role, label: 'first admin token' });
+    const created = await createUserWithToken(store, org._id, { ...admin, role: 'admin' satisfies Role, label: tokenLabel });
     return { org: toOrg(org), admin: created.user, token: created.token };
   } catch (err) {
     // No transactions on FerretDB: undo the org so a retry does not leave an org without an admin.

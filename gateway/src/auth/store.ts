@@ -49,6 +49,11 @@ export class OrgRepository {
     return this.model.findOne({ name }).sort({ _id: 1 }).lean<OrgDoc>().exec();
   }
 
+  /** Every org, oldest first (ops tools; a platform holds a few thousand at most). */
+  list() {
+    return this.model.find().sort({ createdAt: 1 }).limit(10_000).lean<OrgDoc[]>().exec();
+  }
+
   /** Compensates a half-created org (no multi-document transactions on FerretDB). */
   async remove(orgId: string): Promise<void> {
     await this.model.deleteOne({ _id: orgId }).exec();
