@@ -274,6 +274,10 @@
 
   function operation(method, path, op) {
     var body = el('div');
+    // example() gives null when there is none (e.g. GET /openapi.json), which appendChild refuses.
+    function add(node) {
+      if (node) body.appendChild(node);
+    }
     if (op.description) paragraphs(op.description).forEach(function (p) { body.appendChild(p); });
     var auth = op.security && op.security.length === 0 ? 'No authentication.'
       : op.security ? 'Authentication: ' + op.security.map(function (s) { return Object.keys(s).join(', '); }).join(' or ') + '.'
@@ -299,7 +303,7 @@
       body.appendChild(el('h4', { text: 'Request body (application/json)' }));
       if (media) {
         body.appendChild(schemaTree(media.schema, 0) || el('p', { class: 'muted', text: typeOf(media.schema) }));
-        body.appendChild(example(media.example, 'Example request', true));
+        add(example(media.example, 'Example request', true));
         body.appendChild(rawSchema(media.schema));
       }
     }
@@ -318,7 +322,7 @@
       if (success && content[type].schema && Object.keys(content[type].schema).length) {
         body.appendChild(schemaTree(content[type].schema, 0) || el('div', { class: 'muted', text: typeOf(content[type].schema) }));
       }
-      body.appendChild(example(content[type].example, success ? 'Example response' : 'Example', false));
+      add(example(content[type].example, success ? 'Example response' : 'Example', false));
       if (success && content[type].schema && Object.keys(content[type].schema).length) body.appendChild(rawSchema(content[type].schema));
     });
     body.appendChild(tryIt(method, path, op));
