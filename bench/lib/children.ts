@@ -44,7 +44,8 @@ export class Children {
     const log = path.join(this.logDir, `${name}.log`);
     const fd = openSync(log, 'w');
     try {
-      const child = spawn(NODE, ['--import', 'tsx', entry], { cwd: ROOT, env, stdio: ['ignore', fd, fd] });
+      // RELAIS_PARENT_PID: a bench killed outright takes its services with it.
+      const child = spawn(NODE, ['--import', 'tsx', entry], { cwd: ROOT, env: { ...env, RELAIS_PARENT_PID: String(process.pid) }, stdio: ['ignore', fd, fd] });
       everyChild.add(child);
       this.running.push({ name, child, log, from: 0 });
       child.once('exit', (code, signal) => {

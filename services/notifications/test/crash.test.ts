@@ -46,6 +46,8 @@ describe('notifications: three processes, one killed mid-slot', function () {
         NATS_URL: config.NATS_URL,
         RELAIS_NAMESPACE: config.RELAIS_NAMESPACE,
         NODE_ID: `notif-${i}-${randomUUID().slice(0, 6)}`,
+        // A test run killed outright takes its instances with it.
+        RELAIS_PARENT_PID: String(process.pid),
         LOG_LEVEL: 'error',
         SMS_PROVIDER: 'twilio',
         TWILIO_ACCOUNT_SID: twilio.accountSid,
