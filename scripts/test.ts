@@ -66,7 +66,9 @@ function runMocha(env: NodeJS.ProcessEnv): Promise<number> {
   const mocha = path.join(root, 'node_modules/mocha/bin/mocha.js');
   const child = spawn(
     nodeBin,
-    [mocha, '--import=tsx', '--timeout', '60000', '--exit', '--reporter', path.join(root, 'scripts/mocha-reporter.cjs'), ...mochaArgs],
+    // --import=tsx as Node's own option: given to mocha, it would start a second Node for the tests, which a
+    // SIGTERM to its parent does not reach.
+    ['--import=tsx', mocha, '--timeout', '60000', '--exit', '--reporter', path.join(root, 'scripts/mocha-reporter.cjs'), ...mochaArgs],
     { cwd: root, env, stdio: 'inherit' },
   );
   // Ctrl-C reaches mocha through the process group; SIGTERM is passed on. Either way this
