@@ -9,6 +9,7 @@ import {
   healthAction,
   openRuntime,
   orgOf,
+  parseMobile,
   validationError,
   type AuthContext,
   type BaseConfig,
@@ -40,7 +41,6 @@ import {
   type Command,
   type DomiciliationDoc,
 } from './domain/domiciliation';
-import { parseMobile } from './domain/phone';
 import { smsConsentChange, type ConsentChoice } from './domain/smsConsent';
 import { CONSENT_FIELDS, toDomiciliation, toHistory, toSmsConsent } from './domain/views';
 

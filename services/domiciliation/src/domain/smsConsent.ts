@@ -1,6 +1,5 @@
-import { makeEnvelope } from '@relais/shared';
+import { makeEnvelope, type MobileNumber } from '@relais/shared';
 import type { Actor, Change, DomiciliationDoc, FieldChange, SmsConsent } from './domiciliation';
-import type { MobileNumber } from './phone';
 
 /** Consent as asked: yes with a mobile number read by parseMobile, or no. */
 export type ConsentChoice = { consent: true; phone: MobileNumber } | { consent: false };

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseMobile } from '../src/domain/phone';
+import { formatPhone, lineTypeName, parseMobile, parsePhone } from '../src';
 
 /** [org region, as typed, E.164, region of the number] */
 const accepted: [string, string, string, string][] = [
@@ -71,5 +71,58 @@ describe('mobile numbers (parseMobile)', () => {
       ok: true,
       phone: { e164: '+262692010203', region: 'RE', raw: '0692 01 02 03' },
     });
+  });
+});
+
+/** [org region, as typed, E.164, region of the number, line type] */
+const phones: [string, string, string, string, string][] = [
+  ['FR', '01 45 67 89 10', '+33145678910', 'FR', 'FIXED_LINE'],
+  ['FR', '06 12 34 56 78', '+33612345678', 'FR', 'MOBILE'],
+  ['FR', '0800 12 34 56', '+33800123456', 'FR', 'TOLL_FREE'],
+  ['FR', '09 12 34 56 78', '+33912345678', 'FR', 'VOIP'],
+  ['RE', '0262 12 34 56', '+262262123456', 'RE', 'FIXED_LINE'],
+  ['RE', '0692 01 02 03', '+262692010203', 'RE', 'MOBILE'],
+  ['GP', '0590 12 34 56', '+590590123456', 'GP', 'FIXED_LINE'],
+  ['GP', '0690 12 34 56', '+590690123456', 'GP', 'MOBILE'],
+  ['MQ', '0596 30 12 34', '+596596301234', 'MQ', 'FIXED_LINE'],
+  ['MQ', '0696 12 34 56', '+596696123456', 'MQ', 'MOBILE'],
+  ['GF', '0594 12 34 56', '+594594123456', 'GF', 'FIXED_LINE'],
+  ['GF', '0694 12 34 56', '+594694123456', 'GF', 'MOBILE'],
+  ['YT', '0269 61 23 45', '+262269612345', 'YT', 'FIXED_LINE'],
+  ['YT', '0639 01 02 03', '+262639010203', 'YT', 'MOBILE'],
+  ['PM', '41 23 45', '+508412345', 'PM', 'FIXED_LINE'],
+  ['PM', '55 12 34', '+508551234', 'PM', 'MOBILE'],
+  // Across the French plan, and abroad: any valid number, with what it is.
+  ['FR', '0262 12 34 56', '+262262123456', 'RE', 'FIXED_LINE'],
+  ['FR', '+32 470 12 34 56', '+32470123456', 'BE', 'MOBILE'],
+  ['FR', '+44 20 7946 0958', '+442079460958', 'GB', 'FIXED_LINE'],
+  ['FR', '+1 202 555 0143', '+12025550143', 'US', 'FIXED_LINE_OR_MOBILE'],
+];
+
+describe('phone numbers of any type (parsePhone)', () => {
+  for (const [region, raw, e164, numberRegion, lineType] of phones) {
+    it(`reads ${raw} for an org in ${region} as ${e164} (${numberRegion}, ${lineType})`, () => {
+      expect(parsePhone(raw, region)).to.deep.equal({ ok: true, phone: { e164, region: numberRegion, raw, lineType } });
+    });
+  }
+
+  it('says why a text is not a phone number in service, without SMS wording', () => {
+    const failure = (raw: string) => {
+      const r = parsePhone(raw, 'FR');
+      return r.ok ? null : { failure: r.failure, reason: r.reason };
+    };
+    expect(failure(' ')).to.deep.equal({ failure: 'empty', reason: 'is empty' });
+    expect(failure('06 12 34 56 78 ext 3')?.failure).to.equal('characters');
+    expect(failure('3631')).to.deep.equal({ failure: 'too-short', reason: '"3631" is too short: short and service numbers are not accepted' });
+    expect(failure('06123456789')).to.deep.equal({ failure: 'too-long', reason: '"06123456789" is too long for a phone number' });
+    expect(failure('07 00 00 00 00')?.failure).to.equal('not-in-service');
+    expect(failure('+999 12')).to.deep.equal({ failure: 'unreadable', reason: '"+999 12" is not a phone number' });
+  });
+
+  it('names line types for messages, and shows a stored number in international form', () => {
+    expect(lineTypeName('FIXED_LINE')).to.equal('a landline number');
+    expect(lineTypeName('MOBILE')).to.equal('a mobile number');
+    expect(formatPhone('+262692010203')).to.equal('+262 692 01 02 03');
+    expect(formatPhone('+33612345678')).to.equal('+33 6 12 34 56 78');
   });
 });
