@@ -62,7 +62,11 @@ export function createApp(options: AppOptions): Express {
   app.disable('x-powered-by');
   // Query values stay strings (or arrays of strings): `?a[$gt]=` can never become an object.
   app.set('query parser', 'simple');
-  app.use(requestId, requestLog(logger), helmet(), utf8Url);
+  // Without upgrade-insecure-requests: a gateway served over plain HTTP (a LAN, compose on a server) would
+  // have the docs page's own script and /openapi.json fetched over https, which it does not serve. TLS is
+  // the deployment's to terminate; HSTS still tells browsers to keep https once they reach it that way.
+  const security = helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } });
+  app.use(requestId, requestLog(logger), security, utf8Url);
 
   const registry = new RouteRegistry();
   // Unauthenticated: health, the API description.

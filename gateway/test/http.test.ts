@@ -124,6 +124,8 @@ describe('gateway HTTP surface', function () {
       const reply = await api.get('/healthz');
       expect(reply.headers.get('x-content-type-options')).to.equal('nosniff');
       expect(reply.headers.get('content-security-policy')).to.include("script-src 'self'");
+      // The docs page must work over plain HTTP on any host.
+      expect(reply.headers.get('content-security-policy')).to.not.include('upgrade-insecure-requests');
       expect(reply.headers.get('x-powered-by')).to.equal(null);
     });
   });
