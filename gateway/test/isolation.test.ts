@@ -44,7 +44,7 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
     expect(reply.status, `${what}: ${reply.text}`).to.equal(status);
     return reply.json;
   };
-  const aIds = () => [fx.orgId, ...victim.mailPeople, ...victim.mailItems, ...fx.users, ...victim.revocableTokens];
+  const aIds = () => [fx.orgId, ...victim.mailPeople, ...victim.mailItems, ...Object.values(victim.channels), ...fx.users, ...victim.revocableTokens];
 
   /** Everything org A's admin can read about its resources, by request. */
   async function snapshot(): Promise<Map<string, string>> {
@@ -92,19 +92,20 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
       mailPeople: one(personId),
       churnPeople: one(personId),
       mailItems: [fx.mailItems[0], handed],
+      channels: { [personId]: fx.channels[personId] ?? Object.values(fx.channels)[0]! },
       users: one(userId),
       mutableUsers: one(userId),
       revocableTokens: one(token.id),
     };
     const fresh = () => [randomUUID()];
-    unknown = { ...victim, mailPeople: fresh(), churnPeople: fresh(), mailItems: fresh(), users: fresh(), mutableUsers: fresh(), revocableTokens: fresh() };
+    unknown = { ...victim, mailPeople: fresh(), churnPeople: fresh(), mailItems: fresh(), channels: { [randomUUID()]: randomUUID() }, users: fresh(), mutableUsers: fresh(), revocableTokens: fresh() };
 
     const bUser = ok(await json('POST', '/v1/users', fx.other.adminToken, { name: 'B caseworker', email: 'cw@b.test', role: 'caseworker' }), 201, 'B user');
     bCaseworker = ok(await json('POST', `/v1/users/${bUser.id}/tokens`, fx.other.adminToken, {}), 201, 'B token').token;
 
     // Every operation with an id in its path; a uuid parameter this test has no id of A for fails here, not silently.
     idOps = ops.filter((op) => op.pathParams.some((p) => p.schema.format === 'uuid'));
-    const known = new Set(['personId', 'mailItemId', 'userId', 'tokenId']);
+    const known = new Set(['personId', 'mailItemId', 'channelId', 'userId', 'tokenId']);
     const unmapped = idOps.flatMap((op) => op.pathParams.filter((p) => p.schema.format === 'uuid' && !known.has(p.name)).map((p) => `${op.route}: ${p.name}`));
     expect(unmapped, 'id parameters without an id of org A').to.deep.equal([]);
     initial = await snapshot();

@@ -182,6 +182,7 @@ export function operationsOf(doc: OpenApiDoc): FuzzOperation[] {
 export interface OrgIds {
   personId: string;
   mailItemId: string;
+  channelId: string;
   userId: string;
   tokenId: string;
 }
@@ -196,6 +197,8 @@ export interface Fixture {
   /** People whose domiciliation the requests move through its states (activate, end, renew, refuse). */
   churnPeople: string[];
   mailItems: string[];
+  /** A contact channel (an e-mail) of each mail person, by person id. */
+  channels: Record<string, string>;
   /** Every user of org A, and those requests may disable or re-role (none of them holds a token of `tokens`). */
   users: string[];
   mutableUsers: string[];
@@ -326,6 +329,14 @@ export async function createFixture(client: RawClient, platformToken: string, la
     }
     return p.id;
   };
+  const channel = async (admin: string, personId: string, i: number) =>
+    (
+      expectStatus(
+        await client.json('POST', `/v1/people/${personId}/channels`, admin, { kind: 'email', type: 'private', address: `person${i}@relais.test` }),
+        201,
+        'POST channels',
+      ) as { id: string }
+    ).id;
   const mail = async (admin: string, personId: string) =>
     (expectStatus(await client.json('POST', `/v1/people/${personId}/mail`, admin, { kind: 'letter', sender: 'CAF' }), 201, 'POST mail') as { id: string })
       .id;
@@ -352,6 +363,7 @@ export async function createFixture(client: RawClient, platformToken: string, la
     person(admin, 8, 'active'),
   ]);
   const mailItems = await Promise.all(mailPeople.map((id) => mail(admin, id)));
+  const channels = Object.fromEntries(await Promise.all(mailPeople.map(async (id, i) => [id, await channel(admin, id, i)] as const)));
 
   const b = await org(`Fuzz B ${label}`);
   const bPerson = await person(b.token.token, 0, 'active');
@@ -363,6 +375,7 @@ export async function createFixture(client: RawClient, platformToken: string, la
     mailPeople,
     churnPeople,
     mailItems,
+    channels,
     users,
     mutableUsers,
     revocableTokens,
@@ -371,6 +384,7 @@ export async function createFixture(client: RawClient, platformToken: string, la
       adminToken: b.token.token,
       personId: bPerson,
       mailItemId: await mail(b.token.token, bPerson),
+      channelId: await channel(b.token.token, bPerson, 0),
       userId: bUser,
       tokenId: (await token(b.token.token, bUser)).id,
     },
@@ -436,6 +450,8 @@ const FIELD_HINTS: Record<string, (c: GenContext) => Value> = {
   'gateway.users.update.userId': (c) => c.rng.pick(c.fx.mutableUsers),
   personId: personFor,
   mailItemId: (c) => c.rng.pick(c.fx.mailItems),
+  // The channel of the person in the path when there is one, so most requests reach a real channel.
+  channelId: (c) => c.fx.channels[c.path.personId ?? ''] ?? c.rng.pick(Object.values(c.fx.channels)),
   userId: (c) => c.rng.pick(c.fx.users),
   tokenId: (c) => c.rng.pick(c.fx.revocableTokens),
   lastName: text,
@@ -457,6 +473,8 @@ const FIELD_HINTS: Record<string, (c: GenContext) => Value> = {
   region: (c) => c.rng.pick(['FR', 'RE', 'GP', 'MQ']),
   timeZone: (c) => c.rng.pick(['Europe/Paris', 'Indian/Reunion', 'America/Guadeloupe', 'UTC']),
   phone: (c) => c.rng.pick(PHONES),
+  // A query boolean: z.stringbool, which the schema shows as a plain string.
+  showInvalid: (c) => c.rng.pick(['true', 'false']),
   date: () => day(0),
   from: () => `${day(-30)}T00:00:00Z`,
   to: () => `${day(1)}T00:00:00Z`,
@@ -480,6 +498,13 @@ const FIELD_HINTS: Record<string, (c: GenContext) => Value> = {
 /** Whole bodies whose fields depend on each other (refinements a schema does not show). */
 const BODY_HINTS: Record<string, (c: GenContext) => Record<string, Value>> = {
   'domiciliation.setSmsConsent': (c) => (c.full || c.rng.chance(0.75) ? { consent: true, phone: c.rng.pick(PHONES) } : { consent: false }),
+  'contacts.addChannel': (c) =>
+    c.rng.chance(0.5)
+      ? { kind: 'email', type: c.rng.pick(['private', 'professional']), address: `fuzz-${c.seed}-${c.unique()}@relais.test`, ...(c.full ? { observation: text(c) } : {}) }
+      : { kind: 'phone', type: c.rng.pick(['mobile', 'private', 'professional']), number: c.rng.pick(PHONES) },
+  'contacts.changeChannel': (c) => (c.full || c.rng.chance(0.5) ? { observation: text(c) } : { kind: 'email', address: `fuzz-${c.seed}-${c.unique()}@relais.test` }),
+  'contacts.qualifyChannel': (c) =>
+    c.rng.pick([{ action: 'validate', evidence: { kind: 'outboundCall' } }, { action: 'cancel' }, { action: 'setDefault', confirm: true }]),
   'mail.handOver': (c) => (c.full || c.rng.chance(0.5) ? { to: 'proxy', proxyName: text(c) } : {}),
   'domiciliation.activate': () => ({ startDate: day(-1), endDate: day(364) }),
   'domiciliation.renew': (c) => (c.full || c.rng.chance(0.5) ? { startDate: day(400), endDate: day(760) } : { endDate: day(730 + c.rng.int(300)) }),
@@ -873,7 +898,7 @@ function badIds(real: string, rng: Rng): { name: string; raw: string }[] {
 }
 
 /** The path parameters that name an org's resource, and org B's id for each. */
-const ID_PARAMS = ['personId', 'mailItemId', 'userId', 'tokenId'] as const satisfies readonly (keyof OrgIds)[];
+const ID_PARAMS = ['personId', 'mailItemId', 'channelId', 'userId', 'tokenId'] as const satisfies readonly (keyof OrgIds)[];
 const isIdParam = (name: string): name is keyof OrgIds => (ID_PARAMS as readonly string[]).includes(name);
 
 /** One request to make: a mutation of a fresh valid draft. Returns null when it does not apply to that draft. */
@@ -1211,6 +1236,20 @@ const READ_BACK: Record<string, (body: any) => Pick<Ack, 'what' | 'verify'>[]> =
         const r = await client.json('GET', `/v1/people/${body.personId}/domiciliation`, admin);
         if (r.status !== 200) return `GET /v1/people/${body.personId}/domiciliation answered ${r.status}`;
         return (r.json as { id?: string }).id === body.id ? null : `another domiciliation (${(r.json as { id?: string }).id}) is there`;
+      },
+    },
+  ],
+  'contacts.addChannel': (body: { id: string; partyId: string; createdAt: string }) => [
+    {
+      what: `channel ${body.id}`,
+      async verify(client, admin) {
+        const r = await client.json('GET', `/v1/people/${body.partyId}/channels?showInvalid=true`, admin);
+        if (r.status !== 200) return `GET /v1/people/${body.partyId}/channels answered ${r.status}`;
+        const items = (r.json as { items: { id: string }[] }).items;
+        // A later request of the run may have removed it on purpose: its history still tells.
+        if (items.some((ch) => ch.id === body.id)) return null;
+        const h = await client.json('GET', `/v1/people/${body.partyId}/channels/${body.id}/history`, admin);
+        return h.status === 200 ? null : `not listed, and its history answered ${h.status}`;
       },
     },
   ],

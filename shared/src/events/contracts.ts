@@ -53,6 +53,26 @@ export const eventContracts = {
     handedOverAt: z.iso.datetime(),
     handedOverBy: z.string(),
   }),
+  /**
+   * A party's primary channel (the star of seed 000) changed: set, removed, invalidated, or its
+   * value or type changed. `primary` is null when the party has no phone or e-mail left to be one.
+   * `personId` is the party's id, named as in every other event about a person's file.
+   */
+  'contact.primaryChanged': z.object({
+    personId: z.string(),
+    previousChannelId: z.string().nullable(),
+    primary: z
+      .object({
+        channelId: z.string(),
+        kind: z.enum(['phone', 'email']),
+        type: z.enum(['mobile', 'private', 'professional']),
+        /** The number in E.164, or the e-mail address (its domain lower-cased). */
+        value: z.string(),
+      })
+      .nullable(),
+    changedAt: z.iso.datetime(),
+    changedBy: z.string(),
+  }),
 } as const;
 
 export type EventType = keyof typeof eventContracts;

@@ -1,5 +1,5 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import { TenantRepository } from '@relais/shared';
+import { TenantRepository, outboxSchemaFields } from '@relais/shared';
 import { SEXES } from '../api';
 import type { PartyBase, PeopleQuery, PersonDoc } from '../domain/people';
 
@@ -21,6 +21,12 @@ const partySchema = new mongoose.Schema<PartyBase>(
     createdBy: { type: String, required: true },
     updatedAt: { type: Date, required: true },
     updatedBy: { type: String, required: true },
+    // Channels are the channel domain's plain data (a union of phone, e-mail and postal values with
+    // their qualification history), written whole by the version-checked replace below.
+    channels: { type: [mongoose.Schema.Types.Mixed], default: undefined },
+    primaryChannelId: { type: String, default: undefined },
+    removedChannels: { type: [mongoose.Schema.Types.Mixed], default: undefined },
+    ...outboxSchemaFields,
   },
   { versionKey: false, collection: 'parties', discriminatorKey: 'kind' },
 );
@@ -74,6 +80,11 @@ export class People extends TenantRepository<PersonDoc> {
       (parties.discriminators?.Person as Model<PersonDoc> | undefined) ??
       parties.discriminator<PersonDoc>('Person', personSchema, 'person');
     return new People(people, parties);
+  }
+
+  /** The parties model, where the outbox looks for the event ids a write stored. */
+  get raw(): Model<PartyBase> {
+    return this.parties;
   }
 
   /** Creates the collection's indexes (they are declared on the base schema, shared by every kind). */

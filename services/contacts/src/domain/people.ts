@@ -1,4 +1,5 @@
 import type { AuthContext } from '@relais/shared';
+import type { Channel } from './channels';
 import type { CreatePersonInput, SearchPeopleInput, Sex, UpdatePersonInput } from '../api';
 import { decodeCursor, encodeCursor, nameFilter, nameKeys, searchWords, sortKey } from './search';
 
@@ -18,10 +19,25 @@ export interface PartyBase {
   sortKey: string;
   /** Incremented by every change; a write applies only to the revision it was computed from. */
   revision: number;
+  /** Contact channels (seeds 000, 002) with their qualification and its history; absent on files that never had one. */
+  channels?: Channel[];
+  /** The star: a phone or e-mail not invalid, or null. */
+  primaryChannelId?: string | null;
+  /** Channels removed by staff, kept with who removed them and when. */
+  removedChannels?: RemovedChannel[];
+  /** Ids of the durable events its writes produced (the outbox's proof of a write), newest last. */
+  eventIds?: string[];
   createdAt: Date;
   createdBy: string;
   updatedAt: Date;
   updatedBy: string;
+}
+
+/** A channel removed from a file ("Supprimer le canal de communication"): kept, no longer listed. */
+export interface RemovedChannel {
+  channel: Channel;
+  removedAt: Date;
+  removedBy: string;
 }
 
 /** Civil status ("État civil", seed 001). */
