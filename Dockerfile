@@ -1,11 +1,11 @@
 # One image for every Relais process; each container's command picks its bundle (node dist/<name>.js).
 
-# --- build: all dependencies, TypeScript bundled into dist/ ---------------------------------------
-FROM node:24-slim AS build
+# --- manifests: what npm ci needs, every workspace's package.json -------------------------------------
+FROM node:24-slim AS manifests
 
 WORKDIR /app
 
-# Manifests first, so the dependency layer is rebuilt only when they change.
+# Manifests first, so the dependency layers are rebuilt only when they change.
 COPY package.json package-lock.json ./
 COPY shared/package.json shared/
 COPY gateway/package.json gateway/
@@ -14,6 +14,9 @@ COPY services/domiciliation/package.json services/domiciliation/
 COPY services/mail/package.json services/mail/
 COPY services/notifications/package.json services/notifications/
 COPY services/exchanges/package.json services/exchanges/
+
+# --- build: all dependencies, TypeScript bundled into dist/ ---------------------------------------
+FROM manifests AS build
 
 RUN npm ci --no-audit --no-fund
 
@@ -21,21 +24,9 @@ COPY . .
 RUN npm run build
 
 # --- run: production dependencies and the bundles only -------------------------------------------
-FROM node:24-slim
+FROM manifests
 
-WORKDIR /app
-
-# The same manifests: npm ci needs every workspace's package.json to install their dependencies.
 # --omit=dev leaves out tsx, esbuild, the test tools and the `node` devDependency (a second Node).
-COPY package.json package-lock.json ./
-COPY shared/package.json shared/
-COPY gateway/package.json gateway/
-COPY services/contacts/package.json services/contacts/
-COPY services/domiciliation/package.json services/domiciliation/
-COPY services/mail/package.json services/mail/
-COPY services/notifications/package.json services/notifications/
-COPY services/exchanges/package.json services/exchanges/
-
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # The bundles import their npm packages from /app/node_modules; dist/ also holds the files they

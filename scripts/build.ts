@@ -38,7 +38,10 @@ const npmPackagesExternal: esbuild.Plugin = {
 // `new URL('./file', import.meta.url)`: a file read at run time next to the module that reads it.
 const assetReference = /new URL\(\s*(['"])(\.\.?\/[^'"]+)\1\s*,\s*import\.meta\.url\s*\)/g;
 
-const lineOf = (text: string, index: number) => text.slice(text.lastIndexOf('\n', index) + 1, text.indexOf('\n', index) >>> 0);
+function lineOf(text: string, index: number): string {
+  const end = text.indexOf('\n', index);
+  return text.slice(text.lastIndexOf('\n', index) + 1, end < 0 ? undefined : end);
+}
 
 /**
  * Files that bundled sources read through `new URL('./…', import.meta.url)` (the gateway's docs

@@ -3,10 +3,9 @@
 // answers with messages, never stack traces. Bundled as dist/relais.js for the image, so it
 // imports nothing that only development installs.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { GatewayStore, seedDemo, DEMO_ORG } from '@relais/gateway';
-import { ConfigError, DurableEvents, ROLES, createBroker, loadConfig, baseConfigSchema, type RelaisMeta, type Role } from '@relais/shared';
+import { GatewayStore, listTokens, seedDemo, DEMO_ORG } from '@relais/gateway';
+import { ConfigError, DurableEvents, ROLES, canConnect, createBroker, loadConfig, baseConfigSchema, type RelaisMeta, type Role } from '@relais/shared';
 
 const USAGE = `usage: npm run relais -- <command>
 
@@ -79,27 +78,15 @@ const redactUrl = (url: string) => url.replace(/\/\/[^@/]*@/, '//***@');
 
 /** A TCP probe with a short timeout: the drivers would retry a refused address for seconds. */
 function reachable(url: string, defaultPort: number): Promise<boolean> {
-  let host = '127.0.0.1';
-  let port = defaultPort;
+  // mongodb+srv names a DNS record, not a host: the driver finds it.
+  if (url.startsWith('mongodb+srv:')) return Promise.resolve(true);
+  let first: URL;
   try {
-    const first = new URL(url.split(',')[0]!.replace(/^mongodb\+srv:/, 'mongodb:'));
-    // mongodb+srv names a DNS record, not a host: let the driver find it.
-    if (url.startsWith('mongodb+srv:')) return Promise.resolve(true);
-    host = first.hostname || host;
-    port = Number(first.port) || defaultPort;
+    first = new URL(url.split(',')[0]!);
   } catch {
     return Promise.resolve(true);
   }
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port, timeout: 1_500 });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('timeout', () => done(false));
-    socket.once('error', () => done(false));
-  });
+  return canConnect({ host: first.hostname || '127.0.0.1', port: Number(first.port) || defaultPort }, 1_500);
 }
 
 const notRunning = (what: string, url: string, variable: string) =>
@@ -218,14 +205,14 @@ async function tokens(stack: Stack, args: string[]): Promise<void> {
       if (!user) throw new CliError(`No user "${userRef}" in the org "${org.name}".`);
       userId = user._id;
     }
-    const list = await store.tokens.list(org._id, { userId, include: 'active' });
-    const used = await store.tokenUsage.lastUsed(org._id, list.map((t) => t._id));
+    const list = await listTokens(store, org._id, { userId, include: 'active' });
     const email = new Map(people.map((u) => [u._id, u.email]));
     if (list.length === 0) return console.log('no live tokens');
+    const at = (iso: string | null) => (iso ? day(new Date(iso)) : '-');
     console.log(
       table([
         ['id', 'user', 'label', 'created', 'last used'],
-        ...list.map((t) => [t._id, email.get(t.userId) ?? t.userId, t.label, day(t.createdAt), day(used.get(t._id))]),
+        ...list.map((t) => [t.id, email.get(t.userId) ?? t.userId, t.label, at(t.createdAt), at(t.lastUsedAt)]),
       ]),
     );
   });

@@ -3,7 +3,7 @@ export { startGateway, type RunningGateway, type StartOptions } from './server';
 export { gatewayConfigSchema, loadGatewayConfig, type GatewayConfig } from './config';
 export { serviceRoutes, serviceOperation } from './routes';
 export { GatewayStore, type Principal, type OrgMeta } from './auth/store';
-export { createOrgWithAdmin, createUserWithToken, createUser, issueToken } from './auth/accounts';
+export { createOrgWithAdmin, createUserWithToken, createUser, issueToken, listTokens } from './auth/accounts';
 export { TokenVerifier } from './auth/verifier';
 export { seedDemo, DEMO_ORG, DEMO_LABEL, demoEmail, type DemoSeed } from './demo';
 export { buildOpenApi } from './openapi';

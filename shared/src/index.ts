@@ -7,6 +7,7 @@ export * from './phone';
 export * from './actions';
 export * from './broker';
 export * from './db';
+export * from './net';
 export * from './log';
 export * from './tenant';
 export * from './events/contracts';

@@ -9,6 +9,7 @@ import {
   type CreateUserInput,
   type IssuedToken,
   type Org,
+  type TokenInfo,
   type User,
 } from './schemas';
 import type { GatewayStore } from './store';
@@ -53,6 +54,24 @@ export async function createUser(store: GatewayStore, orgId: string, input: Crea
     createdAt: new Date(),
   });
   return toUser(doc);
+}
+
+/** An org's live tokens (or one user's; `all` adds revoked ones), newest first, with their last use. */
+export async function listTokens(
+  store: GatewayStore,
+  orgId: string,
+  opts: { userId?: string; include: 'active' | 'all' },
+): Promise<TokenInfo[]> {
+  const docs = await store.tokens.list(orgId, opts);
+  const used = await store.tokenUsage.lastUsed(orgId, docs.map((d) => d._id));
+  return docs.map((d) => ({
+    id: d._id,
+    userId: d.userId,
+    label: d.label,
+    createdAt: d.createdAt.toISOString(),
+    lastUsedAt: used.get(d._id)?.toISOString() ?? null,
+    revokedAt: d.revokedAt?.toISOString() ?? null,
+  }));
 }
 
 /** A new token for a user; the caller checks that the user exists in the org and is allowed. */

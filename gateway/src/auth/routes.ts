@@ -1,6 +1,6 @@
 import { ROLES, conflict, forbidden, notFound, requireRole, validationError, type AuthContext } from '@relais/shared';
 import type { CallContext, Operation } from '../http/operation';
-import { createOrgWithAdmin, createUser, issueToken, toOrg, toUser } from './accounts';
+import { createOrgWithAdmin, createUser, issueToken, listTokens, toOrg, toUser } from './accounts';
 import {
   createOrgInput,
   createTokenInput,
@@ -193,18 +193,7 @@ export function accountOperations({ store, verifier }: { store: GatewayStore; ve
           requireAdminOrSelf(auth, userId, 'list the tokens');
           await userInOrg(auth.orgId, userId);
         }
-        const docs = await store.tokens.list(auth.orgId, { userId: auth.role === 'admin' ? userId : auth.userId, include });
-        const used = await store.tokenUsage.lastUsed(auth.orgId, docs.map((d) => d._id));
-        return {
-          items: docs.map((d) => ({
-            id: d._id,
-            userId: d.userId,
-            label: d.label,
-            createdAt: d.createdAt.toISOString(),
-            lastUsedAt: used.get(d._id)?.toISOString() ?? null,
-            revokedAt: d.revokedAt?.toISOString() ?? null,
-          })),
-        };
+        return { items: await listTokens(store, auth.orgId, { userId: auth.role === 'admin' ? userId : auth.userId, include }) };
       },
     },
     {

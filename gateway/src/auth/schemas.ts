@@ -115,6 +115,7 @@ export const tokenInfo = z.object({
   lastUsedAt: z.iso.datetime().nullable().describe('Last authenticated request (to within TOKEN_CACHE_TTL_MS); null if never used'),
   revokedAt: z.iso.datetime().nullable(),
 });
+export type TokenInfo = z.infer<typeof tokenInfo>;
 export const tokenList = z.object({ items: z.array(tokenInfo) });
 
 export const orgWithAdmin = z.object({ org, admin: user, token: issuedToken });

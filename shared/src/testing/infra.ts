@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'nats';
+import { canConnect } from '../net';
 
 export type InfraPurpose = 'test' | 'start';
 
@@ -570,19 +571,6 @@ function portOpen(host: string, port: number, ms = 1_000): Promise<boolean> {
   return canConnect({ host, port }, ms);
 }
 
-/** True when something accepts a connection at `target` (a TCP port or a Unix socket) within `ms`. */
-function canConnect(target: net.NetConnectOpts, ms = 1_000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(target);
-    const done = (open: boolean) => {
-      socket.destroy();
-      resolve(open);
-    };
-    socket.setTimeout(ms, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 /** A TCP port free on 127.0.0.1 right now. */
 export function freePort(): Promise<number> {
