@@ -4,6 +4,7 @@ import type { Router } from 'express';
 import type { ServiceBroker } from 'moleculer';
 import { createBroker, createLogger, type Route } from '@relais/shared';
 import { createApp } from './app';
+import { accountsService } from './auth/service';
 import { GatewayStore } from './auth/store';
 import type { GatewayConfig } from './config';
 
@@ -33,6 +34,7 @@ export async function startGateway(config: GatewayConfig, routes: readonly Route
   try {
     await store.init();
     broker = createBroker({ config, name: 'gateway' });
+    broker.createService(accountsService(store));
     await broker.start();
     const app = createApp({ broker, store, routes, config, logger, healthServices: options.healthServices, callbacks: options.callbacks });
     // Slow or idle clients must not hold connections (slowloris): explicit limits, checked every second.

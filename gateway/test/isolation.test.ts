@@ -93,19 +93,20 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
       churnPeople: one(personId),
       mailItems: [fx.mailItems[0], handed],
       channels: { [personId]: fx.channels[personId] ?? Object.values(fx.channels)[0]! },
+      companies: one(fx.companies[0]!),
       users: one(userId),
       mutableUsers: one(userId),
       revocableTokens: one(token.id),
     };
     const fresh = () => [randomUUID()];
-    unknown = { ...victim, mailPeople: fresh(), churnPeople: fresh(), mailItems: fresh(), channels: { [randomUUID()]: randomUUID() }, users: fresh(), mutableUsers: fresh(), revocableTokens: fresh() };
+    unknown = { ...victim, mailPeople: fresh(), churnPeople: fresh(), mailItems: fresh(), channels: { [randomUUID()]: randomUUID() }, companies: fresh(), users: fresh(), mutableUsers: fresh(), revocableTokens: fresh() };
 
     const bUser = ok(await json('POST', '/v1/users', fx.other.adminToken, { name: 'B caseworker', email: 'cw@b.test', role: 'caseworker' }), 201, 'B user');
     bCaseworker = ok(await json('POST', `/v1/users/${bUser.id}/tokens`, fx.other.adminToken, {}), 201, 'B token').token;
 
     // Every operation with an id in its path; a uuid parameter this test has no id of A for fails here, not silently.
     idOps = ops.filter((op) => op.pathParams.some((p) => p.schema.format === 'uuid'));
-    const known = new Set(['personId', 'mailItemId', 'channelId', 'userId', 'tokenId']);
+    const known = new Set(['personId', 'partyId', 'debtorId', 'companyId', 'mailItemId', 'channelId', 'userId', 'tokenId']);
     const unmapped = idOps.flatMap((op) => op.pathParams.filter((p) => p.schema.format === 'uuid' && !known.has(p.name)).map((p) => `${op.route}: ${p.name}`));
     expect(unmapped, 'id parameters without an id of org A').to.deep.equal([]);
     initial = await snapshot();

@@ -199,6 +199,8 @@ export interface Fixture {
   mailItems: string[];
   /** A contact channel (an e-mail) of each mail person, by person id. */
   channels: Record<string, string>;
+  /** Companies of org A. */
+  companies: string[];
   /** Every user of org A, and those requests may disable or re-role (none of them holds a token of `tokens`). */
   users: string[];
   mutableUsers: string[];
@@ -332,11 +334,13 @@ export async function createFixture(client: RawClient, platformToken: string, la
   const channel = async (admin: string, personId: string, i: number) =>
     (
       expectStatus(
-        await client.json('POST', `/v1/people/${personId}/channels`, admin, { kind: 'email', type: 'private', address: `person${i}@relais.test` }),
+        await client.json('POST', `/v1/parties/${personId}/channels`, admin, { kind: 'email', type: 'private', email: `person${i}@relais.test` }),
         201,
         'POST channels',
       ) as { id: string }
     ).id;
+  const company = async (admin: string, i: number) =>
+    (expectStatus(await client.json('POST', '/v1/companies', admin, { companyName: `Fuzz SARL ${label} ${i}` }), 201, 'POST companies') as { id: string }).id;
   const mail = async (admin: string, personId: string) =>
     (expectStatus(await client.json('POST', `/v1/people/${personId}/mail`, admin, { kind: 'letter', sender: 'CAF' }), 201, 'POST mail') as { id: string })
       .id;
@@ -364,6 +368,7 @@ export async function createFixture(client: RawClient, platformToken: string, la
   ]);
   const mailItems = await Promise.all(mailPeople.map((id) => mail(admin, id)));
   const channels = Object.fromEntries(await Promise.all(mailPeople.map(async (id, i) => [id, await channel(admin, id, i)] as const)));
+  const companies = await Promise.all([0, 1].map((i) => company(admin, i)));
 
   const b = await org(`Fuzz B ${label}`);
   const bPerson = await person(b.token.token, 0, 'active');
@@ -376,6 +381,7 @@ export async function createFixture(client: RawClient, platformToken: string, la
     churnPeople,
     mailItems,
     channels,
+    companies,
     users,
     mutableUsers,
     revocableTokens,
@@ -449,9 +455,14 @@ const FIELD_HINTS: Record<string, (c: GenContext) => Value> = {
   'contacts.searchPeople.name': (c) => c.rng.pick(['fuzz', 'pers', 'Zoë', 'o brien']),
   'gateway.users.update.userId': (c) => c.rng.pick(c.fx.mutableUsers),
   personId: personFor,
+  // People are parties: a file's debtors and channels are drawn from the same people.
+  partyId: personFor,
+  debtorId: (c) => (c.rng.chance(0.5) ? c.rng.pick(c.fx.companies) : personFor(c)),
+  companyId: (c) => c.rng.pick(c.fx.companies),
+  siren: (c) => c.rng.pick(['732829320', '552100554', '443061841']),
   mailItemId: (c) => c.rng.pick(c.fx.mailItems),
   // The channel of the person in the path when there is one, so most requests reach a real channel.
-  channelId: (c) => c.fx.channels[c.path.personId ?? ''] ?? c.rng.pick(Object.values(c.fx.channels)),
+  channelId: (c) => c.fx.channels[c.path.partyId ?? c.path.personId ?? ''] ?? c.rng.pick(Object.values(c.fx.channels)),
   userId: (c) => c.rng.pick(c.fx.users),
   tokenId: (c) => c.rng.pick(c.fx.revocableTokens),
   lastName: text,
@@ -475,6 +486,9 @@ const FIELD_HINTS: Record<string, (c: GenContext) => Value> = {
   phone: (c) => c.rng.pick(PHONES),
   // A query boolean: z.stringbool, which the schema shows as a plain string.
   showInvalid: (c) => c.rng.pick(['true', 'false']),
+  file: (c) => c.rng.pick(['true', 'false']),
+  // Erasing is admin-only and final: valid requests mostly remove, as staff do.
+  erase: (c) => (c.rng.chance(0.1) ? 'true' : 'false'),
   date: () => day(0),
   from: () => `${day(-30)}T00:00:00Z`,
   to: () => `${day(1)}T00:00:00Z`,
@@ -500,9 +514,9 @@ const BODY_HINTS: Record<string, (c: GenContext) => Record<string, Value>> = {
   'domiciliation.setSmsConsent': (c) => (c.full || c.rng.chance(0.75) ? { consent: true, phone: c.rng.pick(PHONES) } : { consent: false }),
   'contacts.addChannel': (c) =>
     c.rng.chance(0.5)
-      ? { kind: 'email', type: c.rng.pick(['private', 'professional']), address: `fuzz-${c.seed}-${c.unique()}@relais.test`, ...(c.full ? { observation: text(c) } : {}) }
+      ? { kind: 'email', type: c.rng.pick(['private', 'professional']), email: `fuzz-${c.seed}-${c.unique()}@relais.test`, ...(c.full ? { observation: text(c) } : {}) }
       : { kind: 'phone', type: c.rng.pick(['mobile', 'private', 'professional']), number: c.rng.pick(PHONES) },
-  'contacts.changeChannel': (c) => (c.full || c.rng.chance(0.5) ? { observation: text(c) } : { kind: 'email', address: `fuzz-${c.seed}-${c.unique()}@relais.test` }),
+  'contacts.changeChannel': (c) => (c.full || c.rng.chance(0.5) ? { observation: text(c) } : { kind: 'email', email: `fuzz-${c.seed}-${c.unique()}@relais.test` }),
   'contacts.qualifyChannel': (c) =>
     c.rng.pick([{ action: 'validate', evidence: { kind: 'outboundCall' } }, { action: 'cancel' }, { action: 'setDefault', confirm: true }]),
   'mail.handOver': (c) => (c.full || c.rng.chance(0.5) ? { to: 'proxy', proxyName: text(c) } : {}),
@@ -1239,16 +1253,35 @@ const READ_BACK: Record<string, (body: any) => Pick<Ack, 'what' | 'verify'>[]> =
       },
     },
   ],
+  'contacts.createCompany': (body: { id: string }) => [
+    {
+      what: `company ${body.id}`,
+      async verify(client, admin) {
+        const r = await client.json('GET', `/v1/companies/${body.id}`, admin);
+        return r.status === 200 ? null : `GET /v1/companies/${body.id} answered ${r.status}`;
+      },
+    },
+  ],
+  'contacts.addDebtor': (body: { id: string; debtors: { partyId: string }[] }) => [
+    {
+      what: `debtors of file ${body.id}`,
+      async verify(client, admin) {
+        // A later request of the run may have taken a debtor off on purpose; the file itself must be there.
+        const r = await client.json('GET', `/v1/parties/${body.id}`, admin);
+        return r.status === 200 ? null : `GET /v1/parties/${body.id} answered ${r.status}`;
+      },
+    },
+  ],
   'contacts.addChannel': (body: { id: string; partyId: string; createdAt: string }) => [
     {
       what: `channel ${body.id}`,
       async verify(client, admin) {
-        const r = await client.json('GET', `/v1/people/${body.partyId}/channels?showInvalid=true`, admin);
-        if (r.status !== 200) return `GET /v1/people/${body.partyId}/channels answered ${r.status}`;
+        const r = await client.json('GET', `/v1/parties/${body.partyId}/channels?showInvalid=true`, admin);
+        if (r.status !== 200) return `GET /v1/parties/${body.partyId}/channels answered ${r.status}`;
         const items = (r.json as { items: { id: string }[] }).items;
         // A later request of the run may have removed it on purpose: its history still tells.
         if (items.some((ch) => ch.id === body.id)) return null;
-        const h = await client.json('GET', `/v1/people/${body.partyId}/channels/${body.id}/history`, admin);
+        const h = await client.json('GET', `/v1/parties/${body.partyId}/channels/${body.id}/history`, admin);
         return h.status === 200 ? null : `not listed, and its history answered ${h.status}`;
       },
     },

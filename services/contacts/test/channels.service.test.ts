@@ -43,12 +43,12 @@ describe('contacts service: contact channels', function () {
     return err;
   };
   const person = async () => (await call<Person>('createPerson', { lastName: 'Hoarau', firstName: 'Marie' }, agent)).id;
-  const addMobile = (personId: string, number = '0692 12 34 56') => call('addChannel', { personId, kind: 'phone', type: 'mobile', number });
-  const addEmail = (personId: string, address: string) => call('addChannel', { personId, kind: 'email', type: 'private', address });
-  const list = (personId: string, showInvalid?: string) => call<List>('listChannels', { personId, ...(showInvalid ? { showInvalid } : {}) }, agent);
-  const primaryEvents = (personId: string) => events.filter((e) => e.data.personId === personId);
-  const awaitEvents = (personId: string, n: number) =>
-    eventually(() => primaryEvents(personId).length >= n && primaryEvents(personId), { what: `${n} contact.primaryChanged of ${personId}` });
+  const addMobile = (partyId: string, number = '0692 12 34 56') => call('addChannel', { partyId, kind: 'phone', type: 'mobile', number });
+  const addEmail = (partyId: string, address: string) => call('addChannel', { partyId, kind: 'email', type: 'private', email: address });
+  const list = (partyId: string, showInvalid?: string) => call<List>('listChannels', { partyId, ...(showInvalid ? { showInvalid } : {}) }, agent);
+  const primaryEvents = (partyId: string) => events.filter((e) => e.data.partyId === partyId);
+  const awaitEvents = (partyId: string, n: number) =>
+    eventually(() => primaryEvents(partyId).length >= n && primaryEvents(partyId), { what: `${n} contact.primaryChanged of ${partyId}` });
 
   before(async () => {
     config = testConfig(uniqueNamespace());
@@ -76,135 +76,135 @@ describe('contacts service: contact channels', function () {
   });
 
   it('adds a mobile that becomes the primary, publishes it in E.164, and lists phones before e-mails', async () => {
-    const personId = await person();
-    const email = await addEmail(personId, 'Marie.Hoarau@Example.RE');
-    const mobile = await addMobile(personId);
+    const partyId = await person();
+    const email = await addEmail(partyId, 'Marie.Hoarau@Example.RE');
+    const mobile = await addMobile(partyId);
     expect(email).to.deep.include({ kind: 'email', email: 'Marie.Hoarau@example.re', state: 'pending', primary: true, invalid: false });
     expect(mobile).to.deep.include({ kind: 'phone', type: 'mobile', display: '+262 692 12 34 56', state: 'pending', primary: false });
     expect(mobile.phone).to.deep.include({ e164: '+262692123456', region: 'RE' });
 
-    const listed = await list(personId);
+    const listed = await list(partyId);
     expect(listed.items.map((c) => c.id)).to.deep.equal([mobile.id, email.id]);
     expect(listed.primaryChannelId).to.equal(email.id);
 
-    const [first] = await awaitEvents(personId, 1);
+    const [first] = await awaitEvents(partyId, 1);
     expect(first!.orgId).to.equal(orgId);
-    expect(first!.data).to.deep.include({ personId, previousChannelId: null, changedBy: caseworker.userId });
+    expect(first!.data).to.deep.include({ partyId, previousChannelId: null, changedBy: caseworker.userId });
     expect(first!.data.primary).to.deep.equal({ channelId: email.id, kind: 'email', type: 'private', value: 'Marie.Hoarau@example.re' });
 
     // Setting the primary moves the star and publishes the number in E.164.
-    const moved = await call<List>('setPrimaryChannel', { personId, channelId: mobile.id });
+    const moved = await call<List>('setPrimaryChannel', { partyId, channelId: mobile.id });
     expect(moved.primaryChannelId).to.equal(mobile.id);
     expect(moved.items.find((c) => c.id === mobile.id)!.primary).to.equal(true);
-    const [, second] = await awaitEvents(personId, 2);
+    const [, second] = await awaitEvents(partyId, 2);
     expect(second!.data).to.deep.include({ previousChannelId: email.id });
     expect(second!.data.primary).to.deep.equal({ channelId: mobile.id, kind: 'phone', type: 'mobile', value: '+262692123456' });
     // Setting it again changes nothing and publishes nothing.
-    expect((await call<List>('setPrimaryChannel', { personId, channelId: mobile.id })).primaryChannelId).to.equal(mobile.id);
+    expect((await call<List>('setPrimaryChannel', { partyId, channelId: mobile.id })).primaryChannelId).to.equal(mobile.id);
     await new Promise((r) => setTimeout(r, 500));
-    expect(primaryEvents(personId)).to.have.length(2);
+    expect(primaryEvents(partyId)).to.have.length(2);
   });
 
   it('refuses a duplicate (409), a landline as a mobile (422 on type) and a postal address as primary (409)', async () => {
-    const personId = await person();
-    await addMobile(personId);
-    const duplicate = await fails(call('addChannel', { personId, kind: 'phone', type: 'private', number: '+262 692 12 34 56' }), 409);
+    const partyId = await person();
+    await addMobile(partyId);
+    const duplicate = await fails(call('addChannel', { partyId, kind: 'phone', type: 'private', number: '+262 692 12 34 56' }), 409);
     expect(duplicate.message).to.equal(
       '+262 692 12 34 56 is already on this file, as its mobile phone (pending qualification); the same value cannot be added twice.',
     );
-    const landline = await fails(call('addChannel', { personId, kind: 'phone', type: 'mobile', number: '0262 40 00 00' }), 422, /not a mobile number/);
+    const landline = await fails(call('addChannel', { partyId, kind: 'phone', type: 'mobile', number: '0262 40 00 00' }), 422, /not a mobile number/);
     expect(landline.data!.errors!.map((e) => e.path)).to.deep.equal(['type']);
-    const missing = await fails(call('addChannel', { personId, kind: 'email', type: 'private' }), 422);
-    expect(missing.data!.errors).to.deep.equal([{ path: 'address', message: 'is required for an e-mail: the address' }]);
-    const postal = await call('addChannel', { personId, kind: 'postal', address: { street: '12 rue des Lilas', postalCode: '97 400', city: 'Saint-Denis' } });
+    const missing = await fails(call('addChannel', { partyId, kind: 'email', type: 'private' }), 422);
+    expect(missing.data!.errors).to.deep.equal([{ path: 'email', message: 'is required for an e-mail: the address' }]);
+    const postal = await call('addChannel', { partyId, kind: 'postal', address: { street: '12 rue des Lilas', postalCode: '97 400', city: 'Saint-Denis' } });
     expect(postal).to.deep.include({ display: '12 rue des Lilas, 97400 Saint-Denis', primary: false });
-    await fails(call('setPrimaryChannel', { personId, channelId: postal.id }), 409, /Only a phone number or an e-mail address can be the primary/);
+    await fails(call('setPrimaryChannel', { partyId, channelId: postal.id }), 409, /Only a phone number or an e-mail address can be the primary/);
   });
 
   it('replays an addition with the same Idempotency-Key, and adds another with a new one', async () => {
-    const personId = await person();
+    const partyId = await person();
     const key = { idempotencyKey: `k-${randomUUID()}` };
-    const first = await call('addChannel', { personId, kind: 'email', type: 'professional', address: 'compta@acme.re' }, caseworker, key);
-    const again = await call('addChannel', { personId, kind: 'email', type: 'professional', address: 'compta@acme.re' }, caseworker, key);
+    const first = await call('addChannel', { partyId, kind: 'email', type: 'professional', email: 'compta@acme.re' }, caseworker, key);
+    const again = await call('addChannel', { partyId, kind: 'email', type: 'professional', email: 'compta@acme.re' }, caseworker, key);
     expect(again).to.deep.equal(first);
-    expect((await list(personId)).items).to.have.length(1);
+    expect((await list(partyId)).items).to.have.length(1);
     await fails(
-      call('addChannel', { personId, kind: 'email', type: 'professional', address: 'compta@acme.re' }, caseworker, { idempotencyKey: 'another' }),
+      call('addChannel', { partyId, kind: 'email', type: 'professional', email: 'compta@acme.re' }, caseworker, { idempotencyKey: 'another' }),
       409,
     );
   });
 
   it('refuses to remove or invalidate the last phone or e-mail, and hands the star on when it can', async () => {
-    const personId = await person();
-    const mobile = await addMobile(personId);
-    await fails(call('removeChannel', { personId, channelId: mobile.id }), 409, /must keep at least one phone number or e-mail address.*add another before removing/);
+    const partyId = await person();
+    const mobile = await addMobile(partyId);
+    await fails(call('removeChannel', { partyId, channelId: mobile.id }), 409, /must keep at least one phone number or e-mail address.*add another before removing/);
     await fails(
-      call('qualifyChannel', { personId, channelId: mobile.id, action: 'invalidate', invalidity: { reason: 'numberNotAttributed' } }),
+      call('qualifyChannel', { partyId, channelId: mobile.id, action: 'invalidate', invalidity: { reason: 'numberNotAttributed' } }),
       409,
       /marking this one invalid/,
     );
 
-    const email = await addEmail(personId, 'marie@example.re');
-    const invalid = await call('qualifyChannel', { personId, channelId: mobile.id, action: 'invalidate', invalidity: { reason: 'numberNotAttributed' } });
+    const email = await addEmail(partyId, 'marie@example.re');
+    const invalid = await call('qualifyChannel', { partyId, channelId: mobile.id, action: 'invalidate', invalidity: { reason: 'numberNotAttributed' } });
     expect(invalid).to.deep.include({ state: 'invalid', invalid: true, primary: false });
     // Hidden by default (seed 002), listed and marked with showInvalid.
-    expect((await list(personId)).items.map((c) => c.id)).to.deep.equal([email.id]);
-    const all = await list(personId, 'true');
+    expect((await list(partyId)).items.map((c) => c.id)).to.deep.equal([email.id]);
+    const all = await list(partyId, 'true');
     expect(all.items.map((c) => [c.id, c.invalid])).to.deep.equal([
       [mobile.id, true],
       [email.id, false],
     ]);
     expect(all.primaryChannelId).to.equal(email.id);
-    const published = await awaitEvents(personId, 2);
+    const published = await awaitEvents(partyId, 2);
     expect(published.map((e) => e.data.primary?.channelId ?? null)).to.deep.equal([mobile.id, email.id]);
 
     // Removing the invalid phone leaves the e-mail; the e-mail, now the last one, stays.
-    const left = await call<List>('removeChannel', { personId, channelId: mobile.id });
+    const left = await call<List>('removeChannel', { partyId, channelId: mobile.id });
     expect(left.items.map((c) => c.id)).to.deep.equal([email.id]);
-    await fails(call('removeChannel', { personId, channelId: email.id }), 409);
-    await fails(call('channelHistory', { personId, channelId: mobile.id }, agent), 404, /not found on this file/);
+    await fails(call('removeChannel', { partyId, channelId: email.id }), 409);
+    await fails(call('channelHistory', { partyId, channelId: mobile.id }, agent), 404, /not found on this file/);
   });
 
   it("publishes the new value when the primary's number changes, and the successor when the primary is removed", async () => {
-    const personId = await person();
-    const mobile = await addMobile(personId, '0692 11 22 33');
-    const other = await addMobile(personId, '0693 44 55 66');
-    const changed = await call('changeChannel', { personId, channelId: mobile.id, number: '0692 99 88 77' });
+    const partyId = await person();
+    const mobile = await addMobile(partyId, '0692 11 22 33');
+    const other = await addMobile(partyId, '0693 44 55 66');
+    const changed = await call('changeChannel', { partyId, channelId: mobile.id, number: '0692 99 88 77' });
     expect(changed).to.deep.include({ display: '+262 692 99 88 77', state: 'pending', primary: true });
-    await call('removeChannel', { personId, channelId: mobile.id });
-    const published = await awaitEvents(personId, 3);
+    await call('removeChannel', { partyId, channelId: mobile.id });
+    const published = await awaitEvents(partyId, 3);
     expect(published.map((e) => e.data.primary?.value)).to.deep.equal(['+262692112233', '+262692998877', '+262693445566']);
     expect(published[2]!.data.previousChannelId).to.equal(mobile.id);
-    expect((await list(personId)).primaryChannelId).to.equal(other.id);
+    expect((await list(partyId)).primaryChannelId).to.equal(other.id);
     // A type change alone keeps the qualification; a kind change is refused.
-    expect(await call('changeChannel', { personId, channelId: other.id, type: 'private' })).to.deep.include({ type: 'private', state: 'pending' });
-    await fails(call('changeChannel', { personId, channelId: other.id, address: 'marie@example.re' }), 422, /cannot become another kind of channel/);
+    expect(await call('changeChannel', { partyId, channelId: other.id, type: 'private' })).to.deep.include({ type: 'private', state: 'pending' });
+    await fails(call('changeChannel', { partyId, channelId: other.id, email: 'marie@example.re' }), 422, /cannot become another kind of channel/);
   });
 
   it('validates with evidence, makes the default only with confirmation over another, and records it all in the history', async () => {
-    const personId = await person();
-    const first = await addMobile(personId, '0692 10 20 30');
-    const second = await addMobile(personId, '0692 40 50 60');
+    const partyId = await person();
+    const first = await addMobile(partyId, '0692 10 20 30');
+    const second = await addMobile(partyId, '0692 40 50 60');
     const validate = (channelId: string) =>
-      call('qualifyChannel', { personId, channelId, action: 'validate', evidence: { kind: 'outboundCall', note: 'Spoke to Mrs Hoarau' } });
+      call('qualifyChannel', { partyId, channelId, action: 'validate', evidence: { kind: 'outboundCall', note: 'Spoke to Mrs Hoarau' } });
 
-    await fails(call('qualifyChannel', { personId, channelId: first.id, action: 'setDefault' }), 409, /Only a validated channel can be the default/);
+    await fails(call('qualifyChannel', { partyId, channelId: first.id, action: 'setDefault' }), 409, /Only a validated channel can be the default/);
     await fails(
-      call('qualifyChannel', { personId, channelId: first.id, action: 'validate', evidence: { kind: 'emailDelivered' } }),
+      call('qualifyChannel', { partyId, channelId: first.id, action: 'validate', evidence: { kind: 'emailDelivered' } }),
       422,
       /cannot validate the mobile phone/,
     );
     await validate(first.id);
-    expect(await call('qualifyChannel', { personId, channelId: first.id, action: 'setDefault' })).to.deep.include({ state: 'default', isDefault: true });
+    expect(await call('qualifyChannel', { partyId, channelId: first.id, action: 'setDefault' })).to.deep.include({ state: 'default', isDefault: true });
     await validate(second.id);
-    const refused = await fails(call('qualifyChannel', { personId, channelId: second.id, action: 'setDefault' }), 409);
+    const refused = await fails(call('qualifyChannel', { partyId, channelId: second.id, action: 'setDefault' }), 409);
     expect(refused.message).to.equal(
       'The default phone of this file is the mobile phone +262 692 10 20 30; confirm to use the mobile phone +262 692 40 50 60 instead.',
     );
-    expect(await call('qualifyChannel', { personId, channelId: second.id, action: 'setDefault', confirm: true })).to.deep.include({ state: 'default' });
-    expect((await list(personId)).items.map((c) => c.state)).to.deep.equal(['validated', 'default']);
+    expect(await call('qualifyChannel', { partyId, channelId: second.id, action: 'setDefault', confirm: true })).to.deep.include({ state: 'default' });
+    expect((await list(partyId)).items.map((c) => c.state)).to.deep.equal(['validated', 'default']);
 
-    const history = await call<History>('channelHistory', { personId, channelId: first.id }, agent);
+    const history = await call<History>('channelHistory', { partyId, channelId: first.id }, agent);
     expect(history.items.map((h) => [h.action, h.from, h.to])).to.deep.equal([
       ['defaultReplaced', 'default', 'validated'],
       ['setDefault', 'validated', 'default'],
@@ -212,39 +212,39 @@ describe('contacts service: contact channels', function () {
     ]);
     expect(history.items[0]!.otherChannelId).to.equal(second.id);
     expect(history.items[2]).to.deep.include({ by: caseworker.userId, summary: 'validated: an outbound call got through (Spoke to Mrs Hoarau)' });
-    await fails(call('qualifyChannel', { personId, channelId: first.id, action: 'validate' }), 422, /evidence: is required to validate/);
-    expect(await call('qualifyChannel', { personId, channelId: first.id, action: 'cancel' })).to.deep.include({ state: 'pending' });
+    await fails(call('qualifyChannel', { partyId, channelId: first.id, action: 'validate' }), 422, /evidence: is required to validate/);
+    expect(await call('qualifyChannel', { partyId, channelId: first.id, action: 'cancel' })).to.deep.include({ state: 'pending' });
   });
 
   it('refuses a sensitive observation unless each term is acknowledged', async () => {
-    const personId = await person();
+    const partyId = await person();
     const refused = await fails(
-      call('addChannel', { personId, kind: 'email', type: 'professional', address: 'daf@acme.re', observation: 'DAF, diabétique' }),
+      call('addChannel', { partyId, kind: 'email', type: 'professional', email: 'daf@acme.re', observation: 'DAF, diabétique' }),
       422,
       /"diabétique" \(health\)/,
     );
     expect(refused.data!.errors).to.deep.equal([{ path: 'observation', message: '"diabétique": health' }]);
     const saved = await call('addChannel', {
-      personId,
+      partyId,
       kind: 'email',
       type: 'professional',
-      address: 'daf@acme.re',
+      email: 'daf@acme.re',
       observation: ' DAF,  diabétique ',
       acknowledgedTerms: ['diabétique'],
     });
     expect(saved.observation).to.equal('DAF, diabétique');
-    expect((await call('changeChannel', { personId, channelId: saved.id, observation: null })).observation).to.equal(undefined);
+    expect((await call('changeChannel', { partyId, channelId: saved.id, observation: null })).observation).to.equal(undefined);
   });
 
   it("answers 404 for another org's file and channels, and 403 to an agent who writes", async () => {
-    const personId = await person();
-    const mobile = await addMobile(personId);
-    await fails(call('listChannels', { personId }, otherOrg), 404, /Person was not found/);
-    await fails(call('addChannel', { personId, kind: 'email', type: 'private', address: 'x@example.re' }, otherOrg), 404);
-    await fails(call('channelHistory', { personId, channelId: mobile.id }, otherOrg), 404);
-    await fails(call('removeChannel', { personId, channelId: mobile.id }, otherOrg), 404);
-    await fails(call('qualifyChannel', { personId, channelId: randomUUID(), action: 'cancel' }), 404, /not found on this file/);
-    await fails(call('addChannel', { personId, kind: 'email', type: 'private', address: 'x@example.re' }, agent), 403);
-    expect((await list(personId)).items.map((c) => c.id)).to.deep.equal([mobile.id]);
+    const partyId = await person();
+    const mobile = await addMobile(partyId);
+    await fails(call('listChannels', { partyId }, otherOrg), 404, /Party was not found/);
+    await fails(call('addChannel', { partyId, kind: 'email', type: 'private', email: 'x@example.re' }, otherOrg), 404);
+    await fails(call('channelHistory', { partyId, channelId: mobile.id }, otherOrg), 404);
+    await fails(call('removeChannel', { partyId, channelId: mobile.id }, otherOrg), 404);
+    await fails(call('qualifyChannel', { partyId, channelId: randomUUID(), action: 'cancel' }), 404, /not found on this file/);
+    await fails(call('addChannel', { partyId, kind: 'email', type: 'private', email: 'x@example.re' }, agent), 403);
+    expect((await list(partyId)).items.map((c) => c.id)).to.deep.equal([mobile.id]);
   });
 });

@@ -105,10 +105,10 @@ describe('people search query', () => {
 
   it('cuts a page and points to the next one only when there is more', () => {
     const docs = ['A', 'B', 'C'].map((n, i) => newPerson(parseInput(createPersonInput, { lastName: n, firstName: 'x' }), agent, `${id.slice(0, -1)}${i}`, now));
-    const first = page(docs, 2);
+    const first = page(docs, 2, toPerson);
     expect(first.items.map((p) => p.lastName)).to.deep.equal(['A', 'B']);
     expect(decodeCursor(first.nextCursor!)).to.equal(docs[1].sortKey);
-    expect(page(docs, 3).nextCursor).to.equal(null);
+    expect(page(docs, 3, toPerson).nextCursor).to.equal(null);
   });
 });
 

@@ -4,8 +4,8 @@ import type { Connection } from 'mongoose';
 import { connectDatabase, isDuplicateKey, parseInput, type AuthContext } from '@relais/shared';
 import { testConfig, uniqueNamespace } from '@relais/shared/testing';
 import { createPersonInput, searchPeopleInput } from '../src/api';
-import { People } from '../src/data/parties';
-import { applyChanges, newPerson, page, peopleQuery, type PersonDoc } from '../src/domain/people';
+import { Parties } from '../src/data/parties';
+import { applyChanges, newPerson, page, peopleQuery, toPerson, type PersonDoc } from '../src/domain/people';
 
 const staff = (orgId: string): AuthContext => ({ orgId, userId: randomUUID(), role: 'agent' });
 const personOf = (orgId: string, fields: Record<string, unknown>): PersonDoc =>
@@ -16,11 +16,11 @@ describe('people repository (real database)', function () {
   this.timeout(60_000);
   const config = testConfig(uniqueNamespace());
   let db: Connection;
-  let people: People;
+  let people: Parties;
 
   before(async () => {
     db = await connectDatabase(config, 'contacts');
-    people = People.open(db);
+    people = Parties.open(db);
     await people.init();
   });
   after(async () => {
@@ -55,7 +55,7 @@ describe('people repository (real database)', function () {
     };
     const find = async (orgId: string, criteria: Record<string, unknown>) => {
       const query = peopleQuery(parseInput(searchPeopleInput, criteria));
-      return page(await people.search(orgId, query), query.limit);
+      return page(await people.searchPeople(orgId, query), query.limit, toPerson);
     };
     const names = async (orgId: string, criteria: Record<string, unknown>) =>
       (await find(orgId, criteria)).items.map((p) => `${p.firstName} ${p.lastName}`);
@@ -100,7 +100,7 @@ describe('people repository (real database)', function () {
     it('does not take a company of the org for a person', async () => {
       const company = { ...personOf(org, { lastName: 'Pierre & Fils' }), _id: randomUUID(), kind: 'company' };
       await db.collection('parties').insertOne({ ...company, customIdKey: `id:${company._id}` } as never);
-      expect(await people.byId(org, company._id)).to.equal(null);
+      expect(await people.ofKind(org, 'person', company._id)).to.equal(null);
       expect(await names(org, { name: 'pierre fils' })).to.deep.equal([]);
     });
   });
@@ -116,7 +116,7 @@ describe('people repository (real database)', function () {
       const place = applyChanges(doc, { birthPlace: 'Varsovie' }, editor, new Date())!;
       expect(await people.replace(org, usage, doc.revision)).to.equal(true);
       expect(await people.replace(org, place, doc.revision)).to.equal(false);
-      const updated = await people.update(org, doc._id, (current) => applyChanges(current, { birthPlace: 'Varsovie' }, editor, new Date()));
+      const updated = await people.update(org, 'person', doc._id, (current) => applyChanges(current, { birthPlace: 'Varsovie' }, editor, new Date()));
       expect(updated).to.include({ usageName: 'Sklodowska', birthPlace: 'Varsovie', revision: 3 });
       const stored = (await people.byId(org, doc._id))!;
       expect(stored).to.include({ usageName: 'Sklodowska', birthPlace: 'Varsovie', revision: 3, kind: 'person' });
@@ -126,7 +126,7 @@ describe('people repository (real database)', function () {
     it("changes nothing in another org's file", async () => {
       const doc = personOf(org, {});
       await people.insert(doc);
-      expect(await people.update(randomUUID(), doc._id, (c) => applyChanges(c, { lastName: 'X' }, editor, new Date()))).to.equal(null);
+      expect(await people.update(randomUUID(), 'person', doc._id, (c) => applyChanges(c, { lastName: 'X' }, editor, new Date()))).to.equal(null);
     });
   });
 });

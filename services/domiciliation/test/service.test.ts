@@ -78,7 +78,7 @@ describe('domiciliation service', function () {
     return id;
   };
   const eventsOf = <T extends EventType>(personId: string, type: T) =>
-    events.filter((e) => e.type === type && e.data.personId === personId) as Envelope<T>[];
+    events.filter((e) => e.type === type && (e.data as { personId?: string }).personId === personId) as Envelope<T>[];
   const today = () => DateTime.now().setZone('Indian/Reunion').startOf('day');
 
   before(async () => {

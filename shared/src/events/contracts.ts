@@ -56,10 +56,11 @@ export const eventContracts = {
   /**
    * A party's primary channel (the star of seed 000) changed: set, removed, invalidated, or its
    * value or type changed. `primary` is null when the party has no phone or e-mail left to be one.
-   * `personId` is the party's id, named as in every other event about a person's file.
+   * `partyId` is the person's or company's id (a person's party id is their personId elsewhere).
    */
   'contact.primaryChanged': z.object({
-    personId: z.string(),
+    partyId: z.string(),
+    partyKind: z.enum(['person', 'company']),
     previousChannelId: z.string().nullable(),
     primary: z
       .object({

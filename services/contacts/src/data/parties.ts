@@ -1,7 +1,9 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
 import { TenantRepository, outboxSchemaFields } from '@relais/shared';
-import { SEXES } from '../api';
-import type { PartyBase, PeopleQuery, PersonDoc } from '../domain/people';
+import { SEXES } from '../contract/people';
+import type { CompanyDoc } from '../domain/companies';
+import type { PartiesQuery, PartyBase, PartyKind } from '../domain/parties';
+import type { PeopleQuery, PersonDoc } from '../domain/people';
 
 /**
  * The `parties` collection: every person or company an org keeps a file on. Fields common
@@ -26,6 +28,11 @@ const partySchema = new mongoose.Schema<PartyBase>(
     channels: { type: [mongoose.Schema.Types.Mixed], default: undefined },
     primaryChannelId: { type: String, default: undefined },
     removedChannels: { type: [mongoose.Schema.Types.Mixed], default: undefined },
+    erasedChannels: { type: [mongoose.Schema.Types.Mixed], default: undefined },
+    assignedTo: { type: String, default: undefined },
+    assignments: { type: [mongoose.Schema.Types.Mixed], default: undefined },
+    debtors: { type: [mongoose.Schema.Types.Mixed], default: undefined },
+    debtorOf: { type: String, default: undefined },
     ...outboxSchemaFields,
   },
   { versionKey: false, collection: 'parties', discriminatorKey: 'kind' },
@@ -38,6 +45,8 @@ partySchema.index({ orgId: 1, searchKeys: 1 });
 partySchema.index({ orgId: 1, sortKey: 1 });
 // Serves the search by birth date: { orgId, birthDate }.
 partySchema.index({ orgId: 1, birthDate: 1 });
+// Serves the files of an assignee in name order: { orgId, assignedTo } sorted by sortKey.
+partySchema.index({ orgId: 1, assignedTo: 1, sortKey: 1 });
 
 const personSchema = new mongoose.Schema<PersonDoc>(
   {
@@ -48,6 +57,15 @@ const personSchema = new mongoose.Schema<PersonDoc>(
     birthDate: String,
     birthPlace: String,
     spokenLanguage: String,
+  },
+  { _id: false },
+);
+
+const companySchema = new mongoose.Schema<CompanyDoc>(
+  {
+    companyName: { type: String, required: true },
+    legalForm: String,
+    siren: String,
   },
   { _id: false },
 );
@@ -66,20 +84,24 @@ export class ConcurrentChangeError extends Error {
   override name = 'ConcurrentChangeError';
 }
 
-export class People extends TenantRepository<PersonDoc> {
+type AnyParty = PersonDoc | CompanyDoc;
+
+/** The parties of every kind: one collection, one model per kind, writes of any kind by the base model. */
+export class Parties extends TenantRepository<PartyBase> {
   private constructor(
-    model: Model<PersonDoc>,
     private readonly parties: Model<PartyBase>,
+    private readonly kinds: { person: Model<PersonDoc>; company: Model<CompanyDoc> },
   ) {
-    super(model);
+    super(parties);
   }
 
-  static open(db: Connection): People {
+  static open(db: Connection): Parties {
     const parties = (db.models.Party as Model<PartyBase>) ?? db.model<PartyBase>('Party', partySchema);
-    const people =
-      (parties.discriminators?.Person as Model<PersonDoc> | undefined) ??
-      parties.discriminator<PersonDoc>('Person', personSchema, 'person');
-    return new People(people, parties);
+    const person =
+      (parties.discriminators?.Person as Model<PersonDoc> | undefined) ?? parties.discriminator<PersonDoc>('Person', personSchema, 'person');
+    const company =
+      (parties.discriminators?.Company as Model<CompanyDoc> | undefined) ?? parties.discriminator<CompanyDoc>('Company', companySchema, 'company');
+    return new Parties(parties, { person, company });
   }
 
   /** The parties model, where the outbox looks for the event ids a write stored. */
@@ -92,24 +114,38 @@ export class People extends TenantRepository<PersonDoc> {
     await this.parties.createIndexes();
   }
 
-  /** Inserts a new person; a customId already used in the org fails with a duplicate-key error. */
-  async insert(doc: PersonDoc): Promise<void> {
-    await this.model.create(doc);
+  /** Inserts a new party; a customId already used in the org fails with a duplicate-key error. */
+  async insert(doc: AnyParty): Promise<void> {
+    await (this.kinds[doc.kind] as Model<AnyParty>).create(doc);
   }
 
-  byId(orgId: string, personId: string) {
-    return this.findOne(orgId, { _id: personId });
+  /** A party of any kind. */
+  byId(orgId: string, partyId: string): Promise<AnyParty | null> {
+    return this.parties.findOne(this.scoped(orgId, { _id: partyId })).lean<AnyParty>().exec();
+  }
+
+  /** A party of one kind: a person id never reaches a company and back. */
+  ofKind<K extends PartyKind>(orgId: string, kind: K, partyId: string): Promise<Extract<AnyParty, { kind: K }> | null> {
+    return (this.kinds[kind] as unknown as Model<PartyBase>)
+      .findOne({ orgId, _id: partyId })
+      .lean<Extract<AnyParty, { kind: K }>>()
+      .exec();
+  }
+
+  byIds(orgId: string, partyIds: readonly string[]): Promise<AnyParty[]> {
+    if (partyIds.length === 0) return Promise.resolve([]);
+    return this.parties.find(this.scoped(orgId, { _id: { $in: [...partyIds] } })).lean<AnyParty[]>().exec();
   }
 
   /**
-   * Writes `next` over the stored person only if it is still at `revision`, the one `next` was
+   * Writes `next` over the stored party only if it is still at `revision`, the one `next` was
    * computed from; false when someone changed it meanwhile. Atomic on MongoDB. FerretDB 1.24
    * does not make concurrent writes to one document atomic (both may match), so there two
    * simultaneous changes of the same file can still lose one.
    */
-  async replace(orgId: string, next: PersonDoc, revision: number): Promise<boolean> {
+  async replace(orgId: string, next: PartyBase, revision: number): Promise<boolean> {
     try {
-      const res = await this.model.replaceOne(this.scoped(orgId, { _id: next._id, revision }), next).exec();
+      const res = await this.parties.replaceOne(this.scoped(orgId, { _id: next._id, revision }), next).exec();
       return res.matchedCount === 1;
     } catch (err) {
       if (isUniqueViolationOnUpdate(err)) throw Object.assign(new Error('duplicate key on update'), { code: 11000, cause: err });
@@ -118,27 +154,34 @@ export class People extends TenantRepository<PersonDoc> {
   }
 
   /**
-   * Applies `change` to the current person and writes the result unless someone changed the
-   * person meanwhile, else reads it again and retries. Returns null when the person is not in
-   * the org, the stored person when `change` returns null (nothing to change).
+   * Applies `change` to the current party of `kind` and writes the result unless someone changed
+   * it meanwhile, else reads it again and retries. Returns null when the party is not in the org,
+   * the stored party when `change` returns null (nothing to change).
    */
-  async update(
+  async update<K extends PartyKind>(
     orgId: string,
-    personId: string,
-    change: (current: PersonDoc) => PersonDoc | null,
+    kind: K,
+    partyId: string,
+    change: (current: Extract<AnyParty, { kind: K }>) => Extract<AnyParty, { kind: K }> | null,
     attempts = 3,
-  ): Promise<PersonDoc | null> {
+  ): Promise<Extract<AnyParty, { kind: K }> | null> {
     for (let attempt = 0; attempt < attempts; attempt++) {
-      const current = await this.byId(orgId, personId);
+      const current = await this.ofKind(orgId, kind, partyId);
       if (!current) return null;
       const next = change(current);
       if (!next) return current;
       if (await this.replace(orgId, next, current.revision)) return next;
     }
-    throw new ConcurrentChangeError(`person ${personId} kept changing during the update`);
+    throw new ConcurrentChangeError(`party ${partyId} kept changing during the update`);
   }
 
-  search(orgId: string, query: PeopleQuery) {
-    return this.find(orgId, query.filter).sort({ sortKey: 1 }).limit(query.read).exec();
+  /** People matching a search, in name order. */
+  searchPeople(orgId: string, query: PeopleQuery): Promise<PersonDoc[]> {
+    return this.kinds.person.find({ ...query.filter, orgId }).sort({ sortKey: 1 }).limit(query.read).lean<PersonDoc[]>().exec();
+  }
+
+  /** Parties of any kind matching a search, in name order. */
+  search(orgId: string, query: PartiesQuery): Promise<AnyParty[]> {
+    return this.parties.find(this.scoped(orgId, query.filter)).sort({ sortKey: 1 }).limit(query.read).lean<AnyParty[]>().exec();
   }
 }

@@ -1,6 +1,8 @@
 import { OUTBOX_KEEP, makeEnvelope, type Envelope } from '@relais/shared';
 import type { Channel, ChannelInput, PartyChannels, PrimaryChange, Stamp } from './channels';
-import type { PersonDoc, RemovedChannel } from './people';
+import { partyName, type PartyBase, type PartyKind, type RemovedChannel } from './parties';
+
+type NamedParty = PartyBase & { firstName?: string; lastName?: string; companyName?: string };
 
 /**
  * The channels stored on a party's document, read as the channel domain reads them and written
@@ -8,17 +10,23 @@ import type { PersonDoc, RemovedChannel } from './people';
  */
 
 /** A party's document as the channel domain reads it (a file of one party). */
-export function partyChannelsOf(doc: PersonDoc): PartyChannels {
+export function partyChannelsOf(doc: NamedParty): PartyChannels {
   return {
     partyId: doc._id,
-    name: [doc.firstName, doc.lastName].join(' '),
+    name: partyName(doc),
     channels: doc.channels ?? [],
     primaryChannelId: doc.primaryChannelId ?? null,
   };
 }
 
 /** One contact.primaryChanged event per change of the primary. */
-export function primaryChangedEvents(orgId: string, changes: readonly (PrimaryChange | null)[], stamp: Stamp, newId: () => string): Envelope[] {
+export function primaryChangedEvents(
+  orgId: string,
+  changes: readonly (PrimaryChange | null)[],
+  kindOf: (partyId: string) => PartyKind,
+  stamp: Stamp,
+  newId: () => string,
+): Envelope[] {
   return changes.flatMap((change) =>
     change
       ? [
@@ -26,7 +34,8 @@ export function primaryChangedEvents(orgId: string, changes: readonly (PrimaryCh
             'contact.primaryChanged',
             orgId,
             {
-              personId: change.partyId,
+              partyId: change.partyId,
+              partyKind: kindOf(change.partyId),
               previousChannelId: change.previousChannelId,
               primary: change.primary,
               changedAt: stamp.at.toISOString(),
@@ -44,7 +53,7 @@ export function primaryChangedEvents(orgId: string, changes: readonly (PrimaryCh
  * events the change publishes (the outbox's proof that the write happened). The civil status
  * and its stamps are untouched: channels carry their own.
  */
-export function withChannels(doc: PersonDoc, party: PartyChannels, events: readonly Envelope[], removed?: RemovedChannel): PersonDoc {
+export function withChannels<D extends PartyBase>(doc: D, party: PartyChannels, events: readonly Envelope[], removed?: RemovedChannel): D {
   return {
     ...doc,
     channels: party.channels,
@@ -58,12 +67,11 @@ export function withChannels(doc: PersonDoc, party: PartyChannels, events: reado
 /** What PATCH fields mean for a channel of a given value: the new value in full, or none when only the observation changes. */
 export function changedValue(
   current: Channel,
-  fields: { kind?: 'phone' | 'email' | 'postal'; type?: string; number?: string; address?: unknown },
+  fields: { kind?: 'phone' | 'email' | 'postal'; type?: string; number?: string; email?: string; address?: unknown },
 ): ChannelInput | undefined {
-  const { type, number, address } = fields;
-  if (type === undefined && number === undefined && address === undefined && fields.kind === undefined) return undefined;
-  const kind =
-    fields.kind ?? (number !== undefined ? 'phone' : typeof address === 'string' ? 'email' : address !== undefined ? 'postal' : current.kind);
+  const { type, number, email, address } = fields;
+  if (type === undefined && number === undefined && email === undefined && address === undefined && fields.kind === undefined) return undefined;
+  const kind = fields.kind ?? (number !== undefined ? 'phone' : email !== undefined ? 'email' : address !== undefined ? 'postal' : current.kind);
   if (kind === 'phone') {
     return {
       kind,
@@ -75,9 +83,9 @@ export function changedValue(
     return {
       kind,
       type: (type ?? (current.kind === 'email' ? current.type : 'private')) as never,
-      address: typeof address === 'string' ? address : current.kind === 'email' ? current.email : '',
+      address: email ?? (current.kind === 'email' ? current.email : ''),
     };
   }
-  const lines = address !== undefined && typeof address !== 'string' ? address : current.kind === 'postal' ? current.address : { street: '', city: '' };
+  const lines = address ?? (current.kind === 'postal' ? current.address : { street: '', city: '' });
   return { kind, address: lines as never };
 }

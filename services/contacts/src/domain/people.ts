@@ -1,44 +1,9 @@
 import type { AuthContext } from '@relais/shared';
-import type { Channel } from './channels';
+import { customIdKey, customIdLookup, patched, type PartyBase } from './parties';
 import type { CreatePersonInput, SearchPeopleInput, Sex, UpdatePersonInput } from '../api';
 import { decodeCursor, encodeCursor, nameFilter, nameKeys, searchWords, sortKey } from './search';
 
-/**
- * What every party (a person or a company the org keeps a file on) carries, whatever its kind.
- * Companies are another `kind` in the same collection, so search and customId cover both.
- */
-export interface PartyBase {
-  _id: string;
-  orgId: string;
-  kind: 'person';
-  /** "Identifiant personnalisé": the org's own reference of the file, unique in the org. */
-  customId?: string;
-  /** customId, or the party's id when it has none: keeps the unique index total (see customIdKey). */
-  customIdKey: string;
-  searchKeys: string[];
-  sortKey: string;
-  /** Incremented by every change; a write applies only to the revision it was computed from. */
-  revision: number;
-  /** Contact channels (seeds 000, 002) with their qualification and its history; absent on files that never had one. */
-  channels?: Channel[];
-  /** The star: a phone or e-mail not invalid, or null. */
-  primaryChannelId?: string | null;
-  /** Channels removed by staff, kept with who removed them and when. */
-  removedChannels?: RemovedChannel[];
-  /** Ids of the durable events its writes produced (the outbox's proof of a write), newest last. */
-  eventIds?: string[];
-  createdAt: Date;
-  createdBy: string;
-  updatedAt: Date;
-  updatedBy: string;
-}
-
-/** A channel removed from a file ("Supprimer le canal de communication"): kept, no longer listed. */
-export interface RemovedChannel {
-  channel: Channel;
-  removedAt: Date;
-  removedBy: string;
-}
+export type { PartyBase, RemovedChannel } from './parties';
 
 /** Civil status ("État civil", seed 001). */
 export interface CivilStatus {
@@ -59,21 +24,6 @@ export interface PersonDoc extends PartyBase, CivilStatus {
 
 const OPTIONAL_FIELDS = ['usageName', 'birthDate', 'birthPlace', 'spokenLanguage', 'customId'] as const;
 const FIELDS = ['lastName', 'firstName', 'sex', ...OPTIONAL_FIELDS] as const;
-type Field = (typeof FIELDS)[number];
-
-/**
- * The unique key of a party's customId in its org. MongoDB counts every party without a
- * customId as a duplicate "null" in a unique index, and FerretDB has no partial index, so
- * parties without one get their own id instead; the prefixes keep the two kinds apart.
- */
-export function customIdKey(customId: string | undefined, partyId: string): string {
-  return customId === undefined ? `id:${partyId}` : customIdLookup(customId);
-}
-
-/** The key under which a customId is found. */
-export function customIdLookup(customId: string): string {
-  return `custom:${customId}`;
-}
 
 export const EARLIEST_BIRTH_DATE = '1900-01-01';
 
@@ -145,21 +95,8 @@ export type PersonChanges = Omit<UpdatePersonInput, 'personId'>;
  * Returns null when nothing changes, so no write (and no new revision) is made. Pure.
  */
 export function applyChanges(current: PersonDoc, changes: PersonChanges, auth: AuthContext, now: Date): PersonDoc | null {
-  const next: Record<string, unknown> = { ...current };
-  let changed = false;
-  for (const field of FIELDS) {
-    const value = (changes as Partial<Record<Field, string | null>>)[field];
-    if (value === undefined) continue;
-    if (value === null) {
-      if (field in next) changed = true;
-      delete next[field];
-    } else if (next[field] !== value) {
-      next[field] = value;
-      changed = true;
-    }
-  }
-  if (!changed) return null;
-  const person = next as unknown as PersonDoc;
+  const person = patched(current, changes, FIELDS);
+  if (!person) return null;
   return {
     ...person,
     ...derived(person),
@@ -190,10 +127,10 @@ export function peopleQuery(input: SearchPeopleInput): PeopleQuery {
 }
 
 /** One page of results and the cursor of the next, if any. Pure. */
-export function page(docs: readonly PersonDoc[], limit: number) {
+export function page<D extends { sortKey: string }, V>(docs: readonly D[], limit: number, view: (doc: D) => V) {
   const items = docs.slice(0, limit);
   const more = docs.length > limit;
-  return { items: items.map(toPerson), nextCursor: more ? encodeCursor(items[items.length - 1]!.sortKey) : null };
+  return { items: items.map(view), nextCursor: more ? encodeCursor(items[items.length - 1]!.sortKey) : null };
 }
 
 export function toPerson(doc: PersonDoc) {

@@ -1,0 +1,27 @@
+import type { ServiceSchema } from 'moleculer';
+import { z } from 'zod';
+import { STAFF, defineAction, notFound } from '@relais/shared';
+import { toUser } from './accounts';
+import type { GatewayStore } from './store';
+
+/**
+ * The accounts the gateway owns, answered to the other services over the bus: the contacts
+ * service asks whether a file can be assigned to a user. Scoped to the caller's org.
+ */
+export function accountsService(store: GatewayStore): ServiceSchema {
+  return {
+    name: 'accounts',
+    actions: {
+      getUser: defineAction({
+        input: z.strictObject({ userId: z.string().min(1).max(100) }),
+        roles: STAFF,
+        async handler({ userId }, auth) {
+          const doc = await store.users.byId(auth.orgId, userId);
+          // Another org's user looks exactly like an unknown one.
+          if (!doc) throw notFound('User');
+          return toUser(doc);
+        },
+      }),
+    },
+  };
+}

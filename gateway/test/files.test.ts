@@ -1,0 +1,168 @@
+import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import { connectDatabase } from '@relais/shared';
+import { createOrgWithAdmin, createUserWithToken } from '../src/auth/accounts';
+import { expectProblem, startTestStack, type Reply, type TestStack } from './support';
+
+/**
+ * A collections file over HTTP (seed 002): companies and people as parties, co-debtors and
+ * guarantors with their own channels, one default per channel kind across the file, the file's
+ * assignment to a collaborator, and an admin's erasure of a channel.
+ */
+describe('through the gateway: parties, collections files and their assignment', function () {
+  this.timeout(180_000);
+  let t: TestStack;
+  const tokens: Record<string, string> = {};
+  const users: Record<string, string> = {};
+  let otherOrg: { token: string; userId: string };
+
+  const ok = (reply: Reply, status = 200) => {
+    expect(reply.status, JSON.stringify(reply.body)).to.equal(status);
+    return reply.body;
+  };
+  const put = (path: string, token: string, json: unknown) => t.api.request('PUT', path, { token, json });
+
+  before(async () => {
+    t = await startTestStack();
+    const org = await createOrgWithAdmin(t.gw.store, {
+      name: `Recouvrement ${randomUUID().slice(0, 8)}`,
+      region: 'FR',
+      timeZone: 'Europe/Paris',
+      admin: { name: 'Admin', email: 'admin@rec.test' },
+    });
+    tokens.admin = org.token.token;
+    users.admin = org.admin.id;
+    for (const role of ['caseworker', 'agent'] as const) {
+      const created = await createUserWithToken(t.gw.store, org.org.id, { name: role, email: `${role}@rec.test`, role });
+      tokens[role] = created.token.token;
+      users[role] = created.user.id;
+    }
+    const other = await createOrgWithAdmin(t.gw.store, { name: `Other ${randomUUID().slice(0, 8)}`, admin: { name: 'B', email: 'b@other.test' } });
+    otherOrg = { token: other.token.token, userId: other.admin.id };
+  });
+
+  after(async () => {
+    await t?.close();
+  });
+
+  it('opens a company, validates its SIREN, and finds people and companies by kind and name', async () => {
+    const company = ok(await t.api.post('/v1/companies', { token: tokens.agent, json: { companyName: 'Transports Hoarau', siren: '732 829 320', legalForm: 'SARL' } }), 201);
+    expect(company).to.include({ kind: 'company', companyName: 'Transports Hoarau', siren: '732829320' });
+    const bad = expectProblem(await t.api.post('/v1/companies', { token: tokens.agent, json: { companyName: 'X', siren: '732829321' } }), 422);
+    expect(bad.errors).to.deep.equal([{ path: 'siren', message: 'is not a valid SIREN (its check digit does not match)' }]);
+    const person = ok(await t.api.post('/v1/people', { token: tokens.agent, json: { lastName: 'Hoarau', firstName: 'Marie' } }), 201);
+
+    const all = ok(await t.api.get('/v1/parties?name=hoarau', { token: tokens.agent }));
+    expect(all.items.map((p: { name: string; kind: string }) => `${p.kind}:${p.name}`)).to.deep.equal(['person:Marie Hoarau', 'company:Transports Hoarau']);
+    const companies = ok(await t.api.get('/v1/parties?name=hoarau&kind=company', { token: tokens.agent }));
+    expect(companies.items.map((p: { id: string }) => p.id)).to.deep.equal([company.id]);
+    // A company id is not a person's, and back.
+    expectProblem(await t.api.get(`/v1/people/${company.id}`, { token: tokens.agent }), 404);
+    expectProblem(await t.api.get(`/v1/companies/${person.id}`, { token: tokens.agent }), 404);
+    expect(ok(await t.api.patch(`/v1/companies/${company.id}`, { token: tokens.agent, json: { legalForm: null } }))).to.not.have.property('legalForm');
+    expectProblem(await t.api.get(`/v1/parties/${company.id}`, { token: otherOrg.token }), 404);
+  });
+
+  it('keeps one default per channel kind across the debtors of a collections file', async () => {
+    const debtor = ok(await t.api.post('/v1/companies', { token: tokens.agent, json: { companyName: 'Boulangerie Payet' } }), 201);
+    const guarantor = ok(await t.api.post('/v1/people', { token: tokens.agent, json: { lastName: 'Payet', firstName: 'Jean' } }), 201);
+    const addPhone = async (partyId: string, number: string) =>
+      ok(await t.api.post(`/v1/parties/${partyId}/channels`, { token: tokens.caseworker, json: { kind: 'phone', type: 'mobile', number } }), 201);
+    const qualify = (partyId: string, channelId: string, json: object) =>
+      t.api.post(`/v1/parties/${partyId}/channels/${channelId}/qualification`, { token: tokens.caseworker, json });
+    const companyPhone = await addPhone(debtor.id, '06 12 34 56 78');
+    const guarantorPhone = await addPhone(guarantor.id, '06 98 76 54 32');
+
+    expectProblem(await t.api.post(`/v1/parties/${debtor.id}/debtors`, { token: tokens.agent, json: { debtorId: guarantor.id, role: 'guarantor' } }), 403);
+    const file = ok(await t.api.post(`/v1/parties/${debtor.id}/debtors`, { token: tokens.caseworker, json: { debtorId: guarantor.id, role: 'guarantor' } }), 201);
+    expect(file.debtors.map((d: { partyId: string; role: string; name: string }) => [d.partyId, d.role, d.name])).to.deep.equal([[guarantor.id, 'guarantor', 'Jean Payet']]);
+    // The same link again changes nothing; the guarantor's own file says whose debtor it is.
+    expect(ok(await t.api.post(`/v1/parties/${debtor.id}/debtors`, { token: tokens.caseworker, json: { debtorId: guarantor.id, role: 'guarantor' } }), 201).debtors).to.have.length(1);
+    expect(ok(await t.api.get(`/v1/parties/${guarantor.id}`, { token: tokens.agent })).debtorOf).to.deep.equal({ partyId: debtor.id, name: 'Boulangerie Payet', role: 'guarantor' });
+    // A debtor is on one file only, and a file with debtors is no one's debtor.
+    const third = ok(await t.api.post('/v1/people', { token: tokens.agent, json: { lastName: 'Grondin', firstName: 'Luc' } }), 201);
+    expectProblem(await t.api.post(`/v1/parties/${third.id}/debtors`, { token: tokens.caseworker, json: { debtorId: guarantor.id, role: 'coDebtor' } }), 409);
+    expectProblem(await t.api.post(`/v1/parties/${third.id}/debtors`, { token: tokens.caseworker, json: { debtorId: debtor.id, role: 'coDebtor' } }), 409);
+    expectProblem(await t.api.post(`/v1/parties/${debtor.id}/debtors`, { token: tokens.caseworker, json: { debtorId: debtor.id, role: 'coDebtor' } }), 422);
+
+    for (const [party, phone] of [[debtor, companyPhone], [guarantor, guarantorPhone]] as const) {
+      ok(await qualify(party.id, phone.id, { action: 'validate', evidence: { kind: 'outboundCall' } }));
+    }
+    expect(ok(await qualify(debtor.id, companyPhone.id, { action: 'setDefault' }))).to.include({ state: 'default' });
+    // The guarantor's phone would be a second default phone on the file: confirm, or a 409 names the current one.
+    const refused = expectProblem(await qualify(guarantor.id, guarantorPhone.id, { action: 'setDefault' }), 409);
+    expect(refused.detail).to.equal('The default phone of this file is the mobile phone +33 6 12 34 56 78 of Boulangerie Payet; confirm to use the mobile phone +33 6 98 76 54 32 instead.');
+    expect(ok(await qualify(guarantor.id, guarantorPhone.id, { action: 'setDefault', confirm: true }))).to.include({ state: 'default' });
+
+    const view = ok(await t.api.get(`/v1/parties/${debtor.id}`, { token: tokens.agent }));
+    expect(view.defaults.phone).to.include({ id: guarantorPhone.id, partyId: guarantor.id });
+    expect(view.defaults.email).to.equal(null);
+    const channels = ok(await t.api.get(`/v1/parties/${debtor.id}/channels?file=true`, { token: tokens.agent }));
+    expect(channels.items.map((c: { id: string; state: string }) => [c.id, c.state])).to.deep.equal([
+      [companyPhone.id, 'validated'],
+      [guarantorPhone.id, 'default'],
+    ]);
+    const history = ok(await t.api.get(`/v1/parties/${debtor.id}/channels/${companyPhone.id}/history`, { token: tokens.agent }));
+    expect(history.items[0]).to.include({ action: 'defaultReplaced', otherChannelId: guarantorPhone.id });
+
+    // The file keeps at least one phone or e-mail across its debtors: the company may lose its last one while the guarantor has one.
+    ok(await t.api.delete(`/v1/parties/${debtor.id}/channels/${companyPhone.id}`, { token: tokens.caseworker }));
+    expectProblem(await t.api.delete(`/v1/parties/${guarantor.id}/channels/${guarantorPhone.id}`, { token: tokens.caseworker }), 409);
+
+    // Taken off the file, the guarantor is a file of its own again.
+    const after = ok(await t.api.delete(`/v1/parties/${debtor.id}/debtors/${guarantor.id}`, { token: tokens.caseworker }));
+    expect(after.debtors).to.deep.equal([]);
+    expect(ok(await t.api.get(`/v1/parties/${guarantor.id}`, { token: tokens.agent })).debtorOf).to.equal(null);
+    expectProblem(await t.api.delete(`/v1/parties/${debtor.id}/debtors/${guarantor.id}`, { token: tokens.caseworker }), 404);
+  });
+
+  it('assigns a file to a collaborator of the org, lists files by assignee, and keeps the history', async () => {
+    const party = ok(await t.api.post('/v1/people', { token: tokens.agent, json: { lastName: 'Zitte', firstName: 'Anna' } }), 201);
+    const path = `/v1/parties/${party.id}/assignment`;
+    expectProblem(await put(path, tokens.agent, { userId: users.caseworker }), 403);
+    const unknown = expectProblem(await put(path, tokens.caseworker, { userId: randomUUID() }), 422);
+    expect(unknown.errors).to.deep.equal([{ path: 'userId', message: 'is not a user of this organisation' }]);
+    expectProblem(await put(path, tokens.caseworker, { userId: otherOrg.userId }), 422);
+
+    expect(ok(await put(path, tokens.caseworker, { userId: users.caseworker })).assignedTo).to.equal(users.caseworker);
+    const mine = ok(await t.api.get('/v1/parties?assignedTo=me&name=zitte', { token: tokens.caseworker }));
+    expect(mine.items.map((p: { id: string }) => p.id)).to.deep.equal([party.id]);
+    expect(ok(await t.api.get(`/v1/parties?assignedTo=${users.admin}&name=zitte`, { token: tokens.agent })).items).to.deep.equal([]);
+    ok(await put(path, tokens.caseworker, { userId: users.admin }));
+    ok(await put(path, tokens.admin, { userId: null }));
+    expect(ok(await t.api.get('/v1/parties?assignedTo=nobody&name=zitte', { token: tokens.agent })).items).to.have.length(1);
+
+    const history = ok(await t.api.get(path, { token: tokens.agent }));
+    expect(history.assignedTo).to.equal(null);
+    expect(history.items.map((h: { assignedTo: string | null; previous: string | null; by: string }) => [h.assignedTo, h.previous, h.by])).to.deep.equal([
+      [null, users.admin, users.admin],
+      [users.admin, users.caseworker, users.caseworker],
+      [users.caseworker, null, users.caseworker],
+    ]);
+
+    // A disabled user cannot be given files.
+    ok(await t.api.patch(`/v1/users/${users.agent}`, { token: tokens.admin, json: { disabled: true } }));
+    expect(expectProblem(await put(path, tokens.admin, { userId: users.agent }), 422).errors).to.deep.equal([{ path: 'userId', message: 'is deactivated' }]);
+    expectProblem(await put(path, otherOrg.token, { userId: otherOrg.userId }), 404);
+  });
+
+  it('lets only an admin erase a channel for good, keeping that it was erased but not its value', async () => {
+    const party = ok(await t.api.post('/v1/people', { token: tokens.admin, json: { lastName: 'Erase', firstName: 'Eva' } }), 201);
+    const base = `/v1/parties/${party.id}/channels`;
+    ok(await t.api.post(base, { token: tokens.admin, json: { kind: 'email', type: 'private', email: 'eva@example.fr' } }), 201);
+    const wrong = ok(await t.api.post(base, { token: tokens.admin, json: { kind: 'email', type: 'private', email: 'eva.old@example.fr' } }), 201);
+    expectProblem(await t.api.delete(`${base}/${wrong.id}?erase=true`, { token: tokens.caseworker }), 403);
+    const left = ok(await t.api.delete(`${base}/${wrong.id}?erase=true&reason=typo`, { token: tokens.admin }));
+    expect(left.items.map((c: { email: string }) => c.email)).to.deep.equal(['eva@example.fr']);
+    expectProblem(await t.api.get(`${base}/${wrong.id}/history`, { token: tokens.admin }), 404);
+    const db = await connectDatabase(t.config, 'contacts');
+    try {
+      const stored = await db.collection('parties').findOne({ _id: party.id } as never);
+      expect(JSON.stringify(stored)).to.not.include('eva.old');
+      expect(stored!.erasedChannels).to.have.length(1);
+      expect(stored!.erasedChannels[0]).to.include({ channelId: wrong.id, kind: 'email', erasedBy: users.admin, reason: 'typo' });
+    } finally {
+      await db.close();
+    }
+  });
+});
