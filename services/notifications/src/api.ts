@@ -181,6 +181,9 @@ export const deliveriesOutput = z.object({
   nextCursor: z.string().nullable(),
 });
 
+/** `notifications.primaryContact`: a party's primary channel as notifications knows it (an action, no HTTP route). */
+export const primaryContactInput = z.strictObject({ partyId: z.uuid({ message: "must be a party id (UUID): a person's or a company's" }) });
+
 /** A provider's status report (verified by the gateway before it reaches the service). */
 export const providerStatusInput = z.strictObject({
   deliveryId: z.string().max(300).optional(),

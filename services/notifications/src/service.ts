@@ -22,6 +22,7 @@ import {
   historyInput,
   pendingMailInput,
   previewInput,
+  primaryContactInput,
   providerStatusInput,
   setTemplateInput,
   templateKindInput,
@@ -53,7 +54,10 @@ import { decodeCursor, encodeCursor, segmentCosts, toDelivery } from './views';
 
 export const SERVICE = 'notifications';
 
-/** The events this service consumes (one durable consumer each): a due slot waits until they are applied. */
+/**
+ * The events a slot or reminder is decided on (one durable consumer each): a due slot waits until
+ * they are applied. contact.primaryChanged is consumed too, but no slot reads it.
+ */
 const CONSUMED = ['mail.registered', 'mail.handedOver', 'domiciliation.smsConsentChanged', 'domiciliation.changed'] as const;
 
 /** How long a scheduler pass waits for the event backlog before leaving its due slots to the next pass. */
@@ -182,6 +186,21 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
         roles: STAFF,
         async handler({ personId }, auth) {
           return { personId, counts: await pending.counts(auth.orgId, personId) };
+        },
+      }),
+
+      primaryContact: defineAction({
+        input: primaryContactInput,
+        roles: STAFF,
+        async handler({ partyId }, auth) {
+          const view = await recipients.primaryOf(auth.orgId, partyId);
+          return {
+            partyId,
+            primary: view?.primary ?? null,
+            email: view?.email ?? null,
+            mobile: view?.mobile ?? null,
+            changedAt: view ? view.changedAt.toISOString() : null,
+          };
         },
       }),
 
@@ -364,6 +383,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
         await rt.events.consume({ ...common, type: 'mail.handedOver', handle: (evs) => pending.applyHandedOver(evs) }),
         await rt.events.consume({ ...common, type: 'domiciliation.smsConsentChanged', handle: (evs) => recipients.applyConsents(evs, clock.now()) }),
         await rt.events.consume({ ...common, type: 'domiciliation.changed', handle: onDomiciliationChanged }),
+        await rt.events.consume({ ...common, type: 'contact.primaryChanged', handle: (evs) => recipients.applyPrimaries(evs) }),
       ];
 
       const rate = config.SMS_RATE_LIMIT > 0 ? await SharedRateLimit.open(rt.events.connection, `${config.RELAIS_NAMESPACE.toUpperCase()}_RATE`) : null;

@@ -1,11 +1,12 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
 import { chunks, insertManyIgnoringDuplicates, isDuplicateKey, type DomiciliationStatus, type Envelope } from '@relais/shared';
 import type { DomiciliationFacts, Recipient } from '../domain/deliveries';
+import { afterPrimaryChange, primaryView, type PrimaryView } from '../domain/primaries';
 
 /**
- * What notifications knows of people, fed by domiciliation events. Consent and domiciliation
- * live in two collections so the two consumers never write the same document. Each write is
- * guarded by the event time, so an old event delivered late changes nothing.
+ * What notifications knows of people, fed by domiciliation and contact events. Consent,
+ * domiciliation and primary channel live in three collections so the consumers never write the
+ * same document. Each write is guarded by the event time, so an old event delivered late changes nothing.
  */
 interface ConsentDoc {
   _id: string;
@@ -52,6 +53,33 @@ const domiciliationSchema = new mongoose.Schema<DomiciliationView>(
 // check of its people's domiciliations { orgId, personId in [...], not active } (by its prefix, the whole-org pass).
 domiciliationSchema.index({ orgId: 1, personId: 1 });
 
+/** A party's primary channel as stored: one document per (org, party). */
+type PrimaryDoc = PrimaryView & { _id: string };
+
+const primaryChannelSchema = new mongoose.Schema(
+  {
+    channelId: { type: String, required: true },
+    kind: { type: String, required: true },
+    type: { type: String, required: true },
+    value: { type: String, required: true },
+  },
+  { _id: false },
+);
+const primarySchema = new mongoose.Schema<PrimaryDoc>(
+  {
+    _id: String,
+    orgId: { type: String, required: true },
+    partyId: { type: String, required: true },
+    partyKind: { type: String, required: true },
+    primary: { type: primaryChannelSchema, default: null },
+    email: { type: String, default: null },
+    mobile: { type: String, default: null },
+    changedAt: { type: Date, required: true },
+  },
+  { versionKey: false, collection: 'recipient_primaries' },
+);
+// No secondary index: the one read, primaryOf, is by _id (org:party).
+
 /**
  * A consent change as it was applied, kept two days: the sender applies the changes made since a
  * lot's recipients were read, instead of reading every recipient of the lot again.
@@ -94,6 +122,7 @@ export class Recipients {
     private readonly consents: Model<ConsentDoc>,
     private readonly domiciliations: Model<DomiciliationView>,
     private readonly changes: Model<ConsentChangeDoc>,
+    private readonly primaries: Model<PrimaryDoc>,
     private readonly updateBatch: number,
   ) {}
 
@@ -102,6 +131,7 @@ export class Recipients {
       db.model<ConsentDoc>('RecipientConsent', consentSchema),
       db.model<DomiciliationView>('RecipientDomiciliation', domiciliationSchema),
       db.model<ConsentChangeDoc>('RecipientConsentChange', consentChangeSchema),
+      db.model<PrimaryDoc>('RecipientPrimary', primarySchema),
       updateBatch,
     );
   }
@@ -155,6 +185,24 @@ export class Recipients {
       changedAt: new Date(e.data.changedAt),
     }));
     return this.upsertNewer(this.domiciliations, views);
+  }
+
+  /**
+   * Applies changes of parties' primary channels. A batch's events of one party fold by the rule
+   * the database's guard applies between batches, so the outcome does not depend on how they were batched.
+   */
+  async applyPrimaries(events: Envelope<'contact.primaryChanged'>[]): Promise<void> {
+    const latest = new Map<string, PrimaryView>();
+    for (const e of events) {
+      const id = key(e.orgId, e.data.partyId);
+      latest.set(id, afterPrimaryChange(latest.get(id) ?? null, primaryView(e.orgId, e.data)));
+    }
+    await this.upsertNewer(this.primaries, [...latest].map(([_id, view]) => ({ _id, ...view })));
+  }
+
+  /** The party's primary channel as last known; null when no event told of it. */
+  primaryOf(orgId: string, partyId: string): Promise<PrimaryDoc | null> {
+    return this.primaries.findById(key(orgId, partyId)).lean<PrimaryDoc>().exec();
   }
 
   /** Writes each view unless a newer one is stored. A duplicate key on upsert means "a newer one won". */
