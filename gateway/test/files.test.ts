@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { connectDatabase } from '@relais/shared';
+import { DurableEvents, connectDatabase, makeEnvelope } from '@relais/shared';
+import { eventually } from '@relais/shared/testing';
 import { createOrgWithAdmin, createUserWithToken } from '../src/auth/accounts';
 import { expectProblem, startTestStack, type Reply, type TestStack } from './support';
 
@@ -144,6 +145,7 @@ describe('through the gateway: parties, collections files and their assignment',
     ok(await t.api.patch(`/v1/users/${users.agent}`, { token: tokens.admin, json: { disabled: true } }));
     expect(expectProblem(await put(path, tokens.admin, { userId: users.agent }), 422).errors).to.deep.equal([{ path: 'userId', message: 'is deactivated' }]);
     expectProblem(await put(path, otherOrg.token, { userId: otherOrg.userId }), 404);
+    ok(await t.api.patch(`/v1/users/${users.agent}`, { token: tokens.admin, json: { disabled: false } }));
   });
 
   it('lets only an admin erase a channel for good, keeping that it was erased but not its value', async () => {
@@ -164,5 +166,82 @@ describe('through the gateway: parties, collections files and their assignment',
     } finally {
       await db.close();
     }
+  });
+
+  describe('contact actions', () => {
+    let orgId: string;
+    before(async () => {
+      orgId = (await t.api.get('/v1/me', { token: tokens.admin })).body.org.id;
+    });
+
+    it("records a call through the file's default phone, and lets its outcome qualify the number", async () => {
+      const debtor = ok(await t.api.post('/v1/people', { token: tokens.agent, json: { lastName: 'Techer', firstName: 'Paul' } }), 201);
+      const base = `/v1/parties/${debtor.id}`;
+      const mobile = ok(await t.api.post(`${base}/channels`, { token: tokens.caseworker, json: { kind: 'phone', type: 'mobile', number: '06 11 22 33 44' } }), 201);
+      const office = ok(await t.api.post(`${base}/channels`, { token: tokens.caseworker, json: { kind: 'phone', type: 'professional', number: '01 40 00 00 01' } }), 201);
+      // No default phone yet: the call must name its channel.
+      const none = expectProblem(await t.api.post(`${base}/contact-actions`, { token: tokens.caseworker, json: { type: 'call', outcome: 'reached' } }), 422);
+      expect(none.errors).to.deep.equal([{ path: 'channelId', message: 'This file has no default phone number for a call: choose a channel (channelId) or make one the default.' }]);
+      expectProblem(await t.api.post(`${base}/contact-actions`, { token: tokens.caseworker, json: { type: 'call' } }), 422);
+      expectProblem(await t.api.post(`${base}/contact-actions`, { token: tokens.agent, json: { type: 'call', outcome: 'reached', channelId: mobile.id } }), 403);
+
+      const reached = ok(
+        await t.api.post(`${base}/contact-actions`, { token: tokens.caseworker, json: { type: 'call', outcome: 'reached', channelId: mobile.id, note: 'Will pay on the 15th' } }),
+        201,
+      );
+      expect(reached).to.include({ type: 'call', direction: 'outbound', outcome: 'reached', status: 'recorded', channelChange: 'validated', channel: 'mobile phone +33 6 11 22 33 44' });
+      ok(await t.api.post(`${base}/channels/${mobile.id}/qualification`, { token: tokens.caseworker, json: { action: 'setDefault' } }));
+      const unanswered = ok(await t.api.post(`${base}/contact-actions`, { token: tokens.caseworker, json: { type: 'call', outcome: 'noAnswer' } }), 201);
+      expect(unanswered).to.include({ channelId: mobile.id, channelChange: null });
+      const wrong = ok(await t.api.post(`${base}/contact-actions`, { token: tokens.caseworker, json: { type: 'call', outcome: 'wrongPerson', channelId: office.id } }), 201);
+      expect(wrong.channelChange).to.equal('invalidated');
+      const history = ok(await t.api.get(`${base}/channels/${mobile.id}/history`, { token: tokens.agent }));
+      expect(history.items.at(-1)).to.include({ action: 'validate', by: users.caseworker, automatic: false, summary: 'validated: an outbound call got through (Will pay on the 15th)' });
+
+      // A retry with the same key records nothing twice.
+      const key = { 'idempotency-key': `letter-${debtor.id}` };
+      const postal = ok(await t.api.post(`${base}/channels`, { token: tokens.caseworker, json: { kind: 'postal', address: { street: '3 rue Jean Chatel', postalCode: '97400', city: 'Saint-Denis' } } }), 201);
+      const letter = { token: tokens.caseworker, headers: key, json: { type: 'letter', channelId: postal.id, note: 'Formal notice' } };
+      const sent = ok(await t.api.post(`${base}/contact-actions`, letter), 201);
+      expect(ok(await t.api.post(`${base}/contact-actions`, letter), 201).id).to.equal(sent.id);
+      const listed = ok(await t.api.get(`${base}/contact-actions`, { token: tokens.agent }));
+      expect(listed.items.map((a: { type: string; outcome?: string }) => a.outcome ?? a.type)).to.deep.equal(['letter', 'wrongPerson', 'noAnswer', 'reached']);
+      expectProblem(await t.api.get(`${base}/contact-actions`, { token: otherOrg.token }), 404);
+    });
+
+    it('takes a delivered SMS as evidence for the number, and a permanent "not a mobile" as its invalidation', async () => {
+      const person = ok(await t.api.post('/v1/people', { token: tokens.agent, json: { lastName: 'Rivière', firstName: 'Léa' } }), 201);
+      const base = `/v1/parties/${person.id}/channels`;
+      const mobile = ok(await t.api.post(base, { token: tokens.caseworker, json: { kind: 'phone', type: 'mobile', number: '06 55 44 33 22' } }), 201);
+      const second = ok(await t.api.post(base, { token: tokens.caseworker, json: { kind: 'phone', type: 'mobile', number: '07 55 44 33 22' } }), 201);
+      const bus = await DurableEvents.connect({ natsUrl: t.config.NATS_URL, namespace: t.config.RELAIS_NAMESPACE, name: 'notifications-test' });
+      try {
+        const outcome = (to: string, status: 'delivered' | 'failed', error: null | { code: string; kind: 'notAMobile' | 'other'; permanent: boolean }) =>
+          makeEnvelope('delivery.outcome', orgId, {
+            deliveryId: randomUUID(),
+            personId: person.id,
+            medium: 'sms',
+            to,
+            type: 'mail.letter',
+            ref: null,
+            status,
+            error,
+            occurredAt: new Date().toISOString(),
+          });
+        const delivered = outcome('+33655443322', 'delivered', null);
+        await bus.publish([delivered, delivered, outcome('+33755443322', 'failed', { code: '30003', kind: 'other', permanent: false })]);
+        const state = async (id: string) => (ok(await t.api.get(`${base}?showInvalid=true`, { token: tokens.agent })).items as { id: string; state: string }[]).find((c) => c.id === id)!.state;
+        await eventually(async () => (await state(mobile.id)) === 'validated', { what: 'the delivered SMS validated the mobile' });
+        const history = ok(await t.api.get(`${base}/${mobile.id}/history`, { token: tokens.agent }));
+        expect(history.items).to.have.length(1);
+        expect(history.items[0]).to.include({ by: 'notifications', automatic: true, summary: 'validated: an SMS was delivered' });
+        expect(await state(second.id)).to.equal('pending');
+
+        await bus.publish([outcome('+33755443322', 'failed', { code: '21614', kind: 'notAMobile', permanent: true })]);
+        await eventually(async () => (await state(second.id)) === 'invalid', { what: '"not a mobile" invalidated the second mobile' });
+      } finally {
+        await bus.close();
+      }
+    });
   });
 });

@@ -93,13 +93,14 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
       churnPeople: one(personId),
       mailItems: [fx.mailItems[0], handed],
       channels: { [personId]: fx.channels[personId] ?? Object.values(fx.channels)[0]! },
+      phones: { [personId]: fx.phones[personId] ?? Object.values(fx.phones)[0]! },
       companies: one(fx.companies[0]!),
       users: one(userId),
       mutableUsers: one(userId),
       revocableTokens: one(token.id),
     };
     const fresh = () => [randomUUID()];
-    unknown = { ...victim, mailPeople: fresh(), churnPeople: fresh(), mailItems: fresh(), channels: { [randomUUID()]: randomUUID() }, companies: fresh(), users: fresh(), mutableUsers: fresh(), revocableTokens: fresh() };
+    unknown = { ...victim, mailPeople: fresh(), churnPeople: fresh(), mailItems: fresh(), channels: { [randomUUID()]: randomUUID() }, phones: { [randomUUID()]: randomUUID() }, companies: fresh(), users: fresh(), mutableUsers: fresh(), revocableTokens: fresh() };
 
     const bUser = ok(await json('POST', '/v1/users', fx.other.adminToken, { name: 'B caseworker', email: 'cw@b.test', role: 'caseworker' }), 201, 'B user');
     bCaseworker = ok(await json('POST', `/v1/users/${bUser.id}/tokens`, fx.other.adminToken, {}), 201, 'B token').token;

@@ -199,6 +199,8 @@ export interface Fixture {
   mailItems: string[];
   /** A contact channel (an e-mail) of each mail person, by person id. */
   channels: Record<string, string>;
+  /** A mobile phone of each mail person, by person id (the channel of calls). */
+  phones: Record<string, string>;
   /** Companies of org A. */
   companies: string[];
   /** Every user of org A, and those requests may disable or re-role (none of them holds a token of `tokens`). */
@@ -339,6 +341,14 @@ export async function createFixture(client: RawClient, platformToken: string, la
         'POST channels',
       ) as { id: string }
     ).id;
+  const phone = async (admin: string, personId: string, i: number) =>
+    (
+      expectStatus(
+        await client.json('POST', `/v1/parties/${personId}/channels`, admin, { kind: 'phone', type: 'mobile', number: `06 12 34 56 ${String(10 + i)}` }),
+        201,
+        'POST channels (mobile)',
+      ) as { id: string }
+    ).id;
   const company = async (admin: string, i: number) =>
     (expectStatus(await client.json('POST', '/v1/companies', admin, { companyName: `Fuzz SARL ${label} ${i}` }), 201, 'POST companies') as { id: string }).id;
   const mail = async (admin: string, personId: string) =>
@@ -368,6 +378,7 @@ export async function createFixture(client: RawClient, platformToken: string, la
   ]);
   const mailItems = await Promise.all(mailPeople.map((id) => mail(admin, id)));
   const channels = Object.fromEntries(await Promise.all(mailPeople.map(async (id, i) => [id, await channel(admin, id, i)] as const)));
+  const phones = Object.fromEntries(await Promise.all(mailPeople.map(async (id, i) => [id, await phone(admin, id, i)] as const)));
   const companies = await Promise.all([0, 1].map((i) => company(admin, i)));
 
   const b = await org(`Fuzz B ${label}`);
@@ -381,6 +392,7 @@ export async function createFixture(client: RawClient, platformToken: string, la
     churnPeople,
     mailItems,
     channels,
+    phones,
     companies,
     users,
     mutableUsers,
@@ -517,6 +529,12 @@ const BODY_HINTS: Record<string, (c: GenContext) => Record<string, Value>> = {
       ? { kind: 'email', type: c.rng.pick(['private', 'professional']), email: `fuzz-${c.seed}-${c.unique()}@relais.test`, ...(c.full ? { observation: text(c) } : {}) }
       : { kind: 'phone', type: c.rng.pick(['mobile', 'private', 'professional']), number: c.rng.pick(PHONES) },
   'contacts.changeChannel': (c) => (c.full || c.rng.chance(0.5) ? { observation: text(c) } : { kind: 'email', email: `fuzz-${c.seed}-${c.unique()}@relais.test` }),
+  'contacts.recordContactAction': (c) => ({
+    type: 'call',
+    outcome: c.rng.pick(['reached', 'noAnswer', 'voicemail', 'busy']),
+    channelId: c.fx.phones[c.path.partyId ?? ''] ?? c.rng.pick(Object.values(c.fx.phones)),
+    ...(c.full ? { note: text(c) } : {}),
+  }),
   'contacts.qualifyChannel': (c) =>
     c.rng.pick([{ action: 'validate', evidence: { kind: 'outboundCall' } }, { action: 'cancel' }, { action: 'setDefault', confirm: true }]),
   'mail.handOver': (c) => (c.full || c.rng.chance(0.5) ? { to: 'proxy', proxyName: text(c) } : {}),
@@ -1250,6 +1268,16 @@ const READ_BACK: Record<string, (body: any) => Pick<Ack, 'what' | 'verify'>[]> =
         const r = await client.json('GET', `/v1/people/${body.personId}/domiciliation`, admin);
         if (r.status !== 200) return `GET /v1/people/${body.personId}/domiciliation answered ${r.status}`;
         return (r.json as { id?: string }).id === body.id ? null : `another domiciliation (${(r.json as { id?: string }).id}) is there`;
+      },
+    },
+  ],
+  'contacts.recordContactAction': (body: { id: string; partyId: string }) => [
+    {
+      what: `contact action ${body.id}`,
+      async verify(client, admin) {
+        const r = await client.json('GET', `/v1/parties/${body.partyId}/contact-actions?limit=200`, admin);
+        if (r.status !== 200) return `GET /v1/parties/${body.partyId}/contact-actions answered ${r.status}`;
+        return (r.json as { items: { id: string }[] }).items.some((a) => a.id === body.id) ? null : 'not listed';
       },
     },
   ],

@@ -1,8 +1,10 @@
 import type { ServiceSchema } from 'moleculer';
-import { Outbox, healthAction, openRuntime, type BaseConfig, type Logger, type ServiceRuntime } from '@relais/shared';
+import { Outbox, healthAction, openRuntime, type BaseConfig, type Logger, type ServiceRuntime, type Subscription } from '@relais/shared';
 import { channelActions } from './actions/channels';
+import { applyDeliveryOutcomes, contactActionActions } from './actions/contactActions';
 import type { ContactsDeps } from './actions/deps';
 import { partyActions } from './actions/parties';
+import { ContactActions } from './data/contactActions';
 import { Parties } from './data/parties';
 import { Files } from './files';
 
@@ -12,6 +14,7 @@ export const SERVICE = 'contacts';
 export function contactsService(config: BaseConfig): ServiceSchema {
   let rt: ServiceRuntime | null = null;
   let outbox: Outbox | undefined;
+  let subscriptions: Subscription[] = [];
   // Filled when the service starts; the actions read it at call time.
   const deps = {} as ContactsDeps;
 
@@ -21,6 +24,7 @@ export function contactsService(config: BaseConfig): ServiceSchema {
       health: healthAction(SERVICE, () => rt),
       ...partyActions(deps),
       ...channelActions(deps),
+      ...contactActionActions(deps),
     },
 
     async started() {
@@ -31,9 +35,14 @@ export function contactsService(config: BaseConfig): ServiceSchema {
       await outbox.init();
       outbox.start();
       deps.files = new Files(deps.parties, outbox);
+      deps.contactActions = ContactActions.open(rt.db);
+      await deps.contactActions.init();
+      const common = { group: SERVICE, db: rt.db, dbTimeoutMs: config.DB_TIMEOUT_MS };
+      subscriptions = [await rt.events.consume({ ...common, type: 'delivery.outcome', handle: (evs) => applyDeliveryOutcomes(deps, evs) })];
     },
 
     async stopped() {
+      await Promise.all(subscriptions.map((s) => s.stop()));
       await outbox?.stop();
       await rt?.close();
       rt = null;

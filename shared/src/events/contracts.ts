@@ -74,6 +74,27 @@ export const eventContracts = {
     changedAt: z.iso.datetime(),
     changedBy: z.string(),
   }),
+  /**
+   * A delivery reached its final status at the provider (notifications): what the contacts service
+   * takes as evidence about the channel it went to. `ref` is the requester's reference (a contact
+   * action's id), null for notifications Relais sends on its own.
+   */
+  'delivery.outcome': z.object({
+    deliveryId: z.string(),
+    /** The party (person) it was sent to. */
+    personId: z.string(),
+    medium: z.enum(['sms', 'email']),
+    /** The number in E.164, or the e-mail address. */
+    to: z.string(),
+    type: z.string(),
+    ref: z.string().nullable(),
+    status: z.enum(['delivered', 'failed']),
+    /** Why it failed: `notAMobile` when the operator says the number cannot take SMS; `permanent` when a retry would fail the same. */
+    error: z
+      .object({ code: z.string().nullable(), kind: z.enum(['notAMobile', 'hardBounce', 'softBounce', 'other']), permanent: z.boolean() })
+      .nullable(),
+    occurredAt: z.iso.datetime(),
+  }),
 } as const;
 
 export type EventType = keyof typeof eventContracts;

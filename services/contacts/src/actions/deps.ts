@@ -1,3 +1,4 @@
+import type { ContactActions } from '../data/contactActions';
 import type { Parties } from '../data/parties';
 import type { Files } from '../files';
 
@@ -8,4 +9,5 @@ import type { Files } from '../files';
 export interface ContactsDeps {
   parties: Parties;
   files: Files;
+  contactActions: ContactActions;
 }

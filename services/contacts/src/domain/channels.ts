@@ -117,7 +117,10 @@ export type ProblemCode =
   | 'default-exists'
   | 'evidence-mismatch'
   | 'note-required'
-  | 'sensitive-observation';
+  | 'sensitive-observation'
+  | 'no-default'
+  | 'wrong-channel'
+  | 'invalid-channel';
 
 export interface ChannelProblem {
   code: ProblemCode;
@@ -144,6 +147,9 @@ export const PROBLEM_STATUS: Record<ProblemCode, 404 | 409 | 422> = {
   'evidence-mismatch': 422,
   'note-required': 422,
   'sensitive-observation': 422,
+  'no-default': 422,
+  'wrong-channel': 422,
+  'invalid-channel': 409,
 };
 
 /** The shared error a service throws for a problem (the gateway turns it into problem+json). */
