@@ -136,3 +136,44 @@ export async function insertManyIgnoringDuplicates(
 ): Promise<number> {
   return (await insertEach(model, docs)).filter(Boolean).length;
 }
+
+/**
+ * Writes each view of a read model unless a newer one is stored (by `changedAt`), in bulk writes of
+ * `batch`; returns the views written. A duplicate key on upsert means "a newer one won": the filter
+ * missed the stored document, so the upsert tried to insert it again. FerretDB stops an unordered
+ * bulk write at its first error (measured: the upserts after a duplicate key are not done, and the
+ * error lists only the first), so a batch that meets one is written again view by view.
+ */
+export async function upsertNewer<T extends { _id: string; changedAt: Date }>(batch: number, model: mongoose.Model<T>, views: readonly T[]): Promise<T[]> {
+  const op = (v: T) => ({
+    updateOne: { filter: { _id: v._id, changedAt: { $lte: v.changedAt } } as never, update: { $set: v } as never, upsert: true },
+  });
+  // Within a batch, keep the latest view per document.
+  const latest = new Map<string, T>();
+  for (const v of views) if (!latest.has(v._id) || latest.get(v._id)!.changedAt < v.changedAt) latest.set(v._id, v);
+  const applied: T[] = [];
+  for (const part of chunks([...latest.values()], batch)) {
+    const whole = await model.bulkWrite(part.map(op), { ordered: false }).then(
+      () => true,
+      (err: unknown) => {
+        if (!isDuplicateKey(err)) throw err;
+        return false;
+      },
+    );
+    if (whole) {
+      applied.push(...part);
+      continue;
+    }
+    for (const v of part) {
+      const written = await model.bulkWrite([op(v)]).then(
+        () => true,
+        (err: unknown) => {
+          if (!isDuplicateKey(err)) throw err;
+          return false;
+        },
+      );
+      if (written) applied.push(v);
+    }
+  }
+  return applied;
+}

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import mongoose, { type Connection } from 'mongoose';
-import { Batcher, connectDatabase, insertEach, insertManyIgnoringDuplicates, type BaseConfig } from '../src';
+import { Batcher, connectDatabase, insertEach, insertManyIgnoringDuplicates, upsertNewer, type BaseConfig } from '../src';
 import { dropTestDatabases, testConfig, uniqueNamespace } from '../src/testing';
 
 describe('idempotent inserts (real database)', function () {
@@ -68,5 +68,25 @@ describe('idempotent inserts (real database)', function () {
     expect(outcomes.map((o) => o.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
     const ids = (await db.collection('rows').find({ _id: { $in: ['h1', 'h2', 'h3'] as never[] } }).toArray()).map((d) => d._id).sort();
     expect(ids).to.deep.equal(['h1', 'h3']);
+  });
+
+  it('writes a read model view unless a newer one is stored, and still writes the rest of a batch that meets one', async () => {
+    interface View {
+      _id: string;
+      v: string;
+      changedAt: Date;
+    }
+    const Views = db.model<View>('View', new mongoose.Schema<View>({ _id: String, v: String, changedAt: Date }, { versionKey: false, collection: 'views' }));
+    const at = (h: number) => new Date(Date.UTC(2027, 0, 1, h));
+    expect(await upsertNewer(10, Views, [{ _id: 'a', v: 'a10', changedAt: at(10) }])).to.have.length(1);
+    // The stale view comes first: FerretDB would stop the bulk write there and skip the others.
+    const applied = await upsertNewer(10, Views, [
+      { _id: 'a', v: 'a9', changedAt: at(9) },
+      { _id: 'b', v: 'b11', changedAt: at(11) },
+      { _id: 'c', v: 'c11', changedAt: at(11) },
+    ]);
+    expect(applied.map((v) => v._id)).to.deep.equal(['b', 'c']);
+    const stored = await Views.find().sort({ _id: 1 }).lean();
+    expect(stored.map((v) => v.v)).to.deep.equal(['a10', 'b11', 'c11']);
   });
 });

@@ -1,5 +1,5 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import { chunks, insertManyIgnoringDuplicates, isDuplicateKey, type DomiciliationStatus, type Envelope } from '@relais/shared';
+import { chunks, insertManyIgnoringDuplicates, upsertNewer, type DomiciliationStatus, type Envelope } from '@relais/shared';
 import type { DomiciliationFacts, Recipient } from '../domain/deliveries';
 import { afterPrimaryChange, primaryView, type PrimaryView } from '../domain/primaries';
 
@@ -144,7 +144,8 @@ export class Recipients {
 
   /** Applies consent changes, then logs the ones that were newer than what was known (the sender's re-check reads the log). */
   async applyConsents(events: Envelope<'domiciliation.smsConsentChanged'>[], at: Date): Promise<void> {
-    const applied = await this.upsertNewer(
+    const applied = await upsertNewer(
+      this.updateBatch,
       this.consents,
       events.map((e) => ({
         _id: key(e.orgId, e.data.personId),
@@ -184,7 +185,7 @@ export class Recipients {
       endDate: e.data.endDate,
       changedAt: new Date(e.data.changedAt),
     }));
-    return this.upsertNewer(this.domiciliations, views);
+    return upsertNewer(this.updateBatch, this.domiciliations, views);
   }
 
   /**
@@ -197,42 +198,12 @@ export class Recipients {
       const id = key(e.orgId, e.data.partyId);
       latest.set(id, afterPrimaryChange(latest.get(id) ?? null, primaryView(e.orgId, e.data)));
     }
-    await this.upsertNewer(this.primaries, [...latest].map(([_id, view]) => ({ _id, ...view })));
+    await upsertNewer(this.updateBatch, this.primaries, [...latest].map(([_id, view]) => ({ _id, ...view })));
   }
 
   /** The party's primary channel as last known; null when no event told of it. */
   primaryOf(orgId: string, partyId: string): Promise<PrimaryDoc | null> {
     return this.primaries.findById(key(orgId, partyId)).lean<PrimaryDoc>().exec();
-  }
-
-  /** Writes each view unless a newer one is stored. A duplicate key on upsert means "a newer one won". */
-  private async upsertNewer<T extends { _id: string; changedAt: Date }>(model: Model<T>, views: T[]): Promise<T[]> {
-    // Within a batch, keep the latest view per document.
-    const latest = new Map<string, T>();
-    for (const v of views) if (!latest.has(v._id) || latest.get(v._id)!.changedAt < v.changedAt) latest.set(v._id, v);
-    const applied: T[] = [];
-    for (const part of chunks([...latest.values()], this.updateBatch)) {
-      const res = await model
-        .bulkWrite(
-          part.map((v) => ({
-            updateOne: {
-              filter: { _id: v._id, changedAt: { $lte: v.changedAt } } as never,
-              update: { $set: v } as never,
-              upsert: true,
-            },
-          })),
-          { ordered: false },
-        )
-        .catch((err: { writeErrors?: { index: number }[] }) => {
-          if (!isDuplicateKey(err)) throw err;
-          return { stale: new Set((err.writeErrors ?? [{ index: 0 }]).map((w) => w.index)) };
-        });
-      const stale = 'stale' in res ? res.stale : new Set<number>();
-      part.forEach((v, i) => {
-        if (!stale.has(i)) applied.push(v);
-      });
-    }
-    return applied;
   }
 
   /**
