@@ -5,7 +5,9 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GatewayStore, listTokens, seedDemo, DEMO_ORG } from '@relais/gateway';
-import { ConfigError, DurableEvents, ROLES, canConnect, createBroker, loadConfig, baseConfigSchema, type RelaisMeta, type Role } from '@relais/shared';
+import { ConfigError, DurableEvents, ROLES, canConnect, connectDatabase, createBroker, loadConfig, baseConfigSchema, type RelaisMeta, type Role } from '@relais/shared';
+import { Register, RegisterImportError } from '../services/contacts/src/data/register';
+import { RegisterFormatError } from '../services/contacts/src/domain/screening';
 
 const USAGE = `usage: npm run relais -- <command>
 
@@ -19,6 +21,8 @@ const USAGE = `usage: npm run relais -- <command>
   rehearse <org>                run the org's SMS slot now (non-production stacks)
   dlq list [<limit>]            dead letters: what failed, where, why
   dlq replay <seq>...           put dead letters back on their subject
+  register import <file>        load a publication of the asset-freeze register (its public JSON) into the
+                                contacts service's copy; the same publication again changes nothing
   where                         which database and NATS this CLI uses, and why`;
 
 /** Where the launcher records the running stack (and the demo tokens, platform token). */
@@ -303,6 +307,36 @@ async function dlq(stack: Stack, [sub, ...args]: string[]): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------- asset-freeze register
+
+async function register(stack: Stack, [sub, file, ...rest]: string[]): Promise<void> {
+  if (sub !== 'import' || !file || rest.length > 0) throw new CliError('usage: npm run relais -- register import <file>');
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CliError(`Cannot read ${file} as JSON: ${(err as Error).message}`);
+  }
+  if (!(await reachable(stack.mongoUrl, 27017))) throw notRunning('database', stack.mongoUrl, 'MONGO_URL');
+  // The contacts service's own database: the register copy is its data.
+  const db = await connectDatabase({ MONGO_URL: stack.mongoUrl, RELAIS_NAMESPACE: stack.namespace, DB_TIMEOUT_MS: 60_000 }, 'contacts');
+  try {
+    const repo = Register.open(db);
+    await repo.init();
+    const result = await repo.importPublication(json).catch((err: unknown) => {
+      throw err instanceof RegisterFormatError || err instanceof RegisterImportError ? new CliError(`${file}: ${err.message}`) : err;
+    });
+    const was = result.previous ? `; it replaces the publication of ${result.previous.publishedAt.toISOString()} (${result.previous.entries} entries)` : '';
+    console.log(
+      result.changed
+        ? `register: publication of ${result.publishedAt.toISOString()} imported, ${result.entries} entries${was}`
+        : `register: publication of ${result.publishedAt.toISOString()} already imported (${result.entries} entries), nothing changed`,
+    );
+  } finally {
+    await db.close();
+  }
+}
+
 // ---------------------------------------------------------------- main
 
 const commands: Record<string, (stack: Stack, args: string[]) => Promise<void>> = {
@@ -313,6 +347,7 @@ const commands: Record<string, (stack: Stack, args: string[]) => Promise<void>> 
   slots,
   rehearse,
   dlq,
+  register,
   where: async (stack) => console.log(`${stack.source}; namespace ${stack.namespace}; gateway ${stack.gatewayUrl}`),
 };
 
