@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { STAFF, type Role, type Route } from '@relais/shared';
-import { DELIVERY_STATUSES } from './domain/deliveries';
+import { DELIVERY_KINDS, DELIVERY_STATUSES } from './domain/deliveries';
 import { senderId, signature, templateKinds, timeZone } from './domain/settings';
 import { DEFAULT_WORDINGS } from './domain/templates';
 
@@ -9,6 +9,8 @@ import { DEFAULT_WORDINGS } from './domain/templates';
 const ADMIN: readonly Role[] = ['admin'];
 /** Ops who follow deliveries across the org. */
 const OPS: readonly Role[] = ['admin', 'manager'];
+/** Staff who may write to a file (agents only read): those who send an SMS from it. */
+export const CONTACT_SMS_SENDERS: readonly Role[] = ['admin', 'manager', 'caseworker'];
 
 const personId = z.uuid({ message: 'must be a person id (UUID)' });
 
@@ -135,7 +137,7 @@ const delivery = z.object({
   localDate: z.string().describe("`date` in the org's time zone, ISO 8601 with that zone's offset at that date: 2021-10-13T19:00:00+02:00"),
   dateLabel: z.string().describe("`date` as seed 001 shows it, in the org's time zone: 13/10/2021 à 19:00"),
   status: z.enum(DELIVERY_STATUSES),
-  type: templateKinds,
+  type: z.enum(DELIVERY_KINDS).describe('The template kind, or `contact.sms`: an SMS a staff member wrote and sent from the file'),
   typeLabel: z.string(),
   content: z.string().nullable(),
   encoding: z.enum(['GSM-7', 'UCS-2']).nullable(),
@@ -167,7 +169,7 @@ export const historyOutput = z.object({ personId: z.string(), timeZone: listZone
 
 export const deliveriesInput = z.strictObject({
   status: z.enum(DELIVERY_STATUSES).optional(),
-  type: templateKinds.optional(),
+  type: z.enum(DELIVERY_KINDS).optional(),
   from: z.iso.datetime({ message: 'must be a date-time such as 2026-11-01T00:00:00Z' }).optional(),
   to: z.iso.datetime({ message: 'must be a date-time such as 2026-12-01T00:00:00Z' }).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -183,6 +185,19 @@ export const deliveriesOutput = z.object({
 
 /** `notifications.primaryContact`: a party's primary channel as notifications knows it (an action, no HTTP route). */
 export const primaryContactInput = z.strictObject({ partyId: z.uuid({ message: "must be a party id (UUID): a person's or a company's" }) });
+
+/**
+ * `notifications.sendContactSms` (an action, no HTTP route): an SMS a staff member writes from a
+ * file (the contacts service's contact action), sent at once to the number given, with the org's
+ * signature. Idempotent on `ref`.
+ */
+export const sendContactSmsInput = z.strictObject({
+  personId: z.uuid({ message: "must be a party id (UUID): the person's" }),
+  to: z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be a phone number in E.164, such as +33612345678'),
+  text: z.string().trim().min(1, 'cannot be empty').max(1000, 'must be at most 1000 characters'),
+  ref: z.uuid({ message: 'must be the id (UUID) of the contact action the SMS is sent for' }),
+});
+export const sendContactSmsOutput = z.object({ deliveryId: z.string().describe("The delivery's id: its `delivery.outcome` names it") });
 
 /** A provider's status report (verified by the gateway before it reaches the service). */
 export const providerStatusInput = z.strictObject({

@@ -17,6 +17,7 @@ import {
   type Subscription,
 } from '@relais/shared';
 import {
+  CONTACT_SMS_SENDERS,
   deliveriesInput,
   emptyInput,
   historyInput,
@@ -24,6 +25,7 @@ import {
   previewInput,
   primaryContactInput,
   providerStatusInput,
+  sendContactSmsInput,
   setTemplateInput,
   templateKindInput,
   updateSettingsInput,
@@ -36,6 +38,7 @@ import { PendingMail } from './data/pendingMail';
 import { CONSENT_CHANGES_KEPT_MS, Recipients } from './data/recipients';
 import { Schedule } from './data/schedule';
 import { SettingsRepo } from './data/settings';
+import { contactDelivery, contactDeliveryId } from './domain/deliveries';
 import { localTime } from './domain/localTime';
 import { nextSlot, previousSlot, reminderAt, scheduleKey, type Weekday } from './domain/schedule';
 import { applySettings, defaultSettings, type OrgSettings } from './domain/settings';
@@ -76,8 +79,9 @@ export interface NotificationsOptions {
 
 /**
  * The notifications service: keeps its view of mail and people current from durable events,
- * owns the org SMS settings and templates, turns send slots and reminders into deliveries and
- * sends them. Any number of instances may run: claims are unique inserts and every delivery's
+ * owns the org SMS settings and templates, turns send slots, reminders and the SMS staff send from
+ * a file (sendContactSms) into deliveries and sends them, and publishes each delivery's final
+ * provider status as `delivery.outcome`. Any number of instances may run: claims are unique inserts and every delivery's
  * id is its dedupe key.
  */
 export function notificationsService(config: NotificationsConfig, opts: NotificationsOptions): ServiceSchema {
@@ -349,6 +353,21 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
         },
       }),
 
+      sendContactSms: defineAction({
+        input: sendContactSmsInput,
+        roles: CONTACT_SMS_SENDERS,
+        async handler(input, auth, ctx) {
+          const deliveryId = contactDeliveryId(auth.orgId, input.ref);
+          // The same request again (an answer lost): the delivery of the first, sent once, whatever changed since.
+          if (await deliveries.exists(deliveryId)) return { deliveryId };
+          const org = await settingsOf(auth.orgId, orgOf(ctx).timeZone);
+          if (!org.smsEnabled) throw conflict('SMS are switched off for this organisation: an admin switches them on in the SMS settings first.');
+          if (!org.senderId) throw conflict('No SMS sender id is set for this organisation: an admin sets one in the SMS settings first.');
+          await scheduler.sendNow(contactDelivery(auth.orgId, input, { senderId: org.senderId, signature: org.signature }, clock.now()));
+          return { deliveryId };
+        },
+      }),
+
       providerStatus: defineSystemAction({
         input: providerStatusInput,
         async handler({ status, ...report }) {
@@ -366,9 +385,11 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
       settingsRepo = SettingsRepo.open(rt.db);
       settingsCache = new SettingsCache(settingsRepo, config.SETTINGS_CACHE_MS);
       schedule = Schedule.open(rt.db, config.DB_UPDATE_BATCH);
-      deliveries = Deliveries.open(rt.db);
+      deliveries = Deliveries.open(rt.db, { events: rt.events, dbTimeoutMs: config.DB_TIMEOUT_MS, logger: log });
       lots = SendLots.open(rt.db);
       await Promise.all([pending.init(), recipients.init(), settingsRepo.init(), schedule.init(), deliveries.init(), lots.init()]);
+      // Publishes the delivery.outcome events a crash or a NATS outage left unpublished.
+      deliveries.outbox?.start();
 
       const events = rt.events;
       const common = {
@@ -448,6 +469,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
       loops = [];
       await Promise.all(subscriptions.map((s) => s.stop()));
       subscriptions = [];
+      await deliveries?.outbox?.stop();
       await rt?.close();
       rt = null;
     },

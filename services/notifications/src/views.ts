@@ -1,7 +1,6 @@
-import type { DeliveryDoc } from './domain/deliveries';
+import { DELIVERY_KIND_LABELS, type DeliveryDoc } from './domain/deliveries';
 import { localTime } from './domain/localTime';
 import { GSM_EXTENSION, SEGMENT_SIZES } from './domain/sms';
-import { SMS_KIND_LABELS } from './domain/templates';
 
 /** What a segment holds in each encoding, as the settings show it (GSM-7 extension characters take two septets). */
 export const segmentCosts = {
@@ -20,7 +19,7 @@ export function toDelivery(d: DeliveryDoc, zone: string) {
     dateLabel: due.label,
     status: d.status,
     type: d.type,
-    typeLabel: SMS_KIND_LABELS[d.type],
+    typeLabel: DELIVERY_KIND_LABELS[d.type],
     content: d.content,
     encoding: d.encoding,
     segments: d.segments,

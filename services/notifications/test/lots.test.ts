@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { Connection } from 'mongoose';
-import { connectDatabase, makeEnvelope, type BaseConfig } from '@relais/shared';
+import { connectDatabase, makeEnvelope, type BaseConfig, type DurableEvents, type Envelope } from '@relais/shared';
 import { dropTestDatabases, testConfig, uniqueNamespace } from '@relais/shared/testing';
 import { Deliveries } from '../src/data/deliveries';
 import { SendLots } from '../src/data/lots';
@@ -9,15 +9,17 @@ import { PendingMail } from '../src/data/pendingMail';
 import { Recipients } from '../src/data/recipients';
 import { Schedule } from '../src/data/schedule';
 import { SettingsRepo } from '../src/data/settings';
-import { reminderDelivery } from '../src/domain/deliveries';
+import { contactDelivery, reminderDelivery } from '../src/domain/deliveries';
 import { assignLots, newLot, sendItem } from '../src/domain/lots';
+import { outcomeEventId } from '../src/domain/outcomes';
 import type { OrgSettings } from '../src/domain/settings';
 import { Reconciler } from '../src/engine/reconciler';
 import { Scheduler } from '../src/engine/scheduler';
 import { Sender, type SenderOptions } from '../src/engine/sender';
 import { SettingsCache } from '../src/engine/settingsCache';
 import { TemplateBook } from '../src/engine/templateBook';
-import { MemoryProvider, TestClock } from './testkit';
+import { toDelivery } from '../src/views';
+import { MemoryProvider, ProviderError, TestClock } from './testkit';
 
 const quiet = { warn: () => undefined };
 
@@ -75,10 +77,22 @@ describe('notifications: send lots (real database)', function () {
   };
   const statusOf = async (orgId: string, personId: string) => (await deliveries.history(orgId, personId, 5))[0];
 
+  /** Where the deliveries' outbox publishes delivery.outcome: kept here; `failNext` publishes fail (NATS down). */
+  const bus = {
+    published: [] as Envelope[],
+    failNext: 0,
+    async publish(events: readonly Envelope[]) {
+      if (this.failNext > 0 && this.failNext--) throw new Error('NATS unavailable');
+      this.published.push(...events);
+    },
+  };
+  const outcomesOf = (deliveryId: string) => bus.published.filter((e) => e.type === 'delivery.outcome' && (e as Envelope<'delivery.outcome'>).data.deliveryId === deliveryId) as Envelope<'delivery.outcome'>[];
+
   before(async () => {
     config = testConfig(uniqueNamespace());
     db = await connectDatabase(config, 'notifications');
-    deliveries = Deliveries.open(db);
+    // Intents are the sweep's at once: a test calls the sweep itself.
+    deliveries = Deliveries.open(db, { events: bus as unknown as DurableEvents, dbTimeoutMs: 20_000, sweepAfterMs: 0 });
     lots = SendLots.open(db);
     recipients = Recipients.open(db, 50);
     schedule = Schedule.open(db, 50);
@@ -210,6 +224,8 @@ describe('notifications: send lots (real database)', function () {
     const withdrawn = await statusOf(org.orgId, people[0]);
     expect(withdrawn).to.include({ status: 'skipped' });
     expect(withdrawn.reason).to.match(/not accepted SMS notifications at send time/);
+    // The row records the number it went to.
+    expect(await statusOf(org.orgId, people[1])).to.include({ status: 'queued', to: '+33699999999' });
     const sent = await statusOf(org.orgId, people[2]);
     expect(sent).to.include({ status: 'queued', attempts: 1, provider: 'memory' });
     expect(sent.events.map((e) => e.status)).to.deep.equal(['pending', 'sending', 'queued']);
@@ -503,5 +519,120 @@ describe('notifications: send lots (real database)', function () {
     expect(await sender.runOnce()).to.equal(2);
     for (const personId of people) expect(await statusOf(org.orgId, personId)).to.include({ status: 'queued' });
     expect(provider.sent).to.have.length(2);
+  });
+
+  describe('contact SMS and delivery.outcome', () => {
+    const sms = (orgId: string, personId: string, to: string, text = 'Merci de rappeler le CCAS.') =>
+      contactDelivery(orgId, { personId, to, text, ref: randomUUID() }, { senderId: 'CCAS', signature: 'CCAS' }, clock.now());
+    const withdraw = (orgId: string, personId: string) =>
+      recipients.applyConsents(
+        [makeEnvelope('domiciliation.smsConsentChanged', orgId, { personId, consent: false, phoneE164: null, region: 'FR', changedAt: clock.now().toISOString(), changedBy: 'u' })],
+        clock.now(),
+      );
+
+    it('sends a contact SMS once, through a lot, to the number given even after the person withdrew SMS consent; the history shows it', async () => {
+      const provider = new MemoryProvider();
+      const { scheduler, sender } = engine(provider, 10);
+      const { org, people } = await orgWithMail(['+33651000001']);
+      const doc = sms(org.orgId, people[0], '+33651000099');
+      await withdraw(org.orgId, people[0]);
+      expect(await scheduler.sendNow(doc)).to.equal(true);
+      expect(await scheduler.sendNow({ ...doc, content: 'another text' })).to.equal(false); // the same contact action again
+      while ((await sender.runOnce()) > 0);
+      expect(provider.sent.map((m) => [m.to, m.from, m.body])).to.deep.equal([['+33651000099', 'CCAS', 'Merci de rappeler le CCAS. CCAS']]);
+      const entry = toDelivery(await statusOf(org.orgId, people[0]), org.timeZone);
+      expect(entry).to.include({ id: doc._id, type: 'contact.sms', typeLabel: 'SMS envoyé depuis le dossier', status: 'queued', content: 'Merci de rappeler le CCAS. CCAS' });
+      expect(await deliveries.list(org.orgId, { type: 'contact.sms' }, 10)).to.have.nested.property('items[0]._id', doc._id);
+      expect(outcomesOf(doc._id)).to.deep.equal([]); // not final yet
+    });
+
+    it('re-checks only the org switch at send time: SMS switched off in between, the contact SMS is skipped, without an outcome event', async () => {
+      const provider = new MemoryProvider();
+      const { scheduler, sender } = engine(provider, 10);
+      const { org, people } = await orgWithMail(['+33652000001']);
+      const doc = sms(org.orgId, people[0], '+33652000001');
+      await scheduler.sendNow(doc);
+      await settings.save({ ...org, smsEnabled: false, version: org.version + 1 });
+      while ((await sender.runOnce()) > 0);
+      expect(provider.sent).to.deep.equal([]);
+      expect(await statusOf(org.orgId, people[0])).to.deep.include({ status: 'skipped', reason: 'SMS are switched off for the organisation at send time' });
+      expect(outcomesOf(doc._id)).to.deep.equal([]);
+    });
+
+    it('publishes delivery.outcome once for a failure at send: Twilio 21614 is a permanent notAMobile, with the contact action as ref', async () => {
+      const provider = new MemoryProvider();
+      const { scheduler, sender } = engine(provider, 10);
+      const { org, people } = await orgWithMail(['+33653000001']);
+      const doc = sms(org.orgId, people[0], '+33153000001');
+      provider.failNext(new ProviderError("Twilio answered 400 (error 21614): 'To' number is not a valid mobile number", false, '21614'));
+      await scheduler.sendNow(doc);
+      while ((await sender.runOnce()) > 0);
+      expect(await db.collection('lot_results').countDocuments({ orgId: org.orgId })).to.equal(0);
+      const [event, ...more] = outcomesOf(doc._id);
+      expect(more).to.deep.equal([]);
+      expect(event).to.deep.include({ id: outcomeEventId(doc._id), orgId: org.orgId });
+      expect(event.data).to.deep.include({ personId: people[0], medium: 'sms', to: '+33153000001', type: 'contact.sms', ref: doc.ref, status: 'failed' });
+      expect(event.data.error).to.deep.equal({ code: '21614', kind: 'notAMobile', permanent: true });
+      const row = await db.collection('deliveries').findOne({ _id: doc._id as never });
+      expect(row).to.deep.include({ status: 'failed', eventIds: [event.id] });
+      expect(await db.collection('deliveries_outbox').countDocuments({})).to.equal(0);
+    });
+
+    it('publishes delivery.outcome once for a digest SMS a callback reports delivered; later reports publish nothing', async () => {
+      const provider = new MemoryProvider();
+      const { scheduler, sender } = engine(provider, 10);
+      const { org, people } = await orgWithMail(['+33654000001']);
+      await scheduler.digest(org, slot, clock.now());
+      while ((await sender.runOnce()) > 0);
+      const [{ providerId, deliveryId }] = provider.sent;
+      const at = new Date(clock.now().getTime() + 2_000);
+      expect(await deliveries.providerStatus({ providerId, deliveryId }, 'sent', at)).to.equal(true);
+      expect(outcomesOf(deliveryId)).to.deep.equal([]);
+      expect(await deliveries.providerStatus({ providerId, deliveryId }, 'delivered', at)).to.equal(true);
+      expect(await deliveries.providerStatus({ providerId, deliveryId }, 'delivered', at)).to.equal(false);
+      expect(await deliveries.providerStatus({ providerId, deliveryId }, 'undelivered', at)).to.equal(false);
+      const [event, ...more] = outcomesOf(deliveryId);
+      expect(more).to.deep.equal([]);
+      expect(event.data).to.deep.equal({
+        deliveryId, personId: people[0], medium: 'sms', to: '+33654000001', type: 'mail.letter', ref: null, status: 'delivered', error: null, occurredAt: at.toISOString(),
+      });
+    });
+
+    it('publishes delivery.outcome once for a failure reported before the attempt is applied (30006: notAMobile), none when the result is applied', async () => {
+      const provider = new MemoryProvider();
+      const { scheduler, sender } = engine(provider, 10);
+      const { org } = await orgWithMail(['+33655000001']);
+      await scheduler.digest(org, slot, clock.now());
+      expect(await engine(provider, 10).sender.sendDue()).to.equal(1); // recorded by an instance that then dies
+      const [{ providerId, deliveryId }] = provider.sent;
+      const at = new Date(clock.now().getTime() + 2_000);
+      expect(await deliveries.providerStatus({ providerId, deliveryId, errorCode: '30006' }, 'undelivered', at)).to.equal(true);
+      clock.set(new Date(clock.now().getTime() + 31_000));
+      while ((await sender.runOnce()) > 0); // the dead instance's result applied: the row is past it
+      expect(await statusOf(org.orgId, (await db.collection('deliveries').findOne({ _id: deliveryId as never }))!.personId)).to.include({ status: 'undelivered' });
+      const [event, ...more] = outcomesOf(deliveryId);
+      expect(more).to.deep.equal([]);
+      expect(event.data).to.deep.include({ status: 'failed', to: '+33655000001', error: { code: '30006', kind: 'notAMobile', permanent: true } });
+    });
+
+    it('leaves an outcome whose publish failed to the outbox sweep, which publishes it once', async () => {
+      const provider = new MemoryProvider();
+      const { scheduler, sender } = engine(provider, 10);
+      const { org, people } = await orgWithMail(['+33656000001']);
+      const doc = sms(org.orgId, people[0], '+33656000001');
+      provider.failNext(new ProviderError('Twilio answered 400 (error 21211): invalid number', false, '21211'));
+      await scheduler.sendNow(doc);
+      bus.failNext = 1;
+      while ((await sender.runOnce()) > 0);
+      expect(await statusOf(org.orgId, people[0])).to.include({ status: 'failed' });
+      expect(outcomesOf(doc._id)).to.deep.equal([]);
+      expect(await db.collection('deliveries_outbox').countDocuments({})).to.equal(1);
+      expect(await deliveries.outbox!.sweep()).to.equal(1);
+      expect(await deliveries.outbox!.sweep()).to.equal(0);
+      const [event, ...more] = outcomesOf(doc._id);
+      expect(more).to.deep.equal([]);
+      expect(event.data.error).to.deep.equal({ code: '21211', kind: 'other', permanent: true });
+      expect(await db.collection('deliveries_outbox').countDocuments({})).to.equal(0);
+    });
   });
 });

@@ -1,6 +1,7 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import { chunks, insertEach, insertManyIgnoringDuplicates } from '@relais/shared';
+import { Outbox, chunks, eventIdsPush, insertEach, insertManyIgnoringDuplicates, type Envelope, type OutboxOptions } from '@relais/shared';
 import {
+  DELIVERY_KINDS,
   DELIVERY_STATUSES,
   STATUS_RANK,
   finalChange,
@@ -10,21 +11,23 @@ import {
   withChange,
   type Attempt,
   type DeliveryDoc,
+  type DeliveryKind,
   type DeliveryStatus,
   type FinalChange,
   type Outcome,
   type StatusEvent,
 } from '../domain/deliveries';
+import { outcomeEvent, outcomeStatus, type FinalError, type OutcomeSubject } from '../domain/outcomes';
 import { LotResults, type LotResult } from './lotResults';
 import type { ProviderStatus } from '../providers/provider';
-import { SMS_KINDS, type SmsKind } from '../domain/templates';
 
 const schema = new mongoose.Schema<DeliveryDoc>(
   {
     _id: String,
     orgId: { type: String, required: true },
     personId: { type: String, required: true },
-    type: { type: String, enum: SMS_KINDS, required: true },
+    type: { type: String, enum: DELIVERY_KINDS, required: true },
+    ref: String,
     channel: { type: String, required: true },
     to: { type: String, default: null },
     from: { type: String, default: null },
@@ -44,6 +47,8 @@ const schema = new mongoose.Schema<DeliveryDoc>(
     retryAt: { type: Date, default: null },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
+    // The outbox's field (see DeliveryDoc), without its default: a slot's rows are inserted without it.
+    eventIds: { type: [String], default: undefined },
   },
   { versionKey: false, collection: 'deliveries' },
 );
@@ -81,13 +86,37 @@ providerMessageSchema.index({ deliveryId: 1 });
 
 export interface DeliveryFilter {
   status?: DeliveryStatus;
-  type?: SmsKind;
+  type?: DeliveryKind;
   from?: Date;
   to?: Date;
 }
 
 /** Updates a lot's outcome group is split into, run at once. */
 const PARALLEL_WRITES = 4;
+
+/** Final statuses written with their `delivery.outcome` per outbox intent (one insert and one delete each). */
+const OUTCOMES_PER_INTENT = 100;
+
+/** The fields `delivery.outcome` is built from, and the rank that tells whether the row may still move. */
+const SUBJECT_FIELDS = { orgId: 1, personId: 1, type: 1, ref: 1, to: 1, statusRank: 1 } as const;
+type Subject = OutcomeSubject & Pick<DeliveryDoc, 'statusRank'>;
+
+/** A final status write of one delivery: its event, and the update, given the `$push` part that records the event. */
+interface FinalWrite {
+  id: string;
+  event: Envelope<'delivery.outcome'> | null;
+  /** True when it changed the row (moved it to the final status). */
+  write: (push: Record<string, unknown>) => Promise<boolean>;
+}
+
+/** Runs `work` on each item, `limit` at a time. */
+async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
 
 /** The deliveries that pending results settle, whatever they settle them as. */
 const settledBy = (results: LotResult[]) => new Set(results.flatMap((r) => r.outcomes.map((o) => o.id)));
@@ -100,17 +129,28 @@ const settledBy = (results: LotResult[]) => new Set(results.flatMap((r) => r.out
  * changes nothing). Read the other way round, a result applied in between would be missed.
  */
 export class Deliveries {
+  /**
+   * Publishes `delivery.outcome` when a write moves a delivery to a final provider status (intents
+   * in `deliveries_outbox`). Null: no event (engine tests that do not look at them).
+   */
+  readonly outbox: Outbox | null;
+
   private constructor(
     private readonly model: Model<DeliveryDoc>,
     private readonly messages: Model<ProviderMessageDoc>,
     private readonly results: LotResults,
-  ) {}
+    outcomes: Omit<OutboxOptions, 'model'> | undefined,
+  ) {
+    this.outbox = outcomes ? new Outbox({ ...outcomes, model }) : null;
+  }
 
-  static open(db: Connection): Deliveries {
+  /** `outcomes`: where `delivery.outcome` goes (see `outbox`). */
+  static open(db: Connection, outcomes?: Omit<OutboxOptions, 'model'>): Deliveries {
     return new Deliveries(
       (db.models.Delivery as Model<DeliveryDoc>) ?? db.model<DeliveryDoc>('Delivery', schema),
       (db.models.ProviderMessage as Model<ProviderMessageDoc>) ?? db.model<ProviderMessageDoc>('ProviderMessage', providerMessageSchema),
       LotResults.open(db),
+      outcomes,
     );
   }
 
@@ -118,6 +158,12 @@ export class Deliveries {
     await this.model.createIndexes();
     await this.messages.createIndexes();
     await this.results.init();
+    await this.outbox?.init();
+  }
+
+  /** Whether the delivery exists (its id is its dedupe key). */
+  async exists(id: string): Promise<boolean> {
+    return (await this.model.exists({ _id: id }).exec()) !== null;
   }
 
   /** Inserts deliveries that do not exist yet (the id is the dedupe key); returns how many were new. */
@@ -199,7 +245,8 @@ export class Deliveries {
       groups.set(key, group);
     }
     for (const { change, outcomes } of groups.values()) {
-      await this.writeGroup(r.lot, outcomes, change.below, { ...change.set, updatedAt: r.at }, change.events);
+      if (outcomeStatus(change.set.status)) await this.writeFinalGroup(r.lot, outcomes, change, r.at);
+      else await this.writeGroup(r.lot, outcomes, change.below, { ...change.set, updatedAt: r.at }, change.events);
     }
     const accepted = r.outcomes.filter((o) => o.kind === 'accepted');
     if (accepted.length) {
@@ -228,6 +275,56 @@ export class Deliveries {
   }
 
   /**
+   * A final provider status (delivered, failed) for deliveries of a lot, with their `delivery.outcome`:
+   * one update per delivery, as each records its own event id. Only the rows still below the status
+   * are read for their event (few: a lot's failures; the accepted ones are not final).
+   */
+  private async writeFinalGroup(lot: string, group: { id: string }[], change: FinalChange, at: Date): Promise<void> {
+    const below = { $lt: STATUS_RANK[change.below] };
+    const error = change.set.error;
+    for (const part of chunks(group, OUTCOMES_PER_INTENT)) {
+      const rows = await this.model
+        .find({ lot, _id: { $in: part.map((o) => o.id) }, statusRank: below }, SUBJECT_FIELDS)
+        .lean<Subject[]>()
+        .exec();
+      await this.writeFinals(
+        rows.map((row) => ({
+          id: row._id,
+          event: outcomeEvent({ ...row, ...(change.set.to ? { to: change.set.to } : {}) }, change.set.status, error, at),
+          write: async (push) => {
+            const res = await this.model
+              .updateOne({ _id: row._id, lot, statusRank: below }, { $set: { ...change.set, updatedAt: at }, $push: { events: { $each: change.events }, ...push } })
+              .exec();
+            return res.modifiedCount > 0;
+          },
+        })),
+      );
+    }
+  }
+
+  /**
+   * Final status writes through the outbox: their events are recorded first, each write stores its
+   * event's id in the same update, and the events of the writes that moved their row are published
+   * (see Outbox). A write that moved nothing (the row got there first by another path) publishes
+   * nothing. Returns how many rows moved.
+   */
+  private async writeFinals(writes: FinalWrite[]): Promise<number> {
+    const run = async () => {
+      const applied: Envelope[] = [];
+      let moved = 0;
+      await eachLimited(writes, PARALLEL_WRITES, async (w) => {
+        if (!(await w.write(w.event ? eventIdsPush([w.event]) : {}))) return;
+        moved++;
+        if (w.event) applied.push(w.event);
+      });
+      return { result: moved, applied };
+    };
+    if (!this.outbox) return (await run()).result;
+    const events = writes.flatMap((w) => (w.event ? [w.event] : []));
+    return this.outbox.write(events, writes.map((w) => w.id), run);
+  }
+
+  /**
    * A status reported by the provider (callback or reconciler); ignored unless it moves the status
    * forward. An error code is kept with a final failure. The message is found by its id, or, before
    * its result is applied, in the result of the delivery the callback names; the result's change is
@@ -243,27 +340,41 @@ export class Deliveries {
     const error = failed && report.errorCode ? { code: report.errorCode, message: report.errorMessage ?? `provider error ${report.errorCode}` } : undefined;
     const set = { status, statusRank: STATUS_RANK[status], updatedAt: at, ...(error ? { error: { ...error, transient: false } } : {}) };
     const reportedEvent = statusEvent(status, at, error?.message);
-    const forward = (deliveryId: string) =>
-      this.model.updateOne({ _id: deliveryId, statusRank: { $lt: STATUS_RANK[status] } }, { $set: set, $push: { events: reportedEvent } }).exec();
+    const forward = async (deliveryId: string, push: Record<string, unknown> = {}) =>
+      (await this.model.updateOne({ _id: deliveryId, statusRank: { $lt: STATUS_RANK[status] } }, { $set: set, $push: { events: reportedEvent, ...push } }).exec())
+        .modifiedCount > 0;
+    const finalError: FinalError | undefined = error && { code: error.code, transient: false };
+    // A final status goes with its delivery.outcome, built from the row as the write leaves it.
+    const final = (row: Subject, write: FinalWrite['write']) =>
+      this.writeFinals([{ id: row._id, event: outcomeEvent(row, status, finalError, at), write }]).then((moved) => moved > 0);
 
     const message = await this.messages.findById(report.providerId).lean<ProviderMessageDoc>().exec();
-    if (message) return (await forward(message.deliveryId)).modifiedCount > 0;
+    if (message) {
+      if (!outcomeStatus(status)) return forward(message.deliveryId);
+      const row = await this.model.findById(message.deliveryId, SUBJECT_FIELDS).lean<Subject>().exec();
+      if (!row || row.statusRank >= STATUS_RANK[status]) return false;
+      return final(row, (push) => forward(row._id, push));
+    }
     // Not applied yet (or being applied): the message is in the result of the delivery's lot.
     if (!report.deliveryId) return false;
-    const row = await this.model.findById(report.deliveryId, { lot: 1 }).lean<Pick<DeliveryDoc, '_id' | 'lot'>>().exec();
+    const row = await this.model.findById(report.deliveryId, { ...SUBJECT_FIELDS, lot: 1 }).lean<Subject & Pick<DeliveryDoc, 'lot'>>().exec();
     const results = row?.lot ? await this.results.forLot(row.lot) : [];
     const result = results.find((r) => r.outcomes.some((o) => o.id === report.deliveryId && o.kind === 'accepted' && o.providerId === report.providerId));
-    if (!result) return false; // not a message Relais knows
+    if (!row || !result) return false; // not a message Relais knows
     const change = finalChange(result.outcomes.find((o) => o.id === report.deliveryId)!, result, result.at);
     if (STATUS_RANK[status] <= STATUS_RANK[change.below]) return false; // the result says as much
     // While the row is not written from the result, both changes at once; else the status alone.
-    const res = await this.model
-      .updateOne(
-        { _id: report.deliveryId, lot: result.lot, statusRank: { $lt: STATUS_RANK[change.below] } },
-        { $set: { ...change.set, ...set }, $push: { events: { $each: [...change.events, reportedEvent] } } },
-      )
-      .exec();
-    return res.modifiedCount > 0 || (await forward(report.deliveryId)).modifiedCount > 0;
+    const write = async (push: Record<string, unknown>) =>
+      (
+        await this.model
+          .updateOne(
+            { _id: row._id, lot: result.lot, statusRank: { $lt: STATUS_RANK[change.below] } },
+            { $set: { ...change.set, ...set }, $push: { events: { $each: [...change.events, reportedEvent] }, ...push } },
+          )
+          .exec()
+      ).modifiedCount > 0 || (await forward(row._id, push));
+    if (!outcomeStatus(status)) return write({});
+    return final({ ...row, ...(change.set.to ? { to: change.set.to } : {}) }, write);
   }
 
   /** The provider message id of each accepted delivery among `ids`. */

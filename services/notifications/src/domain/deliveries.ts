@@ -1,8 +1,18 @@
-import type { DomiciliationStatus, MailKind } from '@relais/shared';
+import type { DomiciliationStatus, MailKind, OutboxFields } from '@relais/shared';
 import type { ProviderStatus } from '../providers/provider';
 import { isTooLate } from './schedule';
 import { smsSize, type Encoding } from './sms';
-import { mailSmsKind, type SmsKind } from './templates';
+import { SMS_KINDS, SMS_KIND_LABELS, mailSmsKind, type SmsKind } from './templates';
+
+/**
+ * What a delivery is: an SMS Relais builds from a template (SMS_KINDS), or a contact SMS, whose text
+ * a staff member wrote on a file (no template, not in the settings' lists of templates).
+ */
+export const DELIVERY_KINDS = [...SMS_KINDS, 'contact.sms'] as const;
+export type DeliveryKind = (typeof DELIVERY_KINDS)[number];
+
+/** Labels of the history's "Type de SMS" column. */
+export const DELIVERY_KIND_LABELS: Record<DeliveryKind, string> = { ...SMS_KIND_LABELS, 'contact.sms': 'SMS envoyé depuis le dossier' };
 
 /**
  * A delivery's status only moves forward: pending -> sending -> queued -> sent -> a final
@@ -50,12 +60,21 @@ export interface StatusEvent {
   detail?: string;
 }
 
-export interface DeliveryDoc {
-  /** The dedupe key: `digest:<personId>:<slot>:<kind>` or `reminder:<personId>:<endDate>`. Unique, so written once. */
+/**
+ * A delivery row. `eventIds`: the id of the `delivery.outcome` its final status write applied (the
+ * outbox's proof of that write); absent until then, so a slot's rows are inserted without it.
+ */
+export interface DeliveryDoc extends Partial<OutboxFields> {
+  /**
+   * The dedupe key: `digest:<personId>:<slot>:<kind>`, `reminder:<personId>:<endDate>` or
+   * `contact:<orgId>:<ref>`. Unique, so written once.
+   */
   _id: string;
   orgId: string;
   personId: string;
-  type: SmsKind;
+  type: DeliveryKind;
+  /** The requester's reference: the contact action a contact SMS was sent for. Absent from the others. */
+  ref?: string;
   channel: 'sms';
   to: string | null;
   from: string | null;
@@ -119,7 +138,7 @@ export interface Sending {
   maxLatenessMs: number;
 }
 
-function base(orgId: string, personId: string, id: string, type: SmsKind, dueAt: Date, now: Date): DeliveryDoc {
+function base(orgId: string, personId: string, id: string, type: DeliveryKind, dueAt: Date, now: Date): DeliveryDoc {
   return {
     _id: id,
     orgId,
@@ -142,10 +161,13 @@ function base(orgId: string, personId: string, id: string, type: SmsKind, dueAt:
   };
 }
 
-/** What one provider attempt came to, per delivery of the lot. */
+/**
+ * What one provider attempt came to, per delivery of the lot. An accepted or failed one names the
+ * number it went to (`to`) when that is not the row's: a new consent number applied at send time.
+ */
 export type Outcome =
-  | { id: string; kind: 'accepted'; status: ReturnType<typeof acceptedStatus>; provider: string; providerId: string }
-  | { id: string; kind: 'failed'; error: { code?: string; message: string; transient: boolean } }
+  | { id: string; kind: 'accepted'; status: ReturnType<typeof acceptedStatus>; provider: string; providerId: string; to?: string }
+  | { id: string; kind: 'failed'; error: { code?: string; message: string; transient: boolean }; to?: string }
   /** A transient provider error: tried again with the lot `toLot` at `retryAt`. */
   | { id: string; kind: 'retry'; retryAt: Date; error: { code?: string; message: string; transient: true }; toLot: string }
   | { id: string; kind: 'closed'; status: 'skipped' | 'cancelled'; reason: string }
@@ -169,7 +191,7 @@ export interface Attempt {
 /** What a final outcome changes in its delivery, unless the delivery is already at `below` or beyond. */
 export interface FinalChange {
   below: DeliveryStatus;
-  set: Partial<Pick<DeliveryDoc, 'status' | 'statusRank' | 'provider' | 'attempts' | 'retryAt' | 'error' | 'reason'>>;
+  set: Partial<Pick<DeliveryDoc, 'status' | 'statusRank' | 'provider' | 'attempts' | 'retryAt' | 'error' | 'reason' | 'to'>>;
   events: StatusEvent[];
 }
 
@@ -183,13 +205,13 @@ export function finalChange(o: FinalOutcome, a: Pick<Attempt, 'attempt' | 'start
     case 'accepted':
       return {
         below: o.status,
-        set: { status: o.status, statusRank: STATUS_RANK[o.status], provider: o.provider, attempts: a.attempt, retryAt: null },
+        set: { status: o.status, statusRank: STATUS_RANK[o.status], provider: o.provider, attempts: a.attempt, retryAt: null, ...(o.to ? { to: o.to } : {}) },
         events: [tried, statusEvent(o.status, at)],
       };
     case 'failed':
       return {
         below: 'failed',
-        set: { status: 'failed', statusRank: STATUS_RANK.failed, error: o.error, attempts: a.attempt, retryAt: null },
+        set: { status: 'failed', statusRank: STATUS_RANK.failed, error: o.error, attempts: a.attempt, retryAt: null, ...(o.to ? { to: o.to } : {}) },
         events: [tried, statusEvent('failed', at, o.error.message)],
       };
     case 'closed':
@@ -207,6 +229,14 @@ export function withChange(doc: DeliveryDoc, change: FinalChange, at: Date): Del
 export function closed(doc: DeliveryDoc, status: 'cancelled' | 'skipped', reason: string, at: Date): DeliveryDoc {
   return { ...doc, status, statusRank: STATUS_RANK[status], reason, events: [{ status, at, detail: reason }], updatedAt: at };
 }
+
+/**
+ * Whether a delivery goes to the person's SMS-consent number as it is at send time (consent withdrawn:
+ * skipped; a new number: used). The notifications Relais sends do; a contact SMS goes to the number
+ * the staff member chose on the file, and only the org's switch is re-checked. Absent (payloads
+ * written before kinds were carried): a notification. Pure.
+ */
+export const followsConsent = (type: DeliveryKind | undefined): boolean => type !== 'contact.sms';
 
 /** Why an SMS cannot go to this person now, or null when it can. Re-checked again right before sending. */
 export function blocker(recipient: Recipient | undefined, s: Pick<Sending, 'smsEnabled' | 'senderId'>): string | null {
@@ -244,8 +274,8 @@ export function notDomiciled(d: DomiciliationFacts | undefined, slotDay: string)
   }
 }
 
-function ready(doc: DeliveryDoc, recipient: Recipient, s: Sending, vars: Record<string, unknown>): DeliveryDoc {
-  const content = s.render(doc.type, { ...vars, signature: s.signature ?? '' });
+function ready(doc: DeliveryDoc, kind: SmsKind, recipient: Recipient, s: Sending, vars: Record<string, unknown>): DeliveryDoc {
+  const content = s.render(kind, { ...vars, signature: s.signature ?? '' });
   const size = smsSize(content);
   return {
     ...doc,
@@ -282,7 +312,7 @@ export function digestDeliveries(
           ? 'all of this mail was handed over before the slot'
           : (notDomiciledWhy.get(personId) ??
             (late ? `the slot was missed by more than the allowed lateness (${Math.round(s.maxLatenessMs / 60_000)} min)` : blocker(recipient, s)));
-      out.push(why ? closed(doc, count === 0 ? 'cancelled' : 'skipped', why, s.now) : ready(doc, recipient!, s, { count }));
+      out.push(why ? closed(doc, count === 0 ? 'cancelled' : 'skipped', why, s.now) : ready(doc, type, recipient!, s, { count }));
     }
   }
   return out;
@@ -302,7 +332,46 @@ export function reminderDelivery(
     ? `the reminder was missed by more than the allowed lateness (${Math.round(s.maxLatenessMs / 60_000)} min)`
     : blocker(recipient, s);
   const [y, m, d] = endDate.split('-');
-  return why ? closed(doc, 'skipped', why, s.now) : ready(doc, recipient!, s, { endDate: `${d}/${m}/${y}` });
+  return why ? closed(doc, 'skipped', why, s.now) : ready(doc, 'domiciliation.reminder', recipient!, s, { endDate: `${d}/${m}/${y}` });
+}
+
+/** The delivery id of a contact SMS: one per (org, contact action), so the same request twice writes one delivery. Pure. */
+export const contactDeliveryId = (orgId: string, ref: string): string => `contact:${orgId}:${ref}`;
+
+/** What a staff member sends from a file: to whom, the number, the text, and the contact action's id. */
+export interface ContactSms {
+  personId: string;
+  to: string;
+  text: string;
+  ref: string;
+}
+
+/**
+ * A contact SMS's text: as the staff member wrote it, signed as the default templates sign theirs
+ * (the org's signature after a space), unless the text already ends with it. Pure.
+ */
+export function signedText(text: string, signature: string | null): string {
+  const sig = signature?.trim();
+  return sig && !text.trimEnd().endsWith(sig) ? `${text} ${sig}` : text;
+}
+
+/**
+ * The delivery of a contact SMS, due now, to the number the staff member chose (not the SMS-consent
+ * number: see followsConsent). The caller checks the org's switch and sender id first. Pure.
+ */
+export function contactDelivery(orgId: string, sms: ContactSms, s: { senderId: string; signature: string | null }, now: Date): DeliveryDoc {
+  const content = signedText(sms.text, s.signature);
+  const size = smsSize(content);
+  return {
+    ...base(orgId, sms.personId, contactDeliveryId(orgId, sms.ref), 'contact.sms', now, now),
+    ref: sms.ref,
+    to: sms.to,
+    from: s.senderId,
+    content,
+    encoding: size.encoding,
+    segments: size.segments,
+    events: [{ status: 'pending', at: now }],
+  };
 }
 
 /** Backoff before retry n (1-based) after a transient provider error. */

@@ -1,7 +1,10 @@
 import type { DeliveryDoc } from './deliveries';
 
-/** What the sender needs of a delivery to send it. */
-export type SendItem = Pick<DeliveryDoc, '_id' | 'personId' | 'to' | 'from' | 'content' | 'segments'>;
+/**
+ * What the sender needs of a delivery to send it. `type` tells whether the send-time re-check
+ * follows the person's SMS consent (see followsConsent); absent from payloads written before it was carried.
+ */
+export type SendItem = Pick<DeliveryDoc, '_id' | 'personId' | 'to' | 'from' | 'content' | 'segments'> & Partial<Pick<DeliveryDoc, 'type'>>;
 
 /**
  * A send lot: deliveries of one org due at the same time, claimed and sent together. Its
@@ -33,7 +36,15 @@ export interface LotDoc {
   payload?: string | null;
 }
 
-export const sendItem = (d: DeliveryDoc): SendItem => ({ _id: d._id, personId: d.personId, to: d.to, from: d.from, content: d.content, segments: d.segments });
+export const sendItem = (d: DeliveryDoc): SendItem => ({
+  _id: d._id,
+  personId: d.personId,
+  type: d.type,
+  to: d.to,
+  from: d.from,
+  content: d.content,
+  segments: d.segments,
+});
 
 export const newLot = (id: string, orgId: string, dueAt: Date, at: Date, more: Partial<Pick<LotDoc, 'attempt' | 'recover' | 'checkedAt'>> = {}): LotDoc => ({
   _id: id,

@@ -165,6 +165,15 @@ export class Scheduler {
   }
 
   /**
+   * One delivery due now (a contact SMS), written with its lot as a slot's are, so that it goes out
+   * through the same sending path. Returns false when it existed already (the same request again):
+   * nothing more is sent, its lot being the one written the first time.
+   */
+  async sendNow(doc: DeliveryDoc): Promise<boolean> {
+    return (await this.store(doc._id, doc.orgId, [doc], this.deps.clock.now())) > 0;
+  }
+
+  /**
    * Each lot's deliveries, then the lot with what its first round sends, so that a lot is never sent
    * before its deliveries exist and the first lots go out while the next are written. A crash in
    * between leaves deliveries whose lot is missing; the reconciler creates it. Deliveries closed at

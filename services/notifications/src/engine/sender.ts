@@ -4,7 +4,7 @@ import type { Deliveries } from '../data/deliveries';
 import type { SendLots } from '../data/lots';
 import type { Recipients } from '../data/recipients';
 import type { Schedule } from '../data/schedule';
-import { acceptedStatus, blocker, retryDelayMs, type Outcome } from '../domain/deliveries';
+import { acceptedStatus, blocker, followsConsent, retryDelayMs, type Outcome } from '../domain/deliveries';
 import { newLot, type LotDoc, type SendItem } from '../domain/lots';
 import { ProviderError, type Provider } from '../providers/provider';
 import type { SettingsCache } from './settingsCache';
@@ -57,6 +57,14 @@ const MAX_OFFERED = 100;
 
 /** Recorded results applied per idle pass: a pass stays short, so a lot that comes due waits little. */
 const RESULTS_PER_PASS = 2;
+
+/**
+ * An attempt's outcome, naming the number it went to when that is not the row's (a new consent
+ * number applied at send time): the row then records it, and `delivery.outcome` reports it.
+ */
+function sentTo(o: Outcome, rowTo: string | null, to: string | null): Outcome {
+  return (o.kind === 'accepted' || o.kind === 'failed') && to && to !== rowTo ? { ...o, to } : o;
+}
 
 /** A lot this instance won, with what it sends (read with the lot's payload, or from the rows). */
 interface Claimed {
@@ -237,14 +245,17 @@ export class Sender {
 
   /**
    * Consent, number and the org's switch, as they are now: the consent changes applied since the
-   * lot's recipients were read. A changed number is used as it is now.
+   * lot's recipients were read. A changed number is used as it is now. A contact SMS goes to the
+   * number it was written with, whatever the consent: only the org's switch applies to it.
    */
   private async recheck(lot: LotDoc, docs: SendItem[]): Promise<Checked[]> {
     if (docs.length === 0) return [];
     const settings = await this.deps.settings.get(lot.orgId);
-    const changes = await this.deps.recipients.changesSince(lot.orgId, new Date(lot.checkedAt.getTime() - RECHECK_MARGIN_MS));
+    const changes = docs.some((d) => followsConsent(d.type))
+      ? await this.deps.recipients.changesSince(lot.orgId, new Date(lot.checkedAt.getTime() - RECHECK_MARGIN_MS))
+      : new Map<string, never>();
     return docs.map((doc) => {
-      const recipient = changes.get(doc.personId) ?? { consent: true, phoneE164: doc.to };
+      const recipient = (followsConsent(doc.type) ? changes.get(doc.personId) : undefined) ?? { consent: true, phoneE164: doc.to };
       const why = blocker(recipient, settings);
       return { doc, why: why && `${why} at send time`, to: recipient.phoneE164, from: settings.senderId };
     });
@@ -264,7 +275,7 @@ export class Sender {
         if (found) outcomes.push(found);
         else if (why) outcomes.push({ id: doc._id, kind: 'closed', status: 'skipped', reason: why });
         else if (Date.now() > deadline) outcomes.push({ id: doc._id, kind: 'deferred', toLot: `${lot._id}/d${lot.round}` });
-        else outcomes.push(await this.sendOne(lot, { ...doc, to, from }));
+        else outcomes.push(sentTo(await this.sendOne(lot, { ...doc, to, from }), doc.to, to));
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, checked.length) }, worker));
@@ -277,7 +288,7 @@ export class Sender {
     if (!provider.findSent || !d.content) return null;
     for (const to of new Set(numbers)) {
       const found = to ? await provider.findSent({ to, body: d.content, since }) : null;
-      if (found) return { id: d._id, kind: 'accepted', status: acceptedStatus(found.status), provider: provider.name, providerId: found.providerId };
+      if (found) return sentTo({ id: d._id, kind: 'accepted', status: acceptedStatus(found.status), provider: provider.name, providerId: found.providerId }, d.to, to);
     }
     return null;
   }

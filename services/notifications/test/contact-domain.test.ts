@@ -1,0 +1,110 @@
+import { expect } from 'chai';
+import { DELIVERY_KIND_LABELS, STATUS_RANK, contactDelivery, contactDeliveryId, finalChange, followsConsent, signedText, withChange } from '../src/domain/deliveries';
+import { sendItem } from '../src/domain/lots';
+import { outcomeError, outcomeEvent, outcomeEventId, outcomeStatus } from '../src/domain/outcomes';
+
+const orgId = '5d0a5c1e-2f7b-4f3e-9c61-0c6f1a2b3c4d';
+const ref = '9b2c7e1a-4d5f-4a6b-8c9d-0e1f2a3b4c5d';
+const personId = '0f1e2d3c-4b5a-4968-8776-655443322110';
+const now = new Date('2026-06-16T10:00:00Z');
+
+describe('contact SMS (pure)', () => {
+  it('is one delivery per (org, contact action), due now, to the number given, with the text as written and the signature', () => {
+    const doc = contactDelivery(orgId, { personId, to: '+33612345678', text: 'Merci de rappeler le CCAS.', ref }, { senderId: 'CCAS', signature: 'CCAS de Saint-Denis' }, now);
+    expect(doc).to.include({
+      _id: contactDeliveryId(orgId, ref),
+      orgId,
+      personId,
+      type: 'contact.sms',
+      ref,
+      to: '+33612345678',
+      from: 'CCAS',
+      content: 'Merci de rappeler le CCAS. CCAS de Saint-Denis',
+      encoding: 'GSM-7',
+      segments: 1,
+      status: 'pending',
+      statusRank: 0,
+      dueAt: now,
+    });
+    expect(doc.events).to.deep.equal([{ status: 'pending', at: now }]);
+    expect(doc).not.to.have.property('eventIds');
+    expect(contactDeliveryId(orgId, ref)).to.equal(`contact:${orgId}:${ref}`);
+    expect(sendItem(doc)).to.include({ type: 'contact.sms', to: '+33612345678' });
+  });
+
+  it('signs the text unless it already ends with the signature, and keeps its line breaks', () => {
+    expect(signedText('Bonjour,\nvotre dossier est prêt.', 'CCAS')).to.equal('Bonjour,\nvotre dossier est prêt. CCAS');
+    expect(signedText('Bonjour. CCAS', 'CCAS')).to.equal('Bonjour. CCAS');
+    expect(signedText('Bonjour.', null)).to.equal('Bonjour.');
+    expect(signedText('Bonjour.', '  ')).to.equal('Bonjour.');
+  });
+
+  it('follows the SMS consent for the notifications Relais sends, not for a contact SMS', () => {
+    expect(followsConsent('contact.sms')).to.equal(false);
+    expect(followsConsent('mail.letter')).to.equal(true);
+    expect(followsConsent('domiciliation.reminder')).to.equal(true);
+    expect(followsConsent(undefined)).to.equal(true); // a payload written before kinds were carried
+  });
+
+  it('has a label in the history', () => {
+    expect(DELIVERY_KIND_LABELS['contact.sms']).to.equal('SMS envoyé depuis le dossier');
+    expect(DELIVERY_KIND_LABELS['mail.letter']).to.equal('Courrier enregistré');
+  });
+});
+
+describe('delivery.outcome (pure)', () => {
+  const at = new Date('2026-06-16T10:00:05Z');
+  const doc = contactDelivery(orgId, { personId, to: '+33612345678', text: 'Bonjour', ref }, { senderId: 'CCAS', signature: null }, now);
+
+  it('maps Twilio 21614 and 30006 to notAMobile (permanent), other permanent errors to other, transient ones to not permanent', () => {
+    expect(outcomeError({ code: '21614', transient: false })).to.deep.equal({ code: '21614', kind: 'notAMobile', permanent: true });
+    expect(outcomeError({ code: '30006', transient: false })).to.deep.equal({ code: '30006', kind: 'notAMobile', permanent: true });
+    expect(outcomeError({ code: '21211', transient: false })).to.deep.equal({ code: '21211', kind: 'other', permanent: true });
+    expect(outcomeError({ code: '20429', transient: true })).to.deep.equal({ code: '20429', kind: 'other', permanent: false });
+    // Carrier reports that may pass (handset switched off), and a failure without an error.
+    expect(outcomeError({ code: '30003', transient: false })).to.deep.equal({ code: '30003', kind: 'other', permanent: false });
+    expect(outcomeError(undefined)).to.deep.equal({ code: null, kind: 'other', permanent: false });
+  });
+
+  it('is published for the final provider statuses only', () => {
+    expect(outcomeStatus('delivered')).to.equal('delivered');
+    expect(outcomeStatus('failed')).to.equal('failed');
+    expect(outcomeStatus('undelivered')).to.equal('failed');
+    for (const s of ['pending', 'sending', 'queued', 'sent', 'skipped', 'cancelled'] as const) expect(outcomeStatus(s), s).to.equal(null);
+    expect(outcomeEvent(doc, 'sent', undefined, at)).to.equal(null);
+    expect(outcomeEvent(doc, 'skipped', undefined, at)).to.equal(null);
+    expect(outcomeEvent({ ...doc, to: null }, 'failed', undefined, at)).to.equal(null);
+  });
+
+  it('carries the delivery, its number, kind and contact action, with one id per delivery', () => {
+    const delivered = outcomeEvent(doc, 'delivered', undefined, at)!;
+    expect(delivered).to.deep.include({ type: 'delivery.outcome', orgId, id: outcomeEventId(doc._id), occurredAt: at.toISOString() });
+    expect(delivered.data).to.deep.equal({
+      deliveryId: doc._id,
+      personId,
+      medium: 'sms',
+      to: '+33612345678',
+      type: 'contact.sms',
+      ref,
+      status: 'delivered',
+      error: null,
+      occurredAt: at.toISOString(),
+    });
+    const failed = outcomeEvent(doc, 'undelivered', { code: '30006', transient: false }, at)!;
+    expect(failed.id).to.equal(delivered.id); // one final status per delivery, so one event id
+    expect(failed.data).to.deep.include({ status: 'failed', error: { code: '30006', kind: 'notAMobile', permanent: true } });
+    expect(outcomeEventId('digest:p:s:letter')).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(outcomeEventId('digest:p:s:letter')).not.to.equal(delivered.id);
+    // A notification's has no contact action.
+    expect(outcomeEvent({ ...doc, _id: 'digest:x', type: 'mail.letter', ref: undefined }, 'delivered', undefined, at)!.data.ref).to.equal(null);
+  });
+
+  it('records the number an attempt went to when it is not the row\'s (a new consent number at send time)', () => {
+    const change = finalChange({ id: doc._id, kind: 'failed', error: { code: '21614', message: 'not a mobile', transient: false }, to: '+33699999999' }, { attempt: 1, startedAt: now }, at);
+    const after = withChange({ ...doc, status: 'pending', statusRank: STATUS_RANK.pending }, change, at);
+    expect(after).to.include({ status: 'failed', to: '+33699999999' });
+    expect(outcomeEvent(after, after.status, after.error, at)!.data.to).to.equal('+33699999999');
+    const same = finalChange({ id: doc._id, kind: 'accepted', status: 'queued', provider: 'memory', providerId: 'M1' }, { attempt: 1, startedAt: now }, at);
+    expect(same.set).not.to.have.property('to');
+  });
+});
