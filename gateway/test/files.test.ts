@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { DurableEvents, connectDatabase, makeEnvelope } from '@relais/shared';
 import { eventually } from '@relais/shared/testing';
+import { ProviderError } from '@relais/notifications/testing';
 import { createOrgWithAdmin, createUserWithToken } from '../src/auth/accounts';
 import { expectProblem, startTestStack, type Reply, type TestStack } from './support';
 
@@ -242,6 +243,45 @@ describe('through the gateway: parties, collections files and their assignment',
       } finally {
         await bus.close();
       }
+    });
+
+    it('sends an SMS from the file through notifications, whose delivery validates the number or marks it invalid', async () => {
+      const person = ok(await t.api.post('/v1/people', { token: tokens.agent, json: { lastName: 'Payet', firstName: 'Jules' } }), 201);
+      const base = `/v1/parties/${person.id}`;
+      const mobile = ok(await t.api.post(`${base}/channels`, { token: tokens.caseworker, json: { kind: 'phone', type: 'mobile', number: '06 12 11 22 33' } }), 201);
+      const other = ok(await t.api.post(`${base}/channels`, { token: tokens.caseworker, json: { kind: 'phone', type: 'mobile', number: '06 13 44 55 66' } }), 201);
+      const sms = (channelId: string, text: string, key?: string) =>
+        t.api.post(`${base}/contact-actions`, { token: tokens.caseworker, json: { type: 'sms', channelId, text }, ...(key ? { headers: { 'idempotency-key': key } } : {}) });
+      const action = async (id: string) => (ok(await t.api.get(`${base}/contact-actions`, { token: tokens.agent })).items as { id: string; status: string }[]).find((a) => a.id === id)!;
+      const state = async (id: string) => (ok(await t.api.get(`${base}/channels?showInvalid=true`, { token: tokens.agent })).items as { id: string; state: string }[]).find((c) => c.id === id)!.state;
+
+      // SMS are off for a new org: notifications refuses, and nothing is recorded.
+      const off = expectProblem(await sms(mobile.id, 'Bonjour'), 409);
+      expect(off.detail).to.match(/SMS are switched off/);
+      expect(ok(await t.api.get(`${base}/contact-actions`, { token: tokens.agent })).items).to.have.length(0);
+      ok(await put('/v1/notifications/settings', tokens.admin, { smsEnabled: true, senderId: 'RECOUV', signature: 'Recouv' }));
+
+      const sent = ok(await sms(mobile.id, 'Merci de nous rappeler au 0262 00 00 00.', `sms-${person.id}`), 201);
+      expect(sent).to.include({ type: 'sms', channelId: mobile.id, status: 'queued' });
+      expect(sent.deliveryId).to.be.a('string');
+      // The same request again sends nothing twice.
+      expect(ok(await sms(mobile.id, 'Merci de nous rappeler au 0262 00 00 00.', `sms-${person.id}`), 201).id).to.equal(sent.id);
+      const message = await eventually(async () => t.sms.sent.find((m) => m.deliveryId === sent.deliveryId), { what: 'the SMS reached the provider' });
+      expect(message).to.include({ to: '+33612112233', from: 'RECOUV', body: 'Merci de nous rappeler au 0262 00 00 00. Recouv' });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(t.sms.sent.filter((m) => m.deliveryId === sent.deliveryId)).to.have.length(1);
+      // The operator reports it delivered (Twilio's status callback names the delivery): the number is validated by that evidence, the action settled.
+      await t.gw.broker.call('notifications.providerStatus', { deliveryId: sent.deliveryId, providerId: message.providerId, status: 'delivered' }, { meta: { system: true } });
+      await eventually(async () => (await state(mobile.id)) === 'validated', { what: 'the delivered SMS validated the mobile' });
+      await eventually(async () => (await action(sent.id)).status === 'delivered', { what: 'the contact action took the delivery status' });
+      const history = ok(await t.api.get(`${base}/channels/${mobile.id}/history`, { token: tokens.agent }));
+      expect(history.items.at(-1)).to.include({ automatic: true, summary: 'validated: an SMS was delivered' });
+
+      // The operator refuses the second number as not a mobile: a permanent failure marks it invalid.
+      t.sms.failNext(new ProviderError('The To phone number is not a mobile number', false, '21614'));
+      const refused = ok(await sms(other.id, 'Bonjour'), 201);
+      await eventually(async () => (await state(other.id)) === 'invalid', { what: '"not a mobile" invalidated the number' });
+      await eventually(async () => (await action(refused.id)).status === 'failed', { what: 'the contact action failed with its delivery' });
     });
   });
 });
