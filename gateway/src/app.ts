@@ -10,6 +10,7 @@ import type { GatewayConfig } from './config';
 import { docsDocs, docsPage, docsScript } from './docs';
 import { SERVICES, healthDocs, healthz, readyz } from './health';
 import { RouteRegistry, jsonOnly, noStore, requestId, requestLog, utf8Body, utf8Url } from './http/middleware';
+import { mountUpload } from './http/files';
 import { mountOperation, mountPlain } from './http/mount';
 import { errorHandler } from './http/problems';
 import { buildOpenApi } from './openapi';
@@ -20,7 +21,10 @@ export interface AppOptions {
   store: GatewayStore;
   /** The service route table (routes.ts `serviceRoutes` in production; test routes in tests). */
   routes: readonly Route[];
-  config: Pick<GatewayConfig, 'LOG_LEVEL' | 'RELAIS_PLATFORM_TOKEN' | 'TOKEN_CACHE_TTL_MS'>;
+  config: Pick<
+    GatewayConfig,
+    'LOG_LEVEL' | 'RELAIS_PLATFORM_TOKEN' | 'TOKEN_CACHE_TTL_MS' | 'ATTACHMENT_MAX_BYTES' | 'GATEWAY_REQUEST_TIMEOUT_MS' | 'REQUEST_TIMEOUT_MS'
+  >;
   /** Services whose health /readyz requires; all of them by default. */
   healthServices?: readonly string[];
   /**
@@ -37,7 +41,7 @@ export const API_INFO = {
   version: '0.1.0',
   description:
     'Authenticate with `Authorization: Bearer <token>`. Errors are application/problem+json (RFC 9457). ' +
-    'Request bodies are JSON objects; unknown fields are rejected.',
+    'Request bodies are JSON objects (uploads: multipart/form-data); unknown fields are rejected.',
 };
 
 export function createApp(options: AppOptions): Express {
@@ -77,9 +81,13 @@ export function createApp(options: AppOptions): Express {
   mountPlain(app, registry, 'get', '/docs/docs.js', docsScript);
   if (options.callbacks) app.use('/v1/callbacks', noStore, options.callbacks);
 
+  // Uploads (multipart/form-data, streamed) before the JSON rule, which would refuse their bodies.
+  const uploads = { maxBytes: config.ATTACHMENT_MAX_BYTES, timeoutMs: config.GATEWAY_REQUEST_TIMEOUT_MS + config.REQUEST_TIMEOUT_MS };
+  for (const op of operations.filter((o) => o.multipart)) mountUpload(app, registry, op, guards, uploads);
+
   // The JSON API: every route below authenticates through its operation's guard.
   app.use(noStore, jsonOnly, express.json({ limit: '256kb', verify: utf8Body }));
-  for (const op of operations) mountOperation(app, registry, op, guards, store.keys);
+  for (const op of operations.filter((o) => !o.multipart)) mountOperation(app, registry, op, guards, store.keys);
 
   app.use(registry.fallback());
   app.use(errorHandler(logger));

@@ -129,7 +129,13 @@ export function buildOpenApi(ops: readonly OperationDoc[], info: { title: string
         ...(bodyRequired.length ? { required: bodyRequired } : {}),
       };
       if (!bodyRequired.length) delete body.required;
-      if (others.length) {
+      if (op.multipart) {
+        // The file part is bytes; its name and declared type come from the part's headers (filename, Content-Type).
+        const file = op.multipart.file;
+        const { description } = properties[file] ?? {};
+        body.properties = { ...(body.properties as Json), [file]: { type: 'string', format: 'binary', ...(description ? { description } : {}) } };
+        requestBody = { required: true, content: { 'multipart/form-data': { schema: body } } };
+      } else if (others.length) {
         const media: Json = { schema: body };
         toSample.push(media);
         requestBody = { required: bodyRequired.length > 0, content: { 'application/json': media } };
@@ -157,6 +163,15 @@ export function buildOpenApi(ops: readonly OperationDoc[], info: { title: string
       // Without an output schema (this document, the docs page) there is nothing to sample.
       if (op.output) toSample.push(media);
       success = { description: 'Success', content: { [op.produces ?? 'application/json']: media } };
+      if (op.streamsBytes) {
+        success.headers = {
+          'Content-Disposition': {
+            description: "`attachment; filename=\"...\"; filename*=UTF-8''...`: the file name (ASCII fallback, then exact)",
+            schema: { type: 'string' },
+          },
+          'Content-Length': { description: 'The size of the file in bytes', schema: { type: 'integer' } },
+        };
+      }
     }
     const ref = (name: keyof typeof errorResponses) => ({ $ref: `#/components/responses/${name}` });
     const responses: Json = { [status]: success };

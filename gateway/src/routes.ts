@@ -1,11 +1,12 @@
+import type { Readable } from 'node:stream';
 import type { ServiceBroker } from 'moleculer';
-import { transportAvailable, type RelaisMeta, type Route } from '@relais/shared';
+import { transportAvailable, type RelaisMeta, type Route, type StreamedFile } from '@relais/shared';
 import { routes as contacts } from '@relais/contacts/api';
 import { routes as domiciliation } from '@relais/domiciliation/api';
 import { routes as exchanges } from '@relais/exchanges/api';
 import { routes as mail } from '@relais/mail/api';
 import { routes as notifications } from '@relais/notifications/api';
-import type { Operation } from './http/operation';
+import type { BytesAnswer, Operation } from './http/operation';
 import { unavailable } from './http/problems';
 
 /**
@@ -44,13 +45,23 @@ export function serviceOperation(route: Route, broker: ServiceBroker, people: Pe
     ...route,
     operationId: route.action,
     security: 'bearer',
+    ...(route.streamsBytes ? { produces: 'application/octet-stream' } : {}),
     async run({ raw }, ctx) {
       // Without NATS the call could only wait for its timeout, and nothing is sent: say so at once.
       if (!transportAvailable(broker)) throw unavailable('The message broker is unreachable; nothing was done. Retry shortly.');
       const { auth, org } = ctx.principal!;
-      const meta: RelaisMeta = { auth, org, ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}) };
+      const meta: RelaisMeta & { file?: StreamedFile } = { auth, org, ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}) };
       if (checksPerson) await people.require(meta, String(raw.personId), ctx.requestId);
-      return broker.call(route.action, raw, { meta, requestID: ctx.requestId });
+      // A stream is read once: a retry would send what is left of it.
+      const upload = ctx.upload ? { stream: ctx.upload.stream, timeout: ctx.upload.timeoutMs, retries: 0 } : {};
+      const result = await broker.call(route.action, raw, { meta, requestID: ctx.requestId, ...upload });
+      if (!route.streamsBytes) return result;
+      // The action describes its stream in ctx.meta, which the transporter merges back into this call's meta.
+      if (!meta.file || !isReadable(result)) throw new Error(`${route.action} answered no byte stream`);
+      return { stream: result, file: meta.file } satisfies BytesAnswer;
     },
   };
 }
+
+const isReadable = (value: unknown): value is Readable =>
+  typeof value === 'object' && value !== null && typeof (value as Readable).pipe === 'function' && (value as Readable).readable === true;

@@ -77,12 +77,17 @@ describe('fuzz: every operation of the OpenAPI document, hostile and valid reque
     expect(failures.length, formatFailures(failures, SEED)).to.equal(0);
   });
 
+  it('answers every 2xx with its documented body: JSON, or a whole download with its headers', () => {
+    const failures = only('not the documented success body');
+    expect(failures.length, formatFailures(failures, SEED)).to.equal(0);
+  });
+
   it("never answers 2xx to a path naming another org's id", () => {
     const failures = only("another org's id answered 2xx");
     expect(failures.length, formatFailures(failures, SEED)).to.equal(0);
   });
 
-  it('reads back everything it acknowledged (created people, mail, users, tokens, orgs, domiciliations)', () => {
+  it('reads back everything it acknowledged (created people, mail, users, tokens, orgs, domiciliations, attachments byte for byte)', () => {
     const failures = only('acknowledged but missing');
     expect(failures.length, formatFailures(failures, SEED)).to.equal(0);
   });

@@ -44,7 +44,7 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
     expect(reply.status, `${what}: ${reply.text}`).to.equal(status);
     return reply.json;
   };
-  const aIds = () => [fx.orgId, ...victim.mailPeople, ...victim.mailItems, ...Object.values(victim.channels), ...fx.users, ...victim.revocableTokens];
+  const aIds = () => [fx.orgId, ...victim.mailPeople, ...victim.mailItems, ...Object.values(victim.channels), ...Object.values(victim.notes), ...Object.values(victim.attachments), ...fx.users, ...victim.revocableTokens];
 
   /** Everything org A's admin can read about its resources, by request. */
   async function snapshot(): Promise<Map<string, string>> {
@@ -93,6 +93,8 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
       churnPeople: one(personId),
       mailItems: [fx.mailItems[0], handed],
       channels: { [personId]: fx.channels[personId] ?? Object.values(fx.channels)[0]! },
+      notes: { [personId]: fx.notes[personId]! },
+      attachments: { [personId]: fx.attachments[personId]! },
       phones: { [personId]: fx.phones[personId] ?? Object.values(fx.phones)[0]! },
       companies: one(fx.companies[0]!),
       users: one(userId),
@@ -100,14 +102,31 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
       revocableTokens: one(token.id),
     };
     const fresh = () => [randomUUID()];
-    unknown = { ...victim, mailPeople: fresh(), churnPeople: fresh(), mailItems: fresh(), channels: { [randomUUID()]: randomUUID() }, phones: { [randomUUID()]: randomUUID() }, companies: fresh(), users: fresh(), mutableUsers: fresh(), revocableTokens: fresh() };
+    // Shaped like the victim (one person, its resources keyed by it): a hint that finds no resource of the person
+    // in the path draws one at random, which would shift every later draw and make the two requests differ.
+    const nobody = randomUUID();
+    const ofNobody = () => ({ [nobody]: randomUUID() });
+    unknown = {
+      ...victim,
+      mailPeople: [nobody],
+      churnPeople: [nobody],
+      mailItems: fresh(),
+      channels: ofNobody(),
+      notes: ofNobody(),
+      attachments: ofNobody(),
+      phones: ofNobody(),
+      companies: fresh(),
+      users: fresh(),
+      mutableUsers: fresh(),
+      revocableTokens: fresh(),
+    };
 
     const bUser = ok(await json('POST', '/v1/users', fx.other.adminToken, { name: 'B caseworker', email: 'cw@b.test', role: 'caseworker' }), 201, 'B user');
     bCaseworker = ok(await json('POST', `/v1/users/${bUser.id}/tokens`, fx.other.adminToken, {}), 201, 'B token').token;
 
     // Every operation with an id in its path; a uuid parameter this test has no id of A for fails here, not silently.
     idOps = ops.filter((op) => op.pathParams.some((p) => p.schema.format === 'uuid'));
-    const known = new Set(['personId', 'partyId', 'debtorId', 'companyId', 'mailItemId', 'channelId', 'userId', 'tokenId']);
+    const known = new Set(['personId', 'partyId', 'debtorId', 'companyId', 'mailItemId', 'channelId', 'noteId', 'attachmentId', 'userId', 'tokenId']);
     const unmapped = idOps.flatMap((op) => op.pathParams.filter((p) => p.schema.format === 'uuid' && !known.has(p.name)).map((p) => `${op.route}: ${p.name}`));
     expect(unmapped, 'id parameters without an id of org A').to.deep.equal([]);
     initial = await snapshot();

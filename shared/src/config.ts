@@ -27,6 +27,12 @@ export const baseConfigSchema = z.object({
    */
   DB_UPDATE_BATCH: z.coerce.number().int().min(1).max(1000).default(10),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  /**
+   * Largest attachment a party's file takes, in bytes. Read by contacts (which refuses a larger file) and
+   * by the gateway (which stops reading an upload there). At most 100 MiB: the broker cannot slow a sender
+   * down, so a receiver may have to hold a whole file's bytes before it writes them.
+   */
+  ATTACHMENT_MAX_BYTES: z.coerce.number().int().min(1).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
 });
 export type BaseConfig = z.infer<typeof baseConfigSchema>;
 

@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Router } from 'express';
 import { parseInput, validationError, type FieldProblem } from '@relais/shared';
-import { takesIdempotencyKey, type CallContext, type Operation, type Security } from './operation';
+import { sendBytes } from './files';
+import { takesIdempotencyKey, type BytesAnswer, type CallContext, type Operation, type Security } from './operation';
 import type { IdempotencyKeys } from './idempotency';
 import type { RouteRegistry } from './middleware';
 
@@ -53,6 +54,15 @@ function bearerSecret(req: Request): string {
   return /^Bearer\s+(\S+)$/i.exec(req.get('Authorization') ?? '')?.[1] ?? '';
 }
 
+/** Caught at start-up: a path parameter missing from the input schema would fail every request with "unknown field". */
+export function checkPathParams(op: Operation): void {
+  for (const [, name] of op.path.matchAll(/:(\w+)/g)) {
+    if (!(name! in op.input.shape)) {
+      throw new Error(`Route ${op.method.toUpperCase()} ${op.path}: path parameter ${name} is missing from its input schema`);
+    }
+  }
+}
+
 /** Mounts one operation: record its pattern, authenticate, validate, run (once per Idempotency-Key), answer. */
 export function mountOperation(
   router: Router,
@@ -61,12 +71,7 @@ export function mountOperation(
   guards: Record<Security, RequestHandler>,
   keys: IdempotencyKeys,
 ): void {
-  for (const [, name] of op.path.matchAll(/:(\w+)/g)) {
-    // Caught at start-up: otherwise every request would fail with "unknown field".
-    if (!(name! in op.input.shape)) {
-      throw new Error(`Route ${op.method.toUpperCase()} ${op.path}: path parameter ${name} is missing from its input schema`);
-    }
-  }
+  checkPathParams(op);
   registry.add(op.method, op.path);
   // Only the top level can be made strict here; nested objects are strict when the route's schema says so.
   const schema = op.input.strict();
@@ -81,6 +86,10 @@ export function mountOperation(
     const input = parseInput(schema, raw);
     const idempotencyKey = idempotent ? idempotencyKeyOf(req) : undefined;
     const principal = res.locals.principal as CallContext['principal'];
+    if (op.streamsBytes) {
+      const answer = (await op.run({ raw, input }, { principal, requestId: res.locals.requestId })) as BytesAnswer;
+      return sendBytes(res, answer, status);
+    }
     const run = async () => {
       const result = await op.run({ raw, input }, { principal, idempotencyKey, requestId: res.locals.requestId });
       const body = status === 204 ? undefined : result;

@@ -1,5 +1,6 @@
+import type { Readable } from 'node:stream';
 import type { z } from 'zod';
-import type { Role, Route } from '@relais/shared';
+import type { Role, Route, StreamedFile } from '@relais/shared';
 import type { Principal } from '../auth/store';
 
 /**
@@ -22,8 +23,12 @@ export interface OperationDoc {
   tag: string;
   idempotent?: boolean;
   security: Security;
-  /** Media type of the success body when it is not JSON (the docs page). */
+  /** Media type of the success body when it is not JSON (the docs page, downloads). */
   produces?: string;
+  /** The request body is multipart/form-data with this file part (Route.multipart). */
+  multipart?: Route['multipart'];
+  /** The success body is a byte stream (Route.streamsBytes), of media type `produces`. */
+  streamsBytes?: true;
 }
 
 export interface CallContext {
@@ -31,6 +36,14 @@ export interface CallContext {
   principal?: Principal;
   idempotencyKey?: string;
   requestId: string;
+  /** Multipart routes: the file part's bytes, and how long the call may take (the client is still sending). */
+  upload?: { stream: Readable; timeoutMs: number };
+}
+
+/** What run() answers for a route that streams bytes (Route.streamsBytes). */
+export interface BytesAnswer {
+  stream: Readable;
+  file: StreamedFile;
 }
 
 /** An endpoint mounted by the gateway: a service route (calls an action) or one of the gateway's own. */

@@ -3,6 +3,7 @@
 // It reads the operations from the gateway's generated OpenAPI document, builds a valid request per operation
 // from its schemas (plus the domain hints below where a schema cannot say what is valid), then mutates it.
 // Everything is drawn from a seeded PRNG, so a seed and a request number name a request exactly.
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { ROLES, type Role } from '@relais/shared';
 
@@ -90,7 +91,7 @@ interface DocOperation {
   'x-relais-roles'?: Role[];
   parameters?: DocParameter[];
   requestBody?: { content: Record<string, { schema: JsonSchema }> };
-  responses: Record<string, unknown>;
+  responses: Record<string, { content?: Record<string, unknown> } | undefined>;
 }
 
 export interface OpenApiDoc {
@@ -116,13 +117,18 @@ export interface FuzzOperation {
   route: string;
   pathParams: Param[];
   query: Param[];
+  /** The JSON body; null for a form (see `form`) and for GET/DELETE. */
   body: JsonSchema | null;
+  /** A multipart/form-data body: the schema of its text fields and the name of its file part. */
+  form: { fields: JsonSchema; file: string } | null;
   idempotent: boolean;
   security: 'bearer' | 'platform' | 'none';
   /** Roles the document allows; null when it does not say. */
   roles: Role[] | null;
   /** The documented success status. */
   success: number;
+  /** The media type of the documented success body (application/octet-stream for a download); null when it has none. */
+  produces: string | null;
   /** Every method mounted on the same path. */
   pathMethods: Method[];
 }
@@ -145,6 +151,14 @@ function deref(schema: JsonSchema, doc: OpenApiDoc, depth = 0): JsonSchema {
   return out;
 }
 
+/** A form's text fields and its file part (the property of format binary), from its schema. */
+function formOf(schema: JsonSchema): FuzzOperation['form'] {
+  const file = Object.entries(schema.properties ?? {}).find(([, s]) => s.format === 'binary')?.[0];
+  if (!file) throw new Error('a multipart/form-data body without a file part (a property of format binary)');
+  const properties = Object.fromEntries(Object.entries(schema.properties ?? {}).filter(([name]) => name !== file));
+  return { fields: { ...schema, properties, required: (schema.required ?? []).filter((name) => name !== file) }, file };
+}
+
 /** Every operation of the document, in its order. */
 export function operationsOf(doc: OpenApiDoc): FuzzOperation[] {
   const ops: FuzzOperation[] = [];
@@ -155,8 +169,11 @@ export function operationsOf(doc: OpenApiDoc): FuzzOperation[] {
       const params = op.parameters ?? [];
       const toParam = (p: DocParameter): Param => ({ name: p.name, required: p.required === true, schema: deref(p.schema ?? { type: 'string' }, doc) });
       const body = op.requestBody?.content['application/json']?.schema;
+      const formSchema = op.requestBody?.content['multipart/form-data']?.schema;
+      const form = formSchema ? formOf(deref(formSchema, doc)) : null;
       const security = op.security?.length === 0 ? 'none' : op.security?.some((s) => 'platformToken' in s) ? 'platform' : 'bearer';
       const success = Number(Object.keys(op.responses).find((s) => /^2\d\d$/.test(s)) ?? 200);
+      const successBody = op.responses[String(success)]?.content;
       ops.push({
         operationId: op.operationId,
         method,
@@ -165,11 +182,13 @@ export function operationsOf(doc: OpenApiDoc): FuzzOperation[] {
         pathParams: params.filter((p) => p.in === 'path').map(toParam),
         query: params.filter((p) => p.in === 'query').map(toParam),
         // A POST/PUT/PATCH without documented body fields still takes a JSON object (`{}`).
-        body: body ? deref(body, doc) : method === 'get' || method === 'delete' ? null : { type: 'object', properties: {} },
+        body: body ? deref(body, doc) : form || method === 'get' || method === 'delete' ? null : { type: 'object', properties: {} },
+        form,
         idempotent: params.some((p) => p.in === 'header' && p.name === 'Idempotency-Key'),
         security,
         roles: op['x-relais-roles'] ?? null,
         success,
+        produces: successBody ? (Object.keys(successBody)[0] ?? null) : null,
         pathMethods,
       });
     }
@@ -183,6 +202,8 @@ export interface OrgIds {
   personId: string;
   mailItemId: string;
   channelId: string;
+  noteId: string;
+  attachmentId: string;
   userId: string;
   tokenId: string;
 }
@@ -201,6 +222,10 @@ export interface Fixture {
   channels: Record<string, string>;
   /** A mobile phone of each mail person, by person id (the channel of calls). */
   phones: Record<string, string>;
+  /** A note on the file of each mail person, by person id. */
+  notes: Record<string, string>;
+  /** An attachment (a small PDF) on the file of each mail person, by person id. */
+  attachments: Record<string, string>;
   /** Companies of org A. */
   companies: string[];
   /** Every user of org A, and those requests may disable or re-role (none of them holds a token of `tokens`). */
@@ -225,10 +250,15 @@ export interface RawReply {
   /** 0 when no answer came (connection error or timeout; see `error`). */
   status: number;
   contentType: string;
+  headers: http.IncomingHttpHeaders;
+  /** The body as received: a download is bytes, which `text` decodes lossily. */
+  bytes: Buffer;
   text: string;
   json: unknown;
   error?: string;
 }
+
+const noReply = (error: string): RawReply => ({ status: 0, contentType: '', headers: {}, bytes: Buffer.alloc(0), text: '', json: undefined, error });
 
 /** An HTTP client that sends requests byte for byte (fetch would normalise paths and refuse some bodies). */
 export class RawClient {
@@ -253,26 +283,27 @@ export class RawClient {
         out = http.request({ host: this.base.hostname, port: this.base.port, method: req.method, path: req.path, headers, agent: this.agent, timeout: this.timeoutMs });
       } catch (err) {
         // Node refuses some requests before sending them (e.g. a character it will not put in a header).
-        resolve({ status: 0, contentType: '', text: '', json: undefined, error: `not sent: ${(err as Error).message}` });
+        resolve(noReply(`not sent: ${(err as Error).message}`));
         return;
       }
       out.on('response', (res) => {
         const parts: Buffer[] = [];
         res.on('data', (c: Buffer) => parts.push(c));
         res.on('end', () => {
-          const text = Buffer.concat(parts).toString('utf8');
+          const bytes = Buffer.concat(parts);
+          const text = bytes.toString('utf8');
           let json: unknown;
           try {
             json = text ? JSON.parse(text) : undefined;
           } catch {
             json = undefined;
           }
-          resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), text, json });
+          resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), headers: res.headers, bytes, text, json });
         });
-        res.on('error', (err) => resolve({ status: 0, contentType: '', text: '', json: undefined, error: err.message }));
+        res.on('error', (err) => resolve(noReply(err.message)));
       });
       out.on('timeout', () => out.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
-      out.on('error', (err) => resolve({ status: 0, contentType: '', text: '', json: undefined, error: err.message }));
+      out.on('error', (err) => resolve(noReply(err.message)));
       out.end(req.body);
     });
   }
@@ -289,10 +320,96 @@ export class RawClient {
     return this.send({ method, path, headers, body: buffer });
   }
 
+  /** A well-formed multipart/form-data request (fixtures). */
+  form(path: string, token: string, parts: FormPart[]): Promise<RawReply> {
+    return this.send({ method: 'POST', path, headers: { authorization: `Bearer ${token}`, 'content-type': FORM_CONTENT_TYPE }, body: formBody(parts) });
+  }
+
   close(): void {
     this.agent.destroy();
   }
 }
+
+// ---------------------------------------------------------------- forms (multipart/form-data)
+
+/** One part of a form: a text field, or a file when it has a filename. */
+export interface FormPart {
+  name: string;
+  /** Written into the part's header as is, UTF-8 like browsers do; a Buffer may hold bytes that are not UTF-8. */
+  filename?: string | Buffer;
+  /** Written as `filename*=` (RFC 8187, already percent-encoded), instead of `filename`. */
+  filenameStar?: string;
+  contentType?: string;
+  value: string | Buffer;
+  /** Replaces the part's header lines (Content-Disposition and Content-Type). */
+  headerRaw?: string;
+}
+
+/** Long and not found in the sample files: no file of a valid request can end its part early. */
+export const FORM_BOUNDARY = '----relais-fuzz-boundary-7c1f0e9a4b2d';
+export const FORM_CONTENT_TYPE = `multipart/form-data; boundary=${FORM_BOUNDARY}`;
+
+/** The bytes of a form as a browser sends it. */
+export function formBody(parts: FormPart[], boundary = FORM_BOUNDARY): Buffer {
+  const out: Buffer[] = [];
+  for (const part of parts) {
+    out.push(Buffer.from(`--${boundary}\r\n`));
+    if (part.headerRaw !== undefined) {
+      out.push(Buffer.from(part.headerRaw));
+    } else {
+      out.push(Buffer.from(`Content-Disposition: form-data; name="${part.name}"`));
+      if (part.filenameStar !== undefined) out.push(Buffer.from(`; filename*=UTF-8''${part.filenameStar}`));
+      else if (part.filename !== undefined) out.push(Buffer.from('; filename="'), Buffer.from(part.filename), Buffer.from('"'));
+      if (part.contentType !== undefined) out.push(Buffer.from(`\r\nContent-Type: ${part.contentType}`));
+    }
+    out.push(Buffer.from('\r\n\r\n'), Buffer.from(part.value), Buffer.from('\r\n'));
+  }
+  out.push(Buffer.from(`--${boundary}--\r\n`));
+  return Buffer.concat(out);
+}
+
+/** A real one-page PDF showing `text` (ASCII), with a correct cross-reference table. */
+export function samplePdf(text = 'Relais'): Buffer {
+  const content = `BT /F1 18 Tf 20 40 Td (${text.replace(/[()\\]/g, '')}) Tj ET`;
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 100] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
+    `<< /Length ${content.length} >>\nstream\n${content}\nendstream`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+  ];
+  let out = '%PDF-1.4\n';
+  const offsets: number[] = [];
+  objects.forEach((object, i) => {
+    offsets.push(out.length);
+    out += `${i + 1} 0 obj\n${object}\nendobj\n`;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
+  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, 'latin1');
+}
+
+/** A 1x1 PNG. */
+export const SAMPLE_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+
+export interface SampleFile {
+  filename: string;
+  /** The declared type (the part's Content-Type); the type kept is read from the bytes. */
+  contentType: string;
+  bytes: Buffer;
+}
+
+/** Files a caseworker attaches, with names as people type them; the declared type of one is wrong, which must not matter. */
+export const SAMPLE_FILES: readonly SampleFile[] = [
+  { filename: 'relevé d’identité.pdf', contentType: 'application/pdf', bytes: samplePdf('Releve d identite') },
+  { filename: "Courrier CAF (mars) l'avis.pdf", contentType: 'application/octet-stream', bytes: samplePdf('Avis CAF') },
+  { filename: 'pièce-jointe.png', contentType: 'image/png', bytes: SAMPLE_PNG },
+  { filename: '李小龙 — notes 😀.txt', contentType: 'text/plain; charset=utf-8', bytes: Buffer.from('Bonjour,\nvotre dossier est complet.\nZoë N’Diaye — 李小龙 😀\n') },
+  { filename: 'compte-rendu.txt', contentType: 'text/plain', bytes: Buffer.from('Appel du 12 mars : paiement promis le 15.\n') },
+];
+
+export const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 function expectStatus(reply: RawReply, status: number, what: string): any {
   if (reply.status !== status) throw new Error(`${what} answered ${reply.status || reply.error}, not ${status}: ${reply.text.slice(0, 300)}`);
@@ -349,6 +466,13 @@ export async function createFixture(client: RawClient, platformToken: string, la
         'POST channels (mobile)',
       ) as { id: string }
     ).id;
+  const note = async (admin: string, personId: string, i: number) =>
+    (expectStatus(await client.json('POST', `/v1/parties/${personId}/notes`, admin, { text: `Fuzz note ${i}` }), 201, 'POST notes') as { id: string }).id;
+  const attachment = async (admin: string, personId: string, i: number) => {
+    const file: FormPart = { name: 'file', filename: `pièce ${i}.pdf`, contentType: 'application/pdf', value: samplePdf(`Fuzz ${i}`) };
+    const reply = await client.form(`/v1/parties/${personId}/attachments`, admin, [{ name: 'description', value: `Fuzz attachment ${i}` }, file]);
+    return (expectStatus(reply, 201, 'POST attachments') as { id: string }).id;
+  };
   const company = async (admin: string, i: number) =>
     (expectStatus(await client.json('POST', '/v1/companies', admin, { companyName: `Fuzz SARL ${label} ${i}` }), 201, 'POST companies') as { id: string }).id;
   const mail = async (admin: string, personId: string) =>
@@ -379,6 +503,8 @@ export async function createFixture(client: RawClient, platformToken: string, la
   const mailItems = await Promise.all(mailPeople.map((id) => mail(admin, id)));
   const channels = Object.fromEntries(await Promise.all(mailPeople.map(async (id, i) => [id, await channel(admin, id, i)] as const)));
   const phones = Object.fromEntries(await Promise.all(mailPeople.map(async (id, i) => [id, await phone(admin, id, i)] as const)));
+  const notes = Object.fromEntries(await Promise.all(mailPeople.map(async (id, i) => [id, await note(admin, id, i)] as const)));
+  const attachments = Object.fromEntries(await Promise.all(mailPeople.map(async (id, i) => [id, await attachment(admin, id, i)] as const)));
   const companies = await Promise.all([0, 1].map((i) => company(admin, i)));
 
   const b = await org(`Fuzz B ${label}`);
@@ -392,6 +518,8 @@ export async function createFixture(client: RawClient, platformToken: string, la
     churnPeople,
     mailItems,
     channels,
+    notes,
+    attachments,
     phones,
     companies,
     users,
@@ -403,6 +531,8 @@ export async function createFixture(client: RawClient, platformToken: string, la
       personId: bPerson,
       mailItemId: await mail(b.token.token, bPerson),
       channelId: await channel(b.token.token, bPerson, 0),
+      noteId: await note(b.token.token, bPerson, 0),
+      attachmentId: await attachment(b.token.token, bPerson, 0),
       userId: bUser,
       tokenId: (await token(b.token.token, bUser)).id,
     },
@@ -475,6 +605,10 @@ const FIELD_HINTS: Record<string, (c: GenContext) => Value> = {
   mailItemId: (c) => c.rng.pick(c.fx.mailItems),
   // The channel of the person in the path when there is one, so most requests reach a real channel.
   channelId: (c) => c.fx.channels[c.path.partyId ?? c.path.personId ?? ''] ?? c.rng.pick(Object.values(c.fx.channels)),
+  // Likewise the note of the person in the path.
+  noteId: (c) => c.fx.notes[c.path.partyId ?? ''] ?? c.rng.pick(Object.values(c.fx.notes)),
+  // Likewise its attachment: the fixture's only, so the run never deletes an attachment one of its requests uploaded.
+  attachmentId: (c) => c.fx.attachments[c.path.partyId ?? ''] ?? c.rng.pick(Object.values(c.fx.attachments)),
   userId: (c) => c.rng.pick(c.fx.users),
   tokenId: (c) => c.rng.pick(c.fx.revocableTokens),
   lastName: text,
@@ -621,6 +755,8 @@ interface Draft {
   queryRaw?: string;
   /** The JSON body (undefined: none). */
   body?: Value;
+  /** The parts of a multipart/form-data body, in order (operations with a `form`). */
+  form?: FormPart[];
   /** Replaces the serialised body. */
   bodyRaw?: Buffer;
   contentType: string | null;
@@ -648,6 +784,13 @@ function validDraft(op: FuzzOperation, c: GenContext): Draft {
   }
   let body: Value;
   if (op.body) body = BODY_HINTS[op.operationId] ? BODY_HINTS[op.operationId](gc) : objectFrom(op.body, gc);
+  let form: FormPart[] | undefined;
+  if (op.form) {
+    // The text fields first, then the file: the order the gateway requires.
+    const fields = Object.entries(objectFrom(op.form.fields, gc)).map(([name, value]): FormPart => ({ name, value: String(value) }));
+    const file = c.rng.pick(SAMPLE_FILES);
+    form = [...fields, { name: op.form.file, filename: file.filename, contentType: file.contentType, value: file.bytes }];
+  }
   let token: string | null = null;
   if (op.security === 'platform') token = c.fx.platformToken;
   if (op.security === 'bearer') {
@@ -660,7 +803,8 @@ function validDraft(op: FuzzOperation, c: GenContext): Draft {
     pathRaw: {},
     query,
     body,
-    contentType: body === undefined ? null : 'application/json',
+    form,
+    contentType: form ? FORM_CONTENT_TYPE : body === undefined ? null : 'application/json',
     headers: {},
     token,
     otherOrg: false,
@@ -754,6 +898,7 @@ function insertMarker(d: Draft, ref: Draft, p: Place, m: string, rng: Rng): void
 
 function serialiseBody(d: Draft): Buffer | undefined {
   if (d.bodyRaw) return d.bodyRaw;
+  if (d.form) return formBody(d.form);
   if (d.body === undefined) return undefined;
   let textBody = JSON.stringify(d.body);
   for (const [m, raw] of d.rawValues) textBody = textBody.replaceAll(`"${m}"`, raw);
@@ -783,6 +928,8 @@ export interface FuzzRequest extends RawRequest {
   mutation: string;
   /** A path segment holds another org's id: any 2xx would be a leak. */
   otherOrg: boolean;
+  /** The file a form request sent (its first file part), to compare an acknowledged upload with. */
+  upload?: { size: number; sha256: string };
 }
 
 function serialise(op: FuzzOperation, d: Draft, n: number, mutation: string): FuzzRequest {
@@ -796,7 +943,9 @@ function serialise(op: FuzzOperation, d: Draft, n: number, mutation: string): Fu
   if (d.token !== null) headers.authorization ??= `Bearer ${d.token}`;
   const body = serialiseBody(d);
   if (body !== undefined && d.contentType !== null) headers['content-type'] = d.contentType;
-  return { n, op, mutation, otherOrg: d.otherOrg, method: d.method, path: query ? `${path}?${query}` : path, headers, body };
+  const file = d.form?.find((p) => p.name === op.form?.file && (p.filename !== undefined || p.filenameStar !== undefined));
+  const upload = file ? { size: Buffer.from(file.value).length, sha256: sha256(Buffer.from(file.value)) } : undefined;
+  return { n, op, mutation, otherOrg: d.otherOrg, method: d.method, path: query ? `${path}?${query}` : path, headers, body, ...(upload ? { upload } : {}) };
 }
 
 // ---------------------------------------------------------------- mutations
@@ -930,11 +1079,109 @@ function badIds(real: string, rng: Rng): { name: string; raw: string }[] {
 }
 
 /** The path parameters that name an org's resource, and org B's id for each. */
-const ID_PARAMS = ['personId', 'mailItemId', 'channelId', 'userId', 'tokenId'] as const satisfies readonly (keyof OrgIds)[];
+const ID_PARAMS = ['personId', 'mailItemId', 'channelId', 'noteId', 'attachmentId', 'userId', 'tokenId'] as const satisfies readonly (keyof OrgIds)[];
 const isIdParam = (name: string): name is keyof OrgIds => (ID_PARAMS as readonly string[]).includes(name);
 
 /** One request to make: a mutation of a fresh valid draft. Returns null when it does not apply to that draft. */
 type Task = { mutation: string; apply: (d: Draft, c: GenContext) => string | null };
+type AddTask = (mutation: string, apply: (d: Draft, c: GenContext) => string | null | void) => void;
+
+/** The largest upload when ATTACHMENT_MAX_BYTES keeps its documented default (10 MiB), as the fuzz's stacks do. */
+const UPLOAD_MAX_BYTES = 10 * 1024 * 1024;
+
+/** Files of types read from their bytes but not allowed. */
+const REFUSED_FILES: { name: string; file: SampleFile }[] = [
+  { name: 'an executable', file: { filename: 'setup.exe', contentType: 'application/x-msdownload', bytes: Buffer.concat([Buffer.from('MZ'), Buffer.alloc(254)]) } },
+  {
+    name: 'a zip archive',
+    // A local file header for one stored file "a.txt" holding "hello".
+    file: { filename: 'pieces.zip', contentType: 'application/zip', bytes: Buffer.from('504b0304140000000000000000000000000005000000050000000500000061' + '2e74787468656c6c6f', 'hex') },
+  },
+  { name: 'a GIF image', file: { filename: 'scan.gif', contentType: 'image/gif', bytes: Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64') } },
+  { name: 'text sent as application/pdf', file: { filename: 'lettre.pdf', contentType: 'application/pdf', bytes: Buffer.from('Ceci n’est pas un PDF.\n') } },
+  { name: 'binary bytes sent as text/plain', file: { filename: 'notes.txt', contentType: 'text/plain', bytes: Buffer.from([0x00, 0xff, 0x13, 0x37, 0x00, 0x80, 0x81]) } },
+];
+
+/** The bytes a percent-encoded string stands for (CONTROLS' URL form). */
+const percentBytes = (url: string) => Buffer.from(url.replace(/%/g, ''), 'hex');
+
+/**
+ * What a form can get wrong beyond its fields' values (the gateway reads it part by part): the order and
+ * names of its parts, the file's name and type, truncated or mislabelled bodies. Each is refused (4xx) with
+ * nothing stored, except a few a tolerant reader takes (a skipped headerless part, a path in the file name).
+ */
+function formTasks(form: NonNullable<FuzzOperation['form']>, add: AddTask): void {
+  const file = (d: Draft) => d.form!.find((p) => p.name === form.file)!;
+  const insertBeforeFile = (d: Draft, ...parts: FormPart[]) => d.form!.splice(d.form!.indexOf(file(d)), 0, ...parts);
+  const setFile = (changes: Partial<FormPart>) => (d: Draft) => void Object.assign(file(d), changes);
+  const fieldName = Object.keys(form.fields.properties ?? {})[0];
+
+  add('form: the file in a part named "document"', setFile({ name: 'document' }));
+  add('form: no file part', (d) => void d.form!.splice(d.form!.indexOf(file(d)), 1));
+  add('form: two file parts', (d) => void d.form!.push({ ...file(d) }));
+  add('form: the file as a text part (no filename)', setFile({ filename: undefined, contentType: undefined, value: 'bonjour' }));
+  add('form: a file part without a filename (application/octet-stream)', setFile({ filename: undefined, contentType: 'application/octet-stream' }));
+  add('form: 12 text parts', (d) => void insertBeforeFile(d, ...Array.from({ length: 12 }, (_, i) => ({ name: `f${i}`, value: 'x' }))));
+  for (const name of ['orgId', 'partyId', 'uploadedBy', 'sha256', '__proto__', 'constructor', '']) {
+    add(`form: extra text part "${name}"`, (d, c) => void insertBeforeFile(d, { name, value: name === 'partyId' || name === 'orgId' ? c.fx.other.orgId : 'x' }));
+  }
+  add('form: a part without Content-Disposition', (d) => void insertBeforeFile(d, { name: '', headerRaw: 'Content-Type: text/plain', value: 'stray' }));
+  add('form: a part header of 20,000 bytes', setFile({ headerRaw: `Content-Disposition: form-data; name="${form.file}"; filename="a.pdf"\r\nX-Padding: ${'p'.repeat(20_000)}` }));
+
+  if (fieldName) {
+    const maxLength = form.fields.properties![fieldName]!.maxLength ?? 1000;
+    const field = (d: Draft, value: string | Buffer, contentType?: string) => {
+      const existing = d.form!.find((p) => p.name === fieldName);
+      if (existing) Object.assign(existing, { value, contentType });
+      else insertBeforeFile(d, { name: fieldName, value, contentType });
+    };
+    add(`form: ${fieldName} after the file`, (d) => {
+      const part = d.form!.find((p) => p.name === fieldName) ?? { name: fieldName, value: 'Pièce du dossier' };
+      d.form = [...d.form!.filter((p) => p !== part), part];
+    });
+    add(`form: ${fieldName} given twice`, (d) => void insertBeforeFile(d, { name: fieldName, value: 'une' }, { name: fieldName, value: 'deux' }));
+    add(`form: ${fieldName} of ${maxLength + 1} characters`, (d) => field(d, 'é'.repeat(maxLength + 1)));
+    add(`form: ${fieldName} of 20,000 characters`, (d) => field(d, 'x'.repeat(20_000)));
+    add(`form: ${fieldName} in latin-1, declared`, (d) => field(d, Buffer.from('Pi\u00e8ce', 'latin1'), 'text/plain; charset=latin1'));
+    for (const ctl of CONTROLS) add(`form: ${ctl.name} in ${fieldName}`, (d) => field(d, Buffer.concat([Buffer.from('Pièce '), percentBytes(ctl.url), Buffer.from(' jointe')])));
+    for (const u of INVALID_UTF8) add(`form: invalid UTF-8 (${u.name}) in ${fieldName}`, (d) => field(d, Buffer.concat([Buffer.from('Pi'), Buffer.from(u.bytes), Buffer.from('ce')])));
+  }
+
+  add('form: empty file name', setFile({ filename: '' }));
+  add('form: file name ".."', setFile({ filename: '..' }));
+  add('form: file name with a path', setFile({ filename: '../../etc/passwd.pdf' }));
+  add('form: file name of 300 characters', setFile({ filename: `${'n'.repeat(296)}.pdf` }));
+  add('form: file name with a quote and a parameter', setFile({ filename: 'a.pdf"; name="other' }));
+  for (const ctl of [...CONTROLS, { name: 'LF', url: '%0A' }, { name: 'TAB', url: '%09' }]) {
+    add(`form: ${ctl.name} in the file name (filename*)`, setFile({ filenameStar: `note${ctl.url}.pdf` }));
+  }
+  for (const u of INVALID_UTF8) {
+    add(`form: invalid UTF-8 (${u.name}) in the file name`, setFile({ filename: Buffer.concat([Buffer.from('pi'), Buffer.from(u.bytes), Buffer.from('ce.pdf')]) }));
+  }
+
+  for (const refused of REFUSED_FILES) add(`form: ${refused.name}`, setFile({ ...refused.file, value: refused.file.bytes }));
+  add('form: an empty file', setFile({ value: Buffer.alloc(0) }));
+  add('form: a PDF one byte past 10 MiB', setFile({ filename: 'big.pdf', contentType: 'application/pdf', value: Buffer.concat([samplePdf(), Buffer.alloc(UPLOAD_MAX_BYTES + 1 - samplePdf().length)]) }));
+
+  add('form: body cut in the middle of the file', (d) => {
+    const body = formBody(d.form!);
+    const bytes = Buffer.from(file(d).value);
+    d.bodyRaw = body.subarray(0, body.indexOf(bytes) + Math.floor(bytes.length / 2));
+  });
+  add('form: body without its closing boundary', (d) => void (d.bodyRaw = formBody(d.form!).subarray(0, -`--${FORM_BOUNDARY}--\r\n`.length)));
+  add('form: empty body', (d) => void (d.bodyRaw = Buffer.alloc(0)));
+  add('form: no boundary in the Content-Type', (d) => void (d.contentType = 'multipart/form-data'));
+  add("form: another boundary than the body's", (d) => void (d.contentType = 'multipart/form-data; boundary=other'));
+  add('form: JSON sent instead', (d) => {
+    d.contentType = 'application/json';
+    d.bodyRaw = Buffer.from(JSON.stringify({ description: 'x', file: Buffer.from(file(d).value).toString('base64') }));
+  });
+  for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/mixed; boundary=x', null]) {
+    add(`form: sent as ${type ?? 'no content type'}`, (d) => void (d.contentType = type));
+  }
+  add('form: Content-Encoding gzip on a form that is not gzip', (d) => void (d.headers['content-encoding'] = 'gzip'));
+  add('form: with an Idempotency-Key', (d, c) => void (d.headers['idempotency-key'] = `fuzz-${c.seed}-${c.unique()}`));
+}
 
 /**
  * Every mutation that applies to an operation, with `ref` (a draft with every optional field) telling which
@@ -1033,7 +1280,9 @@ function tasksFor(op: FuzzOperation, ref: Draft, rng: Rng): Task[] {
     add(`array of 20,000 zeros at ${placeName(c)}`, (d) => put(d, ref, c, new Array(20_000).fill(0)));
   }
 
-  if (hasBody) {
+  if (op.form) {
+    formTasks(op.form, add);
+  } else if (hasBody) {
     for (const extra of [rng.pick(EXTRA_FIELDS), rng.pick(EXTRA_FIELDS)]) {
       add(`extra field "${extra.name}"`, (d, c) => {
         if (!d.body || typeof d.body !== 'object') return null;
@@ -1185,7 +1434,13 @@ export function validRequest(op: FuzzOperation, fx: Fixture, seed: number, token
 
 // ---------------------------------------------------------------- checking answers
 
-export type FailureKind = 'server error' | 'no answer' | 'not a problem document' | "another org's id answered 2xx" | 'acknowledged but missing';
+export type FailureKind =
+  | 'server error'
+  | 'no answer'
+  | 'not a problem document'
+  | 'not the documented success body'
+  | "another org's id answered 2xx"
+  | 'acknowledged but missing';
 
 export interface Failure {
   kind: FailureKind;
@@ -1213,6 +1468,24 @@ export function checkReply(req: FuzzRequest, reply: RawReply): Failure | null {
       (typeof body?.detail !== 'string' || !body.detail) && 'no detail',
     ].filter(Boolean);
     if (wrong.length > 0) return { ...base, kind: 'not a problem document', detail: `${wrong.join(', ')}: ${snippet(reply.text)}` };
+  }
+  if (reply.status >= 200 && reply.status < 300 && reply.status !== 204) {
+    const wrong = successProblem(req.op, reply);
+    if (wrong) return { ...base, kind: 'not the documented success body', detail: `${wrong}: ${snippet(reply.text)}` };
+  }
+  return null;
+}
+
+/** What is wrong with a success body given what the operation documents: JSON, or a download's bytes (whatever their type). */
+function successProblem(op: FuzzOperation, reply: RawReply): string | null {
+  if (op.produces === 'application/json') {
+    return /^application\/json/.test(reply.contentType) && reply.json !== undefined ? null : `not JSON (content type "${reply.contentType}")`;
+  }
+  if (op.produces === 'application/octet-stream') {
+    const length = reply.headers['content-length'];
+    if (length !== String(reply.bytes.length)) return `a download of ${reply.bytes.length} bytes with Content-Length ${length}`;
+    if (!/^attachment; /.test(String(reply.headers['content-disposition'] ?? ''))) return `a download without Content-Disposition: attachment`;
+    if (reply.headers['x-content-type-options'] !== 'nosniff') return 'a download without X-Content-Type-Options: nosniff';
   }
   return null;
 }
@@ -1246,11 +1519,13 @@ function mailAck(item: MailItem): Ack['verify'] {
   };
 }
 
+type AttachmentAck = { id: string; partyId: string; size: number; sha256: string };
+
 /**
- * How each creating operation's acknowledgement is read back. An operation that answers 201 and is not listed
- * here is reported, so a new creating route cannot go unchecked.
+ * How each creating operation's acknowledgement (and the request it answers) is read back. An operation that
+ * answers 201 and is not listed here is reported, so a new creating route cannot go unchecked.
  */
-const READ_BACK: Record<string, (body: any) => Pick<Ack, 'what' | 'verify'>[]> = {
+const READ_BACK: Record<string, (body: any, req: FuzzRequest) => Pick<Ack, 'what' | 'verify'>[]> = {
   'contacts.createPerson': (body: { id: string; createdAt: string }) => [
     {
       what: `person ${body.id}`,
@@ -1314,6 +1589,46 @@ const READ_BACK: Record<string, (body: any) => Pick<Ack, 'what' | 'verify'>[]> =
       },
     },
   ],
+  'contacts.addNote': (body: { id: string; partyId: string; text: string }) => [
+    {
+      what: `note ${body.id}`,
+      async verify(client, admin) {
+        // Requests of the run delete only the fixture's notes, so a note created by one is still listed.
+        for (let cursor: string | null = null, pages = 0; pages < 50; pages++) {
+          const path = `/v1/parties/${body.partyId}/notes?limit=200${cursor ? `&cursor=${cursor}` : ''}`;
+          const r = await client.json('GET', path, admin);
+          if (r.status !== 200) return `GET ${path} answered ${r.status}`;
+          const page = r.json as { items: { id: string; text: string }[]; nextCursor: string | null };
+          const found = page.items.find((n) => n.id === body.id);
+          if (found) return found.text === body.text ? null : 'its text differs';
+          cursor = page.nextCursor;
+          if (!cursor) break;
+        }
+        return 'not listed';
+      },
+    },
+  ],
+  'contacts.uploadAttachment': (body: AttachmentAck, req) => [
+    {
+      what: `attachment ${body.id}`,
+      async verify(client, admin) {
+        const sent = req.upload;
+        if (!sent) return 'acknowledged, but the request sent no file part';
+        if (body.size !== sent.size || body.sha256 !== sent.sha256) return `acknowledged ${body.size} bytes (sha256 ${body.sha256}), sent ${sent.size} (${sent.sha256})`;
+        // Requests of the run delete only the fixture's attachments, so one uploaded by a request is still listed.
+        const base = `/v1/parties/${body.partyId}/attachments`;
+        const list = await client.json('GET', base, admin);
+        if (list.status !== 200) return `GET ${base} answered ${list.status}`;
+        const listed = (list.json as { items: AttachmentAck[] }).items.find((a) => a.id === body.id);
+        if (!listed) return 'not listed';
+        if (JSON.stringify(listed) !== JSON.stringify(body)) return `listed as ${JSON.stringify(listed)}`;
+        const content = await client.send({ method: 'GET', path: `${base}/${body.id}/content`, headers: { authorization: `Bearer ${admin}` } });
+        if (content.status !== 200) return `GET ${base}/${body.id}/content answered ${content.status}`;
+        const got = sha256(content.bytes);
+        return got === sent.sha256 ? null : `downloaded ${content.bytes.length} bytes (sha256 ${got}), not the ${sent.size} sent`;
+      },
+    },
+  ],
   'mail.register': (body: MailItem) => [{ what: `mail item ${body.id}`, verify: mailAck(body) }],
   'mail.registerBatch': (body: { results: ({ outcome: 'registered'; item: MailItem } | { outcome: 'refused' })[] }) =>
     body.results.flatMap((r) => (r.outcome === 'registered' ? [{ what: `mail item ${r.item.id} (round)`, verify: mailAck(r.item) }] : [])),
@@ -1364,7 +1679,7 @@ export function acknowledged(req: FuzzRequest, reply: RawReply): { acks: Ack[]; 
     return { acks: [], failure: { ...base, kind: 'acknowledged but missing', status: reply.status, detail: `no read-back is known for ${req.op.operationId}` } };
   }
   try {
-    return { acks: readBack(reply.json).map((a) => ({ ...base, writer, ...a })) };
+    return { acks: readBack(reply.json, req).map((a) => ({ ...base, writer, ...a })) };
   } catch (err) {
     return { acks: [], failure: { ...base, kind: 'acknowledged but missing', status: reply.status, detail: `unreadable acknowledgement: ${(err as Error).message}` } };
   }

@@ -1,11 +1,17 @@
 import type { ServiceSchema } from 'moleculer';
 import { Outbox, healthAction, openRuntime, type BaseConfig, type Logger, type ServiceRuntime, type Subscription } from '@relais/shared';
+import { attachmentActions } from './actions/attachments';
 import { channelActions } from './actions/channels';
 import { applyDeliveryOutcomes, contactActionActions } from './actions/contactActions';
 import type { ContactsDeps } from './actions/deps';
+import { noteActions } from './actions/notes';
 import { partyActions } from './actions/parties';
+import { settingsActions } from './actions/settings';
+import { Attachments } from './data/attachments';
 import { ContactActions } from './data/contactActions';
+import { Notes } from './data/notes';
 import { Parties } from './data/parties';
+import { ContactSettings } from './data/settings';
 import { Files } from './files';
 
 export const SERVICE = 'contacts';
@@ -24,6 +30,9 @@ export function contactsService(config: BaseConfig): ServiceSchema {
       health: healthAction(SERVICE, () => rt),
       ...partyActions(deps),
       ...channelActions(deps),
+      ...attachmentActions(deps),
+      ...noteActions(deps),
+      ...settingsActions(deps),
       ...contactActionActions(deps),
     },
 
@@ -31,10 +40,15 @@ export function contactsService(config: BaseConfig): ServiceSchema {
       rt = await openRuntime(config, SERVICE, this.logger as unknown as Logger);
       deps.parties = Parties.open(rt.db);
       await deps.parties.init();
+      deps.attachments = Attachments.open(rt.db, { maxBytes: config.ATTACHMENT_MAX_BYTES });
+      await deps.attachments.init();
       outbox = new Outbox({ events: rt.events, model: deps.parties.raw, dbTimeoutMs: config.DB_TIMEOUT_MS, logger: this.logger as never });
       await outbox.init();
       outbox.start();
       deps.files = new Files(deps.parties, outbox);
+      deps.notes = Notes.open(rt.db);
+      deps.settings = ContactSettings.open(rt.db);
+      await Promise.all([deps.notes.init(), deps.settings.init()]);
       deps.contactActions = ContactActions.open(rt.db);
       await deps.contactActions.init();
       const common = { group: SERVICE, db: rt.db, dbTimeoutMs: config.DB_TIMEOUT_MS };

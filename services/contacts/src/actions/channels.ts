@@ -23,7 +23,7 @@ import {
   type Outcome,
   type PartyChannels,
 } from '../domain/channels';
-import { checkObservation, sensitiveList, type CheckedObservation } from '../domain/observation';
+import { checkObservation, type CheckedObservation } from '../domain/observation';
 import { changedValue } from '../domain/partyChannels';
 import { qualificationHistory, qualify, type QualificationCommand } from '../domain/qualification';
 import type { FileRead } from '../files';
@@ -35,9 +35,14 @@ function accepted<T>(outcome: Outcome<T>): { ok: true } & T {
   return outcome;
 }
 
-/** An observation checked against the org's list of sensitive terms (the French default), or its 422. */
-function checkedObservation(text: string | null | undefined, acknowledged: readonly string[] | undefined): CheckedObservation | null {
-  const checked = checkObservation(text, sensitiveList(), acknowledged);
+/** An observation checked against the org's list of sensitive terms (its settings, cached a few seconds), or its 422. */
+async function checkedObservation(
+  deps: ContactsDeps,
+  orgId: string,
+  text: string | null | undefined,
+  acknowledged: readonly string[] | undefined,
+): Promise<CheckedObservation | null> {
+  const checked = checkObservation(text, await deps.settings.sensitiveList(orgId), acknowledged);
   if (!checked.ok) throw problemError(checked.problem as ChannelProblem);
   return checked.observation;
 }
@@ -82,7 +87,7 @@ export function channelActions(deps: ContactsDeps): Record<string, ActionSchema>
       input: addChannelInput,
       roles: WRITERS,
       async handler(input, auth, ctx) {
-        const observation = checkedObservation(input.observation, input.acknowledgedTerms);
+        const observation = await checkedObservation(deps, auth.orgId, input.observation, input.acknowledgedTerms);
         const value = { kind: input.kind, type: input.type, number: input.number, address: input.kind === 'email' ? input.email : input.address } as ChannelInput;
         const id = createdId(ctx, auth.orgId);
         return deps.files.changeChannels(auth, input.partyId, (file, stamp) => {
@@ -102,7 +107,7 @@ export function channelActions(deps: ContactsDeps): Record<string, ActionSchema>
       input: changeChannelInput,
       roles: WRITERS,
       async handler({ partyId, channelId, observation, acknowledgedTerms, ...fields }, auth, ctx) {
-        const checked = observation === undefined ? undefined : checkedObservation(observation, acknowledgedTerms);
+        const checked = observation === undefined ? undefined : await checkedObservation(deps, auth.orgId, observation, acknowledgedTerms);
         return deps.files.changeChannels(auth, partyId, (file, stamp) => {
           const party = partyOf(file);
           const current = party.channels.find((c) => c.id === channelId);

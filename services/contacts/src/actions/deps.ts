@@ -1,5 +1,8 @@
+import type { Attachments } from '../data/attachments';
 import type { ContactActions } from '../data/contactActions';
+import type { Notes } from '../data/notes';
 import type { Parties } from '../data/parties';
+import type { ContactSettings } from '../data/settings';
 import type { Files } from '../files';
 
 /**
@@ -9,5 +12,8 @@ import type { Files } from '../files';
 export interface ContactsDeps {
   parties: Parties;
   files: Files;
+  notes: Notes;
+  settings: ContactSettings;
   contactActions: ContactActions;
+  attachments: Attachments;
 }
