@@ -609,6 +609,8 @@ const FIELD_HINTS: Record<string, (c: GenContext) => Value> = {
   noteId: (c) => c.fx.notes[c.path.partyId ?? ''] ?? c.rng.pick(Object.values(c.fx.notes)),
   // Likewise its attachment: the fixture's only, so the run never deletes an attachment one of its requests uploaded.
   attachmentId: (c) => c.fx.attachments[c.path.partyId ?? ''] ?? c.rng.pick(Object.values(c.fx.attachments)),
+  // Every person has contact 1 (the client themself, made on first access); 2 exists once a request created it.
+  contactNumber: (c) => 1 + c.rng.int(2),
   userId: (c) => c.rng.pick(c.fx.users),
   tokenId: (c) => c.rng.pick(c.fx.revocableTokens),
   lastName: text,
@@ -655,6 +657,18 @@ const FIELD_HINTS: Record<string, (c: GenContext) => Value> = {
     })),
 };
 
+/** A client contact: `address` and `copyClientAddress` exclude each other, and phones are read as channels are. */
+function clientContactBody(c: GenContext): Record<string, Value> {
+  return {
+    name: text(c),
+    function: c.rng.pick(['Comptable', 'DAF', 'Fils']),
+    ...(c.full || c.rng.chance(0.5) ? { email: `fuzz-${c.seed}-${c.unique()}@relais.test` } : {}),
+    ...(c.full || c.rng.chance(0.5) ? { phones: [{ type: 'mobile', number: c.rng.pick(PHONES) }] } : {}),
+    ...(c.full || c.rng.chance(0.5) ? { routingRoles: [c.rng.pick(['dueNotices', 'unpaidReminders', 'documentReminders', 'claimSettlements'])] } : {}),
+    ...(c.full ? { displayOrder: 1 + c.rng.int(5) } : {}),
+  };
+}
+
 /** Whole bodies whose fields depend on each other (refinements a schema does not show). */
 const BODY_HINTS: Record<string, (c: GenContext) => Record<string, Value>> = {
   'domiciliation.setSmsConsent': (c) => (c.full || c.rng.chance(0.75) ? { consent: true, phone: c.rng.pick(PHONES) } : { consent: false }),
@@ -669,6 +683,8 @@ const BODY_HINTS: Record<string, (c: GenContext) => Record<string, Value>> = {
     channelId: c.fx.phones[c.path.partyId ?? ''] ?? c.rng.pick(Object.values(c.fx.phones)),
     ...(c.full ? { note: text(c) } : {}),
   }),
+  'contacts.createClientContact': (c) => clientContactBody(c),
+  'contacts.updateClientContact': (c) => (c.full || c.rng.chance(0.5) ? clientContactBody(c) : { endDate: c.rng.chance(0.5) ? day(30) : null }),
   'contacts.qualifyChannel': (c) =>
     c.rng.pick([{ action: 'validate', evidence: { kind: 'outboundCall' } }, { action: 'cancel' }, { action: 'setDefault', confirm: true }]),
   'mail.handOver': (c) => (c.full || c.rng.chance(0.5) ? { to: 'proxy', proxyName: text(c) } : {}),
@@ -1586,6 +1602,20 @@ const READ_BACK: Record<string, (body: any, req: FuzzRequest) => Pick<Ack, 'what
         if (items.some((ch) => ch.id === body.id)) return null;
         const h = await client.json('GET', `/v1/parties/${body.partyId}/channels/${body.id}/history`, admin);
         return h.status === 200 ? null : `not listed, and its history answered ${h.status}`;
+      },
+    },
+  ],
+  'contacts.createClientContact': (body: { number: number; partyId: string; createdAt: string }) => [
+    {
+      what: `client contact ${body.partyId}/${body.number}`,
+      async verify(client, admin) {
+        const r = await client.json('GET', `/v1/parties/${body.partyId}/contacts/${body.number}`, admin);
+        if (r.status === 200) return (r.json as { createdAt?: string }).createdAt === body.createdAt ? null : 'its createdAt differs';
+        // An admin request of the run may have deleted it: then its deletion is recorded.
+        const d = await client.json('GET', `/v1/parties/${body.partyId}/contact-deletions`, admin);
+        if (d.status !== 200) return `GET contact answered ${r.status}, contact-deletions ${d.status}`;
+        const deleted = (d.json as { items: { number: number }[] }).items.some((i) => i.number === body.number);
+        return deleted ? null : `GET contact answered ${r.status}, and no deletion is recorded`;
       },
     },
   ],

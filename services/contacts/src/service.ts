@@ -2,12 +2,14 @@ import type { ServiceSchema } from 'moleculer';
 import { Outbox, healthAction, openRuntime, type BaseConfig, type Logger, type ServiceRuntime, type Subscription } from '@relais/shared';
 import { attachmentActions } from './actions/attachments';
 import { channelActions } from './actions/channels';
+import { clientContactActions } from './actions/clientContacts';
 import { applyDeliveryOutcomes, contactActionActions } from './actions/contactActions';
 import type { ContactsDeps } from './actions/deps';
 import { noteActions } from './actions/notes';
 import { partyActions } from './actions/parties';
 import { settingsActions } from './actions/settings';
 import { Attachments } from './data/attachments';
+import { ClientContacts } from './data/clientContacts';
 import { ContactActions } from './data/contactActions';
 import { Notes } from './data/notes';
 import { Parties } from './data/parties';
@@ -34,6 +36,7 @@ export function contactsService(config: BaseConfig): ServiceSchema {
       ...noteActions(deps),
       ...settingsActions(deps),
       ...contactActionActions(deps),
+      ...clientContactActions(deps),
     },
 
     async started() {
@@ -51,6 +54,8 @@ export function contactsService(config: BaseConfig): ServiceSchema {
       await Promise.all([deps.notes.init(), deps.settings.init()]);
       deps.contactActions = ContactActions.open(rt.db);
       await deps.contactActions.init();
+      deps.clientContacts = ClientContacts.open(rt.db);
+      await deps.clientContacts.init();
       const common = { group: SERVICE, db: rt.db, dbTimeoutMs: config.DB_TIMEOUT_MS };
       subscriptions = [await rt.events.consume({ ...common, type: 'delivery.outcome', handle: (evs) => applyDeliveryOutcomes(deps, evs) })];
     },

@@ -1,4 +1,5 @@
 import type { Attachments } from '../data/attachments';
+import type { ClientContacts } from '../data/clientContacts';
 import type { ContactActions } from '../data/contactActions';
 import type { Notes } from '../data/notes';
 import type { Parties } from '../data/parties';
@@ -16,4 +17,5 @@ export interface ContactsDeps {
   settings: ContactSettings;
   contactActions: ContactActions;
   attachments: Attachments;
+  clientContacts: ClientContacts;
 }
