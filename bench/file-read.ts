@@ -34,7 +34,7 @@ import { Children } from './lib/children';
 import { parseArgs, sleep, whenAborted, type BenchContext } from './lib/context';
 import { cpuReport, cpuSnapshot } from './lib/cpu';
 import { startFileReadFloor } from './lib/file-read-floor';
-import { HttpClient, type Reply } from './lib/http';
+import { HttpClient, type Reply, waitReady } from './lib/http';
 import { openLoop, processesBusy, seededRandom, statsByRoute, weightedCycle, type LoadRun, type Sample, type Shot, type Stats } from './lib/open-loop';
 
 export const description = "a party's file read through the gateway at a fixed rate (p50/p99), vs bare express + mongoose on the same documents";
@@ -125,7 +125,7 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
     say(`starting contacts and the gateway in namespace ${namespace} (gateway on port ${port})`);
     for (const name of SERVICES) children.start(name, `services/${name}/src/main.ts`, env);
     children.start('gateway', 'gateway/src/main.ts', env);
-    await guard(waitReady(new HttpClient(base, null, 1), ctx.signal));
+    await guard(waitReady(new HttpClient(base, null, 1), SERVICES, ctx.signal, READY_TIMEOUT_MS));
 
     const store = await guard(GatewayStore.open(loadGatewayConfig(env)));
     const { org, admin, token, users } = await guard(
@@ -414,22 +414,4 @@ async function seed(http: HttpClient, n: number, clients: number, users: string[
   };
   await Promise.all(Array.from({ length: Math.min(clients, n) }, worker));
   return { ids, requests, assigned };
-}
-
-/** Until /readyz says the gateway and contacts answer. */
-async function waitReady(http: HttpClient, signal: AbortSignal): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let last = 'no answer';
-  try {
-    while (Date.now() < deadline) {
-      const reply = await http.request('GET', '/readyz').catch((err: Error) => ({ status: 0, body: err.message }));
-      const checks = reply.body?.checks;
-      if (checks?.broker && checks.database && SERVICES.every((s) => checks.services?.[s] === 'ok')) return;
-      last = checks ? JSON.stringify(checks) : String(reply.body);
-      await sleep(500, signal);
-    }
-  } finally {
-    http.close();
-  }
-  throw new Error(`the services were not ready after ${READY_TIMEOUT_MS / 1000} s: ${last}`);
 }

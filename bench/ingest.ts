@@ -15,7 +15,7 @@ import { parseArgs, rate, sleep, whenAborted, type BenchContext } from './lib/co
 import { Children } from './lib/children';
 import { cpuReport, cpuSnapshot } from './lib/cpu';
 import { openFloor, type Floor, type FloorMode } from './lib/floors';
-import { HttpClient, quantile } from './lib/http';
+import { HttpClient, quantile, waitReady } from './lib/http';
 
 export const description = 'mail registered through the gateway -> stored -> JetStream -> recorded by notifications, vs raw floors';
 
@@ -169,7 +169,7 @@ async function relaisFlow(
     for (const name of SERVICES) children.start(name, `services/${name}/src/main.ts`, env);
     children.start('gateway', 'gateway/src/main.ts', env);
     const base = new URL(`http://127.0.0.1:${port}`);
-    await guard(waitReady(new HttpClient(base, null, 1), ctx.signal));
+    await guard(waitReady(new HttpClient(base, null, 1), SERVICES, ctx.signal, READY_TIMEOUT_MS));
 
     const store = await guard(GatewayStore.open(loadGatewayConfig(env)));
     const { token } = await guard(
@@ -279,24 +279,6 @@ async function relaisFlow(
     await children.stopAll();
     if (!keepLogs) children.discardLogs();
   }
-}
-
-/** Until /readyz says every service the flow needs answers (exchanges is not started). */
-async function waitReady(http: HttpClient, signal: AbortSignal): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let last = 'no answer';
-  try {
-    while (Date.now() < deadline) {
-      const reply = await http.request('GET', '/readyz').catch((err: Error) => ({ status: 0, body: err.message }));
-      const checks = reply.body?.checks;
-      if (checks?.broker && checks.database && SERVICES.every((s) => checks.services?.[s] === 'ok')) return;
-      last = checks ? JSON.stringify(checks) : String(reply.body);
-      await sleep(500, signal);
-    }
-  } finally {
-    http.close();
-  }
-  throw new Error(`the services were not ready after ${READY_TIMEOUT_MS / 1000} s: ${last}`);
 }
 
 /**

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { sleep } from './context';
 
 export interface Reply {
   status: number;
@@ -68,4 +69,25 @@ export class HttpClient {
 export function quantile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+/**
+ * Until the gateway's /readyz says the broker, the database and each of `services` answer, within
+ * `timeoutMs`; closes the client.
+ */
+export async function waitReady(client: HttpClient, services: readonly string[], signal: AbortSignal, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  try {
+    while (Date.now() < deadline) {
+      const reply = await client.request('GET', '/readyz').catch((err: Error) => ({ status: 0, body: err.message }));
+      const checks = reply.body?.checks;
+      if (checks?.broker && checks.database && services.every((s) => checks.services?.[s] === 'ok')) return;
+      last = checks ? JSON.stringify(checks) : String(reply.body);
+      await sleep(500, signal);
+    }
+  } finally {
+    client.close();
+  }
+  throw new Error(`the services were not ready after ${timeoutMs / 1000} s: ${last}`);
 }
