@@ -7,6 +7,7 @@ import path from 'node:path';
 import { GatewayStore, listTokens, seedDemo, DEMO_ORG } from '@relais/gateway';
 import { ConfigError, DurableEvents, ROLES, canConnect, connectDatabase, createBroker, loadConfig, baseConfigSchema, type RelaisMeta, type Role } from '@relais/shared';
 import { Register, RegisterImportError } from '../services/contacts/src/data/register';
+import { RescreenJobs, rescreenState } from '../services/contacts/src/data/screening';
 import { RegisterFormatError } from '../services/contacts/src/domain/screening';
 
 const USAGE = `usage: npm run relais -- <command>
@@ -23,6 +24,8 @@ const USAGE = `usage: npm run relais -- <command>
   dlq replay <seq>...           put dead letters back on their subject
   register import <file>        load a publication of the asset-freeze register (its public JSON) into the
                                 contacts service's copy; the same publication again changes nothing
+                                (the contacts service then re-screens every party in the background)
+  register status               the publication screenings use, and the progress of the last re-screen
   where                         which database and NATS this CLI uses, and why`;
 
 /** Where the launcher records the running stack (and the demo tokens, platform token). */
@@ -309,8 +312,29 @@ async function dlq(stack: Stack, [sub, ...args]: string[]): Promise<void> {
 
 // ---------------------------------------------------------------- asset-freeze register
 
+async function registerStatus(stack: Stack): Promise<void> {
+  if (!(await reachable(stack.mongoUrl, 27017))) throw notRunning('database', stack.mongoUrl, 'MONGO_URL');
+  const db = await connectDatabase({ MONGO_URL: stack.mongoUrl, RELAIS_NAMESPACE: stack.namespace, DB_TIMEOUT_MS: 15_000 }, 'contacts');
+  try {
+    const current = await Register.open(db).current();
+    if (!current) return console.log('register: no publication imported yet (npm run relais -- register import <file>); saves are logged as notScreened');
+    console.log(`register: publication of ${current.publishedAt.toISOString()}, ${current.entryCount} entries, imported ${day(current.importedAt)}`);
+    const [job] = await RescreenJobs.open(db).latest(1);
+    if (!job) return console.log('re-screen: none yet (the contacts service starts one within seconds of an import, when it runs)');
+    const state = rescreenState(job, new Date());
+    const of = job._id === current.contentHash ? 'this publication' : `the publication of ${job.publishedAt.toISOString()}`;
+    console.log(
+      `re-screen of ${of}: ${state}, ${job.done} of ${Math.max(job.total, job.done)} parties, ${job.newHits} new potential match(es) to review` +
+        ` (all orgs), started ${day(job.startedAt)}${job.finishedAt ? `, ended ${day(job.finishedAt)}` : `, last progress ${day(job.heartbeatAt)}`}`,
+    );
+  } finally {
+    await db.close();
+  }
+}
+
 async function register(stack: Stack, [sub, file, ...rest]: string[]): Promise<void> {
-  if (sub !== 'import' || !file || rest.length > 0) throw new CliError('usage: npm run relais -- register import <file>');
+  if (sub === 'status' && !file) return registerStatus(stack);
+  if (sub !== 'import' || !file || rest.length > 0) throw new CliError('usage: npm run relais -- register import <file> | register status');
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));

@@ -44,7 +44,7 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
     expect(reply.status, `${what}: ${reply.text}`).to.equal(status);
     return reply.json;
   };
-  const aIds = () => [fx.orgId, ...victim.mailPeople, ...victim.mailItems, ...Object.values(victim.channels), ...Object.values(victim.notes), ...Object.values(victim.attachments), ...fx.users, ...victim.revocableTokens];
+  const aIds = () => [fx.orgId, ...victim.mailPeople, ...victim.mailItems, ...Object.values(victim.channels), ...Object.values(victim.notes), ...Object.values(victim.attachments), ...Object.values(victim.checks), ...fx.users, ...victim.revocableTokens];
 
   /** Everything org A's admin can read about its resources, by request. */
   async function snapshot(): Promise<Map<string, string>> {
@@ -95,6 +95,7 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
       channels: { [personId]: fx.channels[personId] ?? Object.values(fx.channels)[0]! },
       notes: { [personId]: fx.notes[personId]! },
       attachments: { [personId]: fx.attachments[personId]! },
+      checks: { [personId]: fx.checks[personId]! },
       phones: { [personId]: fx.phones[personId] ?? Object.values(fx.phones)[0]! },
       companies: one(fx.companies[0]!),
       users: one(userId),
@@ -114,6 +115,7 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
       channels: ofNobody(),
       notes: ofNobody(),
       attachments: ofNobody(),
+      checks: ofNobody(),
       phones: ofNobody(),
       companies: fresh(),
       users: fresh(),
@@ -126,7 +128,7 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
 
     // Every operation with an id in its path; a uuid parameter this test has no id of A for fails here, not silently.
     idOps = ops.filter((op) => op.pathParams.some((p) => p.schema.format === 'uuid'));
-    const known = new Set(['personId', 'partyId', 'debtorId', 'companyId', 'mailItemId', 'channelId', 'noteId', 'attachmentId', 'userId', 'tokenId']);
+    const known = new Set(['personId', 'partyId', 'debtorId', 'companyId', 'mailItemId', 'channelId', 'noteId', 'attachmentId', 'checkId', 'userId', 'tokenId']);
     const unmapped = idOps.flatMap((op) => op.pathParams.filter((p) => p.schema.format === 'uuid' && !known.has(p.name)).map((p) => `${op.route}: ${p.name}`));
     expect(unmapped, 'id parameters without an id of org A').to.deep.equal([]);
     initial = await snapshot();

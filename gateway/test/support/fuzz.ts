@@ -204,6 +204,7 @@ export interface OrgIds {
   channelId: string;
   noteId: string;
   attachmentId: string;
+  checkId: string;
   userId: string;
   tokenId: string;
 }
@@ -226,6 +227,8 @@ export interface Fixture {
   notes: Record<string, string>;
   /** An attachment (a small PDF) on the file of each mail person, by person id. */
   attachments: Record<string, string>;
+  /** An asset-freeze check (on demand) of each mail person, by person id. */
+  checks: Record<string, string>;
   /** Companies of org A. */
   companies: string[];
   /** Every user of org A, and those requests may disable or re-role (none of them holds a token of `tokens`). */
@@ -473,6 +476,8 @@ export async function createFixture(client: RawClient, platformToken: string, la
     const reply = await client.form(`/v1/parties/${personId}/attachments`, admin, [{ name: 'description', value: `Fuzz attachment ${i}` }, file]);
     return (expectStatus(reply, 201, 'POST attachments') as { id: string }).id;
   };
+  const check = async (admin: string, personId: string) =>
+    (expectStatus(await client.json('POST', `/v1/parties/${personId}/screening`, admin, {}), 201, 'POST screening') as { id: string }).id;
   const company = async (admin: string, i: number) =>
     (expectStatus(await client.json('POST', '/v1/companies', admin, { companyName: `Fuzz SARL ${label} ${i}` }), 201, 'POST companies') as { id: string }).id;
   const mail = async (admin: string, personId: string) =>
@@ -505,6 +510,7 @@ export async function createFixture(client: RawClient, platformToken: string, la
   const phones = Object.fromEntries(await Promise.all(mailPeople.map(async (id, i) => [id, await phone(admin, id, i)] as const)));
   const notes = Object.fromEntries(await Promise.all(mailPeople.map(async (id, i) => [id, await note(admin, id, i)] as const)));
   const attachments = Object.fromEntries(await Promise.all(mailPeople.map(async (id, i) => [id, await attachment(admin, id, i)] as const)));
+  const checks = Object.fromEntries(await Promise.all(mailPeople.map(async (id) => [id, await check(admin, id)] as const)));
   const companies = await Promise.all([0, 1].map((i) => company(admin, i)));
 
   const b = await org(`Fuzz B ${label}`);
@@ -520,6 +526,7 @@ export async function createFixture(client: RawClient, platformToken: string, la
     channels,
     notes,
     attachments,
+    checks,
     phones,
     companies,
     users,
@@ -533,6 +540,7 @@ export async function createFixture(client: RawClient, platformToken: string, la
       channelId: await channel(b.token.token, bPerson, 0),
       noteId: await note(b.token.token, bPerson, 0),
       attachmentId: await attachment(b.token.token, bPerson, 0),
+      checkId: await check(b.token.token, bPerson),
       userId: bUser,
       tokenId: (await token(b.token.token, bUser)).id,
     },
@@ -609,6 +617,11 @@ const FIELD_HINTS: Record<string, (c: GenContext) => Value> = {
   noteId: (c) => c.fx.notes[c.path.partyId ?? ''] ?? c.rng.pick(Object.values(c.fx.notes)),
   // Likewise its attachment: the fixture's only, so the run never deletes an attachment one of its requests uploaded.
   attachmentId: (c) => c.fx.attachments[c.path.partyId ?? ''] ?? c.rng.pick(Object.values(c.fx.attachments)),
+  // Likewise its asset-freeze check.
+  checkId: (c) => c.fx.checks[c.path.partyId ?? ''] ?? c.rng.pick(Object.values(c.fx.checks)),
+  // An override is for managers and admins only: valid drafts leave it out, mutations add it.
+  screeningOverride: () => OMIT,
+  'contacts.decideScreening.reason': (c) => c.rng.pick(['Homonym: another birth date and nationality', 'Same person, confirmed with the register']),
   // Every person has contact 1 (the client themself, made on first access); 2 exists once a request created it.
   contactNumber: (c) => 1 + c.rng.int(2),
   userId: (c) => c.rng.pick(c.fx.users),
@@ -1095,7 +1108,7 @@ function badIds(real: string, rng: Rng): { name: string; raw: string }[] {
 }
 
 /** The path parameters that name an org's resource, and org B's id for each. */
-const ID_PARAMS = ['personId', 'mailItemId', 'channelId', 'noteId', 'attachmentId', 'userId', 'tokenId'] as const satisfies readonly (keyof OrgIds)[];
+const ID_PARAMS = ['personId', 'mailItemId', 'channelId', 'noteId', 'attachmentId', 'checkId', 'userId', 'tokenId'] as const satisfies readonly (keyof OrgIds)[];
 const isIdParam = (name: string): name is keyof OrgIds => (ID_PARAMS as readonly string[]).includes(name);
 
 /** One request to make: a mutation of a fresh valid draft. Returns null when it does not apply to that draft. */
@@ -1616,6 +1629,25 @@ const READ_BACK: Record<string, (body: any, req: FuzzRequest) => Pick<Ack, 'what
         if (d.status !== 200) return `GET contact answered ${r.status}, contact-deletions ${d.status}`;
         const deleted = (d.json as { items: { number: number }[] }).items.some((i) => i.number === body.number);
         return deleted ? null : `GET contact answered ${r.status}, and no deletion is recorded`;
+      },
+    },
+  ],
+  'contacts.screenParty': (body: { id: string; at: string; subject: { partyId: string } }) => [
+    {
+      what: `screening check ${body.id}`,
+      async verify(client, admin) {
+        // Checks are never deleted: page until this one.
+        for (let cursor: string | null = null, pages = 0; pages < 50; pages++) {
+          const path = `/v1/parties/${body.subject.partyId}/screening?limit=200${cursor ? `&cursor=${cursor}` : ''}`;
+          const r = await client.json('GET', path, admin);
+          if (r.status !== 200) return `GET ${path} answered ${r.status}`;
+          const page = r.json as { items: { id: string; at: string }[]; nextCursor: string | null };
+          const found = page.items.find((x) => x.id === body.id);
+          if (found) return found.at === body.at ? null : 'its date differs';
+          cursor = page.nextCursor;
+          if (!cursor) break;
+        }
+        return 'not listed';
       },
     },
   ],

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ServiceSchema } from 'moleculer';
 import { Outbox, healthAction, openRuntime, type BaseConfig, type Logger, type ServiceRuntime, type Subscription } from '@relais/shared';
 import { attachmentActions } from './actions/attachments';
@@ -7,19 +8,29 @@ import { applyDeliveryOutcomes, contactActionActions } from './actions/contactAc
 import type { ContactsDeps } from './actions/deps';
 import { noteActions } from './actions/notes';
 import { partyActions } from './actions/parties';
+import { screeningActions } from './actions/screening';
 import { settingsActions } from './actions/settings';
 import { Attachments } from './data/attachments';
 import { ClientContacts } from './data/clientContacts';
 import { ContactActions } from './data/contactActions';
 import { Notes } from './data/notes';
 import { Parties } from './data/parties';
+import { Register } from './data/register';
+import { RescreenJobs, ScreeningLog } from './data/screening';
 import { ContactSettings } from './data/settings';
 import { Files } from './files';
+import { RESCREEN_DEFAULTS, Rescreen, partySource, type RescreenOptions } from './rescreen';
+import { REGISTER_REFRESH_MS, RegisterIndexCache, Screening } from './screening';
 
 export const SERVICE = 'contacts';
 
+export interface ContactsServiceOptions {
+  /** Asset-freeze screening timings (tests shorten them): how often the publication is looked up, and the re-screen's. */
+  screening?: { refreshMs?: number } & Partial<RescreenOptions>;
+}
+
 /** The contacts service: the files of the people and companies each org keeps, and their contact channels. */
-export function contactsService(config: BaseConfig): ServiceSchema {
+export function contactsService(config: BaseConfig, options: ContactsServiceOptions = {}): ServiceSchema {
   let rt: ServiceRuntime | null = null;
   let outbox: Outbox | undefined;
   let subscriptions: Subscription[] = [];
@@ -37,6 +48,7 @@ export function contactsService(config: BaseConfig): ServiceSchema {
       ...settingsActions(deps),
       ...contactActionActions(deps),
       ...clientContactActions(deps),
+      ...screeningActions(deps),
     },
 
     async started() {
@@ -56,11 +68,27 @@ export function contactsService(config: BaseConfig): ServiceSchema {
       await deps.contactActions.init();
       deps.clientContacts = ClientContacts.open(rt.db);
       await deps.clientContacts.init();
+      const logger = this.logger as unknown as Logger;
+      const register = Register.open(rt.db);
+      const screeningLog = ScreeningLog.open(rt.db, config.DB_UPDATE_BATCH);
+      const rescreenJobs = RescreenJobs.open(rt.db);
+      await Promise.all([register.init(), screeningLog.init(), rescreenJobs.init()]);
+      const cache = new RegisterIndexCache(register, options.screening?.refreshMs ?? REGISTER_REFRESH_MS, logger);
+      deps.screening = new Screening(screeningLog, rescreenJobs, cache);
+      const { refreshMs: _, ...rescreenOptions } = options.screening ?? {};
+      deps.rescreen = new Rescreen(
+        { jobs: rescreenJobs, log: screeningLog, cache, sources: [partySource(deps.parties.raw)] },
+        randomUUID(),
+        { ...RESCREEN_DEFAULTS, ...rescreenOptions },
+        logger,
+      );
+      deps.rescreen.start();
       const common = { group: SERVICE, db: rt.db, dbTimeoutMs: config.DB_TIMEOUT_MS };
       subscriptions = [await rt.events.consume({ ...common, type: 'delivery.outcome', handle: (evs) => applyDeliveryOutcomes(deps, evs) })];
     },
 
     async stopped() {
+      await deps.rescreen?.stop();
       await Promise.all(subscriptions.map((s) => s.stop()));
       await outbox?.stop();
       await rt?.close();

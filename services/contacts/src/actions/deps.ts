@@ -5,6 +5,8 @@ import type { Notes } from '../data/notes';
 import type { Parties } from '../data/parties';
 import type { ContactSettings } from '../data/settings';
 import type { Files } from '../files';
+import type { Rescreen } from '../rescreen';
+import type { Screening } from '../screening';
 
 /**
  * What the contacts actions work with, opened when the service starts: the actions are built
@@ -18,4 +20,7 @@ export interface ContactsDeps {
   contactActions: ContactActions;
   attachments: Attachments;
   clientContacts: ClientContacts;
+  /** Asset-freeze screening: check subjects (at save, on demand), the log, decisions (see src/screening.ts). */
+  screening: Screening;
+  rescreen: Rescreen;
 }

@@ -25,13 +25,19 @@ import {
   searchPeopleInput,
   updateCompanyInput,
   updatePersonInput,
+  type ScreeningOverride,
 } from '../api';
 import { ConcurrentChangeError } from '../data/parties';
 import { applyCompanyChanges, newCompany, toCompany } from '../domain/companies';
 import { assign, linkDebtor, partiesQuery, toPartySummary, unlinkDebtor, type FileOutcome } from '../domain/parties';
 import { applyChanges, birthDateProblem, newPerson, page, peopleQuery, toPerson, todayIn } from '../domain/people';
+import { partyScreeningInput, sameScreeningInput, subjectOfParty } from '../domain/screeningChecks';
 import { fileView, type PartyDoc } from '../files';
+import { requireOverrideRole } from '../screening';
 import type { ContactsDeps } from './deps';
+
+/** The fields of a person that are screened against the asset-freeze register: changing one screens again. */
+const PERSON_SCREENED = ['lastName', 'firstName', 'usageName', 'birthDate'] as const;
 
 /** Refuses a birth date before 1900 or after today in the org's time zone. */
 function checkBirthDate(ctx: RelaisContext, birthDate: string | null | undefined, now: Date): void {
@@ -86,6 +92,56 @@ export function partyActions(deps: ContactsDeps): Record<string, ActionSchema> {
     }
   }
 
+  /**
+   * A creation screened against the asset-freeze register (see Screening.guard): a potential match
+   * is refused unless overridden. A retry with the same Idempotency-Key of a creation already done
+   * answers it without screening (nor logging) it again.
+   */
+  async function createScreened<D extends PartyDoc>(
+    ctx: RelaisContext,
+    auth: AuthContext,
+    doc: D,
+    customId: string | null | undefined,
+    override: ScreeningOverride | undefined,
+  ): Promise<D> {
+    requireOverrideRole(auth, override);
+    if (ctx.meta?.idempotencyKey) {
+      const first = await deps.parties.ofKind(doc.orgId, doc.kind, doc._id);
+      if (first) return first as D;
+    }
+    return deps.screening.guard({ orgId: auth.orgId, subject: subjectOfParty(doc._id), input: partyScreeningInput(doc), auth, override }, () => create(doc, customId));
+  }
+
+  /**
+   * An update screened again when it changes what is screened (names, birth date): the change is
+   * computed on the stored party first; if a concurrent write changed the screened fields in
+   * between, the update is refused as a concurrent change rather than saved unscreened.
+   */
+  async function updateScreened<K extends PartyDoc['kind']>(
+    auth: AuthContext,
+    kind: K,
+    id: string,
+    customId: string | null | undefined,
+    screenedChange: boolean,
+    override: ScreeningOverride | undefined,
+    change: (current: Extract<PartyDoc, { kind: K }>) => Extract<PartyDoc, { kind: K }> | null,
+  ) {
+    requireOverrideRole(auth, override);
+    if (!screenedChange) return update(auth, kind, id, customId, change);
+    const current = await deps.parties.ofKind(auth.orgId, kind, id);
+    if (!current) throw notFound(kind === 'person' ? 'Person' : 'Company');
+    const next = change(current as Extract<PartyDoc, { kind: K }>);
+    if (!next || sameScreeningInput(partyScreeningInput(current), partyScreeningInput(next))) return update(auth, kind, id, customId, change);
+    const input = partyScreeningInput(next);
+    return deps.screening.guard({ orgId: auth.orgId, subject: subjectOfParty(id), input, auth, override }, () =>
+      update(auth, kind, id, customId, (fresh) => {
+        const again = change(fresh);
+        if (again && !sameScreeningInput(partyScreeningInput(again), input)) throw new ConcurrentChangeError(`party ${id}: screened fields changed meanwhile`);
+        return again;
+      }),
+    );
+  }
+
   async function update<K extends PartyDoc['kind']>(
     auth: AuthContext,
     kind: K,
@@ -109,10 +165,10 @@ export function partyActions(deps: ContactsDeps): Record<string, ActionSchema> {
     createPerson: defineAction({
       input: createPersonInput,
       roles: STAFF,
-      async handler(input, auth, ctx) {
+      async handler({ screeningOverride, ...input }, auth, ctx) {
         const now = new Date();
         checkBirthDate(ctx, input.birthDate, now);
-        return toPerson(await create(newPerson(input, auth, createdId(ctx, auth.orgId), now), input.customId));
+        return toPerson(await createScreened(ctx, auth, newPerson(input, auth, createdId(ctx, auth.orgId), now), input.customId, screeningOverride));
       },
     }),
 
@@ -130,10 +186,13 @@ export function partyActions(deps: ContactsDeps): Record<string, ActionSchema> {
     updatePerson: defineAction({
       input: updatePersonInput,
       roles: STAFF,
-      async handler({ personId, ...changes }, auth, ctx) {
+      async handler({ personId, screeningOverride, ...changes }, auth, ctx) {
         const now = new Date();
         checkBirthDate(ctx, changes.birthDate, now);
-        return toPerson(await update(auth, 'person', personId, changes.customId, (current) => applyChanges(current, changes, auth, now)));
+        const screened = PERSON_SCREENED.some((f) => changes[f] !== undefined);
+        return toPerson(
+          await updateScreened(auth, 'person', personId, changes.customId, screened, screeningOverride, (current) => applyChanges(current, changes, auth, now)),
+        );
       },
     }),
 
@@ -149,8 +208,8 @@ export function partyActions(deps: ContactsDeps): Record<string, ActionSchema> {
     createCompany: defineAction({
       input: createCompanyInput,
       roles: STAFF,
-      async handler(input, auth, ctx) {
-        return toCompany(await create(newCompany(input, auth, createdId(ctx, auth.orgId), new Date()), input.customId));
+      async handler({ screeningOverride, ...input }, auth, ctx) {
+        return toCompany(await createScreened(ctx, auth, newCompany(input, auth, createdId(ctx, auth.orgId), new Date()), input.customId, screeningOverride));
       },
     }),
 
@@ -167,9 +226,13 @@ export function partyActions(deps: ContactsDeps): Record<string, ActionSchema> {
     updateCompany: defineAction({
       input: updateCompanyInput,
       roles: STAFF,
-      async handler({ companyId, ...changes }, auth) {
+      async handler({ companyId, screeningOverride, ...changes }, auth) {
         const now = new Date();
-        return toCompany(await update(auth, 'company', companyId, changes.customId, (current) => applyCompanyChanges(current, changes, auth, now)));
+        return toCompany(
+          await updateScreened(auth, 'company', companyId, changes.customId, changes.companyName !== undefined, screeningOverride, (current) =>
+            applyCompanyChanges(current, changes, auth, now),
+          ),
+        );
       },
     }),
 

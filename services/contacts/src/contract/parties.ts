@@ -4,6 +4,7 @@ import { DEBTOR_ROLES, PARTY_KINDS } from '../domain/parties';
 import { MAX_QUERY_WORDS, decodeCursor, searchWords } from '../domain/search';
 import { WRITERS, channelView, partyId } from './channels';
 import { text } from './fields';
+import { screeningOverride } from './screening';
 
 // ---------------------------------------------------------------------------------------------
 // Companies, and the file of any party: assignment and the debtors of a collections file (seed 002)
@@ -40,6 +41,7 @@ export const createCompanyInput = z.strictObject({
   legalForm: companyFields.legalForm.nullish(),
   siren: companyFields.siren.nullish(),
   customId: companyFields.customId.nullish(),
+  screeningOverride: screeningOverride.optional(),
 });
 export type CreateCompanyInput = z.infer<typeof createCompanyInput>;
 
@@ -51,6 +53,7 @@ export const updateCompanyInput = z.strictObject({
   legalForm: companyFields.legalForm.nullable().optional(),
   siren: companyFields.siren.nullable().optional(),
   customId: companyFields.customId.nullable().optional(),
+  screeningOverride: screeningOverride.optional(),
 });
 export type UpdateCompanyInput = z.infer<typeof updateCompanyInput>;
 
@@ -151,7 +154,10 @@ export const partyRoutes: Route[] = [
     roles: STAFF,
     idempotent: true,
     summary: "Open a company's file",
-    description: 'A company is a party like a person: it has channels, an assignee, notes and attachments, and can be a debtor on a collections file.',
+    description:
+      'A company is a party like a person: it has channels, an assignee, notes and attachments, and can be a debtor on a collections file. ' +
+      'Every staff role. Its name is screened against the asset-freeze register: a potential match is refused with a 409 naming the candidates, ' +
+      'unless a manager or admin gives screeningOverride (403 for other roles).',
     tag: 'Companies',
   },
   {
@@ -172,6 +178,7 @@ export const partyRoutes: Route[] = [
     output: company,
     roles: STAFF,
     summary: 'Change a company (fields left out are kept; null clears an optional field)',
+    description: 'Every staff role. A change of the name is screened against the asset-freeze register as at creation (409 unless a manager or admin overrides).',
     tag: 'Companies',
   },
   {

@@ -3,6 +3,7 @@ import { STAFF, type Route } from '@relais/shared';
 import { canonicalLanguage } from '../domain/people';
 import { MAX_QUERY_WORDS, decodeCursor, searchWords } from '../domain/search';
 import { text } from './fields';
+import { screeningOverride } from './screening';
 
 /** People: civil status and search (seed 001). */
 
@@ -46,6 +47,7 @@ export const createPersonInput = z.strictObject({
   birthPlace: civilStatus.birthPlace.nullish(),
   spokenLanguage: civilStatus.spokenLanguage.nullish(),
   customId: civilStatus.customId.nullish(),
+  screeningOverride: screeningOverride.optional(),
 });
 export type CreatePersonInput = z.infer<typeof createPersonInput>;
 
@@ -62,6 +64,7 @@ export const updatePersonInput = z.strictObject({
   birthPlace: civilStatus.birthPlace.nullable().optional(),
   spokenLanguage: civilStatus.spokenLanguage.nullable().optional(),
   customId: civilStatus.customId.nullable().optional(),
+  screeningOverride: screeningOverride.optional(),
 });
 export type UpdatePersonInput = z.infer<typeof updatePersonInput>;
 
@@ -119,6 +122,9 @@ export const peopleRoutes: Route[] = [
     status: 201,
     roles: STAFF,
     summary: "Open a person's file with their civil status",
+    description:
+      'Every staff role. The name and birth date are screened against the asset-freeze register: a potential match is refused with a 409 naming ' +
+      'the candidates, unless a manager or admin gives screeningOverride (403 for other roles). Each check is logged (GET /v1/parties/{partyId}/screening).',
     tag: 'People',
   },
   {
@@ -139,6 +145,9 @@ export const peopleRoutes: Route[] = [
     output: person,
     roles: STAFF,
     summary: "Change a person's civil status (fields left out are kept; null clears an optional field)",
+    description:
+      'Every staff role. A change of the names or birth date is screened against the asset-freeze register as at creation ' +
+      '(409 on a potential match unless a manager or admin gives screeningOverride).',
     tag: 'People',
   },
   {

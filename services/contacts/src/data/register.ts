@@ -133,13 +133,25 @@ export class Register {
 
   /** Every entry of the current publication, or null before the first import. */
   async read(): Promise<Publication | null> {
-    const current = await this.current();
-    if (!current) return null;
-    const docs = await this.entries.find({ publicationHash: current.contentHash }).lean<RegisterEntryDoc[]>().exec();
-    const entries = docs
-      .map(({ _id, publicationHash, ...entry }): RegisterEntry => ({ ...entry, birthDates: entry.birthDates.map(withoutNulls) }))
-      .sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
-    return { publishedAt: current.publishedAt, entries };
+    return (await this.readCurrent())?.publication ?? null;
+  }
+
+  /**
+   * The current publication's document and entries, read as one: an import that switches and
+   * removes the entries while they are read leaves fewer than its count, and they are read again.
+   */
+  async readCurrent(attempts = 3): Promise<{ current: RegisterPublicationDoc; publication: Publication } | null> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.current();
+      if (!current) return null;
+      const docs = await this.entries.find({ publicationHash: current.contentHash }).lean<RegisterEntryDoc[]>().exec();
+      if (docs.length !== current.entryCount && attempt < attempts) continue;
+      if (docs.length !== current.entryCount) throw new RegisterImportError(`the publication of ${current.publishedAt.toISOString()} has ${docs.length} of its ${current.entryCount} entries`);
+      const entries = docs
+        .map(({ _id, publicationHash, ...entry }): RegisterEntry => ({ ...entry, birthDates: entry.birthDates.map(withoutNulls) }))
+        .sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
+      return { current, publication: { publishedAt: current.publishedAt, entries } };
+    }
   }
 
   /** The screening index of the current publication, or null before the first import. */
