@@ -239,6 +239,33 @@ describe('through the gateway: asset-freeze screening', function () {
     expectProblem(await t.api.get('/v1/screening/rescreens', { token: tokens.agent }), 403);
   });
 
+  it("screens a client contact's name when it is added or renamed, with the same override, and logs it on the client", async () => {
+    const client = ok(await t.api.post('/v1/companies', { token: tokens.agent, json: { companyName: 'Transports Grondin' } }), 201);
+    const base = `/v1/parties/${client.id}/contacts`;
+    const refused = expectProblem(await t.api.post(base, { token: tokens.caseworker, json: { name: 'Elodie Vanterhoek', function: 'Comptable' } }), 409);
+    expect(refused.detail).to.include('90005 "VANTERHOEK Élodie-Marguerite"');
+    expect(ok(await t.api.get(`${base}?all=true`, { token: tokens.agent })).items).to.deep.equal([]);
+
+    const reason = 'Homonym: the accountant of the company since 2009, identity checked.';
+    expectProblem(await t.api.post(base, { token: tokens.caseworker, json: { name: 'Elodie Vanterhoek', function: 'Comptable', screeningOverride: { reason } } }), 403);
+    const kept = ok(await t.api.post(base, { token: tokens.manager, json: { name: 'Elodie Vanterhoek', function: 'Comptable', screeningOverride: { reason } } }), 201);
+    const clear = ok(await t.api.post(base, { token: tokens.caseworker, json: { name: 'Paul Grondin', function: 'Gérant' } }), 201);
+    // A rename into a register name is refused, and the contact keeps its name; another change is not screened.
+    expectProblem(await t.api.patch(`${base}/${clear.number}`, { token: tokens.caseworker, json: { name: 'Corentin Marveline' } }), 409);
+    expect(ok(await t.api.get(`${base}/${clear.number}`, { token: tokens.agent }))).to.include({ name: 'Paul Grondin' });
+    ok(await t.api.patch(`${base}/${clear.number}`, { token: tokens.caseworker, json: { function: 'Directeur' } }));
+
+    const checks = (await checksOf(client.id)) as { subject: { kind: string }; outcome: string; saveRefused: boolean; decision: { decision: string } | null }[];
+    const ofContacts = checks.filter((c) => c.subject.kind === 'clientContact');
+    expect(ofContacts.map((c) => `${c.outcome}:${c.saveRefused}:${c.decision?.decision ?? '-'}`)).to.deep.equal([
+      'potential:true:-',
+      'clear:false:-',
+      'potential:false:overridden',
+      'potential:true:-',
+    ]);
+    expect(kept).to.include({ name: 'Elodie Vanterhoek' });
+  });
+
   it("keeps another org's parties, checks and hits out of reach (404, empty lists)", async () => {
     expectProblem(await t.api.get(`/v1/parties/${overridden.id}/screening`, { token: other }), 404);
     expectProblem(await t.api.post(`/v1/parties/${overridden.id}/screening`, { token: other }), 404);

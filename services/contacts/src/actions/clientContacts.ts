@@ -28,6 +28,7 @@ import {
 } from '../api';
 import { z } from 'zod';
 import { ConcurrentChangeError } from '../data/parties';
+import { requireOverrideRole } from '../screening';
 import {
   MAX_CONTACTS,
   applyConsent,
@@ -64,6 +65,9 @@ import { toLedgerEntryView } from '../domain/consent';
 import { partyName } from '../domain/parties';
 import type { PartyDoc } from '../files';
 import type { ContactsDeps } from './deps';
+
+/** What a client contact is screened on: a person's name (contacts hold neither birth date nor nationality). */
+const contactScreeningInput = (name: string) => ({ nature: 'person' as const, name });
 
 /** The shared error of a domain refusal (the gateway maps it to problem+json). */
 function contactError(problem: ContactProblem): AppError {
@@ -174,32 +178,37 @@ export function clientContactActions(deps: ContactsDeps): Record<string, ActionS
           if (isDeleted(first)) throw conflict('The contact this request created has been deleted since; send it again with a new Idempotency-Key.');
           return toContactView(first, now);
         };
+        requireOverrideRole(auth, input.screeningOverride);
         const earlier = await deps.clientContacts.byId(auth.orgId, id);
         if (earlier) return replay(earlier);
         const fields = fieldsOf(input, party, ctx);
         let docs = await contactsOf(auth.orgId, party, auth.userId);
-        for (let attempt = 0; attempt < NUMBER_ATTEMPTS; attempt++) {
-          if (liveContacts(docs).length >= MAX_CONTACTS) throw conflict(`A client has at most ${MAX_CONTACTS} contacts; end or delete some first.`);
-          const state: ContactState = {
-            name: input.name,
-            function: input.function,
-            displayOrder: defaultDisplayOrder(docs),
-            email: null,
-            phones: [],
-            address: null,
-            addressCopiedFrom: null,
-            routingRoles: [],
-            endDate: null,
-            ...fields,
-          };
-          const doc = newContact({ id, orgId: auth.orgId, partyId, number: nextNumber(docs), state }, { by: auth.userId, at: new Date() });
-          if (await deps.clientContacts.insert(doc)) return toContactView(doc, now);
-          // Its id taken: a retry whose first answer was lost. Else its number: another creation got it first.
-          const first = await deps.clientContacts.byId(auth.orgId, id);
-          if (first) return replay(first);
-          docs = await deps.clientContacts.ofParty(auth.orgId, partyId);
-        }
-        throw conflict('Too many contacts were being added to this client at the same time; try again.');
+        // The contact's name is screened against the asset-freeze register before anything is written.
+        const screened = { orgId: auth.orgId, subject: { kind: 'clientContact' as const, id, partyId }, input: contactScreeningInput(input.name), auth, override: input.screeningOverride };
+        return deps.screening.guard(screened, async () => {
+          for (let attempt = 0; attempt < NUMBER_ATTEMPTS; attempt++) {
+            if (liveContacts(docs).length >= MAX_CONTACTS) throw conflict(`A client has at most ${MAX_CONTACTS} contacts; end or delete some first.`);
+            const state: ContactState = {
+              name: input.name,
+              function: input.function,
+              displayOrder: defaultDisplayOrder(docs),
+              email: null,
+              phones: [],
+              address: null,
+              addressCopiedFrom: null,
+              routingRoles: [],
+              endDate: null,
+              ...fields,
+            };
+            const doc = newContact({ id, orgId: auth.orgId, partyId, number: nextNumber(docs), state }, { by: auth.userId, at: new Date() });
+            if (await deps.clientContacts.insert(doc)) return toContactView(doc, now);
+            // Its id taken: a retry whose first answer was lost. Else its number: another creation got it first.
+            const first = await deps.clientContacts.byId(auth.orgId, id);
+            if (first) return replay(first);
+            docs = await deps.clientContacts.ofParty(auth.orgId, partyId);
+          }
+          throw conflict('Too many contacts were being added to this client at the same time; try again.');
+        });
       },
     }),
 
@@ -214,12 +223,22 @@ export function clientContactActions(deps: ContactsDeps): Record<string, ActionS
     updateClientContact: defineAction({
       input: updateClientContactInput,
       roles: WRITERS,
-      async handler({ partyId, contactNumber, ...input }, auth, ctx) {
+      async handler({ partyId, contactNumber, screeningOverride, ...input }, auth, ctx) {
+        requireOverrideRole(auth, screeningOverride);
         const party = await requireParty(auth.orgId, partyId);
-        await contactsOf(auth.orgId, party, auth.userId);
+        const docs = await contactsOf(auth.orgId, party, auth.userId);
         const fields = fieldsOf(input, party, ctx);
         const stamp = { by: auth.userId, at: new Date() };
-        const doc = await change(auth.orgId, partyId, contactNumber, (current) => updateContact(current, fields, stamp));
+        const save = () => change(auth.orgId, partyId, contactNumber, (current) => updateContact(current, fields, stamp));
+        const before = docs.find((d) => d.number === contactNumber);
+        // A new name is screened again before it is saved.
+        const renamed = input.name !== undefined && before && !isDeleted(before) && before.name !== input.name;
+        const doc = renamed
+          ? await deps.screening.guard(
+              { orgId: auth.orgId, subject: { kind: 'clientContact', id: before._id, partyId }, input: contactScreeningInput(input.name!), auth, override: screeningOverride },
+              save,
+            )
+          : await save();
         return toContactView(doc as ClientContactDoc, today(orgOf(ctx).timeZone));
       },
     }),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { STAFF, type Role, type Route } from '@relais/shared';
 import { WRITERS, addChannelInput, partyId } from './channels';
 import { text } from './fields';
+import { screeningOverride } from './screening';
 
 // ---------------------------------------------------------------------------------------------
 // Client contacts (seed 003, "contacts client" / référents): the people to write to at a client
@@ -80,6 +81,7 @@ export const createClientContactInput = z
     copyClientAddress: copyClientAddress.optional(),
     routingRoles: routingRoles.optional(),
     endDate: endDate.optional(),
+    screeningOverride: screeningOverride.optional(),
   })
   .meta({
     examples: [
@@ -101,6 +103,7 @@ export const updateClientContactInput = z
     copyClientAddress: z.literal(true, { error: 'can only be true' }).optional().describe("Take the client's postal address as it is now"),
     routingRoles: routingRoles.optional().describe('The whole new list; [] removes them all'),
     endDate: endDate.nullable().optional().describe('Ends the contact after that day; null makes it valid again'),
+    screeningOverride: screeningOverride.optional(),
   })
   .meta({ examples: [{ function: 'Directrice financière', routingRoles: ['dueNotices', 'unpaidReminders'], endDate: '2026-12-31' }] });
 export type UpdateClientContactInput = z.infer<typeof updateClientContactInput>;
