@@ -264,6 +264,20 @@ describe('through the gateway: asset-freeze screening', function () {
       'potential:true:-',
     ]);
     expect(kept).to.include({ name: 'Elodie Vanterhoek' });
+
+    // A newer publication naming the manager: the re-screen covers client contacts too, and lists the new hit.
+    const newest = fixture();
+    newest.Publications.DatePublication = '2026-06-04T17:00:00+02:00';
+    newest.Publications.PublicationDetail.push({ IdRegistre: 90022, Nature: 'Personne physique', Nom: 'GRONDIN', RegistreDetail: [{ TypeChamp: 'PRENOM', Valeur: [{ Prenom: 'Paul' }] }] });
+    await register.importPublication(newest);
+    const hit = await eventually(
+      async () => {
+        const hits = ok(await t.api.get('/v1/screening/hits', { token: tokens.manager })).items as { subject: { kind: string; partyId: string }; candidates: { entryId: string }[] }[];
+        return hits.find((h) => h.subject.kind === 'clientContact' && h.subject.partyId === client.id);
+      },
+      { what: "the re-screen raised the client contact's new match" },
+    );
+    expect(hit.candidates[0]).to.include({ entryId: '90022' });
   });
 
   it("keeps another org's parties, checks and hits out of reach (404, empty lists)", async () => {
@@ -276,6 +290,7 @@ describe('through the gateway: asset-freeze screening', function () {
     expectProblem(await t.api.post(`/v1/parties/${own.id}/screening/${onDemand.id}/decision`, { token: other, json: decision }), 404);
     expect(ok(await t.api.get('/v1/screening/hits?status=all', { token: other })).items).to.deep.equal([]);
     const rescreens = ok(await t.api.get('/v1/screening/rescreens', { token: other }));
-    expect(rescreens.items.map((j: { newHits: number }) => j.newHits)).to.deep.equal([0, 0]);
+    // Each re-screen (three publications) counted no hit of this org.
+    expect(rescreens.items.map((j: { newHits: number }) => j.newHits)).to.deep.equal([0, 0, 0]);
   });
 });

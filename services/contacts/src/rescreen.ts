@@ -13,12 +13,14 @@
 import type { Model } from 'mongoose';
 import type { Logger } from '@relais/shared';
 import { RESCREEN_LEASE_MS, type RescreenJobDoc, type RescreenJobs, type ScreeningLog } from './data/screening';
+import type { ClientContactDoc, StoredContact } from './domain/clientContacts';
 import type { CompanyDoc } from './domain/companies';
 import type { PartyBase } from './domain/parties';
 import type { PersonDoc } from './domain/people';
 import { screen, type ScreeningInput } from './domain/screening';
 import {
   RESCREEN_USER,
+  contactScreeningInput,
   isNewHit,
   newCheck,
   partyScreeningInput,
@@ -61,6 +63,32 @@ export function partySource(parties: Model<PartyBase>): SubjectSource {
         .lean<(PersonDoc | CompanyDoc)[]>()
         .exec();
       return docs.map((d) => ({ key: d._id, orgId: d.orgId, subject: subjectOfParty(d._id), input: partyScreeningInput(d) }));
+    },
+  };
+}
+
+/**
+ * Every live client contact of every org but the clients themselves (screened as parties), on its
+ * name as at save (contacts hold no birth date). Both filters are equalities on fields always present.
+ */
+export function clientContactSource(contacts: Model<StoredContact>): SubjectSource {
+  const live = { deletedAt: null, self: false };
+  return {
+    name: 'clientContacts',
+    count: () => contacts.countDocuments(live).exec(),
+    async page(afterKey, limit) {
+      const docs = await contacts
+        .find(afterKey === null ? live : { ...live, _id: { $gt: afterKey } }, { _id: 1, orgId: 1, partyId: 1, name: 1 })
+        .sort({ _id: 1 })
+        .limit(limit)
+        .lean<Pick<ClientContactDoc, '_id' | 'orgId' | 'partyId' | 'name'>[]>()
+        .exec();
+      return docs.map((d) => ({
+        key: d._id,
+        orgId: d.orgId,
+        subject: { kind: 'clientContact' as const, id: d._id, partyId: d.partyId },
+        input: contactScreeningInput(d.name),
+      }));
     },
   };
 }

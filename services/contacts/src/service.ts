@@ -19,7 +19,7 @@ import { Register } from './data/register';
 import { RescreenJobs, ScreeningLog } from './data/screening';
 import { ContactSettings } from './data/settings';
 import { Files } from './files';
-import { RESCREEN_DEFAULTS, Rescreen, partySource, type RescreenOptions } from './rescreen';
+import { RESCREEN_DEFAULTS, Rescreen, clientContactSource, partySource, type RescreenOptions } from './rescreen';
 import { REGISTER_REFRESH_MS, RegisterIndexCache, Screening } from './screening';
 
 export const SERVICE = 'contacts';
@@ -77,7 +77,7 @@ export function contactsService(config: BaseConfig, options: ContactsServiceOpti
       deps.screening = new Screening(screeningLog, rescreenJobs, cache);
       const { refreshMs: _, ...rescreenOptions } = options.screening ?? {};
       deps.rescreen = new Rescreen(
-        { jobs: rescreenJobs, log: screeningLog, cache, sources: [partySource(deps.parties.raw)] },
+        { jobs: rescreenJobs, log: screeningLog, cache, sources: [partySource(deps.parties.raw), clientContactSource(deps.clientContacts.raw)] },
         randomUUID(),
         { ...RESCREEN_DEFAULTS, ...rescreenOptions },
         logger,

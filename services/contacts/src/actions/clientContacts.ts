@@ -62,12 +62,10 @@ import {
   type StoredContact,
 } from '../domain/clientContacts';
 import { toLedgerEntryView } from '../domain/consent';
+import { contactScreeningInput } from '../domain/screeningChecks';
 import { partyName } from '../domain/parties';
 import type { PartyDoc } from '../files';
 import type { ContactsDeps } from './deps';
-
-/** What a client contact is screened on: a person's name (contacts hold neither birth date nor nationality). */
-const contactScreeningInput = (name: string) => ({ nature: 'person' as const, name });
 
 /** The shared error of a domain refusal (the gateway maps it to problem+json). */
 function contactError(problem: ContactProblem): AppError {

@@ -73,6 +73,11 @@ export class ClientContacts extends TenantRepository<StoredContact> {
     return this.find(orgId, { partyId }).sort({ number: 1 }).exec();
   }
 
+  /** The collection itself, for the re-screen's read across orgs (src/rescreen.ts), and only that. */
+  get raw(): Model<StoredContact> {
+    return this.model;
+  }
+
   byId(orgId: string, id: string): Promise<StoredContact | null> {
     return this.findOne(orgId, { _id: id });
   }

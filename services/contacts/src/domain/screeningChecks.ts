@@ -98,6 +98,9 @@ export function partyScreeningInput(doc: PersonDoc | CompanyDoc): ScreeningInput
   };
 }
 
+/** What a client contact is screened on: a person's name (contacts hold neither birth date nor nationality). */
+export const contactScreeningInput = (name: string): ScreeningInput => ({ nature: 'person', name });
+
 /** True when two inputs screen the same: a change of anything else does not screen again. */
 export function sameScreeningInput(a: ScreeningInput, b: ScreeningInput): boolean {
   return (
