@@ -1,7 +1,7 @@
 // What the README promises a newcomer, checked on the real `npm start`: its walkthrough runs as
 // written in bash and zsh and answers what it says, and stopping npm start stops everything.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -42,8 +42,10 @@ describe('npm start, as the README tells a newcomer', function () {
 
       const steps = parseWalkthrough(readFileSync(path.join(repoRoot, 'README.md'), 'utf8'));
       const nonce = newNonce();
-      // The README's commands run from the repository root, where npm start keeps .relais/.
+      // The README's commands run from the repository root, where npm start keeps .relais/: a directory
+      // holding the repository's files (linked) and this stack's .relais.
       const cwd = mkdtempSync(path.join(os.tmpdir(), 'relais-walkthrough-'));
+      for (const entry of readdirSync(repoRoot)) if (entry !== '.relais' && entry !== '.git') symlinkSync(path.join(repoRoot, entry), path.join(cwd, entry));
       symlinkSync(stack!.stateDir, path.join(cwd, '.relais'));
       const file = path.join(cwd, `walkthrough.${shell}`);
       writeFileSync(file, buildScript(steps, shell, nonce));
@@ -54,6 +56,8 @@ describe('npm start, as the README tells a newcomer', function () {
       };
       // The walkthrough must set these itself, from the tokens file.
       for (const name of Object.keys(env)) if (name === 'TOKEN' || name === 'RELAIS_URL' || name.endsWith('_TOKEN')) delete env[name];
+      // Nor has a newcomer's shell these: the ops CLI finds the stack from .relais/stack.json, as the README says.
+      for (const name of ['MONGO_URL', 'NATS_URL', 'RELAIS_NAMESPACE']) delete env[name];
       const outcome = await runScript(shell, file, cwd, env, WALKTHROUGH_MS);
       const problems = check(steps, outcome, nonce);
       // On failure the script stays, to be read or run again.
