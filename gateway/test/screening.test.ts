@@ -254,10 +254,16 @@ describe('through the gateway: asset-freeze screening', function () {
     expectProblem(await t.api.patch(`${base}/${clear.number}`, { token: tokens.caseworker, json: { name: 'Corentin Marveline' } }), 409);
     expect(ok(await t.api.get(`${base}/${clear.number}`, { token: tokens.agent }))).to.include({ name: 'Paul Grondin' });
     ok(await t.api.patch(`${base}/${clear.number}`, { token: tokens.caseworker, json: { function: 'Directeur' } }));
+    // The contact's own button: a check on demand, by any staff role; another org's client is unknown.
+    const onDemandCheck = ok(await t.api.post(`${base}/${clear.number}/screening`, { token: tokens.agent }), 201);
+    expect(onDemandCheck).to.deep.include({ outcome: 'clear', trigger: 'onDemand', by: users.agent });
+    expect(onDemandCheck.subject).to.include({ kind: 'clientContact', partyId: client.id });
+    expectProblem(await t.api.post(`${base}/${clear.number}/screening`, { token: other }), 404);
 
     const checks = (await checksOf(client.id)) as { subject: { kind: string }; outcome: string; saveRefused: boolean; decision: { decision: string } | null }[];
     const ofContacts = checks.filter((c) => c.subject.kind === 'clientContact');
     expect(ofContacts.map((c) => `${c.outcome}:${c.saveRefused}:${c.decision?.decision ?? '-'}`)).to.deep.equal([
+      'clear:false:-',
       'potential:true:-',
       'clear:false:-',
       'potential:false:overridden',

@@ -1550,6 +1550,26 @@ function mailAck(item: MailItem): Ack['verify'] {
 
 type AttachmentAck = { id: string; partyId: string; size: number; sha256: string };
 
+/** A check made on demand, whoever its subject: listed in its party's screening log (checks are never deleted). */
+type ScreeningCheck = { id: string; at: string; subject: { partyId: string } };
+const checkListed = (body: ScreeningCheck): Pick<Ack, 'what' | 'verify'> => ({
+  what: `screening check ${body.id}`,
+  async verify(client, admin) {
+    // Checks are never deleted: page until this one.
+    for (let cursor: string | null = null, pages = 0; pages < 50; pages++) {
+      const path = `/v1/parties/${body.subject.partyId}/screening?limit=200${cursor ? `&cursor=${cursor}` : ''}`;
+      const r = await client.json('GET', path, admin);
+      if (r.status !== 200) return `GET ${path} answered ${r.status}`;
+      const page = r.json as { items: { id: string; at: string }[]; nextCursor: string | null };
+      const found = page.items.find((x) => x.id === body.id);
+      if (found) return found.at === body.at ? null : 'its date differs';
+      cursor = page.nextCursor;
+      if (!cursor) break;
+    }
+    return 'not listed';
+  },
+});
+
 /**
  * How each creating operation's acknowledgement (and the request it answers) is read back. An operation that
  * answers 201 and is not listed here is reported, so a new creating route cannot go unchecked.
@@ -1632,25 +1652,8 @@ const READ_BACK: Record<string, (body: any, req: FuzzRequest) => Pick<Ack, 'what
       },
     },
   ],
-  'contacts.screenParty': (body: { id: string; at: string; subject: { partyId: string } }) => [
-    {
-      what: `screening check ${body.id}`,
-      async verify(client, admin) {
-        // Checks are never deleted: page until this one.
-        for (let cursor: string | null = null, pages = 0; pages < 50; pages++) {
-          const path = `/v1/parties/${body.subject.partyId}/screening?limit=200${cursor ? `&cursor=${cursor}` : ''}`;
-          const r = await client.json('GET', path, admin);
-          if (r.status !== 200) return `GET ${path} answered ${r.status}`;
-          const page = r.json as { items: { id: string; at: string }[]; nextCursor: string | null };
-          const found = page.items.find((x) => x.id === body.id);
-          if (found) return found.at === body.at ? null : 'its date differs';
-          cursor = page.nextCursor;
-          if (!cursor) break;
-        }
-        return 'not listed';
-      },
-    },
-  ],
+  'contacts.screenParty': (body: ScreeningCheck) => [checkListed(body)],
+  'contacts.screenClientContact': (body: ScreeningCheck) => [checkListed(body)],
   'contacts.addNote': (body: { id: string; partyId: string; text: string }) => [
     {
       what: `note ${body.id}`,

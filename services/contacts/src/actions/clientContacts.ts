@@ -62,7 +62,7 @@ import {
   type StoredContact,
 } from '../domain/clientContacts';
 import { toLedgerEntryView } from '../domain/consent';
-import { contactScreeningInput } from '../domain/screeningChecks';
+import { contactScreeningInput, toCheckView } from '../domain/screeningChecks';
 import { partyName } from '../domain/parties';
 import type { PartyDoc } from '../files';
 import type { ContactsDeps } from './deps';
@@ -215,6 +215,24 @@ export function clientContactActions(deps: ContactsDeps): Record<string, ActionS
       roles: STAFF,
       async handler({ partyId, contactNumber }, auth, ctx) {
         return toContactView(await contact(auth, partyId, contactNumber), today(orgOf(ctx).timeZone));
+      },
+    }),
+
+    screenClientContact: defineAction({
+      input: clientContactRefInput,
+      roles: STAFF,
+      async handler({ partyId, contactNumber }, auth, ctx) {
+        const doc = await contact(auth, partyId, contactNumber);
+        const check = await deps.screening.check({
+          orgId: auth.orgId,
+          subject: { kind: 'clientContact', id: doc._id, partyId },
+          input: contactScreeningInput(doc.name),
+          trigger: 'onDemand',
+          by: auth.userId,
+          // With an Idempotency-Key, a retry answers the check its first attempt logged.
+          id: createdId(ctx, auth.orgId),
+        });
+        return toCheckView(check);
       },
     }),
 

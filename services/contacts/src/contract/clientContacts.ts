@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { STAFF, type Role, type Route } from '@relais/shared';
 import { WRITERS, addChannelInput, partyId } from './channels';
 import { text } from './fields';
-import { screeningOverride } from './screening';
+import { screeningCheckView, screeningOverride } from './screening';
 
 // ---------------------------------------------------------------------------------------------
 // Client contacts (seed 003, "contacts client" / référents): the people to write to at a client
@@ -305,6 +305,22 @@ export const clientContactRoutes: Route[] = [
     roles: STAFF,
     summary: 'One contact of a client, by its number',
     description: 'Every staff role may read it.',
+    tag: 'Client contacts',
+  },
+  {
+    method: 'post',
+    path: `${contactPath}/screening`,
+    action: 'contacts.screenClientContact',
+    input: clientContactRefInput,
+    output: screeningCheckView,
+    status: 201,
+    roles: STAFF,
+    idempotent: true,
+    summary: 'Screen the contact against the asset-freeze register now (the "contrôle du registre des avoirs" button)',
+    description:
+      "Screens the contact's name against the current publication of the national register of asset freezes, logs the check " +
+      "(listed with the client's, at GET /v1/parties/{partyId}/screening) and answers it: clear, potential (candidates with their " +
+      'scores) or notScreened (no publication imported yet). Creates a check in the log, hence 201. Every staff role.',
     tag: 'Client contacts',
   },
   {
