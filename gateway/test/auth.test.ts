@@ -41,7 +41,7 @@ describe('gateway authentication and accounts', function () {
       });
       expect(expectProblem(reply, 422).errors).to.deep.equal([
         { path: 'region', message: 'must be an ISO 3166 alpha-2 region code in capitals, such as FR, RE or GP' },
-        { path: 'timeZone', message: 'must be an IANA time zone such as Europe/Paris or Indian/Reunion' },
+        { path: 'timeZone', message: 'must be an IANA time zone such as Europe/Paris, Indian/Reunion or America/Martinique' },
         { path: 'admin', message: 'unknown field(s): isRoot' },
       ]);
     });

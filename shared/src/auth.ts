@@ -1,5 +1,6 @@
 import type { Context } from 'moleculer';
 import { forbidden, unauthorized } from './errors';
+import { DEFAULT_TIME_ZONE } from './calendar';
 
 export const ROLES = ['admin', 'manager', 'caseworker', 'agent'] as const;
 export type Role = (typeof ROLES)[number];
@@ -41,7 +42,7 @@ export function authOf(ctx: Context<unknown, RelaisMeta>): AuthContext {
 
 /** The org facts of the call; the gateway always sets them, internal callers pass them on. */
 export function orgOf(ctx: Context<unknown, RelaisMeta>): OrgContext {
-  return ctx.meta?.org ?? { region: 'FR', timeZone: 'Europe/Paris' };
+  return ctx.meta?.org ?? { region: 'FR', timeZone: DEFAULT_TIME_ZONE };
 }
 
 export function requireRole(auth: AuthContext, allowed: readonly Role[]): void {

@@ -3,6 +3,7 @@ export * from './errors';
 export * from './auth';
 export * from './validation';
 export * from './text';
+export * from './calendar';
 export * from './phone';
 export * from './actions';
 export * from './broker';

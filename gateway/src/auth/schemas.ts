@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ROLES, singleLine } from '@relais/shared';
+import { DEFAULT_TIME_ZONE, ROLES, singleLine, timeZone } from '@relais/shared';
 
 /** Request and response shapes of the gateway's own routes (validation and OpenAPI). */
 
@@ -13,21 +13,6 @@ export const regionCode = z
   .refine((code) => !USER_ASSIGNED.test(code) && regionNames.of(code) !== undefined, {
     message: 'is not a known ISO 3166 region code',
   });
-
-export function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export const timeZone = z
-  .string()
-  .min(1)
-  .max(64)
-  .refine(isTimeZone, { message: 'must be an IANA time zone such as Europe/Paris or Indian/Reunion' });
 
 const line = (max: number) => z.string().trim().min(1, 'must not be empty').max(max).refine(singleLine.check, singleLine.message);
 // Examples are for the API document only.
@@ -44,7 +29,7 @@ const tokenLabel = line(100);
 export const createOrgInput = z.strictObject({
   name: line(200).meta({ examples: ['CCAS de Saint-Denis'] }),
   region: regionCode.default('FR'),
-  timeZone: timeZone.default('Europe/Paris'),
+  timeZone: timeZone.default(DEFAULT_TIME_ZONE),
   admin: z.strictObject({ name: personName, email }),
 });
 export type CreateOrgInput = z.input<typeof createOrgInput>;

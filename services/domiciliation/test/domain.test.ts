@@ -5,7 +5,6 @@ import {
   domiciliationChange,
   newDomiciliation,
   NO_CONSENT,
-  todayIn,
   transition,
   type Command,
   type DomiciliationState,
@@ -155,13 +154,6 @@ describe('domiciliation state machine', () => {
 });
 
 describe('dates in the org calendar', () => {
-  it("today is the org's day, not the server's", () => {
-    const evening = new Date('2026-03-01T21:30:00Z');
-    expect(todayIn('Indian/Reunion', evening)).to.equal('2026-03-02');
-    expect(todayIn('Europe/Paris', evening)).to.equal('2026-03-01');
-    expect(() => todayIn('Mars/Olympus', evening)).to.throw(/unknown time zone/);
-  });
-
   it('the day after crosses months and leap days', () => {
     expect(dayAfter('2024-02-28')).to.equal('2024-02-29');
     expect(dayAfter('2025-12-31')).to.equal('2026-01-01');

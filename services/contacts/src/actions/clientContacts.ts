@@ -6,8 +6,10 @@ import {
   createdId,
   defineAction,
   defineSystemAction,
+  isTimeZone,
   notFound,
   orgOf,
+  todayIn,
   validationError,
   type AuthContext,
   type RelaisContext,
@@ -48,7 +50,6 @@ import {
   revisionsView,
   selfContactId,
   selfContactState,
-  todayIn,
   tombstoneOf,
   toContactView,
   toRecipientView,
@@ -84,9 +85,8 @@ const NUMBER_ATTEMPTS = 12;
 
 /** Today in the org's time zone, or a 422 for a zone nobody knows (only internal callers pass one). */
 function today(timeZone: string): string {
-  const day = todayIn(timeZone, new Date());
-  if (!day) throw validationError(`Invalid input: timeZone: "${timeZone}" is not an IANA time zone`, [{ path: 'timeZone', message: 'is not an IANA time zone' }]);
-  return day;
+  if (!isTimeZone(timeZone)) throw validationError(`Invalid input: timeZone: "${timeZone}" is not an IANA time zone`, [{ path: 'timeZone', message: 'is not an IANA time zone' }]);
+  return todayIn(timeZone, new Date());
 }
 
 /** The client contacts of a party (seed 003): its référents, their consents, the correspondence each receives. */

@@ -7,6 +7,7 @@ import {
   isDuplicateKey,
   notFound,
   orgOf,
+  todayIn,
   validationError,
   type AuthContext,
   type RelaisContext,
@@ -30,7 +31,7 @@ import {
 import { ConcurrentChangeError } from '../data/parties';
 import { applyCompanyChanges, newCompany, toCompany } from '../domain/companies';
 import { assign, linkDebtor, partiesQuery, toPartySummary, unlinkDebtor, type FileOutcome } from '../domain/parties';
-import { applyChanges, birthDateProblem, newPerson, page, peopleQuery, toPerson, todayIn } from '../domain/people';
+import { applyChanges, birthDateProblem, newPerson, page, peopleQuery, toPerson } from '../domain/people';
 import { partyScreeningInput, sameScreeningInput, subjectOfParty } from '../domain/screeningChecks';
 import { fileView, type PartyDoc } from '../files';
 import { requireOverrideRole } from '../screening';

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { DateTime } from 'luxon';
 import { formatPhone, type FieldProblem, type ParsedPhone } from '@relais/shared';
 import { ROUTING_ROLES, type RoutingRole } from '../contract/clientContacts';
 import { displayValue, readEmail, readPhone, readPostalAddress, type Channel, type PhoneType, type PostalAddress, type PostalAddressInput } from './channels';
@@ -147,12 +146,6 @@ export function byDisplayOrder(a: ClientContactDoc, b: ClientContactDoc): number
 /** Valid on a calendar day: not deleted, and not ended before that day (the end date is the last valid day). */
 export function isValidOn(doc: StoredContact, date: string): boolean {
   return !isDeleted(doc) && (doc.endDate === null || date <= doc.endDate);
-}
-
-/** Today in the org's IANA time zone (YYYY-MM-DD), never the server's; null for a zone luxon does not know. */
-export function todayIn(timeZone: string, now: Date): string | null {
-  const day = DateTime.fromJSDate(now, { zone: timeZone });
-  return day.isValid ? day.toISODate() : null;
 }
 
 /** The contacts of a list: valid on `date` (every one, ended included, when null), in display order. */

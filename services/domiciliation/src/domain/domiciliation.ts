@@ -114,13 +114,6 @@ export const currentPeriod = (periods: readonly Period[]): Period | null => peri
 /** The day after a date (YYYY-MM-DD). */
 export const dayAfter = (date: string): string => DateTime.fromISO(date, { zone: 'utc' }).plus({ days: 1 }).toISODate()!;
 
-/** Today's date in an IANA time zone: the org's calendar, never the server's. */
-export function todayIn(timeZone: string, now: Date): string {
-  const day = DateTime.fromJSDate(now, { zone: timeZone }).toISODate();
-  if (!day) throw new Error(`unknown time zone ${timeZone}`);
-  return day;
-}
-
 function refused(current: DomiciliationState | null, action: DomiciliationAction): never {
   if (!current) throw noDomiciliation();
   if (action === 'request') {
