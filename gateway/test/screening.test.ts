@@ -117,6 +117,12 @@ describe('through the gateway: asset-freeze screening', function () {
       expect(problem.detail).to.match(new RegExp(`${entryId} "${name}"(?: \\(as "[^"]+"\\))?, score [01]\\.\\d{3}`));
       expect(problem.detail).to.match(/a manager or an admin can save it with "screeningOverride": \{ "reason": "..." \}/);
     }
+    // An alias, with a birth date the register knows to the year only.
+    const alias = expectProblem(await createPerson(tokens.caseworker!, { lastName: 'Kortani', firstName: 'Mohamed Abdelkader', birthDate: '1974-05-12' }), 409);
+    expect(alias.detail).to.include('90002 "AL-QUORTANI Muhammad Abd al-Qadir" (as "Mohamed Abdelkader Kortani")');
+    // The same name with another birth year is not that person: saved, and logged clear.
+    const otherYear = ok(await createPerson(tokens.caseworker!, { lastName: 'Trivellano', firstName: 'Massimiliano', birthDate: '1991-06-01' }), 201);
+    expect((await checksOf(otherYear.id))[0]).to.deep.include({ outcome: 'clear', trigger: 'save' });
     const company = expectProblem(await t.api.post('/v1/companies', { token: tokens.agent, json: { companyName: 'Zarkovian Holding' } }), 409);
     expect(company.detail).to.include('90015 "ZARKOVIAN HOLDING LTD"');
     // Nothing was saved.
@@ -224,8 +230,8 @@ describe('through the gateway: asset-freeze screening', function () {
       },
       { what: 'the second re-screen finished' },
     );
-    // Every party of the org: the one saved before the first import, Dupont, the overridden one, Lebreton.
-    expect(rescreens.items[0]).to.deep.include({ done: 4, total: 4, newHits: 1, publication: { publishedAt: '2026-05-07T15:00:00.000Z', entries: 21 } });
+    // Every party of the org: the one saved before the first import, Dupont, the other Trivellano, the overridden one, Lebreton.
+    expect(rescreens.items[0]).to.deep.include({ done: 5, total: 5, newHits: 1, publication: { publishedAt: '2026-05-07T15:00:00.000Z', entries: 21 } });
     expect(rescreens.items[1]).to.deep.include({ state: 'finished', newHits: 1 });
 
     const hits = ok(await t.api.get('/v1/screening/hits', { token: tokens.manager })).items;
