@@ -18,5 +18,6 @@ export * from './contract/parties';
 export * from './contract/people';
 export * from './contract/screening';
 export * from './contract/settings';
+export * from './contract/vocabulary';
 
 export const routes: Route[] = [...peopleRoutes, ...partyRoutes, ...channelRoutes, ...contactActionRoutes, ...noteRoutes, ...settingsRoutes, ...attachmentRoutes, ...clientContactRoutes, ...screeningRoutes];

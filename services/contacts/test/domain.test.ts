@@ -4,13 +4,13 @@ import { createPersonInput, searchPeopleInput, updatePersonInput } from '../src/
 import {
   applyChanges,
   birthDateProblem,
-  canonicalLanguage,
   newPerson,
   page,
   peopleQuery,
   toPerson,
 } from '../src/domain/people';
-import { decodeCursor, encodeCursor, escapeRegex, nameFilter, nameKeys, searchText, sortKey } from '../src/domain/search';
+import { canonicalLanguage, decodeCursor, encodeCursor, searchText } from '../src/contract/parsing';
+import { escapeRegex, nameFilter, nameKeys, sortKey } from '../src/domain/search';
 
 const agent = { orgId: 'org-1', userId: 'user-1', role: 'agent' as const };
 const id = '6f1c8d7e-52d4-4e0b-9a59-0d8f3e9c1a11';

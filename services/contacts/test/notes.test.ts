@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { AuthContext } from '@relais/shared';
 import { addNoteInput, listNotesInput } from '../src/api';
-import { decodeNoteCursor, deleteNote, editNote, encodeNoteCursor, newNote, noteSortKey, notesPage, toNoteView, type NoteDoc } from '../src/domain/notes';
+import { decodeNoteCursor, encodeNoteCursor } from '../src/contract/parsing';
+import { deleteNote, editNote, newNote, noteSortKey, notesPage, toNoteView, type NoteDoc } from '../src/domain/notes';
 
 const orgId = randomUUID();
 const author: AuthContext = { orgId, userId: randomUUID(), role: 'caseworker' };

@@ -1,15 +1,9 @@
 import { expect } from 'chai';
 import { toProblem } from '@relais/shared';
 import { problemError } from '../src/domain/channels';
-import {
-  DEFAULT_SENSITIVE_TERMS,
-  SENSITIVE_CATEGORIES,
-  checkObservation,
-  inflectionKey,
-  observationWarnings,
-  sensitiveList,
-  termProblem,
-} from '../src/domain/observation';
+import { termProblem } from '../src/contract/parsing';
+import { DEFAULT_SENSITIVE_TERMS, SENSITIVE_CATEGORIES } from '../src/contract/vocabulary';
+import { checkObservation, inflectionKey, observationWarnings, sensitiveList } from '../src/domain/observation';
 
 const french = sensitiveList();
 const found = (text: string, list = french) => observationWarnings(text, list).map((w) => w.found);

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type { QualificationState } from '../src/contract/vocabulary';
 import { addChannel, type ChannelInput, type FileParties, type Outcome, type PartyChannels } from '../src/domain/channels';
 import {
   applyFact,
@@ -9,7 +10,6 @@ import {
   transition,
   type AutomaticFact,
   type QualificationCommand,
-  type QualificationState,
 } from '../src/domain/qualification';
 import { must, problem } from './outcome';
 

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { setSensitiveTermsInput } from '../src/api';
-import { DEFAULT_SENSITIVE_TERMS, checkObservation, sensitiveList } from '../src/domain/observation';
+import { DEFAULT_SENSITIVE_TERMS } from '../src/contract/vocabulary';
+import { checkObservation, sensitiveList } from '../src/domain/observation';
 import { NO_ORG_TERMS, effectiveTerms, orgTermList, termListProblems } from '../src/domain/sensitiveTerms';
 
 describe("an org's list of sensitive terms", () => {

@@ -1,8 +1,9 @@
 import type { ActionSchema } from 'moleculer';
 import { AppError, STAFF, conflict, createdId, defineAction, forbidden, notFound } from '@relais/shared';
 import { WRITERS, addNoteInput, editNoteInput, listNotesInput, noteRefInput } from '../api';
+import { decodeNoteCursor } from '../contract/parsing';
 import { ConcurrentChangeError } from '../data/parties';
-import { decodeNoteCursor, deleteNote, editNote, newNote, notesPage, toNoteView, type NoteDoc, type NoteOutcome } from '../domain/notes';
+import { deleteNote, editNote, newNote, notesPage, toNoteView, type NoteDoc, type NoteOutcome } from '../domain/notes';
 import type { ContactsDeps } from './deps';
 
 const noteNotFound = () => new AppError('This note was not found on this file; it may have been deleted.', 404, 'NOT_FOUND');

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { STAFF, type Role, type Route } from '@relais/shared';
-import { EMAIL_TYPES, PHONE_TYPES } from '../domain/channels';
-import { EVIDENCE_KINDS, INVALID_REASONS, QUALIFICATION_STATES } from '../domain/qualification';
+import { CHANNEL_KINDS, EMAIL_TYPES, EVIDENCE_KINDS, INVALID_REASONS, PHONE_TYPES, QUALIFICATION_STATES } from './vocabulary';
 
 // ---------------------------------------------------------------------------------------------
 // Contact channels (seeds 000 and 002)
@@ -70,7 +69,7 @@ export const listChannelsInput = z.strictObject({
 export const addChannelInput = z
   .strictObject({
     partyId,
-    kind: z.enum(['phone', 'email', 'postal'], { error: 'must be phone, email or postal' }),
+    kind: z.enum(CHANNEL_KINDS, { error: 'must be phone, email or postal' }),
     type: channelType.optional(),
     number: number.optional(),
     email: email.optional(),
@@ -90,7 +89,7 @@ export const changeChannelInput = z
     partyId,
     channelId,
     /** Only to say what the new value is; a channel never changes kind. */
-    kind: z.enum(['phone', 'email', 'postal'], { error: 'must be phone, email or postal' }).optional(),
+    kind: z.enum(CHANNEL_KINDS, { error: 'must be phone, email or postal' }).optional(),
     type: channelType.optional(),
     number: number.optional(),
     email: email.optional(),
@@ -157,7 +156,7 @@ const qualificationState = z.enum(QUALIFICATION_STATES);
 export const channelView = z.object({
   id: z.string(),
   partyId: z.string(),
-  kind: z.enum(['phone', 'email', 'postal']),
+  kind: z.enum(CHANNEL_KINDS),
   type: z.string().optional(),
   /** As people read it. */
   display: z.string(),

@@ -3,6 +3,7 @@ import { STAFF, type Role, type Route } from '@relais/shared';
 import { WRITERS, addChannelInput, partyId } from './channels';
 import { text } from './fields';
 import { screeningCheckView, screeningOverride } from './screening';
+import { PHONE_TYPES } from './vocabulary';
 
 // ---------------------------------------------------------------------------------------------
 // Client contacts (seed 003, "contacts client" / référents): the people to write to at a client
@@ -18,9 +19,6 @@ export type ConsentName = (typeof CONSENTS)[number];
 /** How a consent (or its withdrawal) was collected. */
 export const CONSENT_METHODS = ['paper', 'phone', 'portal', 'email'] as const;
 export type ConsentMethod = (typeof CONSENT_METHODS)[number];
-
-/** The phone types of a channel (seed 000), repeated here so that the contract imports no domain code. */
-export const CONTACT_PHONE_TYPES = ['mobile', 'private', 'professional'] as const;
 
 /** Deleting a contact for good is an admin's decision. */
 export const DELETERS: readonly Role[] = ['admin'];
@@ -51,7 +49,7 @@ const email = z.string().max(320, 'must be at most 320 characters').describe('E-
 const phones = z
   .array(
     z.strictObject({
-      type: z.enum(CONTACT_PHONE_TYPES, { error: 'must be mobile, private or professional' }),
+      type: z.enum(PHONE_TYPES, { error: 'must be mobile, private or professional' }),
       number: z.string().max(40, 'must be at most 40 characters').describe('The number as typed, national or international'),
     }),
   )
@@ -186,7 +184,7 @@ export const clientContactView = z.object({
   function: z.string(),
   displayOrder: z.number().int(),
   email: z.string().nullable(),
-  phones: z.array(z.object({ type: z.enum(CONTACT_PHONE_TYPES), e164: z.string(), display: z.string(), region: z.string(), raw: z.string(), lineType: z.string() })),
+  phones: z.array(z.object({ type: z.enum(PHONE_TYPES), e164: z.string(), display: z.string(), region: z.string(), raw: z.string(), lineType: z.string() })),
   address: addressView.nullable(),
   /** The client's postal channel the address was copied from, when it was. */
   addressCopiedFrom: z.string().nullable(),

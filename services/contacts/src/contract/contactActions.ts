@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { STAFF, type Route } from '@relais/shared';
-import { CALL_DIRECTIONS, CALL_OUTCOMES, CONTACT_ACTION_STATUSES, CONTACT_ACTION_TYPES } from '../domain/contactActions';
 import { WRITERS, channelId, partyId } from './channels';
+import { CALL_DIRECTIONS, CALL_OUTCOMES, CONTACT_ACTION_STATUSES, CONTACT_ACTION_TYPES } from './vocabulary';
 
 // ---------------------------------------------------------------------------------------------
 // Contact actions on a file (seed 002): call, letter, SMS

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { STAFF, type Route } from '@relais/shared';
-import { NOTE_MAX_LENGTH, decodeNoteCursor } from '../domain/notes';
 import { WRITERS, partyId } from './channels';
+import { decodeNoteCursor } from './parsing';
+import { NOTE_MAX_LENGTH } from './vocabulary';
 
 // ---------------------------------------------------------------------------------------------
 // The notepad of a file (seed 002, "bloc-notes")

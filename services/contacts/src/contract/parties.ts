@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { STAFF, type Route } from '@relais/shared';
-import { DEBTOR_ROLES, PARTY_KINDS } from '../domain/parties';
-import { MAX_QUERY_WORDS, decodeCursor, searchWords } from '../domain/search';
 import { WRITERS, channelView, partyId } from './channels';
 import { text } from './fields';
+import { decodeCursor, searchWords } from './parsing';
 import { screeningOverride } from './screening';
+import { DEBTOR_ROLES, MAX_QUERY_WORDS, PARTY_KINDS } from './vocabulary';
 
 // ---------------------------------------------------------------------------------------------
 // Companies, and the file of any party: assignment and the debtors of a collections file (seed 002)

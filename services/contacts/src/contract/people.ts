@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { STAFF, type Route } from '@relais/shared';
-import { canonicalLanguage } from '../domain/people';
-import { MAX_QUERY_WORDS, decodeCursor, searchWords } from '../domain/search';
 import { text } from './fields';
+import { canonicalLanguage, decodeCursor, searchWords } from './parsing';
 import { screeningOverride } from './screening';
+import { MAX_QUERY_WORDS } from './vocabulary';
 
 /** People: civil status and search (seed 001). */
 

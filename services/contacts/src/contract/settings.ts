@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { STAFF, singleLine, type Role, type Route } from '@relais/shared';
-import { DEFAULT_SENSITIVE_TERMS, SENSITIVE_CATEGORIES, termProblem } from '../domain/observation';
+import { termProblem } from './parsing';
+import { DEFAULT_SENSITIVE_TERMS, SENSITIVE_CATEGORIES } from './vocabulary';
 
 // ---------------------------------------------------------------------------------------------
 // The org's list of sensitive terms that observations are checked against (seed 002)

@@ -1,6 +1,6 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
 import { TenantRepository } from '@relais/shared';
-import type { CallDirection, CallOutcome, ContactActionStatus, ContactActionType } from '../domain/contactActions';
+import type { CallDirection, CallOutcome, ContactActionStatus, ContactActionType } from '../contract/vocabulary';
 
 /** A contact action taken on a file: who, when, through which channel, and how it went. */
 export interface ContactActionDoc {

@@ -1,8 +1,9 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
 import { TenantRepository, outboxSchemaFields } from '@relais/shared';
 import { SEXES } from '../contract/people';
+import type { PartyKind } from '../contract/vocabulary';
 import type { CompanyDoc } from '../domain/companies';
-import type { PartiesQuery, PartyBase, PartyKind } from '../domain/parties';
+import type { PartiesQuery, PartyBase } from '../domain/parties';
 import type { PeopleQuery, PersonDoc } from '../domain/people';
 
 /**

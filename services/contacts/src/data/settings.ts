@@ -1,6 +1,7 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
 import { isDuplicateKey } from '@relais/shared';
-import { sensitiveList, type SensitiveList, type SensitiveTerm } from '../domain/observation';
+import type { SensitiveTerm } from '../contract/vocabulary';
+import { sensitiveList, type SensitiveList } from '../domain/observation';
 import { NO_ORG_TERMS, orgTermList, type StoredTermList } from '../domain/sensitiveTerms';
 
 /** The contacts settings of one org, keyed by the org id (so scoped by construction). */

@@ -10,26 +10,18 @@ import {
   type FieldProblem,
   type ParsedPhone,
 } from '@relais/shared';
+import { searchText } from '../contract/parsing';
+import type { ChannelKind, EmailType, PhoneType, QualificationState } from '../contract/vocabulary';
 import type { CheckedObservation } from './observation';
-import type { Qualification, QualificationState } from './qualification';
-import { searchText } from './search';
+import type { Qualification } from './qualification';
 
 /**
  * A party's contact channels (seeds 000 and 002): phones, e-mail addresses and postal
  * addresses, several of each, with one primary channel per party (the star of seed 000).
  * Pure functions: ids, clock and user come from the caller; results are plain data, and a
  * refusal is a problem with a message a person can act on (problemError maps it to 404/409/422).
+ * The kinds and types of channels are the contract's (contract/vocabulary.ts).
  */
-
-export const CHANNEL_KINDS = ['phone', 'email', 'postal'] as const;
-export type ChannelKind = (typeof CHANNEL_KINDS)[number];
-
-/** "Portable, privé, professionnel" (seed 000). */
-export const PHONE_TYPES = ['mobile', 'private', 'professional'] as const;
-export type PhoneType = (typeof PHONE_TYPES)[number];
-
-export const EMAIL_TYPES = ['private', 'professional'] as const;
-export type EmailType = (typeof EMAIL_TYPES)[number];
 
 /** A postal address in the lines of the French standard (NF Z10-011); the recipient is the party. */
 export interface PostalAddress {

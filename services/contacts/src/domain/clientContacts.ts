@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { formatPhone, type FieldProblem, type ParsedPhone } from '@relais/shared';
 import { ROUTING_ROLES, type RoutingRole } from '../contract/clientContacts';
-import { displayValue, readEmail, readPhone, readPostalAddress, type Channel, type PhoneType, type PostalAddress, type PostalAddressInput } from './channels';
+import type { PhoneType, QualificationState } from '../contract/vocabulary';
+import { displayValue, readEmail, readPhone, readPostalAddress, type Channel, type PostalAddress, type PostalAddressInput } from './channels';
 import { DEFAULT_CONSENTS, changeConsent, type ConsentCommand, type ConsentEntry, type Consents } from './consent';
-import type { QualificationState } from './qualification';
 
 /**
  * Client contacts (seed 003, "référents"): the people at a client (a person or a company) the

@@ -1,24 +1,12 @@
-import { describeChannel, locate, type Channel, type ChannelKind, type ChannelProblem, type FileParties, type Outcome, type PartyChannels } from './channels';
+import type { CallDirection, CallOutcome, ChannelKind, ContactActionType } from '../contract/vocabulary';
+import { describeChannel, locate, type Channel, type ChannelProblem, type FileParties, type Outcome, type PartyChannels } from './channels';
 import type { QualificationCommand } from './qualification';
 
 /**
  * Contact actions on a file (seed 002: "appeler, envoyer un courrier, envoyer un SMS"): which
- * channel an action uses, and what its outcome says about that channel. Pure.
+ * channel an action uses, and what its outcome says about that channel. Pure. The types, directions,
+ * outcomes and statuses of an action are the contract's (contract/vocabulary.ts).
  */
-
-export const CONTACT_ACTION_TYPES = ['call', 'letter', 'sms'] as const;
-export type ContactActionType = (typeof CONTACT_ACTION_TYPES)[number];
-
-export const CALL_DIRECTIONS = ['outbound', 'inbound'] as const;
-export type CallDirection = (typeof CALL_DIRECTIONS)[number];
-
-/** How a call ended: `reached` is evidence the number works; the last two, that it does not reach the party. */
-export const CALL_OUTCOMES = ['reached', 'noAnswer', 'voicemail', 'busy', 'wrongPerson', 'notAttributed'] as const;
-export type CallOutcome = (typeof CALL_OUTCOMES)[number];
-
-/** Where an action's status stands: a call or letter is recorded as done; an SMS follows its delivery. */
-export const CONTACT_ACTION_STATUSES = ['recorded', 'queued', 'delivered', 'failed'] as const;
-export type ContactActionStatus = (typeof CONTACT_ACTION_STATUSES)[number];
 
 const KIND_OF: Record<ContactActionType, ChannelKind> = { call: 'phone', letter: 'postal', sms: 'phone' };
 const WORDS: Record<ContactActionType, string> = { call: 'a call', letter: 'a letter', sms: 'an SMS' };

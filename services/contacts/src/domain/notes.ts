@@ -1,13 +1,13 @@
 import type { AuthContext } from '@relais/shared';
+import { encodeNoteCursor } from '../contract/parsing';
 
 /**
  * The notepad of a file (seed 002, "bloc-notes"): messages left on a party's file that every
  * staff member of the org who opens it can read, each with its author and date. Only its author
  * edits a note, and every edit keeps the text it replaced; its author or an admin deletes it,
  * which hides it and records who and when. Pure functions: ids and clock come from the caller.
+ * The longest text (NOTE_MAX_LENGTH) and the cursor format are the contract's (contract/vocabulary.ts, contract/parsing.ts).
  */
-
-export const NOTE_MAX_LENGTH = 5000;
 
 /** A text a note held before an edit, and when it was replaced. */
 export interface NoteVersion {
@@ -45,19 +45,6 @@ const gone = { ok: false, code: 'not-found', message: 'This note was not found o
  */
 export function noteSortKey(createdAt: Date, id: string): string {
   return `${createdAt.toISOString()}|${id}`;
-}
-
-const SORT_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\|[0-9a-f-]{36}$/;
-
-/** The cursor of the page after the given note: its sort key, opaque to clients. */
-export function encodeNoteCursor(sortKey: string): string {
-  return Buffer.from(sortKey, 'utf8').toString('base64url');
-}
-
-/** The sort key inside a cursor, or null when the text is not a cursor this service issued. */
-export function decodeNoteCursor(cursor: string): string | null {
-  const key = Buffer.from(cursor, 'base64url').toString('utf8');
-  return SORT_KEY.test(key) ? key : null;
 }
 
 export function newNote(id: string, orgId: string, partyId: string, text: string, auth: AuthContext, now: Date): NoteDoc {

@@ -1,3 +1,5 @@
+import { TERM_WORD } from '../contract/parsing';
+import { DEFAULT_SENSITIVE_TERMS, type SensitiveCategory, type SensitiveTerm } from '../contract/vocabulary';
 import type { ChannelProblem } from './channels';
 
 /**
@@ -12,26 +14,10 @@ import type { ChannelProblem } from './channels';
  * ligatures ignored and simple French inflections (plural, feminine) brought to one form, so
  * "Séropositives" matches "séropositif". No stemming library is installed and a full stemmer
  * (Snowball) merges ordinary words with listed ones; a few suffix rules applied to the list
- * and to the text alike keep the matches predictable. Pure.
+ * and to the text alike keep the matches predictable. Pure. The categories, the French default
+ * list and what a term must contain are the contract's (contract/vocabulary.ts, contract/parsing.ts):
+ * the settings schema checks an org's list with them.
  */
-
-export const SENSITIVE_CATEGORIES = [
-  'health',
-  'religion',
-  'opinions',
-  'sexualLife',
-  'ethnicOrigin',
-  'offences',
-  'insult',
-  /** Terms an org added. */
-  'org',
-] as const;
-export type SensitiveCategory = (typeof SENSITIVE_CATEGORIES)[number];
-
-export interface SensitiveTerm {
-  term: string;
-  category: SensitiveCategory;
-}
 
 const CATEGORY_WORDS: Record<SensitiveCategory, string> = {
   health: 'health',
@@ -43,55 +29,6 @@ const CATEGORY_WORDS: Record<SensitiveCategory, string> = {
   insult: 'an insulting or subjective judgement',
   org: "a term your organisation's list flags",
 };
-
-const list = (category: SensitiveCategory, terms: string) =>
-  terms.split(',').map((term) => ({ term: term.trim(), category }));
-
-/**
- * The French default: words and phrases whose presence in a comment field is very likely
- * out of place. Ambiguous everyday words are left out (église, noir, syndicat, détenu,
- * invalide, droite...) or listed only inside a phrase ("parti politique", "extrême droite").
- */
-export const DEFAULT_SENSITIVE_TERMS: readonly SensitiveTerm[] = [
-  ...list(
-    'health',
-    'maladie, malade, cancer, tumeur, chimiothérapie, sida, vih, séropositif, diabète, diabétique, handicap, ' +
-      'alcoolique, alcoolisme, alcoolo, toxicomane, toxicomanie, drogué, dépressif, dépression nerveuse, burn-out, ' +
-      'psychiatre, psychiatrique, hospitalisé, hospitalisation, schizophrène, bipolaire, alzheimer, autiste, grossesse, ' +
-      'suicide, suicidaire, arrêt de travail',
-  ),
-  ...list(
-    'religion',
-    'religion, religieux, musulman, islam, islamiste, juif, chrétien, catholique, protestant, évangélique, bouddhiste, ' +
-      'hindou, athée, pratiquant, mosquée, synagogue, ramadan, témoin de jéhovah, secte, franc-maçon',
-  ),
-  ...list(
-    'opinions',
-    'parti politique, opinion politique, militant, communiste, socialiste, fasciste, facho, gauchiste, nazi, anarchiste, ' +
-      'extrême droite, extrême gauche, front national, rassemblement national, gilet jaune, syndiqué, syndicaliste, ' +
-      'délégué syndical, cgt',
-  ),
-  ...list(
-    'sexualLife',
-    'homosexuel, homosexualité, homo, gay, lesbienne, bisexuel, transsexuel, transgenre, orientation sexuelle, vie sexuelle',
-  ),
-  ...list(
-    'ethnicOrigin',
-    'origine ethnique, ethnie, race, racial, couleur de peau, beur, rebeu, gitan, manouche, romanichel, bougnoule, ' +
-      'nègre, négro, bamboula, bicot, youpin, chinetoque',
-  ),
-  ...list(
-    'offences',
-    'casier judiciaire, antécédents judiciaires, contrôle judiciaire, bracelet électronique, prison, incarcéré, ' +
-      'détention provisoire, taulard, délinquant, repris de justice, criminel, escroc, voleur',
-  ),
-  ...list(
-    'insult',
-    'abruti, idiot, imbécile, crétin, débile, con, conne, connard, connasse, salaud, salope, pute, enculé, merde, ' +
-      'pénible, chiant, casse-pieds, insupportable, menteur, fainéant, feignant, parasite, profiteur, clochard, ' +
-      'clodo, cassos, taré, fou, folle, cinglé, radin, minable',
-  ),
-];
 
 /** An org's own list: terms added to the default, or in its place, and default terms it does not want. */
 export interface OrgTermList {
@@ -138,19 +75,11 @@ interface Token {
   end: number;
 }
 
-// Marks belong to their word: text typed in decomposed form keeps its words whole.
-const WORD = /[\p{L}\p{M}\p{N}]+/gu;
-
 function tokens(text: string): Token[] {
-  return [...text.matchAll(WORD)].map((m) => ({ key: inflectionKey(fold(m[0])), start: m.index, end: m.index + m[0].length }));
+  return [...text.matchAll(TERM_WORD)].map((m) => ({ key: inflectionKey(fold(m[0])), start: m.index, end: m.index + m[0].length }));
 }
 
 const termKeys = (term: string) => tokens(term).map((t) => t.key);
-
-/** Why a term cannot be in a list, or null: what the settings of an org's list check. */
-export function termProblem(term: string): string | null {
-  return termKeys(term).length === 0 ? 'must contain a letter or a digit' : null;
-}
 
 /** A list ready to match: each term by the key of its first word. */
 export interface SensitiveList {

@@ -1,18 +1,13 @@
+import { decodeCursor, searchWords } from '../contract/parsing';
+import type { DebtorRole, PartyKind } from '../contract/vocabulary';
 import type { Channel } from './channels';
-import { decodeCursor, nameFilter, searchWords } from './search';
+import { nameFilter } from './search';
 
 /**
  * What every party (a person or a company the org keeps a file on) carries, whatever its kind,
  * and the file around it: who it is assigned to, and the other debtors of a collections file.
  * Pure: ids, clock and user come from the caller.
  */
-
-export const PARTY_KINDS = ['person', 'company'] as const;
-export type PartyKind = (typeof PARTY_KINDS)[number];
-
-/** How a party stands on another party's collections file (seed 002: several debtors on one file). */
-export const DEBTOR_ROLES = ['coDebtor', 'guarantor'] as const;
-export type DebtorRole = (typeof DEBTOR_ROLES)[number];
 
 export interface DebtorLink {
   partyId: string;

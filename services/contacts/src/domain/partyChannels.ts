@@ -1,6 +1,7 @@
 import { OUTBOX_KEEP, makeEnvelope, type Envelope } from '@relais/shared';
+import type { PartyKind } from '../contract/vocabulary';
 import type { Channel, ChannelInput, PartyChannels, PrimaryChange, Stamp } from './channels';
-import { partyName, type PartyBase, type PartyKind, type RemovedChannel } from './parties';
+import { partyName, type PartyBase, type RemovedChannel } from './parties';
 
 type NamedParty = PartyBase & { firstName?: string; lastName?: string; companyName?: string };
 

@@ -1,7 +1,8 @@
 import type { AuthContext } from '@relais/shared';
 import { customIdKey, customIdLookup, patched, type PartyBase } from './parties';
 import type { CreatePersonInput, SearchPeopleInput, Sex, UpdatePersonInput } from '../api';
-import { decodeCursor, encodeCursor, nameFilter, nameKeys, searchWords, sortKey } from './search';
+import { decodeCursor, encodeCursor, searchWords } from '../contract/parsing';
+import { nameFilter, nameKeys, sortKey } from './search';
 
 export type { PartyBase, RemovedChannel } from './parties';
 
@@ -32,27 +33,6 @@ export function birthDateProblem(birthDate: string, today: string): string | nul
   if (birthDate < EARLIEST_BIRTH_DATE) return `must be on or after ${EARLIEST_BIRTH_DATE}`;
   if (birthDate > today) return 'cannot be in the future';
   return null;
-}
-
-const ISO_639_1 = new Set(
-  ('aa ab ae af ak am an ar as av ay az ba be bg bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de dv dz ee el en ' +
-    'eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik io is it iu ja ' +
-    'jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb ' +
-    'nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq ' +
-    'sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu').split(' '),
-);
-
-/**
- * The canonical code of a spoken language, or null. Two-letter codes must be ISO 639-1;
- * three-letter codes are ISO 639-2/3, brought to their 639-1 code when there is one
- * ("fra" -> "fr"), so each language has one code. Three letters are needed for languages
- * without a 639-1 code that our users' people speak: Réunion Creole (rcf), Shimaore (swb).
- */
-export function canonicalLanguage(code: string): string | null {
-  if (ISO_639_1.has(code)) return code;
-  if (!/^[a-z]{3}$/.test(code)) return null;
-  const canonical = Intl.getCanonicalLocales(code)[0];
-  return canonical && ISO_639_1.has(canonical) ? canonical : code;
 }
 
 /** Derived fields kept in step with the civil status and customId. */

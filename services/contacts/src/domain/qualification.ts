@@ -1,3 +1,4 @@
+import type { ChannelKind, EvidenceKind, InvalidReason, QualificationState } from '../contract/vocabulary';
 import {
   capitalize,
   describeChannel,
@@ -7,7 +8,6 @@ import {
   replaceParties,
   settlePrimary,
   type Channel,
-  type ChannelKind,
   type ChannelProblem,
   type FileParties,
   type Outcome,
@@ -20,11 +20,9 @@ import {
  * Qualification of a channel (seed 002): pending until some evidence validates or invalidates
  * it; a validated channel may be the default of its kind, proposed for every manual action
  * and used by every automatic one. A pure state machine: each transition returns the new
- * qualification and the history entry that records it (who, when, evidence or reason).
+ * qualification and the history entry that records it (who, when, evidence or reason). Its
+ * states, kinds of evidence and reasons of invalidity are the contract's (contract/vocabulary.ts).
  */
-
-export const QUALIFICATION_STATES = ['pending', 'validated', 'default', 'invalid'] as const;
-export type QualificationState = (typeof QUALIFICATION_STATES)[number];
 
 interface Cause {
   /** Which channel kinds it can be said of. */
@@ -32,18 +30,6 @@ interface Cause {
   /** How it reads in a sentence. */
   says: string;
 }
-
-export const EVIDENCE_KINDS = [
-  'outboundCall',
-  'inboundCall',
-  'smsDelivered',
-  'emailDelivered',
-  'emailReceived',
-  'acknowledgmentOfReceipt',
-  'incomingMail',
-  'confirmedByParty',
-] as const;
-export type EvidenceKind = (typeof EVIDENCE_KINDS)[number];
 
 /** What shows that a channel works. */
 export const EVIDENCE: Record<EvidenceKind, Cause> = {
@@ -56,9 +42,6 @@ export const EVIDENCE: Record<EvidenceKind, Cause> = {
   incomingMail: { kinds: ['postal'], says: 'mail came in from this address' },
   confirmedByParty: { kinds: ['phone', 'email', 'postal'], says: 'the person confirmed it' },
 };
-
-export const INVALID_REASONS = ['numberNotAttributed', 'notAMobile', 'hardBounce', 'returnedMail', 'wrongPerson', 'other'] as const;
-export type InvalidReason = (typeof INVALID_REASONS)[number];
 
 /** What shows that a channel does not reach the party. */
 export const INVALIDITY: Record<InvalidReason, Cause> = {

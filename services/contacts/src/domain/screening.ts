@@ -11,7 +11,7 @@
  */
 import jaroWinkler from 'talisman/metrics/jaro-winkler.js';
 import doubleMetaphone from 'talisman/phonetics/double-metaphone.js';
-import { searchText } from './search';
+import { searchText } from '../contract/parsing';
 
 /** Recorded with every check: a change of normalisation, weights or thresholds bumps it. */
 export const ALGORITHM_VERSION = 'screening-1';

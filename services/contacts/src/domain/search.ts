@@ -1,28 +1,12 @@
+import { searchText, searchWords } from '../contract/parsing';
+
 /**
  * Name search for parties, without collations (FerretDB has none): every name is stored
  * with normalized keys, and a query is matched as anchored, case-sensitive prefixes of
- * those keys, which MongoDB serves from the `searchKeys` index. Pure functions.
+ * those keys, which MongoDB serves from the `searchKeys` index. Pure functions. How a text
+ * splits into words and what a cursor holds are the contract's (contract/parsing.ts): the
+ * request schemas check queries and cursors with them.
  */
-
-// Letters that NFD does not decompose but people type as two.
-const LIGATURES: Record<string, string> = { œ: 'oe', æ: 'ae', ß: 'ss' };
-
-/** Lower case, without diacritics; anything but letters and digits becomes one space. "N'Diaÿe" -> "n diaye". */
-export function searchText(value: string): string {
-  return value
-    .normalize('NFD')
-    .replace(/\p{M}/gu, '')
-    .toLowerCase()
-    .replace(/[œæß]/g, (c) => LIGATURES[c]!)
-    .replace(/[^\p{L}\p{N}]+/gu, ' ')
-    .trim();
-}
-
-/** The words of a name or of a query, normalized. */
-export function searchWords(value: string): string[] {
-  const text = searchText(value);
-  return text ? text.split(' ') : [];
-}
 
 /**
  * Keys of a party's names: each word, and each name with its words run together, so that
@@ -48,25 +32,9 @@ export function sortKey(lastName: string, firstName: string, id: string): string
   return [searchText(lastName), searchText(firstName), id].join('\u0001');
 }
 
-const SORT_KEY = /^[^\u0001]*\u0001[^\u0001]*\u0001[0-9a-f-]{36}$/;
-
-/** The cursor of the page after the given party: its sort key, opaque to clients. */
-export function encodeCursor(key: string): string {
-  return Buffer.from(key, 'utf8').toString('base64url');
-}
-
-/** The sort key inside a cursor, or null when the text is not a cursor this service issued. */
-export function decodeCursor(cursor: string): string | null {
-  const key = Buffer.from(cursor, 'base64url').toString('utf8');
-  return SORT_KEY.test(key) ? key : null;
-}
-
 export function escapeRegex(text: string): string {
   return text.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
 }
-
-/** Longest name query accepted, in words (each costs one condition). */
-export const MAX_QUERY_WORDS = 5;
 
 export interface NameSearch {
   /** Words of the name query; each must begin one of a party's name keys. */

@@ -1,5 +1,6 @@
 import type { FieldProblem } from '@relais/shared';
-import { sensitiveList, type OrgTermList, type SensitiveTerm } from './observation';
+import type { SensitiveTerm } from '../contract/vocabulary';
+import { sensitiveList, type OrgTermList } from './observation';
 
 /**
  * An org's settings of the sensitive terms its observations are checked against: terms of its

@@ -1,0 +1,100 @@
+/**
+ * The pure functions the schemas of the contract validate with: how a name query splits into
+ * words, what a cursor this service issued looks like, which language codes are accepted, what
+ * a sensitive term must contain. The contract owns them so that the gateway validates requests
+ * without loading domain code; the domain builds on them (search keys, pages, term matching).
+ * No imports: only the JavaScript and Node globals (Buffer, Intl).
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Name search (see domain/search.ts for the keys and filters built on these)
+
+// Letters that NFD does not decompose but people type as two.
+const LIGATURES: Record<string, string> = { œ: 'oe', æ: 'ae', ß: 'ss' };
+
+/** Lower case, without diacritics; anything but letters and digits becomes one space. "N'Diaÿe" -> "n diaye". */
+export function searchText(value: string): string {
+  return value
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .replace(/[œæß]/g, (c) => LIGATURES[c]!)
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
+}
+
+/** The words of a name or of a query, normalized. */
+export function searchWords(value: string): string[] {
+  const text = searchText(value);
+  return text ? text.split(' ') : [];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cursors: a sort key, opaque to clients
+
+/** A party's sort key (domain/search.ts sortKey): last name, first name, id. */
+const SORT_KEY = /^[^\u0001]*\u0001[^\u0001]*\u0001[0-9a-f-]{36}$/;
+
+/** The cursor of the page after the given party: its sort key, opaque to clients. */
+export function encodeCursor(key: string): string {
+  return Buffer.from(key, 'utf8').toString('base64url');
+}
+
+/** The sort key inside a cursor, or null when the text is not a cursor this service issued. */
+export function decodeCursor(cursor: string): string | null {
+  const key = Buffer.from(cursor, 'base64url').toString('utf8');
+  return SORT_KEY.test(key) ? key : null;
+}
+
+/** A note's sort key (domain/notes.ts noteSortKey): creation time, id. */
+const NOTE_SORT_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\|[0-9a-f-]{36}$/;
+
+/** The cursor of the page after the given note: its sort key, opaque to clients. */
+export function encodeNoteCursor(sortKey: string): string {
+  return Buffer.from(sortKey, 'utf8').toString('base64url');
+}
+
+/** The sort key inside a cursor, or null when the text is not a cursor this service issued. */
+export function decodeNoteCursor(cursor: string): string | null {
+  const key = Buffer.from(cursor, 'base64url').toString('utf8');
+  return NOTE_SORT_KEY.test(key) ? key : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Spoken language of a person (seed 001)
+
+const ISO_639_1 = new Set(
+  ('aa ab ae af ak am an ar as av ay az ba be bg bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de dv dz ee el en ' +
+    'eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik io is it iu ja ' +
+    'jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb ' +
+    'nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq ' +
+    'sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu').split(' '),
+);
+
+/**
+ * The canonical code of a spoken language, or null. Two-letter codes must be ISO 639-1;
+ * three-letter codes are ISO 639-2/3, brought to their 639-1 code when there is one
+ * ("fra" -> "fr"), so each language has one code. Three letters are needed for languages
+ * without a 639-1 code that our users' people speak: Réunion Creole (rcf), Shimaore (swb).
+ */
+export function canonicalLanguage(code: string): string | null {
+  if (ISO_639_1.has(code)) return code;
+  if (!/^[a-z]{3}$/.test(code)) return null;
+  const canonical = Intl.getCanonicalLocales(code)[0];
+  return canonical && ISO_639_1.has(canonical) ? canonical : code;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sensitive terms (the matching itself is domain/observation.ts's)
+
+/**
+ * A word of a term or of an observation, as the sensitive-term check reads them: letters and
+ * digits, marks belonging to their word (text typed in decomposed form keeps its words whole).
+ * Global: use it only with match or matchAll, never with test or exec (they would leave its lastIndex moved).
+ */
+export const TERM_WORD = /[\p{L}\p{M}\p{N}]+/gu;
+
+/** Why a term cannot be in a list, or null: what the settings of an org's list check. A term is matched by its words. */
+export function termProblem(term: string): string | null {
+  return term.match(TERM_WORD) === null ? 'must contain a letter or a digit' : null;
+}
