@@ -3,13 +3,13 @@ import { randomUUID } from 'node:crypto';
 import type { ServiceBroker } from 'moleculer';
 import type { Connection } from 'mongoose';
 import { DurableEvents, connectDatabase, type AuthContext, type BaseConfig, type Envelope, type Subscription } from '@relais/shared';
-import { as, deleteTestStreams, dropTestDatabases, eventually, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { as, deleteTestStreams, dropTestDatabases, eventually, startNode, testConfig, uniqueNamespace, refusal, type CallProblem } from '@relais/shared/testing';
 import { contactsService } from '../src/service';
 import type { ChannelViewOutput, Person } from '../src/api';
 
 type List = { primaryChannelId: string | null; items: ChannelViewOutput[] };
 type History = { items: { action: string; from: string; to: string; by: string; summary: string; otherChannelId?: string }[] };
-type Problem = { code: number; message: string; data?: { errors?: { path: string; message: string }[] } };
+type Problem = CallProblem;
 
 /**
  * A person's channels through the contacts service's actions, called from another broker as the
@@ -33,15 +33,7 @@ describe('contacts service: contact channels', function () {
 
   const call = <T = ChannelViewOutput>(action: string, params: object, auth = caseworker, extra: object = {}) =>
     client.call(`contacts.${action}`, params, as(auth, { ...reunion, ...extra })) as Promise<T>;
-  const fails = async (work: Promise<unknown>, code: number, message?: RegExp): Promise<Problem> => {
-    const err = await work.then(
-      () => expect.fail(`expected a ${code}`),
-      (e) => e as Problem,
-    );
-    expect(err.code, err.message).to.equal(code);
-    if (message) expect(err.message).to.match(message);
-    return err;
-  };
+  const fails = refusal;
   const person = async () => (await call<Person>('createPerson', { lastName: 'Hoarau', firstName: 'Marie' }, agent)).id;
   const addMobile = (partyId: string, number = '0692 12 34 56') => call('addChannel', { partyId, kind: 'phone', type: 'mobile', number });
   const addEmail = (partyId: string, address: string) => call('addChannel', { partyId, kind: 'email', type: 'private', email: address });

@@ -3,11 +3,11 @@ import { randomUUID } from 'node:crypto';
 import type { ServiceBroker } from 'moleculer';
 import type { Connection } from 'mongoose';
 import { connectDatabase, type AuthContext, type BaseConfig } from '@relais/shared';
-import { as, deleteTestStreams, dropTestDatabases, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { as, deleteTestStreams, dropTestDatabases, startNode, testConfig, uniqueNamespace, refusal, type CallProblem } from '@relais/shared/testing';
 import { contactsService } from '../src/service';
 import type { ClientContactView, Person, RecipientsView } from '../src/api';
 
-type Problem = { code: number; message: string; data?: { errors?: { path: string; message: string }[] } };
+type Problem = CallProblem;
 
 /**
  * Client contacts through the contacts service's actions, called from another broker as the
@@ -27,14 +27,7 @@ describe('contacts service: client contacts across instances', function () {
 
   const call = <T = ClientContactView>(action: string, params: object, auth = caseworker, extra: object = {}) =>
     client.call(`contacts.${action}`, params, as(auth, { ...reunion, ...extra })) as Promise<T>;
-  const fails = async (work: Promise<unknown>, code: number): Promise<Problem> => {
-    const err = await work.then(
-      () => expect.fail(`expected a ${code}`),
-      (e) => e as Problem,
-    );
-    expect(err.code, err.message).to.equal(code);
-    return err;
-  };
+  const fails = refusal;
   const company = async () => (await call<{ id: string }>('createCompany', { companyName: `Payet ${randomUUID().slice(0, 6)}` })).id;
 
   before(async () => {

@@ -3,14 +3,14 @@ import { randomUUID } from 'node:crypto';
 import type { ServiceBroker } from 'moleculer';
 import type { Connection } from 'mongoose';
 import { connectDatabase, type AuthContext, type BaseConfig } from '@relais/shared';
-import { as, deleteTestStreams, dropTestDatabases, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { as, deleteTestStreams, dropTestDatabases, startNode, testConfig, uniqueNamespace, refusal, type CallProblem } from '@relais/shared/testing';
 import { ContactSettings } from '../src/data/settings';
 import { contactsService } from '../src/service';
 import type { ChannelViewOutput, NoteView, Person } from '../src/api';
 
 type Page = { items: NoteView[]; nextCursor: string | null };
 type Terms = { defaults: { term: string; category: string; disabled: boolean }[]; added: { term: string; category: string }[]; updatedAt: string | null; updatedBy: string | null };
-type Problem = { code: number; message: string; data?: { errors?: { path: string; message: string }[] } };
+type Problem = CallProblem;
 
 /**
  * The notepad of a file and the org's sensitive-term list through the contacts service's actions,
@@ -32,15 +32,7 @@ describe('contacts service: notes and sensitive terms', function () {
 
   const call = <T = NoteView>(action: string, params: object, auth = caseworker, extra: object = {}) =>
     client.call(`contacts.${action}`, params, as(auth, { ...reunion, ...extra })) as Promise<T>;
-  const fails = async (work: Promise<unknown>, code: number, message?: RegExp): Promise<Problem> => {
-    const err = await work.then(
-      () => expect.fail(`expected a ${code}`),
-      (e) => e as Problem,
-    );
-    expect(err.code, err.message).to.equal(code);
-    if (message) expect(err.message).to.match(message);
-    return err;
-  };
+  const fails = refusal;
   const person = async (auth = agent) => (await call<Person>('createPerson', { lastName: 'Hoarau', firstName: 'Marie' }, auth)).id;
   const addNote = (partyId: string, text: string, auth = caseworker, extra: object = {}) => call('addNote', { partyId, text }, auth, extra);
   const list = (partyId: string, params: object = {}, auth = agent) => call<Page>('listNotes', { partyId, ...params }, auth);

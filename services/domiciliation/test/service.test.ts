@@ -14,7 +14,7 @@ import {
   type RelaisMeta,
   type Subscription,
 } from '@relais/shared';
-import { as, deleteTestStreams, dropTestDatabases, eventually, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { as, deleteTestStreams, dropTestDatabases, eventually, startNode, testConfig, uniqueNamespace, refusal } from '@relais/shared/testing';
 import { domiciliationService } from '../src/service';
 
 /** Stands in for the contacts service: knows which org each person belongs to. */
@@ -63,15 +63,7 @@ describe('domiciliation service', function () {
 
   const call = <T = Dom>(action: string, params: object, auth: AuthContext = caseworker) =>
     client.call(`domiciliation.${action}`, params, as(auth, reunion)) as Promise<T>;
-  const fails = async (work: Promise<unknown>, code: number, message?: RegExp) => {
-    const err = await work.then(
-      () => expect.fail(`expected a ${code}`),
-      (e) => e as { code: number; message: string; data?: unknown },
-    );
-    expect(err.code, err.message).to.equal(code);
-    if (message) expect(err.message).to.match(message);
-    return err;
-  };
+  const fails = refusal;
   const newPerson = (orgId = orgA) => {
     const id = randomUUID();
     people.set(id, orgId);

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import type { ServiceBroker, ServiceSchema } from 'moleculer';
 import { baseConfigSchema, loadConfig, type BaseConfig } from '../config';
 import { createBroker } from '../broker';
@@ -43,4 +44,18 @@ export async function eventually<T>(
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** An action's refusal as a caller over the broker receives it (the error mapping's code, message and field errors). */
+export type CallProblem = { code: number; message: string; data?: { errors?: { path: string; message: string }[] } };
+
+/** Waits for a call that must be refused with `code` (and a message matching `message`), and answers the refusal. */
+export async function refusal(work: Promise<unknown>, code: number, message?: RegExp): Promise<CallProblem> {
+  const err = await work.then(
+    () => assert.fail(`expected a ${code}`),
+    (e: unknown) => e as CallProblem,
+  );
+  assert.equal(err.code, code, err.message);
+  if (message) assert.match(err.message, message);
+  return err;
 }
