@@ -1,9 +1,14 @@
-import mongoose, { type Connection } from 'mongoose';
+import mongoose, { type Connection, type Model, type Schema } from 'mongoose';
 import type { BaseConfig } from './config';
 
 /** The database of one service: `<namespace>_<service>`; no service reads another's. */
 export function databaseName(config: Pick<BaseConfig, 'RELAIS_NAMESPACE'>, service: string): string {
   return `${config.RELAIS_NAMESPACE}_${service}`;
+}
+
+/** A connection's model of that name, registered with `schema` the first time: repositories open once per connection, tests many times. */
+export function modelOf<T>(db: Connection, name: string, schema: Schema<any>): Model<T> {
+  return (db.models[name] as Model<T> | undefined) ?? db.model<T>(name, schema as Schema<T>);
 }
 
 /** One mongoose connection per service, opened in started(), closed in stopped(). */

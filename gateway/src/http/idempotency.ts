@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import mongoose, { type Connection, type Model } from 'mongoose';
-import { conflict, insertEach, validationError, withTimeout } from '@relais/shared';
+import { conflict, insertEach, modelOf, validationError, withTimeout } from '@relais/shared';
 
 /**
  * Idempotency-Key, the one mechanism for every POST of the API, with the semantics clients know from
@@ -108,7 +108,7 @@ export class IdempotencyKeys {
   ) {}
 
   static open(db: Connection, timeoutMs: number): IdempotencyKeys {
-    return new IdempotencyKeys((db.models.IdempotencyKey as Model<KeyDoc>) ?? db.model<KeyDoc>('IdempotencyKey', schema), timeoutMs);
+    return new IdempotencyKeys(modelOf<KeyDoc>(db, 'IdempotencyKey', schema), timeoutMs);
   }
 
   async init(): Promise<void> {

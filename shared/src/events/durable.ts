@@ -17,7 +17,7 @@ import {
 } from 'nats';
 import type { Envelope, EventType } from './contracts';
 import { decodeEnvelope } from './envelope';
-import { insertManyIgnoringDuplicates, withTimeout } from '../db';
+import { insertManyIgnoringDuplicates, modelOf, withTimeout } from '../db';
 
 /**
  * Durable events on NATS JetStream (ARCHITECTURE §3).
@@ -98,7 +98,7 @@ processedSchema.index({ at: 1 });
 const PROCESSED_RETENTION_MS = 30 * 24 * 3600 * 1000;
 
 function processedModel(db: Connection): Model<ProcessedEvent> {
-  return (db.models.ProcessedEvent as Model<ProcessedEvent>) ?? db.model<ProcessedEvent>('ProcessedEvent', processedSchema);
+  return modelOf<ProcessedEvent>(db, 'ProcessedEvent', processedSchema);
 }
 
 export class DurableEvents {

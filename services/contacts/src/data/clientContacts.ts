@@ -1,5 +1,5 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import { TenantRepository, insertEach } from '@relais/shared';
+import { TenantRepository, insertEach, modelOf } from '@relais/shared';
 import type { ClientContactDoc, StoredContact } from '../domain/clientContacts';
 import { ConcurrentChangeError } from './parties';
 
@@ -52,7 +52,7 @@ schema.index({ orgId: 1, partyId: 1, number: 1 }, { unique: true });
 
 export class ClientContacts extends TenantRepository<StoredContact> {
   static open(db: Connection): ClientContacts {
-    return new ClientContacts((db.models.ClientContact as Model<StoredContact>) ?? (db.model('ClientContact', schema) as unknown as Model<StoredContact>));
+    return new ClientContacts(modelOf<StoredContact>(db, 'ClientContact', schema));
   }
 
   async init(): Promise<void> {

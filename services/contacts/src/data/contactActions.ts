@@ -1,5 +1,5 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import { TenantRepository } from '@relais/shared';
+import { TenantRepository, modelOf } from '@relais/shared';
 import type { CallDirection, CallOutcome, ContactActionStatus, ContactActionType } from '../contract/vocabulary';
 
 /** A contact action taken on a file: who, when, through which channel, and how it went. */
@@ -52,7 +52,7 @@ schema.index({ orgId: 1, partyId: 1, at: -1 });
 
 export class ContactActions extends TenantRepository<ContactActionDoc> {
   static open(db: Connection): ContactActions {
-    return new ContactActions((db.models.ContactAction as Model<ContactActionDoc>) ?? db.model<ContactActionDoc>('ContactAction', schema));
+    return new ContactActions(modelOf<ContactActionDoc>(db, 'ContactAction', schema));
   }
 
   async init(): Promise<void> {

@@ -1,5 +1,5 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import { TenantRepository, insertEach } from '@relais/shared';
+import { TenantRepository, insertEach, modelOf } from '@relais/shared';
 import type { NoteDoc, NoteVersion } from '../domain/notes';
 import { ConcurrentChangeError } from './parties';
 
@@ -32,7 +32,7 @@ schema.index({ orgId: 1, partyId: 1, sortKey: -1 });
 
 export class Notes extends TenantRepository<NoteDoc> {
   static open(db: Connection): Notes {
-    return new Notes((db.models.Note as Model<NoteDoc>) ?? db.model<NoteDoc>('Note', schema));
+    return new Notes(modelOf<NoteDoc>(db, 'Note', schema));
   }
 
   async init(): Promise<void> {

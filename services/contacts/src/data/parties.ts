@@ -1,5 +1,5 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import { TenantRepository, outboxSchemaFields } from '@relais/shared';
+import { TenantRepository, modelOf, outboxSchemaFields } from '@relais/shared';
 import { SEXES } from '../contract/people';
 import type { PartyKind } from '../contract/vocabulary';
 import type { CompanyDoc } from '../domain/companies';
@@ -97,7 +97,7 @@ export class Parties extends TenantRepository<PartyBase> {
   }
 
   static open(db: Connection): Parties {
-    const parties = (db.models.Party as Model<PartyBase>) ?? db.model<PartyBase>('Party', partySchema);
+    const parties = modelOf<PartyBase>(db, 'Party', partySchema);
     const person =
       (parties.discriminators?.Person as Model<PersonDoc> | undefined) ?? parties.discriminator<PersonDoc>('Person', personSchema, 'person');
     const company =

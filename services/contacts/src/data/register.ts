@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import mongoose, { type Connection, type Model } from 'mongoose';
-import { chunks, insertManyIgnoringDuplicates } from '@relais/shared';
+import { chunks, insertManyIgnoringDuplicates, modelOf } from '@relais/shared';
 import { buildIndex, parseRegister, type PartialDate, type Publication, type RegisterEntry, type RegisterIndex } from '../domain/screening';
 
 /** One entry of the imported register, tagged with the publication (content hash) it came from. */
@@ -87,8 +87,8 @@ export class Register {
 
   static open(db: Connection): Register {
     return new Register(
-      (db.models.RegisterEntry as Model<RegisterEntryDoc>) ?? db.model<RegisterEntryDoc>('RegisterEntry', entrySchema),
-      (db.models.RegisterPublication as Model<RegisterPublicationDoc>) ?? db.model<RegisterPublicationDoc>('RegisterPublication', publicationSchema),
+      modelOf<RegisterEntryDoc>(db, 'RegisterEntry', entrySchema),
+      modelOf<RegisterPublicationDoc>(db, 'RegisterPublication', publicationSchema),
     );
   }
 

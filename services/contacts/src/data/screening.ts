@@ -1,5 +1,5 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import { insertEach, isDuplicateKey, upsertNewer } from '@relais/shared';
+import { insertEach, isDuplicateKey, modelOf, upsertNewer } from '@relais/shared';
 import { SCREENING_DECISIONS, SCREENING_OUTCOMES, SCREENING_TRIGGERS, SUBJECT_KINDS } from '../contract/screening';
 import type { DecisionRecord, ScreeningCheckDoc, ScreeningStatusDoc } from '../domain/screeningChecks';
 
@@ -91,8 +91,8 @@ export class ScreeningLog {
 
   static open(db: Connection, updateBatch = 10): ScreeningLog {
     return new ScreeningLog(
-      (db.models.ScreeningCheck as Model<ScreeningCheckDoc>) ?? db.model<ScreeningCheckDoc>('ScreeningCheck', checkSchema),
-      (db.models.ScreeningStatus as Model<ScreeningStatusDoc>) ?? db.model<ScreeningStatusDoc>('ScreeningStatus', statusSchema),
+      modelOf<ScreeningCheckDoc>(db, 'ScreeningCheck', checkSchema),
+      modelOf<ScreeningStatusDoc>(db, 'ScreeningStatus', statusSchema),
       updateBatch,
     );
   }
@@ -256,8 +256,8 @@ export class RescreenJobs {
 
   static open(db: Connection): RescreenJobs {
     return new RescreenJobs(
-      (db.models.RescreenJob as Model<RescreenJobDoc>) ?? db.model<RescreenJobDoc>('RescreenJob', jobSchema),
-      (db.models.RescreenClaim as Model<RescreenClaimDoc>) ?? db.model<RescreenClaimDoc>('RescreenClaim', claimSchema),
+      modelOf<RescreenJobDoc>(db, 'RescreenJob', jobSchema),
+      modelOf<RescreenClaimDoc>(db, 'RescreenClaim', claimSchema),
     );
   }
 

@@ -1,5 +1,5 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import { isDuplicateKey } from '@relais/shared';
+import { isDuplicateKey, modelOf } from '@relais/shared';
 import type { SensitiveTerm } from '../contract/vocabulary';
 import { sensitiveList, type SensitiveList } from '../domain/observation';
 import { NO_ORG_TERMS, orgTermList, type StoredTermList } from '../domain/sensitiveTerms';
@@ -53,7 +53,7 @@ export class ContactSettings {
   ) {}
 
   static open(db: Connection, ttlMs = TERM_LIST_TTL_MS): ContactSettings {
-    const model = (db.models.ContactSettings as Model<ContactSettingsDoc>) ?? db.model<ContactSettingsDoc>('ContactSettings', schema);
+    const model = modelOf<ContactSettingsDoc>(db, 'ContactSettings', schema);
     return new ContactSettings(model, ttlMs);
   }
 

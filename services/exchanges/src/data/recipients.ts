@@ -1,5 +1,5 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import { upsertNewer, type Envelope } from '@relais/shared';
+import { modelOf, upsertNewer, type Envelope } from '@relais/shared';
 
 /**
  * What exchanges knows of each party's addresses, fed by contact.primaryChanged: the e-mail an
@@ -46,7 +46,7 @@ export class RecipientAddresses {
   ) {}
 
   static open(db: Connection, updateBatch: number): RecipientAddresses {
-    const model = (db.models.RecipientAddress as Model<RecipientAddressDoc>) ?? db.model<RecipientAddressDoc>('RecipientAddress', schema);
+    const model = modelOf<RecipientAddressDoc>(db, 'RecipientAddress', schema);
     return new RecipientAddresses(model, updateBatch);
   }
 

@@ -1,5 +1,5 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import { Outbox, chunks, eventIdsPush, insertEach, insertManyIgnoringDuplicates, type Envelope, type OutboxOptions } from '@relais/shared';
+import { Outbox, chunks, eventIdsPush, insertEach, insertManyIgnoringDuplicates, modelOf, type Envelope, type OutboxOptions } from '@relais/shared';
 import {
   DELIVERY_KINDS,
   DELIVERY_STATUSES,
@@ -147,8 +147,8 @@ export class Deliveries {
   /** `outcomes`: where `delivery.outcome` goes (see `outbox`). */
   static open(db: Connection, outcomes?: Omit<OutboxOptions, 'model'>): Deliveries {
     return new Deliveries(
-      (db.models.Delivery as Model<DeliveryDoc>) ?? db.model<DeliveryDoc>('Delivery', schema),
-      (db.models.ProviderMessage as Model<ProviderMessageDoc>) ?? db.model<ProviderMessageDoc>('ProviderMessage', providerMessageSchema),
+      modelOf<DeliveryDoc>(db, 'Delivery', schema),
+      modelOf<ProviderMessageDoc>(db, 'ProviderMessage', providerMessageSchema),
       LotResults.open(db),
       outcomes,
     );

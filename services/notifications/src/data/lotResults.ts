@@ -1,5 +1,5 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import { insertManyIgnoringDuplicates } from '@relais/shared';
+import { insertManyIgnoringDuplicates, modelOf } from '@relais/shared';
 import type { Attempt, FinalOutcome } from '../domain/deliveries';
 
 /**
@@ -72,7 +72,7 @@ export class LotResults {
   private constructor(private readonly model: Model<LotResultDoc>) {}
 
   static open(db: Connection): LotResults {
-    return new LotResults((db.models.LotResult as Model<LotResultDoc>) ?? db.model<LotResultDoc>('LotResult', schema));
+    return new LotResults(modelOf<LotResultDoc>(db, 'LotResult', schema));
   }
 
   init = () => this.model.createIndexes();
