@@ -2,7 +2,7 @@ import { pipeline, type Readable, type Transform } from 'node:stream';
 import busboy from 'busboy';
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { inPieces, parseInput, validationError } from '@relais/shared';
-import { checkPathParams } from './mount';
+import { prepareOperation } from './mount';
 import { noStore, type RouteRegistry } from './middleware';
 import type { BytesAnswer, CallContext, Operation, Security } from './operation';
 import { httpError } from './problems';
@@ -35,14 +35,8 @@ export function mountUpload(
   guards: Record<Security, RequestHandler>,
   limits: UploadLimits,
 ): void {
-  checkPathParams(op);
-  registry.add(op.method, op.path);
-  const schema = op.input.strict();
+  const { schema, tagRoute } = prepareOperation(registry, op);
   const fileField = op.multipart!.file;
-  const tagRoute: RequestHandler = (_req, res, next) => {
-    res.locals.route = op.path;
-    next();
-  };
   router.post(op.path, tagRoute, noStore, guards[op.security], async (req, res) => {
     if (req.get('Idempotency-Key') !== undefined) {
       throw invalid('Idempotency-Key', 'is not supported on uploads: send the request without it (a retry stores a second copy, with the same sha256)');

@@ -55,12 +55,27 @@ function bearerSecret(req: Request): string {
 }
 
 /** Caught at start-up: a path parameter missing from the input schema would fail every request with "unknown field". */
-export function checkPathParams(op: Operation): void {
+function checkPathParams(op: Operation): void {
   for (const [, name] of op.path.matchAll(/:(\w+)/g)) {
     if (!(name! in op.input.shape)) {
       throw new Error(`Route ${op.method.toUpperCase()} ${op.path}: path parameter ${name} is missing from its input schema`);
     }
   }
+}
+
+/**
+ * What mounting any operation starts with: its path parameters checked against its input, its pattern
+ * recorded (404/405), its input made strict, and a first handler that names the route for the logs.
+ */
+export function prepareOperation(registry: RouteRegistry, op: Operation) {
+  checkPathParams(op);
+  registry.add(op.method, op.path);
+  const tagRoute: RequestHandler = (_req, res, next) => {
+    res.locals.route = op.path;
+    next();
+  };
+  // Only the top level can be made strict here; nested objects are strict when the route's schema says so.
+  return { schema: op.input.strict(), tagRoute };
 }
 
 /** Mounts one operation: record its pattern, authenticate, validate, run (once per Idempotency-Key), answer. */
@@ -71,16 +86,9 @@ export function mountOperation(
   guards: Record<Security, RequestHandler>,
   keys: IdempotencyKeys,
 ): void {
-  checkPathParams(op);
-  registry.add(op.method, op.path);
-  // Only the top level can be made strict here; nested objects are strict when the route's schema says so.
-  const schema = op.input.strict();
+  const { schema, tagRoute } = prepareOperation(registry, op);
   const status = op.status ?? 200;
   const idempotent = takesIdempotencyKey(op);
-  const tagRoute: RequestHandler = (_req, res, next) => {
-    res.locals.route = op.path;
-    next();
-  };
   router[op.method](op.path, tagRoute, guards[op.security], async (req, res) => {
     const raw = requestParams(req, op.method);
     const input = parseInput(schema, raw);
