@@ -283,5 +283,53 @@ describe('through the gateway: parties, collections files and their assignment',
       await eventually(async () => (await state(other.id)) === 'invalid', { what: '"not a mobile" invalidated the number' });
       await eventually(async () => (await action(refused.id)).status === 'failed', { what: 'the contact action failed with its delivery' });
     });
+
+    it('sends an e-mail from the file through notifications: accepted, it validates the address; a hard bounce marks it invalid', async () => {
+      const debtor = ok(await t.api.post('/v1/people', { token: tokens.agent, json: { lastName: 'Hoarau', firstName: 'Marie' } }), 201);
+      const base = `/v1/parties/${debtor.id}`;
+      const office = ok(await t.api.post(`${base}/channels`, { token: tokens.caseworker, json: { kind: 'email', type: 'professional', email: 'Compta@Transports-Hoarau.fr' } }), 201);
+      const old = ok(await t.api.post(`${base}/channels`, { token: tokens.caseworker, json: { kind: 'email', type: 'professional', email: 'ancien@transports-hoarau.fr' } }), 201);
+      const mobile = ok(await t.api.post(`${base}/channels`, { token: tokens.caseworker, json: { kind: 'phone', type: 'mobile', number: '06 92 11 22 33' } }), 201);
+      const email = (json: object, key?: string) =>
+        t.api.post(`${base}/contact-actions`, { token: tokens.caseworker, json: { type: 'email', ...json }, ...(key ? { headers: { 'idempotency-key': key } } : {}) });
+      const action = async (id: string) => (ok(await t.api.get(`${base}/contact-actions`, { token: tokens.agent })).items as { id: string; status: string; channelChange: string | null }[]).find((a) => a.id === id)!;
+      const state = async (id: string) => (ok(await t.api.get(`${base}/channels?showInvalid=true`, { token: tokens.agent })).items as { id: string; state: string }[]).find((c) => c.id === id)!.state;
+
+      // What an e-mail needs, said field by field, and nothing recorded or sent.
+      const missing = expectProblem(await email({ channelId: office.id }), 422);
+      expect(JSON.stringify(missing)).to.match(/subject/).and.to.match(/text/);
+      expectProblem(await email({ channelId: office.id, subject: 'Relance', text: 'x'.repeat(10_001) }), 422);
+      expectProblem(await t.api.post(`${base}/contact-actions`, { token: tokens.caseworker, json: { type: 'sms', channelId: mobile.id, text: 'x'.repeat(1_001) } }), 422);
+      expectProblem(await t.api.post(`${base}/contact-actions`, { token: tokens.caseworker, json: { type: 'call', outcome: 'reached', subject: 'Relance' } }), 422);
+      const wrong = expectProblem(await email({ channelId: mobile.id, subject: 'Relance', text: 'Bonjour' }), 422);
+      expect(wrong.detail ?? JSON.stringify(wrong)).to.match(/e-mail address/);
+      // No default e-mail on the file yet: the message says to choose one.
+      expect(JSON.stringify(expectProblem(await email({ subject: 'Relance', text: 'Bonjour' }), 422))).to.match(/no default e-mail address/);
+      expect(ok(await t.api.get(`${base}/contact-actions`, { token: tokens.agent })).items).to.have.length(0);
+
+      // The org's signature closes the e-mail on a line of its own.
+      ok(await put('/v1/notifications/settings', tokens.admin, { signature: 'Service recouvrement' }));
+      const text = 'Bonjour,\n\nnous attendons votre règlement de la facture 2026-118.';
+      const sent = ok(await email({ channelId: office.id, subject: 'Facture 2026-118', text }, `email-${debtor.id}`), 201);
+      expect(sent).to.include({ type: 'email', channelId: office.id, subject: 'Facture 2026-118', text, status: 'queued' });
+      expect(ok(await email({ channelId: office.id, subject: 'Facture 2026-118', text }, `email-${debtor.id}`), 201).id).to.equal(sent.id);
+      const message = await eventually(async () => t.email.sent.find((m) => m.deliveryId === sent.deliveryId), { what: 'the e-mail reached the provider' });
+      expect(message).to.include({ channel: 'email', to: 'Compta@transports-hoarau.fr', subject: 'Facture 2026-118', body: `${text}\n\nService recouvrement` });
+      await eventually(async () => (await action(sent.id)).status === 'delivered', { what: 'the contact action took the delivery status' });
+      await eventually(async () => (await state(office.id)) === 'validated', { what: 'the delivered e-mail validated the address' });
+      expect(await action(sent.id)).to.include({ channelChange: 'validated' });
+      const history = ok(await t.api.get(`${base}/channels/${office.id}/history`, { token: tokens.agent }));
+      expect(history.items.at(-1)).to.include({ by: 'notifications', automatic: true });
+      expect(t.email.sent.filter((m) => m.deliveryId === sent.deliveryId)).to.have.length(1);
+      // The person's delivery history shows it beside the SMS.
+      const deliveries = ok(await t.api.get(`/v1/people/${debtor.id}/sms-history`, { token: tokens.caseworker }));
+      expect(deliveries.entries.find((e: { id: string }) => e.id === sent.deliveryId)).to.include({ channel: 'email', type: 'contact.email', status: 'delivered', subject: 'Facture 2026-118' });
+
+      // The SMTP server refuses the old address for good: the address is marked invalid, the action failed.
+      t.email.failNext(new ProviderError('SMTP server answered 550 5.1.1 User unknown', false, '550'));
+      const bounced = ok(await email({ channelId: old.id, subject: 'Relance', text: 'Bonjour' }), 201);
+      await eventually(async () => (await state(old.id)) === 'invalid', { what: 'the hard bounce invalidated the address' });
+      await eventually(async () => (await action(bounced.id)).status === 'failed', { what: 'the contact action failed with its delivery' });
+    });
   });
 });

@@ -70,6 +70,7 @@ export const STACK_SERVICES = ['contacts', 'domiciliation', 'mail', 'notificatio
 export interface TestStack extends TestGateway {
   nodes: ServiceBroker[];
   sms: MemoryProvider;
+  email: MemoryProvider;
 }
 
 /**
@@ -80,17 +81,19 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
   const config = gatewayTestConfig({ REQUEST_TIMEOUT_MS: '15000', ...overrides });
   const t = await startTestGateway({ config, routes: [...serviceRoutes], healthServices: [...STACK_SERVICES] });
   const sms = new MemoryProvider();
+  const email = new MemoryProvider();
   const nodes = [
     await startNode(config, 'contacts', [contactsService(config)]),
     await startNode(config, 'domiciliation', [domiciliationService(config)]),
     await startNode(config, 'mail', [mailService(config)]),
-    await startNode(config, 'notifications', [notificationsService(notificationsTestConfig(config), { smsProvider: sms })]),
+    await startNode(config, 'notifications', [notificationsService(notificationsTestConfig(config), { smsProvider: sms, emailProvider: email })]),
   ];
   await t.gw.broker.waitForServices([...STACK_SERVICES], 30_000);
   return {
     ...t,
     nodes,
     sms,
+    email,
     async close() {
       await Promise.all(nodes.map((n) => n.stop()));
       await t.close();

@@ -29,11 +29,21 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.in
   throw validationError(`Invalid input: ${summary}`, problems);
 }
 
+/** zod's type names as a person reads them. */
+const TYPE_WORDS: Record<string, string> = {
+  int: 'an integer',
+  object: 'an object',
+  array: 'a list',
+  string: 'a text (string)',
+  number: 'a number',
+  boolean: 'true or false',
+};
+
 // Clearer wording than the defaults for the two most common mistakes.
 z.config({
   customError: (issue) => {
     if (issue.code === 'invalid_type' && issue.input === undefined) return 'is required';
-    if (issue.code === 'invalid_type') return `must be ${issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`}`;
+    if (issue.code === 'invalid_type') return `must be ${TYPE_WORDS[issue.expected] ?? `a ${issue.expected}`}`;
     return undefined;
   },
 });

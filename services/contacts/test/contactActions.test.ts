@@ -50,6 +50,16 @@ describe('contact actions: the channel an action uses', () => {
     expect(problem(chooseChannel([company, bad], 'sms', 'mobile')).code).to.equal('invalid-channel');
     expect(must(chooseChannel([company, bad], 'call', 'mobile')).channel.id).to.equal('mobile');
   });
+
+  it('sends an e-mail to an e-mail address only: the default across the file, or the one staff chose', () => {
+    const withMail = asDefault(must(addChannel(guarantor, { value: { kind: 'email', type: 'professional', address: 'jean@example.fr' } }, { id: 'mail', orgRegion: 'FR', by, at })).party, 'mail');
+    expect(must(chooseChannel([company, withMail], 'email', undefined))).to.deep.include({ party: withMail });
+    expect(must(chooseChannel([company, withMail], 'email', undefined)).channel.id).to.equal('mail');
+    expect(problem(chooseChannel([company, withMail], 'email', 'office')).message).to.match(/^An e-mail needs an e-mail address, not the professional phone /);
+    expect(problem(chooseChannel([company, guarantor], 'email', undefined)).message).to.equal(
+      'This file has no default e-mail address for an e-mail: choose a channel (channelId) or make one the default.',
+    );
+  });
 });
 
 describe('contact actions: what a call says about the number', () => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { STAFF, type Role, type Route } from '@relais/shared';
-import { DELIVERY_KINDS, DELIVERY_STATUSES } from './domain/deliveries';
+import { DELIVERY_CHANNELS, DELIVERY_KINDS, DELIVERY_STATUSES } from './domain/deliveries';
 import { senderId, signature, templateKinds, timeZone } from './domain/settings';
 import { DEFAULT_WORDINGS } from './domain/templates';
 
@@ -137,15 +137,17 @@ const delivery = z.object({
   localDate: z.string().describe("`date` in the org's time zone, ISO 8601 with that zone's offset at that date: 2021-10-13T19:00:00+02:00"),
   dateLabel: z.string().describe("`date` as seed 001 shows it, in the org's time zone: 13/10/2021 à 19:00"),
   status: z.enum(DELIVERY_STATUSES),
-  type: z.enum(DELIVERY_KINDS).describe('The template kind, or `contact.sms`: an SMS a staff member wrote and sent from the file'),
+  type: z.enum(DELIVERY_KINDS).describe('The template kind, or `contact.sms` / `contact.email`: an SMS or e-mail a staff member wrote and sent from the file'),
   typeLabel: z.string(),
+  channel: z.enum(DELIVERY_CHANNELS).describe('`sms`, or `email` (encoding null and segments 0)'),
+  subject: z.string().optional().describe("An e-mail's subject"),
   content: z.string().nullable(),
   encoding: z.enum(['GSM-7', 'UCS-2']).nullable(),
   segments: z.number().int(),
   provider: z
     .string()
     .nullable()
-    .describe('Who took the message: `twilio`, or `log` (a development stack: logged, not sent); null before any provider call'),
+    .describe('Who took the message: `twilio`, `smtp`, or `log` (a development stack: logged, not sent); null before any provider call'),
   reason: z.string().optional(),
   error: z.object({ code: z.string().optional(), message: z.string() }).optional(),
   attempts: z.number().int(),
@@ -198,6 +200,20 @@ export const sendContactSmsInput = z.strictObject({
   ref: z.uuid({ message: 'must be the id (UUID) of the contact action the SMS is sent for' }),
 });
 export const sendContactSmsOutput = z.object({ deliveryId: z.string().describe("The delivery's id: its `delivery.outcome` names it") });
+
+/**
+ * `notifications.sendContactEmail` (an action, no HTTP route): an e-mail a staff member writes from
+ * a file (the contacts service's contact action), sent at once through SMTP to the address given,
+ * from the service's sender address, with the org's signature. Idempotent on `ref`.
+ */
+export const sendContactEmailInput = z.strictObject({
+  personId: z.uuid({ message: "must be a party id (UUID): the person's or the company's" }),
+  to: z.email({ message: 'must be an e-mail address, such as jeanne.payet@example.org' }),
+  subject: z.string().trim().min(1, 'cannot be empty').max(200, 'must be at most 200 characters'),
+  text: z.string().trim().min(1, 'cannot be empty').max(10_000, 'must be at most 10000 characters'),
+  ref: z.uuid({ message: 'must be the id (UUID) of the contact action the e-mail is sent for' }),
+});
+export const sendContactEmailOutput = sendContactSmsOutput;
 
 /** A provider's status report (verified by the gateway before it reaches the service). */
 export const providerStatusInput = z.strictObject({

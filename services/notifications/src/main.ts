@@ -9,7 +9,7 @@ await runUntilSignal(async () => {
   const broker = createBroker({
     config,
     name: 'notifications',
-    services: [notificationsService(config, { smsProvider: providers.sms, rehearsals: config.NODE_ENV !== 'production' })],
+    services: [notificationsService(config, { smsProvider: providers.sms, emailProvider: providers.email, rehearsals: config.NODE_ENV !== 'production' })],
   });
   await broker.start();
   return {

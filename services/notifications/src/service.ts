@@ -25,6 +25,7 @@ import {
   previewInput,
   primaryContactInput,
   providerStatusInput,
+  sendContactEmailInput,
   sendContactSmsInput,
   setTemplateInput,
   templateKindInput,
@@ -38,7 +39,7 @@ import { PendingMail } from './data/pendingMail';
 import { CONSENT_CHANGES_KEPT_MS, Recipients } from './data/recipients';
 import { Schedule } from './data/schedule';
 import { SettingsRepo } from './data/settings';
-import { contactDelivery, contactDeliveryId } from './domain/deliveries';
+import { contactDelivery, contactDeliveryId, contactEmailDelivery } from './domain/deliveries';
 import { localTime } from './domain/localTime';
 import { nextSlot, previousSlot, reminderAt, scheduleKey, type Weekday } from './domain/schedule';
 import { applySettings, defaultSettings, type OrgSettings } from './domain/settings';
@@ -51,6 +52,7 @@ import { Scheduler } from './engine/scheduler';
 import { Sender } from './engine/sender';
 import { SettingsCache } from './engine/settingsCache';
 import { TemplateBook } from './engine/templateBook';
+import { LogProvider } from './providers/log';
 import type { Provider } from './providers/provider';
 import { twilioStatus } from './providers/twilio';
 import { decodeCursor, encodeCursor, segmentCosts, toDelivery } from './views';
@@ -69,6 +71,8 @@ const BACKLOG_WAIT_MS = 30_000;
 export interface NotificationsOptions {
   /** The SMS provider (Twilio, or the log provider in development). */
   smsProvider: Provider;
+  /** The e-mail provider (SMTP); the log provider when left out, as EMAIL_PROVIDER=log. */
+  emailProvider?: Provider;
   clock?: Clock;
   /** Deliveries before an event is dead-lettered, and the redelivery backoff (tests shorten them). */
   maxDeliveries?: number;
@@ -87,6 +91,7 @@ export interface NotificationsOptions {
 export function notificationsService(config: NotificationsConfig, opts: NotificationsOptions): ServiceSchema {
   const clock = opts.clock ?? systemClock(config.CLOCK_OFFSET_MS);
   const owner = `${SERVICE}-${randomBytes(4).toString('hex')}`;
+  const emailProvider = opts.emailProvider ?? new LogProvider('email');
   const templates = new TemplateBook();
   let rt: ServiceRuntime | null = null;
   let log: Logger;
@@ -368,6 +373,19 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
         },
       }),
 
+      sendContactEmail: defineAction({
+        input: sendContactEmailInput,
+        roles: CONTACT_SMS_SENDERS,
+        async handler(input, auth, ctx) {
+          const deliveryId = contactDeliveryId(auth.orgId, input.ref);
+          // The same request again (an answer lost): the delivery of the first, sent once.
+          if (await deliveries.exists(deliveryId)) return { deliveryId };
+          const org = await settingsOf(auth.orgId, orgOf(ctx).timeZone);
+          await scheduler.sendNow(contactEmailDelivery(auth.orgId, input, org.signature, clock.now()));
+          return { deliveryId };
+        },
+      }),
+
       providerStatus: defineSystemAction({
         input: providerStatusInput,
         async handler({ status, ...report }) {
@@ -409,7 +427,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
 
       const rate = config.SMS_RATE_LIMIT > 0 ? await SharedRateLimit.open(rt.events.connection, `${config.RELAIS_NAMESPACE.toUpperCase()}_RATE`) : null;
       const sender = new Sender(
-        { deliveries, lots, recipients, schedule, settings: settingsCache, provider: opts.smsProvider, rate, clock, log },
+        { deliveries, lots, recipients, schedule, settings: settingsCache, providers: { sms: opts.smsProvider, email: emailProvider }, rate, clock, log },
         {
           owner,
           stuckAfterMs: config.STUCK_AFTER_MS,

@@ -20,6 +20,8 @@ export function toDelivery(d: DeliveryDoc, zone: string) {
     status: d.status,
     type: d.type,
     typeLabel: DELIVERY_KIND_LABELS[d.type],
+    channel: d.channel,
+    ...(d.subject !== undefined ? { subject: d.subject } : {}),
     content: d.content,
     encoding: d.encoding,
     segments: d.segments,

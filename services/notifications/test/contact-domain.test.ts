@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { DELIVERY_KIND_LABELS, STATUS_RANK, contactDelivery, contactDeliveryId, finalChange, followsConsent, signedText, withChange } from '../src/domain/deliveries';
+import { DELIVERY_KIND_LABELS, STATUS_RANK, acceptedStatus, contactDelivery, contactDeliveryId, contactEmailDelivery, finalChange, followsConsent, signedEmail, signedText, withChange } from '../src/domain/deliveries';
 import { sendItem } from '../src/domain/lots';
 import { outcomeError, outcomeEvent, outcomeEventId, outcomeStatus } from '../src/domain/outcomes';
 
@@ -106,5 +106,63 @@ describe('delivery.outcome (pure)', () => {
     expect(outcomeEvent(after, after.status, after.error, at)!.data.to).to.equal('+33699999999');
     const same = finalChange({ id: doc._id, kind: 'accepted', status: 'queued', provider: 'memory', providerId: 'M1' }, { attempt: 1, startedAt: now }, at);
     expect(same.set).not.to.have.property('to');
+  });
+});
+
+describe('contact e-mail (pure)', () => {
+  const email = { personId, to: 'jeanne.payet@example.org', subject: 'Votre dossier', text: 'Bonjour,\n\nvotre dossier est complet.', ref };
+
+  it('is one delivery per (org, contact action), by e-mail, with the subject and the signature on a line of its own', () => {
+    const doc = contactEmailDelivery(orgId, email, 'CCAS de Saint-Denis', now);
+    expect(doc).to.include({
+      _id: contactDeliveryId(orgId, ref),
+      type: 'contact.email',
+      channel: 'email',
+      ref,
+      to: 'jeanne.payet@example.org',
+      from: null,
+      subject: 'Votre dossier',
+      content: 'Bonjour,\n\nvotre dossier est complet.\n\nCCAS de Saint-Denis',
+      encoding: null,
+      segments: 0,
+      status: 'pending',
+      dueAt: now,
+    });
+    expect(DELIVERY_KIND_LABELS['contact.email']).to.equal('E-mail envoyé depuis le dossier');
+    expect(followsConsent('contact.email')).to.equal(false);
+    // What the lot sends carries the channel and the subject.
+    expect(sendItem(doc)).to.include({ channel: 'email', subject: 'Votre dossier' });
+    expect(sendItem(contactDelivery(orgId, { ...email, to: '+33612345678' }, { senderId: 'CCAS', signature: null }, now))).not.to.have.property('channel');
+  });
+
+  it('signs once, and leaves an unsigned org\'s text as written', () => {
+    expect(signedEmail('Merci.\n\nCCAS', 'CCAS')).to.equal('Merci.\n\nCCAS');
+    expect(signedEmail('Merci.  ', null)).to.equal('Merci.  ');
+    expect(signedEmail('Merci.', '  ')).to.equal('Merci.');
+  });
+
+  it('takes the SMTP server\'s acceptance as delivered: it is the last status SMTP reports', () => {
+    expect(acceptedStatus('sent', 'email')).to.equal('delivered');
+    expect(acceptedStatus('sent', 'sms')).to.equal('sent');
+    expect(acceptedStatus('sending')).to.equal('queued');
+  });
+
+  it('reads a refused recipient (550, 551, 553) as a hard bounce, other SMTP replies as soft, and keeps SMS codes apart', () => {
+    expect(outcomeError({ code: '550', transient: false }, 'email')).to.deep.equal({ code: '550', kind: 'hardBounce', permanent: true });
+    expect(outcomeError({ code: '553', transient: false }, 'email')).to.deep.equal({ code: '553', kind: 'hardBounce', permanent: true });
+    expect(outcomeError({ code: '552', transient: false }, 'email')).to.deep.equal({ code: '552', kind: 'softBounce', permanent: false });
+    expect(outcomeError({ code: '452', transient: true }, 'email')).to.deep.equal({ code: '452', kind: 'softBounce', permanent: false });
+    // No SMTP reply at all (a connection that kept failing): nothing said about the address.
+    expect(outcomeError({ code: 'ECONNECTION', transient: true }, 'email')).to.deep.equal({ code: 'ECONNECTION', kind: 'other', permanent: false });
+    // Twilio's "not a mobile" code means nothing for an e-mail, nor an SMTP code for an SMS.
+    expect(outcomeError({ code: '21614', transient: false }, 'email').kind).to.equal('other');
+    expect(outcomeError({ code: '550', transient: false }, 'sms')).to.deep.equal({ code: '550', kind: 'other', permanent: true });
+  });
+
+  it('publishes delivery.outcome with the e-mail medium and the address', () => {
+    const doc = contactEmailDelivery(orgId, email, null, now);
+    const at = new Date('2026-06-16T10:00:05Z');
+    expect(outcomeEvent(doc, 'delivered', undefined, at)!.data).to.deep.include({ medium: 'email', to: email.to, type: 'contact.email', ref, status: 'delivered', error: null });
+    expect(outcomeEvent(doc, 'failed', { code: '550', transient: false }, at)!.data).to.deep.include({ status: 'failed', error: { code: '550', kind: 'hardBounce', permanent: true } });
   });
 });

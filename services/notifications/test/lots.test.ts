@@ -44,7 +44,7 @@ describe('notifications: send lots (real database)', function () {
   const engine = (provider: MemoryProvider, lotSize = 2, sending: Partial<SenderOptions> = {}) => {
     const owner = `t-${randomUUID().slice(0, 6)}`;
     const sender = new Sender(
-      { deliveries, lots, recipients, schedule, settings: new SettingsCache(settings, 0), provider, rate: null, clock, log: quiet },
+      { deliveries, lots, recipients, schedule, settings: new SettingsCache(settings, 0), providers: { sms: provider, email: new MemoryProvider() }, rate: null, clock, log: quiet },
       { owner, concurrency: 2, ratePerSecond: 0, retryBaseMs: 1_000, maxAttempts: 3, maxBatchMs: 10_000, stuckAfterMs: 30_000, applyAfterIdleMs: 0, maxPendingResults: 50, ...sending },
     );
     // As in the service: the lots the scheduler writes are offered to the sender of the same instance.

@@ -25,6 +25,7 @@ const toView = (doc: ContactActionDoc) => ({
   ...(doc.direction ? { direction: doc.direction } : {}),
   ...(doc.outcome ? { outcome: doc.outcome } : {}),
   ...(doc.text ? { text: doc.text } : {}),
+  ...(doc.subject ? { subject: doc.subject } : {}),
   ...(doc.note ? { note: doc.note } : {}),
   status: doc.status,
   ...(doc.deliveryId ? { deliveryId: doc.deliveryId } : {}),
@@ -35,7 +36,7 @@ const toView = (doc: ContactActionDoc) => ({
   updatedAt: doc.updatedAt.toISOString(),
 });
 
-/** Contact actions on a file: a call or a letter recorded, an SMS sent through notifications. */
+/** Contact actions on a file: a call or a letter recorded, an SMS or an e-mail sent through notifications. */
 export function contactActionActions(deps: ContactsDeps): Record<string, ActionSchema> {
   /**
    * A call's outcome applied to the number as a person's qualification, when it says something and
@@ -72,8 +73,9 @@ export function contactActionActions(deps: ContactsDeps): Record<string, ActionS
           channel: describeChannel(channel).replace(/^the /, ''),
           ...(input.type === 'call' ? { direction: input.direction ?? 'outbound', outcome: input.outcome! } : {}),
           ...(input.text ? { text: input.text } : {}),
+          ...(input.subject ? { subject: input.subject } : {}),
           ...(input.note ? { note: input.note } : {}),
-          status: input.type === 'sms' ? 'queued' : 'recorded',
+          status: input.type === 'sms' || input.type === 'email' ? 'queued' : 'recorded',
           channelChange: null,
           at: now,
           by: auth.userId,
@@ -84,6 +86,14 @@ export function contactActionActions(deps: ContactsDeps): Record<string, ActionS
           const sent = (await ctx.call(
             'notifications.sendContactSms',
             { personId: party.partyId, to: channel.phone.e164, text: input.text!, ref: id },
+            { meta: ctx.meta },
+          )) as { deliveryId: string };
+          doc.deliveryId = sent.deliveryId;
+        }
+        if (input.type === 'email' && channel.kind === 'email') {
+          const sent = (await ctx.call(
+            'notifications.sendContactEmail',
+            { personId: party.partyId, to: channel.email, subject: input.subject!, text: input.text!, ref: id },
             { meta: ctx.meta },
           )) as { deliveryId: string };
           doc.deliveryId = sent.deliveryId;
@@ -114,7 +124,8 @@ export function contactActionActions(deps: ContactsDeps): Record<string, ActionS
 
 /**
  * Evidence that arrives on its own (seed 002, and why Relais keeps the delivery history): a delivered
- * SMS validates the number it went to, an operator's permanent "not a mobile" marks it invalid, and
+ * SMS or e-mail validates the number or address it went to, an operator's permanent "not a mobile"
+ * or an SMTP server's hard bounce marks it invalid, and
  * the contact action that sent it, if any, takes the delivery's status. Idempotent: a fact already
  * recorded, or older than a person's decision, changes nothing.
  */

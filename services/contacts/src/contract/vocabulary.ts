@@ -43,7 +43,7 @@ export type InvalidReason = (typeof INVALID_REASONS)[number];
 // ---------------------------------------------------------------------------------------------
 // Contact actions on a file (seed 002)
 
-export const CONTACT_ACTION_TYPES = ['call', 'letter', 'sms'] as const;
+export const CONTACT_ACTION_TYPES = ['call', 'letter', 'sms', 'email'] as const;
 export type ContactActionType = (typeof CONTACT_ACTION_TYPES)[number];
 
 export const CALL_DIRECTIONS = ['outbound', 'inbound'] as const;
@@ -53,7 +53,7 @@ export type CallDirection = (typeof CALL_DIRECTIONS)[number];
 export const CALL_OUTCOMES = ['reached', 'noAnswer', 'voicemail', 'busy', 'wrongPerson', 'notAttributed'] as const;
 export type CallOutcome = (typeof CALL_OUTCOMES)[number];
 
-/** Where an action's status stands: a call or letter is recorded as done; an SMS follows its delivery. */
+/** Where an action's status stands: a call or letter is recorded as done; an SMS or e-mail follows its delivery. */
 export const CONTACT_ACTION_STATUSES = ['recorded', 'queued', 'delivered', 'failed'] as const;
 export type ContactActionStatus = (typeof CONTACT_ACTION_STATUSES)[number];
 

@@ -14,6 +14,7 @@ export interface ContactActionDoc {
   direction?: CallDirection;
   outcome?: CallOutcome;
   text?: string;
+  subject?: string;
   note?: string;
   status: ContactActionStatus;
   deliveryId?: string;
@@ -36,6 +37,7 @@ const schema = new mongoose.Schema<ContactActionDoc>(
     direction: String,
     outcome: String,
     text: String,
+    subject: String,
     note: String,
     status: { type: String, required: true },
     deliveryId: String,

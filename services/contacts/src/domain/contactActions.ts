@@ -3,14 +3,17 @@ import { describeChannel, locate, type Channel, type ChannelProblem, type FilePa
 import type { QualificationCommand } from './qualification';
 
 /**
- * Contact actions on a file (seed 002: "appeler, envoyer un courrier, envoyer un SMS"): which
+ * Contact actions on a file (seed 002: "appeler, envoyer un courrier, envoyer un SMS, envoyer un
+ * e-mail"): which
  * channel an action uses, and what its outcome says about that channel. Pure. The types, directions,
  * outcomes and statuses of an action are the contract's (contract/vocabulary.ts).
  */
 
-const KIND_OF: Record<ContactActionType, ChannelKind> = { call: 'phone', letter: 'postal', sms: 'phone' };
-const WORDS: Record<ContactActionType, string> = { call: 'a call', letter: 'a letter', sms: 'an SMS' };
+const KIND_OF: Record<ContactActionType, ChannelKind> = { call: 'phone', letter: 'postal', sms: 'phone', email: 'email' };
+const WORDS: Record<ContactActionType, string> = { call: 'a call', letter: 'a letter', sms: 'an SMS', email: 'an e-mail' };
 const KIND_WORDS: Record<ChannelKind, string> = { phone: 'phone number', email: 'e-mail address', postal: 'postal address' };
+
+const withArticle = (words: string) => `${/^[aeiou]/i.test(words) ? 'an' : 'a'} ${words}`;
 
 export interface ChosenChannel {
   party: PartyChannels;
@@ -40,7 +43,7 @@ export function chooseChannel(file: FileParties, type: ContactActionType, channe
     }
   }
   const { channel } = chosen;
-  if (channel.kind !== kind) return refused('wrong-channel', `${WORDS[type].replace(/^./, (c) => c.toUpperCase())} needs a ${KIND_WORDS[kind]}, not ${describeChannel(channel)}.`);
+  if (channel.kind !== kind) return refused('wrong-channel', `${WORDS[type].replace(/^./, (c) => c.toUpperCase())} needs ${withArticle(KIND_WORDS[kind])}, not ${describeChannel(channel)}.`);
   if (type === 'sms' && channel.kind === 'phone' && channel.type !== 'mobile') {
     return refused('wrong-channel', `An SMS needs a mobile phone, and ${describeChannel(channel)} is not one.`);
   }

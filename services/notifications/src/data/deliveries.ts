@@ -1,6 +1,7 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
 import { Outbox, chunks, eventIdsPush, insertEach, insertManyIgnoringDuplicates, modelOf, type Envelope, type OutboxOptions } from '@relais/shared';
 import {
+  DELIVERY_CHANNELS,
   DELIVERY_KINDS,
   DELIVERY_STATUSES,
   STATUS_RANK,
@@ -28,9 +29,10 @@ const schema = new mongoose.Schema<DeliveryDoc>(
     personId: { type: String, required: true },
     type: { type: String, enum: DELIVERY_KINDS, required: true },
     ref: String,
-    channel: { type: String, required: true },
+    channel: { type: String, enum: DELIVERY_CHANNELS, required: true },
     to: { type: String, default: null },
     from: { type: String, default: null },
+    subject: String,
     content: { type: String, default: null },
     encoding: { type: String, default: null },
     segments: { type: Number, required: true },
@@ -52,7 +54,7 @@ const schema = new mongoose.Schema<DeliveryDoc>(
   },
   { versionKey: false, collection: 'deliveries' },
 );
-// Serves a person's SMS history: { orgId, personId } newest first.
+// Serves a person's delivery history (SMS and e-mail): { orgId, personId } newest first.
 schema.index({ orgId: 1, personId: 1, dueAt: -1 });
 // Serves the ops list and its counts: { orgId, dueAt in range, status?, type? }.
 schema.index({ orgId: 1, dueAt: -1 });
@@ -98,7 +100,7 @@ const PARALLEL_WRITES = 4;
 const OUTCOMES_PER_INTENT = 100;
 
 /** The fields `delivery.outcome` is built from, and the rank that tells whether the row may still move. */
-const SUBJECT_FIELDS = { orgId: 1, personId: 1, type: 1, ref: 1, to: 1, statusRank: 1 } as const;
+const SUBJECT_FIELDS = { orgId: 1, personId: 1, type: 1, ref: 1, to: 1, channel: 1, statusRank: 1 } as const;
 type Subject = OutcomeSubject & Pick<DeliveryDoc, 'statusRank'>;
 
 /** A final status write of one delivery: its event, and the update, given the `$push` part that records the event. */

@@ -5,14 +5,22 @@ import { smsSize, type Encoding } from './sms';
 import { SMS_KINDS, SMS_KIND_LABELS, mailSmsKind, type SmsKind } from './templates';
 
 /**
- * What a delivery is: an SMS Relais builds from a template (SMS_KINDS), or a contact SMS, whose text
- * a staff member wrote on a file (no template, not in the settings' lists of templates).
+ * What a delivery is: an SMS Relais builds from a template (SMS_KINDS), or a contact SMS or e-mail,
+ * whose text a staff member wrote on a file (no template, not in the settings' lists of templates).
  */
-export const DELIVERY_KINDS = [...SMS_KINDS, 'contact.sms'] as const;
+export const DELIVERY_KINDS = [...SMS_KINDS, 'contact.sms', 'contact.email'] as const;
 export type DeliveryKind = (typeof DELIVERY_KINDS)[number];
 
+/** How a delivery travels, and so which provider takes it. */
+export const DELIVERY_CHANNELS = ['sms', 'email'] as const;
+export type DeliveryChannel = (typeof DELIVERY_CHANNELS)[number];
+
 /** Labels of the history's "Type de SMS" column. */
-export const DELIVERY_KIND_LABELS: Record<DeliveryKind, string> = { ...SMS_KIND_LABELS, 'contact.sms': 'SMS envoyé depuis le dossier' };
+export const DELIVERY_KIND_LABELS: Record<DeliveryKind, string> = {
+  ...SMS_KIND_LABELS,
+  'contact.sms': 'SMS envoyé depuis le dossier',
+  'contact.email': 'E-mail envoyé depuis le dossier',
+};
 
 /**
  * A delivery's status only moves forward: pending -> sending -> queued -> sent -> a final
@@ -50,9 +58,15 @@ export const STATUS_RANK: Record<DeliveryStatus, number> = {
  */
 export const fromProviderStatus = (s: ProviderStatus): DeliveryStatus => (s === 'sending' ? 'queued' : s);
 
-/** What a provider's answer to a send records: a failure reported at once still arrives as a final status later. Pure. */
-export const acceptedStatus = (s: ProviderStatus): 'queued' | 'sent' | 'delivered' =>
-  s === 'sent' || s === 'delivered' ? s : 'queued';
+/**
+ * What a provider's answer to a send records: a failure reported at once still arrives as a final
+ * status later. An e-mail the SMTP server accepted is delivered: that acceptance is the last status
+ * SMTP reports (a refused recipient fails the send itself). Pure.
+ */
+export const acceptedStatus = (s: ProviderStatus, channel: DeliveryChannel = 'sms'): 'queued' | 'sent' | 'delivered' => {
+  if (channel === 'email') return 'delivered';
+  return s === 'sent' || s === 'delivered' ? s : 'queued';
+};
 
 export interface StatusEvent {
   status: DeliveryStatus;
@@ -73,11 +87,15 @@ export interface DeliveryDoc extends Partial<OutboxFields> {
   orgId: string;
   personId: string;
   type: DeliveryKind;
-  /** The requester's reference: the contact action a contact SMS was sent for. Absent from the others. */
+  /** The requester's reference: the contact action a contact SMS or e-mail was sent for. Absent from the others. */
   ref?: string;
-  channel: 'sms';
+  channel: DeliveryChannel;
+  /** E.164 number, or e-mail address. */
   to: string | null;
+  /** SMS sender id; for an e-mail, null: the service's EMAIL_FROM. */
   from: string | null;
+  /** An e-mail's subject. */
+  subject?: string;
   content: string | null;
   encoding: Encoding | null;
   segments: number;
@@ -236,7 +254,7 @@ export function closed(doc: DeliveryDoc, status: 'cancelled' | 'skipped', reason
  * the staff member chose on the file, and only the org's switch is re-checked. Absent (payloads
  * written before kinds were carried): a notification. Pure.
  */
-export const followsConsent = (type: DeliveryKind | undefined): boolean => type !== 'contact.sms';
+export const followsConsent = (type: DeliveryKind | undefined): boolean => type !== 'contact.sms' && type !== 'contact.email';
 
 /** Why an SMS cannot go to this person now, or null when it can. Re-checked again right before sending. */
 export function blocker(recipient: Recipient | undefined, s: Pick<Sending, 'smsEnabled' | 'senderId'>): string | null {
@@ -370,6 +388,41 @@ export function contactDelivery(orgId: string, sms: ContactSms, s: { senderId: s
     content,
     encoding: size.encoding,
     segments: size.segments,
+    events: [{ status: 'pending', at: now }],
+  };
+}
+
+/** What a staff member e-mails from a file: to whom, the address, the subject and text, and the contact action's id. */
+export interface ContactEmail {
+  personId: string;
+  to: string;
+  subject: string;
+  text: string;
+  ref: string;
+}
+
+/**
+ * An e-mail's text: as the staff member wrote it, with the org's signature on a line of its own
+ * after a blank line, unless the text already ends with it. Pure.
+ */
+export function signedEmail(text: string, signature: string | null): string {
+  const sig = signature?.trim();
+  return sig && !text.trimEnd().endsWith(sig) ? `${text.trimEnd()}\n\n${sig}` : text;
+}
+
+/**
+ * The delivery of a contact e-mail, due now, to the address the staff member chose, from the
+ * service's sender address. Unlike SMS, no org switch holds it back: it is one message a person
+ * wrote, not a notification. Pure.
+ */
+export function contactEmailDelivery(orgId: string, email: ContactEmail, signature: string | null, now: Date): DeliveryDoc {
+  return {
+    ...base(orgId, email.personId, contactDeliveryId(orgId, email.ref), 'contact.email', now, now),
+    channel: 'email',
+    ref: email.ref,
+    to: email.to,
+    subject: email.subject,
+    content: signedEmail(email.text, signature),
     events: [{ status: 'pending', at: now }],
   };
 }

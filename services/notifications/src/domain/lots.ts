@@ -4,7 +4,8 @@ import type { DeliveryDoc } from './deliveries';
  * What the sender needs of a delivery to send it. `type` tells whether the send-time re-check
  * follows the person's SMS consent (see followsConsent); absent from payloads written before it was carried.
  */
-export type SendItem = Pick<DeliveryDoc, '_id' | 'personId' | 'to' | 'from' | 'content' | 'segments'> & Partial<Pick<DeliveryDoc, 'type'>>;
+/** What a lot sends of a delivery. `channel` absent (payloads written before e-mail): an SMS. */
+export type SendItem = Pick<DeliveryDoc, '_id' | 'personId' | 'to' | 'from' | 'content' | 'segments'> & Partial<Pick<DeliveryDoc, 'type' | 'channel' | 'subject'>>;
 
 /**
  * A send lot: deliveries of one org due at the same time, claimed and sent together. Its
@@ -44,6 +45,7 @@ export const sendItem = (d: DeliveryDoc): SendItem => ({
   from: d.from,
   content: d.content,
   segments: d.segments,
+  ...(d.channel === 'email' ? { channel: d.channel, subject: d.subject } : {}),
 });
 
 export const newLot = (id: string, orgId: string, dueAt: Date, at: Date, more: Partial<Pick<LotDoc, 'attempt' | 'recover' | 'checkedAt'>> = {}): LotDoc => ({

@@ -5,7 +5,7 @@ import type { DeliveryDoc, DeliveryStatus } from './deliveries';
 type OutcomeError = NonNullable<EventData<'delivery.outcome'>['error']>;
 
 /** What `delivery.outcome` says of a delivery: read from its row. */
-export type OutcomeSubject = Pick<DeliveryDoc, '_id' | 'orgId' | 'personId' | 'type' | 'ref' | 'to'>;
+export type OutcomeSubject = Pick<DeliveryDoc, '_id' | 'orgId' | 'personId' | 'type' | 'ref' | 'to'> & Partial<Pick<DeliveryDoc, 'channel'>>;
 
 /** The error of a final failure as the row records it: the provider's code, and whether a retry could succeed. */
 export interface FinalError {
@@ -28,13 +28,24 @@ const NOT_A_MOBILE = new Set(['21614', '30006']);
 const TRANSIENT_REPORTS = new Set(['30001', '30003', '30008']);
 
 /**
- * A final failure's error as `delivery.outcome` reports it: `notAMobile` (permanent) for the codes
- * above, else `other`, permanent unless the error was transient (retries exhausted, or a report
- * above). A failure without a recorded error says nothing for sure: not permanent. Pure.
+ * SMTP replies refusing the recipient for good (RFC 5321): 550 mailbox unavailable (unknown user),
+ * 551 user not local, 553 mailbox name not allowed. 552 (mailbox full) and every 4xx may pass later.
  */
-export function outcomeError(error: FinalError | undefined): OutcomeError {
+const HARD_BOUNCES = new Set(['550', '551', '553']);
+
+/**
+ * A final failure's error as `delivery.outcome` reports it: `notAMobile` (permanent) for the codes
+ * above, an e-mail's `hardBounce` (permanent) or `softBounce` from its SMTP reply, else `other`,
+ * permanent unless the error was transient (retries exhausted, or a report above). A failure
+ * without a recorded error says nothing for sure: not permanent. Pure.
+ */
+export function outcomeError(error: FinalError | undefined, medium: 'sms' | 'email' = 'sms'): OutcomeError {
   const code = error?.code ?? null;
-  if (code !== null && NOT_A_MOBILE.has(code)) return { code, kind: 'notAMobile', permanent: true };
+  if (medium === 'email' && code !== null && /^[245]\d\d$/.test(code)) {
+    if (HARD_BOUNCES.has(code) && error?.transient !== true) return { code, kind: 'hardBounce', permanent: true };
+    return { code, kind: 'softBounce', permanent: false };
+  }
+  if (medium === 'sms' && code !== null && NOT_A_MOBILE.has(code)) return { code, kind: 'notAMobile', permanent: true };
   const transient = !error || error.transient === true || (code !== null && TRANSIENT_REPORTS.has(code));
   return { code, kind: 'other', permanent: !transient };
 }
@@ -61,24 +72,25 @@ export function outcomeEventId(deliveryId: string): string {
 
 /**
  * `delivery.outcome` for a delivery reaching `status` (`doc` as the row is once that is written),
- * or null when the status is not final or no number was ever sent to. `ref` is the contact action
- * of a contact SMS, null for the others. Pure.
+ * or null when the status is not final or nothing was ever sent. `ref` is the contact action of a
+ * contact SMS or e-mail, null for the others. Pure.
  */
 export function outcomeEvent(doc: OutcomeSubject, status: DeliveryStatus | undefined, error: FinalError | undefined, at: Date): Envelope<'delivery.outcome'> | null {
   const final = outcomeStatus(status);
   if (!final || !doc.to) return null;
+  const medium = doc.channel ?? 'sms';
   return makeEnvelope(
     'delivery.outcome',
     doc.orgId,
     {
       deliveryId: doc._id,
       personId: doc.personId,
-      medium: 'sms',
+      medium,
       to: doc.to,
       type: doc.type,
       ref: doc.ref ?? null,
       status: final,
-      error: final === 'failed' ? outcomeError(error) : null,
+      error: final === 'failed' ? outcomeError(error, medium) : null,
       occurredAt: at.toISOString(),
     },
     { id: outcomeEventId(doc._id), occurredAt: at },

@@ -6,7 +6,7 @@ import type { Recipients } from '../data/recipients';
 import type { Schedule } from '../data/schedule';
 import { acceptedStatus, blocker, followsConsent, retryDelayMs, type Outcome } from '../domain/deliveries';
 import { newLot, type LotDoc, type SendItem } from '../domain/lots';
-import { ProviderError, type Provider } from '../providers/provider';
+import { ProviderError, type Channel, type Provider } from '../providers/provider';
 import type { SettingsCache } from './settingsCache';
 
 export interface SenderOptions {
@@ -106,7 +106,9 @@ export class Sender {
       recipients: Recipients;
       schedule: Schedule;
       settings: SettingsCache;
-      provider: Provider;
+      /** Who takes each channel's messages: SMS (Twilio) and e-mail (SMTP). */
+      providers: Record<Channel, Provider>;
+      /** SMS only: e-mail goes as fast as the SMTP pool takes it. */
       rate: SharedRateLimit | null;
       clock: Clock;
       log: Logger;
@@ -255,6 +257,8 @@ export class Sender {
       ? await this.deps.recipients.changesSince(lot.orgId, new Date(lot.checkedAt.getTime() - RECHECK_MARGIN_MS))
       : new Map<string, never>();
     return docs.map((doc) => {
+      // An e-mail a person wrote goes to the address they chose, from the service's sender address.
+      if (doc.channel === 'email') return { doc, why: null, to: doc.to, from: doc.from };
       const recipient = (followsConsent(doc.type) ? changes.get(doc.personId) : undefined) ?? { consent: true, phoneE164: doc.to };
       const why = blocker(recipient, settings);
       return { doc, why: why && `${why} at send time`, to: recipient.phoneE164, from: settings.senderId };
@@ -284,29 +288,34 @@ export class Sender {
 
   /** For a lot whose earlier call may have reached the provider: the message, if the provider has it. */
   private async alreadySent(d: SendItem, numbers: (string | null)[], since: Date): Promise<Outcome | null> {
-    const { provider } = this.deps;
+    const channel = d.channel ?? 'sms';
+    const provider = this.deps.providers[channel];
+    // SMTP cannot be asked: an e-mail whose call went unanswered is sent again (at least once).
     if (!provider.findSent || !d.content) return null;
     for (const to of new Set(numbers)) {
       const found = to ? await provider.findSent({ to, body: d.content, since }) : null;
-      if (found) return sentTo({ id: d._id, kind: 'accepted', status: acceptedStatus(found.status), provider: provider.name, providerId: found.providerId }, d.to, to);
+      if (found) return sentTo({ id: d._id, kind: 'accepted', status: acceptedStatus(found.status, channel), provider: provider.name, providerId: found.providerId }, d.to, to);
     }
     return null;
   }
 
   private async sendOne(lot: LotDoc, d: SendItem): Promise<Outcome> {
     const attempt = lot.attempt;
+    const channel = d.channel ?? 'sms';
+    const provider = this.deps.providers[channel];
     try {
-      if (this.deps.rate && this.opts.ratePerSecond > 0) {
+      if (channel === 'sms' && this.deps.rate && this.opts.ratePerSecond > 0) {
         await this.deps.rate.take(`sms:${d.from}`, d.segments, this.opts.ratePerSecond);
       }
-      const accepted = await this.deps.provider.send({
+      const accepted = await provider.send({
         deliveryId: d._id,
-        channel: 'sms',
+        channel,
         to: d.to!,
-        from: d.from!,
+        from: d.from ?? '',
+        ...(d.subject !== undefined ? { subject: d.subject } : {}),
         body: d.content!,
       });
-      return { id: d._id, kind: 'accepted', status: acceptedStatus(accepted.status), provider: this.deps.provider.name, providerId: accepted.providerId };
+      return { id: d._id, kind: 'accepted', status: acceptedStatus(accepted.status, channel), provider: provider.name, providerId: accepted.providerId };
     } catch (err) {
       const e = err instanceof ProviderError ? err : new ProviderError((err as Error).message, true);
       if (e.transient && AMBIGUOUS.has(e.code ?? '')) {
