@@ -20,8 +20,8 @@ export function isTimeZone(zone: string): boolean {
 /** A request field holding an org's time zone. */
 export const timeZone = z
   .string()
-  .min(1)
-  .max(64)
+  .min(1, 'cannot be empty')
+  .max(64, 'must be at most 64 characters')
   .refine(isTimeZone, { message: 'must be an IANA time zone such as Europe/Paris, Indian/Reunion or America/Martinique' });
 
 /** The calendar date (YYYY-MM-DD) at `now` in an IANA time zone: the org's calendar, never the server's. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ServiceSchema } from 'moleculer';
 import {
+  DEFAULT_TIME_ZONE,
   SharedRateLimit,
   STAFF,
   conflict,
@@ -156,7 +157,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
     const now = clock.now();
     for (const v of applied) {
       if (v.status === 'active' && v.endDate) {
-        const zone = (await settingsRepo.get(v.orgId))?.timeZone ?? orgZones.get(v.orgId) ?? 'Europe/Paris';
+        const zone = (await settingsRepo.get(v.orgId))?.timeZone ?? orgZones.get(v.orgId) ?? DEFAULT_TIME_ZONE;
         await cancelReminders(v.orgId, v.personId, 'the end date changed', now);
         await schedule.planReminder({ orgId: v.orgId, personId: v.personId, endDate: v.endDate, dueAt: reminderAt(v.endDate, zone) });
       } else {

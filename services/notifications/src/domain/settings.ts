@@ -13,16 +13,8 @@ export const senderId = z
 
 export const signature = z.string().trim().min(1, 'is required').max(60, 'must have at most 60 characters');
 
-export const timeZone = z
-  .string()
-  .refine((tz) => {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: tz });
-      return tz.includes('/') || tz === 'UTC';
-    } catch {
-      return false;
-    }
-  }, 'must be an IANA time zone such as Europe/Paris, Indian/Reunion or America/Martinique');
+/** An org's zone: the shared rule (shared/src/calendar.ts), which the gateway's org schemas use too. */
+export { timeZone } from '@relais/shared';
 
 export const weekday = z.number().int().min(1).max(7) as unknown as z.ZodType<Weekday>;
 

@@ -1,3 +1,4 @@
+import { DEFAULT_TIME_ZONE } from '@relais/shared';
 import type { Clock } from '../clock';
 import type { Deliveries } from '../data/deliveries';
 import type { SendLots } from '../data/lots';
@@ -205,7 +206,7 @@ export class Scheduler {
       // Ended, refused or moved since it was planned: its replacement (if any) is planned already.
       if (view && view.status === 'active' && view.endDate === r.endDate) {
         // An org that never saved settings has SMS off: the reminder is recorded as skipped.
-        const org = (await settings.get(r.orgId)) ?? defaultSettings(r.orgId, 'Europe/Paris');
+        const org = (await settings.get(r.orgId)) ?? defaultSettings(r.orgId, DEFAULT_TIME_ZONE);
         const checkedAt = this.deps.clock.now();
         const recipient = (await recipients.forPeople(r.orgId, [r.personId])).get(r.personId);
         const doc = reminderDelivery(r.orgId, r.personId, r.endDate, r.dueAt, recipient, this.sending(org, now));

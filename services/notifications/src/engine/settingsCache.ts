@@ -1,3 +1,4 @@
+import { DEFAULT_TIME_ZONE } from '@relais/shared';
 import type { SettingsRepo } from '../data/settings';
 import { defaultSettings, type OrgSettings } from '../domain/settings';
 
@@ -13,7 +14,7 @@ export class SettingsCache {
   async get(orgId: string): Promise<OrgSettings> {
     const hit = this.entries.get(orgId);
     if (hit && Date.now() - hit.at < this.ttlMs) return hit.settings;
-    const settings = (await this.repo.get(orgId)) ?? defaultSettings(orgId, 'Europe/Paris');
+    const settings = (await this.repo.get(orgId)) ?? defaultSettings(orgId, DEFAULT_TIME_ZONE);
     this.entries.set(orgId, { at: Date.now(), settings });
     return settings;
   }
