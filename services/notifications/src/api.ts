@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { STAFF, type Role, type Route } from '@relais/shared';
-import { DELIVERY_CHANNELS, DELIVERY_KINDS, DELIVERY_STATUSES } from './domain/deliveries';
-import { senderId, signature, templateKinds, timeZone } from './domain/settings';
-import { DEFAULT_WORDINGS } from './domain/templates';
+import { senderId, signature, templateKinds, timeZone } from './contract/settings';
+import { DEFAULT_WORDINGS, DELIVERY_CHANNELS, DELIVERY_KINDS, DELIVERY_STATUSES } from './contract/vocabulary';
 
 /** Request and response shapes of the notifications service: action params, HTTP routes and OpenAPI. */
 

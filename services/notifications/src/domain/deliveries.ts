@@ -1,19 +1,19 @@
 import type { DomiciliationStatus, MailKind, OutboxFields } from '@relais/shared';
+import type { DeliveryChannel, DeliveryKind, DeliveryStatus } from '../contract/vocabulary';
 import type { ProviderStatus } from '../providers/provider';
 import { isTooLate } from './schedule';
 import { smsSize, type Encoding } from './sms';
-import { SMS_KINDS, SMS_KIND_LABELS, mailSmsKind, type SmsKind } from './templates';
+import { SMS_KIND_LABELS, mailSmsKind, type SmsKind } from './templates';
 
-/**
- * What a delivery is: an SMS Relais builds from a template (SMS_KINDS), or a contact SMS or e-mail,
- * whose text a staff member wrote on a file (no template, not in the settings' lists of templates).
- */
-export const DELIVERY_KINDS = [...SMS_KINDS, 'contact.sms', 'contact.email'] as const;
-export type DeliveryKind = (typeof DELIVERY_KINDS)[number];
-
-/** How a delivery travels, and so which provider takes it. */
-export const DELIVERY_CHANNELS = ['sms', 'email'] as const;
-export type DeliveryChannel = (typeof DELIVERY_CHANNELS)[number];
+// The kinds, channels and statuses are the contract's (api.ts describes them); re-exported for the domain's callers.
+export {
+  DELIVERY_CHANNELS,
+  DELIVERY_KINDS,
+  DELIVERY_STATUSES,
+  type DeliveryChannel,
+  type DeliveryKind,
+  type DeliveryStatus,
+} from '../contract/vocabulary';
 
 /** Labels of the history's "Type de SMS" column. */
 export const DELIVERY_KIND_LABELS: Record<DeliveryKind, string> = {
@@ -22,24 +22,7 @@ export const DELIVERY_KIND_LABELS: Record<DeliveryKind, string> = {
   'contact.email': 'E-mail envoyé depuis le dossier',
 };
 
-/**
- * A delivery's status only moves forward: pending -> sending -> queued -> sent -> a final
- * status. Cancelled and skipped are final without a provider call. A retry after a transient
- * error keeps the status 'sending' and sets `retryAt`.
- */
-export const DELIVERY_STATUSES = [
-  'pending',
-  'sending',
-  'queued',
-  'sent',
-  'delivered',
-  'undelivered',
-  'failed',
-  'cancelled',
-  'skipped',
-] as const;
-export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
-
+/** How far along each status is (DELIVERY_STATUSES only moves forward); the final ones rank alike. */
 export const STATUS_RANK: Record<DeliveryStatus, number> = {
   pending: 0,
   sending: 1,

@@ -1,20 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_SEND_DAYS, type Weekday } from './schedule';
-import { SMS_KINDS, type DefaultWording, type SmsKind } from './templates';
-
-/** "Expéditeur": what the phone shows as sender. Carriers accept 1-11 letters, digits, spaces and - + _ &, not digits only. */
-export const senderId = z
-  .string()
-  .trim()
-  .min(1, 'must have 1 to 11 characters')
-  .max(11, 'must have at most 11 characters')
-  .regex(/^[A-Za-z0-9 \-+_&]+$/, 'may only contain letters, digits, spaces and - + _ &')
-  .refine((v) => !/^[0-9 ]+$/.test(v), 'must contain at least one letter (a sender made of digits only is refused by carriers)');
-
-export const signature = z.string().trim().min(1, 'is required').max(60, 'must have at most 60 characters');
-
-/** An org's zone: the shared rule (shared/src/calendar.ts), which the gateway's org schemas use too. */
-export { timeZone } from '@relais/shared';
+import type { DefaultWording, SmsKind } from './templates';
 
 export const weekday = z.number().int().min(1).max(7) as unknown as z.ZodType<Weekday>;
 
@@ -78,5 +64,3 @@ export function applySettings(
   if (next.sendDays.length === 0) problems.push({ path: 'sendDays', message: 'needs at least one day' });
   return problems.length ? { ok: false, problems } : { ok: true, settings: next };
 }
-
-export const templateKinds = z.enum(SMS_KINDS);

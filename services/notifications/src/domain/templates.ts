@@ -1,12 +1,13 @@
 import Handlebars from 'handlebars';
 import type { MailKind } from '@relais/shared';
+import type { DefaultWording, SmsKind } from '../contract/vocabulary';
 
-/** The SMS kinds Relais sends and their default French texts (seed 001's history table). */
-export const SMS_KINDS = ['mail.letter', 'mail.parcel', 'mail.deliveryNotice', 'domiciliation.reminder'] as const;
-export type SmsKind = (typeof SMS_KINDS)[number];
+// The kinds and wordings are the contract's (api.ts describes them); re-exported for the domain's callers.
+export { DEFAULT_WORDINGS, SMS_KINDS, type DefaultWording, type SmsKind } from '../contract/vocabulary';
 
 export const mailSmsKind = (kind: MailKind): SmsKind => `mail.${kind}` as SmsKind;
 
+/** The default French texts of each SMS kind (seed 001's history table). */
 export const DEFAULT_TEMPLATES: Record<SmsKind, string> = {
   'mail.letter': 'Bonjour, Vous avez reçu {{count}} {{plural count "nouveau courrier" "nouveaux courriers"}} {{signature}}',
   'mail.parcel': 'Bonjour, Vous avez reçu {{count}} {{plural count "nouveau colis" "nouveaux colis"}} {{signature}}',
@@ -15,14 +16,6 @@ export const DEFAULT_TEMPLATES: Record<SmsKind, string> = {
   'domiciliation.reminder':
     'Bonjour, Votre domiciliation prend fin le {{endDate}}. Pensez à la renouveler auprès de votre structure. {{signature}}',
 };
-
-/**
- * Which default texts an org sends: 'standard', seed 001's ("Vous avez reçu": the ç makes each
- * mail SMS UCS-2, 70 characters a segment), or 'gsm7', the same news in correct French without
- * characters outside GSM-7 (160 a segment). Custom templates are sent as written either way.
- */
-export const DEFAULT_WORDINGS = ['standard', 'gsm7'] as const;
-export type DefaultWording = (typeof DEFAULT_WORDINGS)[number];
 
 /** The 'gsm7' wording: "Vous avez 3 nouveaux courriers" rather than a misspelt "recu". The reminder is GSM-7 already. */
 export const GSM7_TEMPLATES: Record<SmsKind, string> = {

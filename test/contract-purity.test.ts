@@ -1,26 +1,39 @@
 import { expect } from 'chai';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The gateway imports src/api.ts for its routes and OpenAPI document: it must be a pure contract,
- * zod schemas and the vocabulary and parsing helpers they are built from, so that the gateway
- * loads no domain, data or action code and no package but zod and @relais/shared.
+ * The gateway imports each service's src/api.ts for its routes and OpenAPI document: it must be a
+ * pure contract, zod schemas and the vocabulary and helpers they are built from (the service's
+ * src/contract/*.ts), so that the gateway loads no domain, data, action, engine or provider code
+ * and no package but zod and @relais/shared.
  *
  * The walk reads each file's import and re-export statements (and dynamic imports) and follows
  * the relative ones. Choice for type-only statements (`import type`, `export type ... from`):
  * they are erased at run time, so a type-only import of a package is allowed; but the walk still
- * follows type-only relative imports, and no file it reaches may lie under src/domain, src/data
- * or src/actions: the contract describes the API, and the domain builds on it, not the reverse.
+ * follows type-only relative imports, and no file it reaches may lie under a forbidden folder of
+ * src/: the contract describes the API, and the domain builds on it, not the reverse.
  * An import with inline `type` specifiers only (`import { type A } from 'x'`) counts as a value
  * import: some settings (verbatimModuleSyntax) keep it as `import 'x'`.
  */
 
-const SRC = fileURLToPath(new URL('../src/', import.meta.url));
+const SERVICES_DIR = fileURLToPath(new URL('../services/', import.meta.url));
 const ALLOWED_PACKAGES = ['zod', '@relais/shared'];
-const FORBIDDEN_DIRS = ['domain', 'data', 'actions'];
+const FORBIDDEN_DIRS = ['domain', 'data', 'actions', 'engine', 'providers'];
+
+/**
+ * Every service with an api.ts, and contract files its walk must reach: proof that the walk did
+ * follow the contract (api.ts gathers the contract files, which reach the vocabulary and helpers).
+ */
+const SERVICES: Record<string, string[]> = {
+  contacts: ['contract/channels.ts', 'contract/settings.ts', 'contract/vocabulary.ts', 'contract/parsing.ts'],
+  domiciliation: [],
+  mail: [],
+  notifications: ['contract/settings.ts', 'contract/vocabulary.ts'],
+  exchanges: [],
+};
 
 interface Import {
   specifier: string;
@@ -85,16 +98,22 @@ function walkContract(root: string, entry: string): Walk {
   return { files: [...seen].map((f) => path.relative(root, f)).sort(), problems };
 }
 
-describe('the contacts contract (src/api.ts)', () => {
-  it('reaches no domain, data or action file, and no package but zod and @relais/shared', () => {
-    const { files, problems } = walkContract(SRC, 'api.ts');
-    expect(problems).to.deep.equal([]);
-    // The walk did follow the contract: api.ts gathers every contract file, which reach the vocabulary and the parsing helpers.
-    expect(files).to.include.members(['api.ts', 'contract/channels.ts', 'contract/settings.ts', 'contract/vocabulary.ts', 'contract/parsing.ts']);
-    expect(files.every((f) => f === 'api.ts' || f.startsWith(`contract${path.sep}`))).to.equal(true, files.join(', '));
+describe('the service contracts (services/*/src/api.ts)', () => {
+  it('covers every service with an api.ts', () => {
+    const withApi = readdirSync(SERVICES_DIR).filter((name) => existsSync(path.join(SERVICES_DIR, name, 'src/api.ts')));
+    expect(withApi.sort()).to.deep.equal(Object.keys(SERVICES).sort());
   });
 
-  it('the walk catches what it must: multi-line, re-exported, type-only and dynamic imports', () => {
+  for (const [service, reached] of Object.entries(SERVICES)) {
+    it(`${service}: reaches only its contract files, no ${FORBIDDEN_DIRS.join(', ')} file and no package but zod and @relais/shared`, () => {
+      const { files, problems } = walkContract(path.join(SERVICES_DIR, service, 'src'), 'api.ts');
+      expect(problems).to.deep.equal([]);
+      expect(files).to.include.members(['api.ts', ...reached.map((f) => f.split('/').join(path.sep))]);
+      expect(files.every((f) => f === 'api.ts' || f.startsWith(`contract${path.sep}`))).to.equal(true, files.join(', '));
+    });
+  }
+
+  it('the walk catches what it must: multi-line, re-exported, type-only and dynamic imports, in every forbidden folder', () => {
     const root = mkdtempSync(path.join(os.tmpdir(), 'contract-purity-'));
     try {
       const write = (file: string, text: string) => {
@@ -119,16 +138,20 @@ describe('the contacts contract (src/api.ts)', () => {
       write('contract/b.ts', "import mongoose from 'mongoose';\nexport const load = () => import('../data/repo');\nexport { thing } from './missing';\n");
       write('domain/doc.ts', 'export interface Doc { id: string }\n');
       write('data/repo.ts', "import { helper } from '../actions/helper';\nexport const repo = helper;\n");
-      write('actions/helper.ts', 'export const helper = 1;\n');
+      write('actions/helper.ts', "export { helper } from '../engine/loop';\n");
+      write('engine/loop.ts', "import '../providers/sms';\nexport const helper = 1;\n");
+      write('providers/sms.ts', 'export {};\n');
 
       const { files, problems } = walkContract(root, 'api.ts');
-      expect(files).to.deep.equal(['actions/helper.ts', 'api.ts', 'contract/a.ts', 'contract/b.ts', 'data/repo.ts', 'domain/doc.ts'].map((f) => f.split('/').join(path.sep)));
+      expect(files).to.deep.equal(['actions/helper.ts', 'api.ts', 'contract/a.ts', 'contract/b.ts', 'data/repo.ts', 'domain/doc.ts', 'engine/loop.ts', 'providers/sms.ts'].map((f) => f.split('/').join(path.sep)));
       expect(problems.map((p) => p.split(path.sep).join('/')).sort()).to.deep.equal([
         'actions/helper.ts: under src/actions',
         "contract/b.ts: cannot resolve './missing'",
         "contract/b.ts: imports the package 'mongoose'",
         'data/repo.ts: under src/data',
         'domain/doc.ts: under src/domain',
+        'engine/loop.ts: under src/engine',
+        'providers/sms.ts: under src/providers',
       ]);
     } finally {
       rmSync(root, { recursive: true, force: true });
