@@ -5,7 +5,6 @@ import {
   connectDatabase,
   isDuplicateKey,
   withTimeout,
-  type AuthContext,
   type BaseConfig,
   type OrgContext,
 } from '@relais/shared';
@@ -20,17 +19,12 @@ import {
   type UserDoc,
 } from './models';
 import { IdempotencyKeys } from '../http/idempotency';
+import type { Principal } from './principal';
 
-/** What the services receive in ctx.meta.org: the org settings they need to interpret input. */
 /** The org facts put in every call's meta (shared OrgContext). */
 export type OrgMeta = OrgContext;
 
-/** A verified bearer token. */
-export interface Principal {
-  auth: AuthContext;
-  org: OrgMeta;
-  tokenId: string;
-}
+export type { Principal };
 
 export class OrgRepository {
   constructor(private readonly model: Model<OrgDoc>) {}

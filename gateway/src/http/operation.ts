@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import type { Role, Route, StreamedFile } from '@relais/shared';
-import type { Principal } from '../auth/store';
+import type { Principal } from '../auth/principal';
 
 /**
  * How a caller proves who it is: an API token (`bearer`), the platform operator's

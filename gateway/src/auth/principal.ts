@@ -1,0 +1,11 @@
+import type { AuthContext, OrgContext } from '@relais/shared';
+
+/**
+ * Who a verified bearer token speaks for: what the HTTP layer passes to an operation. Types only,
+ * apart from the store that verifies tokens, so operations do not depend on it.
+ */
+export interface Principal {
+  auth: AuthContext;
+  org: OrgContext;
+  tokenId: string;
+}
