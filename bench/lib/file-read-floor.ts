@@ -11,15 +11,14 @@ import mongoose from 'mongoose';
  * - GET /v1/parties/:partyId and /v1/parties/:partyId/channels: findOne { orgId, _id } (lean), the
  *   document as stored or its channels;
  * - GET /v1/parties?assignedTo=&limit=: find { orgId, assignedTo } sorted by sortKey, limit + 1;
- * - GET /v1/people?name=&limit=: find { orgId, kind: 'person', $and: [{ searchKeys: /^word/ }] } sorted
- *   by sortKey, limit + 1 (the name is one normalized word here; the bench sends nothing else).
+ * - GET /v1/people?name=&limit=: find { orgId, kind: 'person', searchKeys: word } sorted by sortKey,
+ *   limit + 1: the stored keys hold every prefix of a name up to 24 characters (domain/search.ts
+ *   nameFilter), and the name is one normalized word of three letters here; the bench sends nothing else.
  */
 export interface FileReadFloor {
   port: number;
   close(): Promise<void>;
 }
-
-const escapeRegex = (text: string) => text.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
 
 export async function startFileReadFloor(opts: { mongoUrl: string; dbName: string; orgId: string }): Promise<FileReadFloor> {
   // The pool and timeouts of a Relais service's connection (shared/src/db.ts).
@@ -58,7 +57,7 @@ export async function startFileReadFloor(opts: { mongoUrl: string; dbName: strin
     const limit = limitOf(req.query.limit);
     const word = String(req.query.name).toLowerCase();
     const docs = await parties
-      .find({ orgId, kind: 'person', $and: [{ searchKeys: { $regex: `^${escapeRegex(word)}` } }] })
+      .find({ orgId, kind: 'person', searchKeys: word })
       .sort({ sortKey: 1 })
       .limit(limit + 1)
       .lean()

@@ -18,6 +18,7 @@ import { Parties } from './data/parties';
 import { Register } from './data/register';
 import { RescreenJobs, ScreeningLog } from './data/screening';
 import { ContactSettings } from './data/settings';
+import { SEARCH_VERSION } from './domain/search';
 import { Files } from './files';
 import { RESCREEN_DEFAULTS, Rescreen, clientContactSource, partySource, type RescreenOptions } from './rescreen';
 import { REGISTER_REFRESH_MS, RegisterIndexCache, Screening } from './screening';
@@ -34,6 +35,7 @@ export function contactsService(config: BaseConfig, options: ContactsServiceOpti
   let rt: ServiceRuntime | null = null;
   let outbox: Outbox | undefined;
   let subscriptions: Subscription[] = [];
+  let backfill: { stop: AbortController; done: Promise<void> } | undefined;
   // Filled when the service starts; the actions read it at call time.
   const deps = {} as ContactsDeps;
 
@@ -55,6 +57,17 @@ export function contactsService(config: BaseConfig, options: ContactsServiceOpti
       rt = await openRuntime(config, SERVICE, this.logger as unknown as Logger);
       deps.parties = Parties.open(rt.db);
       await deps.parties.init();
+      const logger = this.logger as unknown as Logger;
+      // Parties stored with an older form of search keys get the current one, in the background so that the
+      // service answers at once; until then a name search finds them only by whole words.
+      const stop = new AbortController();
+      backfill = {
+        stop,
+        done: deps.parties.backfillSearchKeys(config.DB_UPDATE_BATCH, stop.signal).then(
+          (rewritten) => logger.info({ rewritten, searchVersion: SEARCH_VERSION }, 'search keys: parties of an older form rewritten'),
+          (err: unknown) => logger.warn({ err: (err as Error).message }, 'search keys: backfill stopped by an error, resumed at the next start'),
+        ),
+      };
       deps.attachments = Attachments.open(rt.db, { maxBytes: config.ATTACHMENT_MAX_BYTES });
       await deps.attachments.init();
       outbox = new Outbox({ events: rt.events, model: deps.parties.raw, dbTimeoutMs: config.DB_TIMEOUT_MS, logger: this.logger as never });
@@ -68,7 +81,6 @@ export function contactsService(config: BaseConfig, options: ContactsServiceOpti
       await deps.contactActions.init();
       deps.clientContacts = ClientContacts.open(rt.db);
       await deps.clientContacts.init();
-      const logger = this.logger as unknown as Logger;
       const register = Register.open(rt.db);
       const screeningLog = ScreeningLog.open(rt.db, config.DB_UPDATE_BATCH);
       const rescreenJobs = RescreenJobs.open(rt.db);
@@ -88,6 +100,8 @@ export function contactsService(config: BaseConfig, options: ContactsServiceOpti
     },
 
     async stopped() {
+      backfill?.stop.abort();
+      await backfill?.done;
       await deps.rescreen?.stop();
       await Promise.all(subscriptions.map((s) => s.stop()));
       await outbox?.stop();

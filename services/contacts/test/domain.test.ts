@@ -10,7 +10,7 @@ import {
   toPerson,
 } from '../src/domain/people';
 import { canonicalLanguage, decodeCursor, encodeCursor, searchText } from '../src/contract/parsing';
-import { escapeRegex, nameFilter, nameKeys, sortKey } from '../src/domain/search';
+import { PREFIX_CAP, SEARCH_VERSION, escapeRegex, nameFilter, nameKeys, partySearchKeys, sortKey } from '../src/domain/search';
 
 const agent = { orgId: 'org-1', userId: 'user-1', role: 'agent' as const };
 const id = '6f1c8d7e-52d4-4e0b-9a59-0d8f3e9c1a11';
@@ -32,9 +32,27 @@ describe('name search keys', () => {
     expect(searchText('Ἀθηνᾶ')).to.equal('αθηνα');
   });
 
-  it('keys every word of every name, and each compound name run together', () => {
-    expect(nameKeys(['Martin', 'Jean-Pierre', undefined])).to.deep.equal(['martin', 'jean', 'pierre', 'jeanpierre']);
-    expect(nameKeys(["N'Diaye", 'Awa', 'awa'])).to.deep.equal(['n', 'diaye', 'ndiaye', 'awa']);
+  it('keys every word of every name, and each compound name run together, with every prefix of each', () => {
+    expect(nameKeys(['Lea', 'Jean-Pi', undefined])).to.deep.equal(['l', 'le', 'lea', 'j', 'je', 'jea', 'jean', 'p', 'pi', 'jeanp', 'jeanpi']);
+    expect(nameKeys(["N'Diaÿe", 'AWA', 'awa'])).to.deep.equal(
+      ['n', 'd', 'di', 'dia', 'diay', 'diaye', 'nd', 'ndi', 'ndia', 'ndiay', 'ndiaye', 'a', 'aw', 'awa'],
+    );
+    expect(nameKeys(['Martin', 'Jean-Pierre'])).to.include.members(['martin', 'jean', 'pierre', 'jeanpierre', 'mar', 'pie', 'jeanp']);
+  });
+
+  it('keeps prefixes up to PREFIX_CAP characters, and every key in full', () => {
+    const long = 'Wolfeschlegelsteinhausenbergerdorff';
+    const keys = nameKeys([long]);
+    expect(keys).to.have.length(PREFIX_CAP + 1);
+    expect(keys[PREFIX_CAP - 1]).to.equal('wolfeschlegelsteinhausen');
+    expect(keys[PREFIX_CAP]).to.equal('wolfeschlegelsteinhausenbergerdorff');
+    expect(keys.every((k) => k.length <= PREFIX_CAP || k === 'wolfeschlegelsteinhausenbergerdorff')).to.equal(true);
+  });
+
+  it("keys a person by last, first and usage names and a company by its name, at the current version's form", () => {
+    expect(partySearchKeys({ kind: 'person', lastName: 'Roux', firstName: 'Al', usageName: 'Bo' })).to.deep.equal(nameKeys(['Roux', 'Al', 'Bo']));
+    expect(partySearchKeys({ kind: 'company', companyName: 'SARL Roux', lastName: 'ignored' })).to.deep.equal(nameKeys(['SARL Roux']));
+    expect(SEARCH_VERSION).to.equal(2);
   });
 
   it('sorts by last name then first name, accents ignored, a shorter last name first', () => {
@@ -53,12 +71,45 @@ describe('name search keys', () => {
     expect(new RegExp(`^${escapeRegex('.*')}`).test('anything')).to.equal(false);
   });
 
-  it('builds one anchored condition per word, and resumes after a sort key', () => {
-    expect(nameFilter({ words: ['pier', 'lu'], after: 'k' })).to.deep.equal({
-      $and: [{ searchKeys: { $regex: '^pier' } }, { searchKeys: { $regex: '^lu' } }],
+  it('makes each word an equality on a stored prefix, the longest at the top level, and resumes after a sort key', () => {
+    expect(nameFilter({ words: ['lu', 'pier'], after: 'k' })).to.deep.equal({
+      searchKeys: 'pier',
+      $and: [{ searchKeys: 'lu' }],
       sortKey: { $gt: 'k' },
     });
+    expect(nameFilter({ words: ['d'] })).to.deep.equal({ searchKeys: 'd' });
+    expect(nameFilter({ words: ['jean', 'lu', 'jean'] })).to.deep.equal({ searchKeys: 'jean', $and: [{ searchKeys: 'lu' }] });
     expect(nameFilter({})).to.deep.equal({});
+  });
+
+  it('matches a word longer than PREFIX_CAP by its stored prefix and an anchored regex on the whole word', () => {
+    const word = 'wolfeschlegelsteinhausenberger';
+    expect(nameFilter({ words: ['hu', word] })).to.deep.equal({
+      searchKeys: 'wolfeschlegelsteinhausen',
+      $and: [{ searchKeys: { $regex: '^wolfeschlegelsteinhausenberger' } }, { searchKeys: 'hu' }],
+    });
+    expect(nameFilter({ words: [`${'a'.repeat(PREFIX_CAP)}.*`] })).to.deep.equal({
+      searchKeys: 'a'.repeat(PREFIX_CAP),
+      $and: [{ searchKeys: { $regex: `^${'a'.repeat(PREFIX_CAP)}\\.\\*` } }],
+    });
+  });
+
+  it('finds by a prefix exactly the names a key of which begins with it', () => {
+    // What the database does with nameFilter: every condition must equal a key, or match its regex.
+    const matches = (names: string[], query: string[]) => {
+      const keys = nameKeys(names);
+      const { sortKey: _, $and = [], ...top } = nameFilter({ words: query }) as { $and?: { searchKeys: unknown }[]; sortKey?: unknown; searchKeys: unknown };
+      return [top, ...$and].every(({ searchKeys: c }) =>
+        typeof c === 'string' ? keys.includes(c) : keys.some((k) => new RegExp((c as { $regex: string }).$regex).test(k)),
+      );
+    };
+    const long = ['Wolfeschlegelsteinhausenbergerdorff', 'Hubert'];
+    expect(matches(long, ['wolfeschlegelsteinhausenberger', 'hu'])).to.equal(true);
+    expect(matches(long, ['wolfeschlegelsteinhausenbergerx'])).to.equal(false);
+    expect(matches(long, ['wolfeschlegelsteinhausen'])).to.equal(true);
+    expect(matches(['Jean-Pierre', 'Martin'], ['jeanp', 'mar'])).to.equal(true);
+    expect(matches(['Jean-Pierre', 'Martin'], ['pierre', 'luc'])).to.equal(false);
+    expect(matches(['Martin'], ['artin'])).to.equal(false);
   });
 
   it('gives back the sort key of a cursor, and nothing for text that is not one', () => {
@@ -74,7 +125,8 @@ describe('people search query', () => {
     const input = parseInput(searchPeopleInput, { name: ' Pièr  LU ', customId: ' 3 ', birthDate: '1976-10-03', limit: '5' });
     expect(peopleQuery(input)).to.deep.equal({
       filter: {
-        $and: [{ searchKeys: { $regex: '^pier' } }, { searchKeys: { $regex: '^lu' } }],
+        searchKeys: 'pier',
+        $and: [{ searchKeys: 'lu' }],
         customIdKey: 'custom:3',
         birthDate: '1976-10-03',
       },
@@ -83,11 +135,17 @@ describe('people search query', () => {
     });
   });
 
+  it('normalizes a query of several words, a long one included, as the keys were', () => {
+    const input = parseInput(searchPeopleInput, { name: 'WOLFESCHLEGELSTEINHÄUSENBERGER é Dupond' });
+    expect(peopleQuery(input).filter).to.deep.equal({
+      searchKeys: 'wolfeschlegelsteinhausen',
+      $and: [{ searchKeys: { $regex: '^wolfeschlegelsteinhausenberger' } }, { searchKeys: 'dupond' }, { searchKeys: 'e' }],
+    });
+  });
+
   it('turns operators and patterns typed as a name into plain words', () => {
     const input = parseInput(searchPeopleInput, { name: '{"$gt":""} .*' });
-    expect(peopleQuery(input).filter).to.deep.equal({
-      $and: [{ searchKeys: { $regex: '^gt' } }],
-    });
+    expect(peopleQuery(input).filter).to.deep.equal({ searchKeys: 'gt' });
     expect(input.limit).to.equal(20);
   });
 
@@ -179,7 +237,8 @@ describe('person files', () => {
       birthPlace: 'Saint Denis',
       customId: '3',
       customIdKey: 'custom:3',
-      searchKeys: ['pierre', 'lucas'],
+      searchKeys: nameKeys(['Pierre', 'Lucas']),
+      searchVersion: SEARCH_VERSION,
       sortKey: `pierre\u0001lucas\u0001${id}`,
       revision: 1,
       createdAt: now,
@@ -204,7 +263,9 @@ describe('person files', () => {
     expect(next).to.include({ usageName: 'Lulu', customIdKey: `id:${id}`, revision: 2, updatedBy: 'user-2', createdBy: 'user-1' });
     expect(next).not.to.have.property('customId');
     expect(next).not.to.have.property('birthPlace');
-    expect(next.searchKeys).to.deep.equal(['pierre', 'lucas', 'lulu']);
+    expect(next.searchKeys).to.deep.equal(nameKeys(['Pierre', 'Lucas', 'Lulu']));
+    expect(next.searchKeys).to.include.members(['pierre', 'lucas', 'lulu', 'l', 'lul']);
+    expect(next.searchVersion).to.equal(SEARCH_VERSION);
     expect(next.updatedAt).to.equal(later);
   });
 

@@ -6,6 +6,7 @@ import { testConfig, uniqueNamespace } from '@relais/shared/testing';
 import { createPersonInput, searchPeopleInput } from '../src/api';
 import { Parties } from '../src/data/parties';
 import { applyChanges, newPerson, page, peopleQuery, toPerson, type PersonDoc } from '../src/domain/people';
+import { SEARCH_VERSION } from '../src/domain/search';
 
 const staff = (orgId: string): AuthContext => ({ orgId, userId: randomUUID(), role: 'agent' });
 const personOf = (orgId: string, fields: Record<string, unknown>): PersonDoc =>
@@ -97,11 +98,49 @@ describe('people repository (real database)', function () {
       expect(third.nextCursor).to.equal(null);
     });
 
+    it('finds a name longer than the stored prefixes by the whole word typed, and by a single letter', async () => {
+      const elsewhere = randomUUID();
+      await people.insert(personOf(elsewhere, { lastName: 'Wolfeschlegelsteinhausenbergerdorff', firstName: 'Hubert' }));
+      await people.insert(personOf(elsewhere, { lastName: 'Wolfeschlegelsteinhausenbach', firstName: 'Anna' }));
+      expect(await names(elsewhere, { name: 'Wolfeschlegelsteinhausenberger' })).to.deep.equal(['Hubert Wolfeschlegelsteinhausenbergerdorff']);
+      expect(await names(elsewhere, { name: 'wolfeschlegelsteinhausen' })).to.have.length(2);
+      expect(await names(elsewhere, { name: 'wolfeschlegelsteinhausenbergerx' })).to.deep.equal([]);
+      expect(await names(elsewhere, { name: 'h wolfeschlegelsteinhausenb' })).to.deep.equal(['Hubert Wolfeschlegelsteinhausenbergerdorff']);
+      expect(await names(elsewhere, { name: 'a' })).to.deep.equal(['Anna Wolfeschlegelsteinhausenbach']);
+    });
+
     it('does not take a company of the org for a person', async () => {
       const company = { ...personOf(org, { lastName: 'Pierre & Fils' }), _id: randomUUID(), kind: 'company' };
       await db.collection('parties').insertOne({ ...company, customIdKey: `id:${company._id}` } as never);
       expect(await people.ofKind(org, 'person', company._id)).to.equal(null);
       expect(await names(org, { name: 'pierre fils' })).to.deep.equal([]);
+    });
+  });
+
+  describe('search keys backfill', () => {
+    const org = randomUUID();
+    const names = async (criteria: Record<string, unknown>) =>
+      (await people.searchPeople(org, peopleQuery(parseInput(searchPeopleInput, criteria)))).map((p) => `${p.firstName} ${p.lastName}`);
+
+    it('gives the parties stored with older keys the current ones, once, and leaves current ones alone', async () => {
+      // As stored before prefixes were: whole words only, no searchVersion (and one at version 1).
+      const { searchVersion: _, ...curie } = { ...personOf(org, { lastName: 'Curie', firstName: 'Marie' }), searchKeys: ['curie', 'marie'] };
+      const joliot = { ...personOf(org, { lastName: 'Joliot', firstName: 'Irène' }), searchKeys: ['joliot', 'irene'], searchVersion: 1 };
+      // Written by current code: its keys are not recomputed (these ones would be, were they stale).
+      const current = { ...personOf(org, { lastName: 'Langevin', firstName: 'Paul' }), searchKeys: ['langevin', 'paul', 'lan'] };
+      await db.collection('parties').insertMany([curie, joliot, current] as never[]);
+      expect(await names({ name: 'cur' })).to.deep.equal([]);
+
+      expect(await people.backfillSearchKeys(1)).to.equal(2);
+      expect(await names({ name: 'cur' })).to.deep.equal(['Marie Curie']);
+      expect(await names({ name: 'ma cu' })).to.deep.equal(['Marie Curie']);
+      expect(await names({ name: 'IRÈ' })).to.deep.equal(['Irène Joliot']);
+      expect(await names({ name: 'lang' })).to.deep.equal([]);
+      const stored = (await people.byId(org, curie._id))!;
+      expect(stored).to.include({ searchVersion: SEARCH_VERSION, revision: curie.revision, lastName: 'Curie' });
+      expect((await people.byId(org, current._id))!.searchKeys).to.deep.equal(['langevin', 'paul', 'lan']);
+
+      expect(await people.backfillSearchKeys(10)).to.equal(0);
     });
   });
 

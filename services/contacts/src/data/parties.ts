@@ -5,6 +5,7 @@ import type { PartyKind } from '../contract/vocabulary';
 import type { CompanyDoc } from '../domain/companies';
 import type { PartiesQuery, PartyBase } from '../domain/parties';
 import type { PeopleQuery, PersonDoc } from '../domain/people';
+import { SEARCH_VERSION, partySearchKeys } from '../domain/search';
 
 /**
  * The `parties` collection: every person or company an org keeps a file on. Fields common
@@ -18,6 +19,7 @@ const partySchema = new mongoose.Schema<PartyBase>(
     customId: String,
     customIdKey: { type: String, required: true },
     searchKeys: { type: [String], required: true },
+    searchVersion: Number,
     sortKey: { type: String, required: true },
     revision: { type: Number, required: true },
     createdAt: { type: Date, required: true },
@@ -40,7 +42,7 @@ const partySchema = new mongoose.Schema<PartyBase>(
 );
 // Serves "customId unique in the org" and the search by customId: { orgId, customIdKey }.
 partySchema.index({ orgId: 1, customIdKey: 1 }, { unique: true });
-// Serves the search by name: { orgId, searchKeys: /^prefix/ } for each word of the query.
+// Serves the search by name: { orgId, searchKeys: prefix } for each word of the query (domain/search.ts nameFilter).
 partySchema.index({ orgId: 1, searchKeys: 1 });
 // Serves listing an org's parties in name order, page after page: { orgId, sortKey > cursor } sorted by sortKey.
 partySchema.index({ orgId: 1, sortKey: 1 });
@@ -86,6 +88,11 @@ export class ConcurrentChangeError extends Error {
 }
 
 type AnyParty = PersonDoc | CompanyDoc;
+
+/** The fields the search keys are computed from, and those the backfill's write checks. */
+const NAME_FIELDS = { _id: 1, kind: 1, lastName: 1, firstName: 1, usageName: 1, companyName: 1, revision: 1, searchVersion: 1 } as const;
+/** Passes of the backfill: a write computed before a pass may put back old keys, the next pass finds them. */
+const BACKFILL_PASSES = 3;
 
 /** The parties of every kind: one collection, one model per kind, writes of any kind by the base model. */
 export class Parties extends TenantRepository<PartyBase> {
@@ -174,6 +181,47 @@ export class Parties extends TenantRepository<PartyBase> {
       if (await this.replace(orgId, next, current.revision)) return next;
     }
     throw new ConcurrentChangeError(`party ${partyId} kept changing during the update`);
+  }
+
+  /**
+   * Rewrites the searchKeys of the parties stored in an older form (searchVersion absent or
+   * lower than SEARCH_VERSION), of every org, `batch` writes per command; returns how many it
+   * rewrote. Each write applies only to the revision and version it was read at: a party changed
+   * meanwhile was written by current code, or is found again by the next pass. Idempotent. A
+   * system write across orgs, the only one. With nothing to do it costs one read of the collection
+   * (FerretDB evaluates the filter itself), a cursor of the few fields the keys come from.
+   * Stops after the write in flight once `signal` is aborted (the service stopping).
+   */
+  async backfillSearchKeys(batch: number, signal?: AbortSignal): Promise<number> {
+    const stale = { $or: [{ searchVersion: { $exists: false } }, { searchVersion: { $lt: SEARCH_VERSION } }] };
+    let rewritten = 0;
+    for (let pass = 0; pass < BACKFILL_PASSES; pass++) {
+      let found = 0;
+      let pending: AnyParty[] = [];
+      const flush = async () => {
+        if (pending.length === 0) return;
+        const res = await this.parties.bulkWrite(
+          pending.map((d) => ({
+            updateOne: {
+              filter: { _id: d._id, revision: d.revision, searchVersion: d.searchVersion ?? { $exists: false } },
+              update: { $set: { searchKeys: partySearchKeys(d), searchVersion: SEARCH_VERSION } },
+            },
+          })),
+          { ordered: false },
+        );
+        rewritten += res.modifiedCount;
+        pending = [];
+      };
+      for await (const doc of this.parties.find(stale, NAME_FIELDS).lean<AnyParty>().cursor({ batchSize: 500 })) {
+        if (signal?.aborted) return rewritten;
+        found++;
+        pending.push(doc);
+        if (pending.length >= batch) await flush();
+      }
+      await flush();
+      if (found === 0) break;
+    }
+    return rewritten;
   }
 
   /** People matching a search, in name order. */

@@ -1,7 +1,7 @@
 import type { AuthContext } from '@relais/shared';
 import type { CreateCompanyInput, UpdateCompanyInput } from '../contract/parties';
 import { customIdKey, patched, type PartyBase } from './parties';
-import { nameKeys, sortKey } from './search';
+import { SEARCH_VERSION, partySearchKeys, sortKey } from './search';
 
 /** A company the org keeps a file on (a debtor, a client): a party of kind `company`. Pure. */
 export interface CompanyDoc extends PartyBase {
@@ -18,7 +18,8 @@ const FIELDS = ['companyName', ...OPTIONAL_FIELDS] as const;
 function derived(doc: Pick<CompanyDoc, '_id' | 'companyName' | 'customId'>) {
   return {
     customIdKey: customIdKey(doc.customId, doc._id),
-    searchKeys: nameKeys([doc.companyName]),
+    searchKeys: partySearchKeys({ ...doc, kind: 'company' }),
+    searchVersion: SEARCH_VERSION,
     sortKey: sortKey(doc.companyName, '', doc._id),
   };
 }

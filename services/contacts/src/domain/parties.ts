@@ -41,7 +41,10 @@ export interface PartyBase {
   customId?: string;
   /** customId, or the party's id when it has none: keeps the unique index total (see customIdKey). */
   customIdKey: string;
+  /** Normalized name keys and their prefixes (domain/search.ts nameKeys), in the form of searchVersion. */
   searchKeys: string[];
+  /** The form of searchKeys (SEARCH_VERSION); absent on parties stored before it was recorded (form 1). */
+  searchVersion?: number;
   sortKey: string;
   /** Incremented by every change; a write applies only to the revision it was computed from. */
   revision: number;

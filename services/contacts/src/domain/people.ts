@@ -2,7 +2,7 @@ import type { AuthContext } from '@relais/shared';
 import { customIdKey, customIdLookup, patched, type PartyBase } from './parties';
 import type { CreatePersonInput, SearchPeopleInput, Sex, UpdatePersonInput } from '../api';
 import { decodeCursor, encodeCursor, searchWords } from '../contract/parsing';
-import { nameFilter, nameKeys, sortKey } from './search';
+import { SEARCH_VERSION, nameFilter, partySearchKeys, sortKey } from './search';
 
 export type { PartyBase, RemovedChannel } from './parties';
 
@@ -39,7 +39,8 @@ export function birthDateProblem(birthDate: string, today: string): string | nul
 function derived(doc: Pick<PersonDoc, '_id' | 'lastName' | 'firstName' | 'usageName' | 'customId'>) {
   return {
     customIdKey: customIdKey(doc.customId, doc._id),
-    searchKeys: nameKeys([doc.lastName, doc.firstName, doc.usageName]),
+    searchKeys: partySearchKeys({ ...doc, kind: 'person' }),
+    searchVersion: SEARCH_VERSION,
     sortKey: sortKey(doc.lastName, doc.firstName, doc._id),
   };
 }
