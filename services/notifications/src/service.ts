@@ -40,7 +40,7 @@ import { PendingMail } from './data/pendingMail';
 import { CONSENT_CHANGES_KEPT_MS, Recipients } from './data/recipients';
 import { Schedule } from './data/schedule';
 import { SettingsRepo } from './data/settings';
-import { contactDelivery, contactDeliveryId, contactEmailDelivery } from './domain/deliveries';
+import { contactDelivery, contactDeliveryId, contactEmailDelivery, type DeliveryDoc } from './domain/deliveries';
 import { localTime } from './domain/localTime';
 import { nextSlot, previousSlot, reminderAt, scheduleKey, type Weekday } from './domain/schedule';
 import { applySettings, defaultSettings, type OrgSettings } from './domain/settings';
@@ -109,6 +109,17 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
 
   const settingsOf = async (orgId: string, zone: string): Promise<OrgSettings> =>
     (await settingsRepo.get(orgId)) ?? defaultSettings(orgId, zone);
+
+  /**
+   * A message a staff member sends from a file: its delivery, built from the org's settings (which
+   * may refuse it), sent now. The same request again (an answer lost) answers the first's delivery,
+   * sent once, whatever changed since.
+   */
+  const sendContact = async (orgId: string, ref: string, zone: string, build: (org: OrgSettings) => DeliveryDoc) => {
+    const deliveryId = contactDeliveryId(orgId, ref);
+    if (!(await deliveries.exists(deliveryId))) await scheduler.sendNow(build(await settingsOf(orgId, zone)));
+    return { deliveryId };
+  };
 
   const settingsView = (s: OrgSettings) => ({
     smsEnabled: s.smsEnabled,
@@ -362,29 +373,18 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
       sendContactSms: defineAction({
         input: sendContactSmsInput,
         roles: CONTACT_SMS_SENDERS,
-        async handler(input, auth, ctx) {
-          const deliveryId = contactDeliveryId(auth.orgId, input.ref);
-          // The same request again (an answer lost): the delivery of the first, sent once, whatever changed since.
-          if (await deliveries.exists(deliveryId)) return { deliveryId };
-          const org = await settingsOf(auth.orgId, orgOf(ctx).timeZone);
-          if (!org.smsEnabled) throw conflict('SMS are switched off for this organisation: an admin switches them on in the SMS settings first.');
-          if (!org.senderId) throw conflict('No SMS sender id is set for this organisation: an admin sets one in the SMS settings first.');
-          await scheduler.sendNow(contactDelivery(auth.orgId, input, { senderId: org.senderId, signature: org.signature }, clock.now()));
-          return { deliveryId };
-        },
+        handler: (input, auth, ctx) =>
+          sendContact(auth.orgId, input.ref, orgOf(ctx).timeZone, (org) => {
+            if (!org.smsEnabled) throw conflict('SMS are switched off for this organisation: an admin switches them on in the SMS settings first.');
+            if (!org.senderId) throw conflict('No SMS sender id is set for this organisation: an admin sets one in the SMS settings first.');
+            return contactDelivery(auth.orgId, input, { senderId: org.senderId, signature: org.signature }, clock.now());
+          }),
       }),
 
       sendContactEmail: defineAction({
         input: sendContactEmailInput,
         roles: CONTACT_SMS_SENDERS,
-        async handler(input, auth, ctx) {
-          const deliveryId = contactDeliveryId(auth.orgId, input.ref);
-          // The same request again (an answer lost): the delivery of the first, sent once.
-          if (await deliveries.exists(deliveryId)) return { deliveryId };
-          const org = await settingsOf(auth.orgId, orgOf(ctx).timeZone);
-          await scheduler.sendNow(contactEmailDelivery(auth.orgId, input, org.signature, clock.now()));
-          return { deliveryId };
-        },
+        handler: (input, auth, ctx) => sendContact(auth.orgId, input.ref, orgOf(ctx).timeZone, (org) => contactEmailDelivery(auth.orgId, input, org.signature, clock.now())),
       }),
 
       providerStatus: defineSystemAction({

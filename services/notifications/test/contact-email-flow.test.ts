@@ -1,13 +1,12 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import type { ServiceBroker, ServiceSchema } from 'moleculer';
-import type { Connection } from 'mongoose';
-import { DurableEvents, connectDatabase, type AuthContext, type BaseConfig, type Envelope, type Subscription } from '@relais/shared';
+import type { ServiceBroker } from 'moleculer';
+import type { AuthContext, BaseConfig, Envelope } from '@relais/shared';
 import { as, dropTestDatabases, eventually, refusal, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
 import { SmtpEmailProvider } from '../src/providers/smtp';
 import { notificationsService } from '../src/service';
 import { FakeSmtp } from './support/fakeSmtp';
-import { MemoryProvider, notificationsTestConfig } from './testkit';
+import { MemoryProvider, notificationsTestConfig, outcomeConsumer } from './testkit';
 
 type Outcome = Envelope<'delivery.outcome'>;
 interface Entry {
@@ -39,22 +38,7 @@ describe('notifications: contact e-mails sent from a file, and their delivery.ou
   let notifications: ServiceBroker;
   const outcomes: Outcome[] = [];
 
-  let bus: DurableEvents;
-  let contactsDb: Connection;
-  let subscription: Subscription;
-  const consumer: ServiceSchema = {
-    name: 'contacts',
-    async started() {
-      bus = await DurableEvents.connect({ natsUrl: config.NATS_URL, namespace: config.RELAIS_NAMESPACE, name: 'contacts' });
-      contactsDb = await connectDatabase(config, 'contacts');
-      subscription = await bus.consume({ group: 'contacts', type: 'delivery.outcome', db: contactsDb, handle: async (evs) => void outcomes.push(...evs) });
-    },
-    async stopped() {
-      await subscription?.stop();
-      await bus?.close();
-      await contactsDb?.close();
-    },
-  };
+  const consumer = outcomeConsumer(() => config, outcomes);
 
   const send = (params: object, auth: AuthContext = caseworker) =>
     contacts.call('notifications.sendContactEmail', params, as(auth, meta)) as Promise<{ deliveryId: string }>;

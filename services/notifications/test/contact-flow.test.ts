@@ -1,13 +1,13 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import type { ServiceBroker, ServiceSchema } from 'moleculer';
+import type { ServiceBroker } from 'moleculer';
 import type { Connection } from 'mongoose';
-import { DurableEvents, connectDatabase, type AuthContext, type BaseConfig, type Envelope, type Subscription } from '@relais/shared';
+import { connectDatabase, type AuthContext, type BaseConfig, type Envelope } from '@relais/shared';
 import { as, dropTestDatabases, eventually, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
 import { TwilioSmsProvider } from '../src/providers/twilio';
 import { notificationsService } from '../src/service';
 import { FakeTwilio } from './support/fakeTwilio';
-import { notificationsTestConfig } from './testkit';
+import { notificationsTestConfig, outcomeConsumer } from './testkit';
 
 type Outcome = Envelope<'delivery.outcome'>;
 
@@ -30,22 +30,7 @@ describe('notifications: contact SMS sent from a file, and their delivery.outcom
   const outcomes: Outcome[] = [];
 
   /** Stands in for the contacts service: consumes delivery.outcome as its durable consumer does. */
-  let bus: DurableEvents;
-  let contactsDb: Connection;
-  let subscription: Subscription;
-  const consumer: ServiceSchema = {
-    name: 'contacts',
-    async started() {
-      bus = await DurableEvents.connect({ natsUrl: config.NATS_URL, namespace: config.RELAIS_NAMESPACE, name: 'contacts' });
-      contactsDb = await connectDatabase(config, 'contacts');
-      subscription = await bus.consume({ group: 'contacts', type: 'delivery.outcome', db: contactsDb, handle: async (evs) => void outcomes.push(...evs) });
-    },
-    async stopped() {
-      await subscription?.stop();
-      await bus?.close();
-      await contactsDb?.close();
-    },
-  };
+  const consumer = outcomeConsumer(() => config, outcomes);
 
   const send = (params: object, auth: AuthContext = caseworker) =>
     contacts.call('notifications.sendContactSms', params, as(auth, meta)) as Promise<{ deliveryId: string }>;

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { connectDatabase, loadConfig, makeEnvelope, type BaseConfig, type DurableEvents, type MailKind } from '@relais/shared';
+import type { ServiceSchema } from 'moleculer';
+import type { Connection } from 'mongoose';
+import { DurableEvents, connectDatabase, loadConfig, makeEnvelope, type BaseConfig, type Envelope, type MailKind, type Subscription } from '@relais/shared';
 import { eventually } from '@relais/shared/testing';
 import { notificationsConfigSchema, type NotificationsConfig } from '../src/config';
 import { ProviderError, type Accepted, type OutgoingMessage, type Provider, type ProviderMessageState } from '../src/providers/provider';
@@ -15,6 +17,30 @@ export function notificationsTestConfig(base: BaseConfig, overrides: Record<stri
     SETTINGS_CACHE_MS: '0',
     ...overrides,
   });
+}
+
+/**
+ * Stands in for the contacts service in another broker: consumes delivery.outcome as its durable
+ * consumer does, into `outcomes`. `config` is read when the broker starts.
+ */
+export function outcomeConsumer(config: () => BaseConfig, outcomes: Envelope<'delivery.outcome'>[]): ServiceSchema {
+  let bus: DurableEvents | undefined;
+  let db: Connection | undefined;
+  let subscription: Subscription | undefined;
+  return {
+    name: 'contacts',
+    async started() {
+      const c = config();
+      bus = await DurableEvents.connect({ natsUrl: c.NATS_URL, namespace: c.RELAIS_NAMESPACE, name: 'contacts' });
+      db = await connectDatabase(c, 'contacts');
+      subscription = await bus.consume({ group: 'contacts', type: 'delivery.outcome', db, handle: async (evs) => void outcomes.push(...evs) });
+    },
+    async stopped() {
+      await subscription?.stop();
+      await bus?.close();
+      await db?.close();
+    },
+  };
 }
 
 /** A provider that keeps what it is asked to send, in memory. */
