@@ -73,15 +73,6 @@ const companySchema = new mongoose.Schema<CompanyDoc>(
   { _id: false },
 );
 
-/**
- * FerretDB 1.24 reports a unique-index violation by an update as an InternalError (code 1)
- * carrying PostgreSQL's SQLSTATE 23505, not as E11000 as it does for inserts.
- */
-function isUniqueViolationOnUpdate(err: unknown): boolean {
-  const e = err as { code?: number; message?: string };
-  return e?.code === 1 && /SQLSTATE 23505/.test(e.message ?? '');
-}
-
 /** A write computed from a revision that someone else changed meanwhile, too many times in a row. */
 export class ConcurrentChangeError extends Error {
   override name = 'ConcurrentChangeError';
@@ -152,13 +143,10 @@ export class Parties extends TenantRepository<PartyBase> {
    * simultaneous changes of the same file can still lose one.
    */
   async replace(orgId: string, next: PartyBase, revision: number): Promise<boolean> {
-    try {
-      const res = await this.parties.replaceOne(this.scoped(orgId, { _id: next._id, revision }), next).exec();
-      return res.matchedCount === 1;
-    } catch (err) {
-      if (isUniqueViolationOnUpdate(err)) throw Object.assign(new Error('duplicate key on update'), { code: 11000, cause: err });
-      throw err;
-    }
+    // A unique violation (a custom id taken meanwhile) is thrown as it comes: isDuplicateKey reads
+    // MongoDB's E11000 and FerretDB's SQLSTATE 23505 alike.
+    const res = await this.parties.replaceOne(this.scoped(orgId, { _id: next._id, revision }), next).exec();
+    return res.matchedCount === 1;
   }
 
   /**
