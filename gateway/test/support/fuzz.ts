@@ -690,12 +690,22 @@ const BODY_HINTS: Record<string, (c: GenContext) => Record<string, Value>> = {
       ? { kind: 'email', type: c.rng.pick(['private', 'professional']), email: `fuzz-${c.seed}-${c.unique()}@relais.test`, ...(c.full ? { observation: text(c) } : {}) }
       : { kind: 'phone', type: c.rng.pick(['mobile', 'private', 'professional']), number: c.rng.pick(PHONES) },
   'contacts.changeChannel': (c) => (c.full || c.rng.chance(0.5) ? { observation: text(c) } : { kind: 'email', email: `fuzz-${c.seed}-${c.unique()}@relais.test` }),
-  'contacts.recordContactAction': (c) => ({
-    type: 'call',
-    outcome: c.rng.pick(['reached', 'noAnswer', 'voicemail', 'busy']),
-    channelId: c.fx.phones[c.path.partyId ?? ''] ?? c.rng.pick(Object.values(c.fx.phones)),
-    ...(c.full ? { note: text(c) } : {}),
-  }),
+  'contacts.recordContactAction': (c) =>
+    c.rng.chance(0.5)
+      ? {
+          type: 'call',
+          outcome: c.rng.pick(['reached', 'noAnswer', 'voicemail', 'busy']),
+          channelId: c.fx.phones[c.path.partyId ?? ''] ?? c.rng.pick(Object.values(c.fx.phones)),
+          ...(c.full ? { note: text(c) } : {}),
+        }
+      : {
+          // An e-mail through notifications to the file's address (the stack's log provider takes it).
+          type: 'email',
+          channelId: c.fx.channels[c.path.partyId ?? ''] ?? c.rng.pick(Object.values(c.fx.channels)),
+          subject: text(c),
+          text: text(c),
+          ...(c.full ? { note: text(c) } : {}),
+        },
   'contacts.createClientContact': (c) => clientContactBody(c),
   'contacts.updateClientContact': (c) => (c.full || c.rng.chance(0.5) ? clientContactBody(c) : { endDate: c.rng.chance(0.5) ? day(30) : null }),
   'contacts.qualifyChannel': (c) =>
