@@ -198,7 +198,8 @@ export const sendContactSmsInput = z.strictObject({
   text: z.string().trim().min(1, 'cannot be empty').max(1000, 'must be at most 1000 characters'),
   ref: z.uuid({ message: 'must be the id (UUID) of the contact action the SMS is sent for' }),
 });
-export const sendContactSmsOutput = z.object({ deliveryId: z.string().describe("The delivery's id: its `delivery.outcome` names it") });
+/** What `sendContactSms` and `sendContactEmail` answer. */
+export const sendContactOutput = z.object({ deliveryId: z.string().describe("The delivery's id: its `delivery.outcome` names it") });
 
 /**
  * `notifications.sendContactEmail` (an action, no HTTP route): an e-mail a staff member writes from
@@ -212,7 +213,6 @@ export const sendContactEmailInput = z.strictObject({
   text: z.string().trim().min(1, 'cannot be empty').max(10_000, 'must be at most 10000 characters'),
   ref: z.uuid({ message: 'must be the id (UUID) of the contact action the e-mail is sent for' }),
 });
-export const sendContactEmailOutput = sendContactSmsOutput;
 
 /** A provider's status report (verified by the gateway before it reaches the service). */
 export const providerStatusInput = z.strictObject({

@@ -144,7 +144,7 @@ describe('contact e-mail (pure)', () => {
   it('takes the SMTP server\'s acceptance as delivered: it is the last status SMTP reports', () => {
     expect(acceptedStatus('sent', 'email')).to.equal('delivered');
     expect(acceptedStatus('sent', 'sms')).to.equal('sent');
-    expect(acceptedStatus('sending')).to.equal('queued');
+    expect(acceptedStatus('sending', 'sms')).to.equal('queued');
   });
 
   it('reads a refused recipient (550, 551, 553) as a hard bounce, other SMTP replies as soft, and keeps SMS codes apart', () => {

@@ -46,7 +46,7 @@ export const fromProviderStatus = (s: ProviderStatus): DeliveryStatus => (s === 
  * status later. An e-mail the SMTP server accepted is delivered: that acceptance is the last status
  * SMTP reports (a refused recipient fails the send itself). Pure.
  */
-export const acceptedStatus = (s: ProviderStatus, channel: DeliveryChannel = 'sms'): 'queued' | 'sent' | 'delivered' => {
+export const acceptedStatus = (s: ProviderStatus, channel: DeliveryChannel): 'queued' | 'sent' | 'delivered' => {
   if (channel === 'email') return 'delivered';
   return s === 'sent' || s === 'delivered' ? s : 'queued';
 };

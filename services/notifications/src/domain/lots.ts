@@ -1,4 +1,4 @@
-import type { DeliveryDoc } from './deliveries';
+import type { DeliveryChannel, DeliveryDoc } from './deliveries';
 
 /**
  * What the sender needs of a delivery to send it. `type` tells whether the send-time re-check
@@ -36,6 +36,9 @@ export interface LotDoc {
   /** The first round's deliveries (SendItem[]) as one JSON string; read apart from the lot (see SendLots.payload). */
   payload?: string | null;
 }
+
+/** The channel a lot's item goes by (absent from payloads written before e-mail: an SMS). */
+export const channelOf = (d: SendItem): DeliveryChannel => d.channel ?? 'sms';
 
 export const sendItem = (d: DeliveryDoc): SendItem => ({
   _id: d._id,

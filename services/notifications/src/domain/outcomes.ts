@@ -5,7 +5,7 @@ import type { DeliveryDoc, DeliveryStatus } from './deliveries';
 type OutcomeError = NonNullable<EventData<'delivery.outcome'>['error']>;
 
 /** What `delivery.outcome` says of a delivery: read from its row. */
-export type OutcomeSubject = Pick<DeliveryDoc, '_id' | 'orgId' | 'personId' | 'type' | 'ref' | 'to'> & Partial<Pick<DeliveryDoc, 'channel'>>;
+export type OutcomeSubject = Pick<DeliveryDoc, '_id' | 'orgId' | 'personId' | 'type' | 'ref' | 'to' | 'channel'>;
 
 /** The error of a final failure as the row records it: the provider's code, and whether a retry could succeed. */
 export interface FinalError {
@@ -78,7 +78,7 @@ export function outcomeEventId(deliveryId: string): string {
 export function outcomeEvent(doc: OutcomeSubject, status: DeliveryStatus | undefined, error: FinalError | undefined, at: Date): Envelope<'delivery.outcome'> | null {
   const final = outcomeStatus(status);
   if (!final || !doc.to) return null;
-  const medium = doc.channel ?? 'sms';
+  const medium = doc.channel;
   return makeEnvelope(
     'delivery.outcome',
     doc.orgId,

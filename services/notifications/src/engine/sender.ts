@@ -5,7 +5,7 @@ import type { SendLots } from '../data/lots';
 import type { Recipients } from '../data/recipients';
 import type { Schedule } from '../data/schedule';
 import { acceptedStatus, blocker, followsConsent, retryDelayMs, type Outcome } from '../domain/deliveries';
-import { newLot, type LotDoc, type SendItem } from '../domain/lots';
+import { channelOf, newLot, type LotDoc, type SendItem } from '../domain/lots';
 import { ProviderError, type Channel, type Provider } from '../providers/provider';
 import type { SettingsCache } from './settingsCache';
 
@@ -288,7 +288,7 @@ export class Sender {
 
   /** For a lot whose earlier call may have reached the provider: the message, if the provider has it. */
   private async alreadySent(d: SendItem, numbers: (string | null)[], since: Date): Promise<Outcome | null> {
-    const channel = d.channel ?? 'sms';
+    const channel = channelOf(d);
     const provider = this.deps.providers[channel];
     // SMTP cannot be asked: an e-mail whose call went unanswered is sent again (at least once).
     if (!provider.findSent || !d.content) return null;
@@ -301,7 +301,7 @@ export class Sender {
 
   private async sendOne(lot: LotDoc, d: SendItem): Promise<Outcome> {
     const attempt = lot.attempt;
-    const channel = d.channel ?? 'sms';
+    const channel = channelOf(d);
     const provider = this.deps.providers[channel];
     try {
       if (channel === 'sms' && this.deps.rate && this.opts.ratePerSecond > 0) {

@@ -4,7 +4,10 @@
  * the delivery row exists (exactly-once effect is the caller's job, not the provider's).
  */
 
-export type Channel = 'sms' | 'email';
+import type { DeliveryChannel } from '../contract/vocabulary';
+
+/** How a message travels: the contract's delivery channels. */
+export type Channel = DeliveryChannel;
 
 /** Provider-side statuses Relais tracks, in the order they can only move forward. */
 export type ProviderStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'undelivered' | 'failed';
