@@ -8,8 +8,8 @@ import { DEFAULT_WORDINGS, DELIVERY_CHANNELS, DELIVERY_KINDS, DELIVERY_STATUSES 
 const ADMIN: readonly Role[] = ['admin'];
 /** Ops who follow deliveries across the org. */
 const OPS: readonly Role[] = ['admin', 'manager'];
-/** Staff who may write to a file (agents only read): those who send an SMS from it. */
-export const CONTACT_SMS_SENDERS: readonly Role[] = ['admin', 'manager', 'caseworker'];
+/** Staff who may write to a file (agents only read): those who send an SMS or an e-mail from it. */
+export const CONTACT_SENDERS: readonly Role[] = ['admin', 'manager', 'caseworker'];
 
 const personId = z.uuid({ message: 'must be a person id (UUID)' });
 

@@ -18,7 +18,7 @@ import {
   type Subscription,
 } from '@relais/shared';
 import {
-  CONTACT_SMS_SENDERS,
+  CONTACT_SENDERS,
   deliveriesInput,
   emptyInput,
   historyInput,
@@ -372,7 +372,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
 
       sendContactSms: defineAction({
         input: sendContactSmsInput,
-        roles: CONTACT_SMS_SENDERS,
+        roles: CONTACT_SENDERS,
         handler: (input, auth, ctx) =>
           sendContact(auth.orgId, input.ref, orgOf(ctx).timeZone, (org) => {
             if (!org.smsEnabled) throw conflict('SMS are switched off for this organisation: an admin switches them on in the SMS settings first.');
@@ -383,7 +383,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
 
       sendContactEmail: defineAction({
         input: sendContactEmailInput,
-        roles: CONTACT_SMS_SENDERS,
+        roles: CONTACT_SENDERS,
         handler: (input, auth, ctx) => sendContact(auth.orgId, input.ref, orgOf(ctx).timeZone, (org) => contactEmailDelivery(auth.orgId, input, org.signature, clock.now())),
       }),
 

@@ -81,22 +81,15 @@ export function contactActionActions(deps: ContactsDeps): Record<string, ActionS
           by: auth.userId,
           updatedAt: now,
         };
-        if (input.type === 'sms' && channel.kind === 'phone') {
+        const message =
+          input.type === 'sms' && channel.kind === 'phone'
+            ? { action: 'notifications.sendContactSms', params: { personId: party.partyId, to: channel.phone.e164, text: input.text!, ref: id } }
+            : input.type === 'email' && channel.kind === 'email'
+              ? { action: 'notifications.sendContactEmail', params: { personId: party.partyId, to: channel.email, subject: input.subject!, text: input.text!, ref: id } }
+              : null;
+        if (message) {
           // Sent first, idempotent on the action's id: a retry after a lost answer sends nothing twice.
-          const sent = (await ctx.call(
-            'notifications.sendContactSms',
-            { personId: party.partyId, to: channel.phone.e164, text: input.text!, ref: id },
-            { meta: ctx.meta },
-          )) as { deliveryId: string };
-          doc.deliveryId = sent.deliveryId;
-        }
-        if (input.type === 'email' && channel.kind === 'email') {
-          const sent = (await ctx.call(
-            'notifications.sendContactEmail',
-            { personId: party.partyId, to: channel.email, subject: input.subject!, text: input.text!, ref: id },
-            { meta: ctx.meta },
-          )) as { deliveryId: string };
-          doc.deliveryId = sent.deliveryId;
+          doc.deliveryId = ((await ctx.call(message.action, message.params, { meta: ctx.meta })) as { deliveryId: string }).deliveryId;
         }
         if (input.type === 'call' && input.qualify) {
           doc.channelChange = await qualifyByCall(auth, party.partyId, channel.id, callQualification(channel, doc.outcome!, doc.direction!, input.note));
