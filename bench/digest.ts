@@ -13,9 +13,10 @@ import { MongoClient } from 'mongodb';
 import mongoose from 'mongoose';
 import { chunks } from '@relais/shared';
 import { FakeTwilio } from '../services/notifications/test/support/fakeTwilio';
-import { Deliveries } from '../services/notifications/src/data/deliveries';
-import { digestDeliveries, type DeliveryDoc, type Recipient } from '../services/notifications/src/domain/deliveries';
-import { assignLots } from '../services/notifications/src/domain/lots';
+import { DeliveryRows } from '../services/notifications/src/delivery/rows';
+import type { DeliveryDoc } from '../services/notifications/src/delivery/status';
+import { assignLots } from '../services/notifications/src/delivery/lot';
+import { digestDeliveries, type Recipient } from '../services/notifications/src/domain/deliveries';
 import { nextSlot, previousSlot } from '../services/notifications/src/domain/schedule';
 import { defaultSettings } from '../services/notifications/src/domain/settings';
 import type { MailKind } from '@relais/shared';
@@ -111,7 +112,7 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
 async function floorRun(ctx: BenchContext, twilio: FakeTwilio, persons: number, dbName: string): Promise<FloorRun> {
   const conn = await mongoose.createConnection(ctx.mongoUrl, { dbName, serverSelectionTimeoutMS: 5_000 }).asPromise();
   try {
-    await Deliveries.open(conn).init();
+    await DeliveryRows.open(conn).init();
     const floorRows = slotRows(persons);
     const rows = conn.db!.collection<DeliveryDoc>('deliveries');
     const start = Date.now();

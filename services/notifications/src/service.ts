@@ -34,13 +34,13 @@ import {
 } from './api';
 import { systemClock, type Clock } from './clock';
 import type { NotificationsConfig } from './config';
-import { Deliveries } from './data/deliveries';
-import { SendLots } from './data/lots';
 import { PendingMail } from './data/pendingMail';
 import { CONSENT_CHANGES_KEPT_MS, Recipients } from './data/recipients';
 import { Schedule } from './data/schedule';
 import { SettingsRepo } from './data/settings';
-import { contactDelivery, contactDeliveryId, contactEmailDelivery, type DeliveryDoc } from './domain/deliveries';
+import { DeliveryLedger } from './delivery/ledger';
+import type { DeliveryDoc } from './delivery/status';
+import { contactDelivery, contactDeliveryId, contactEmailDelivery } from './domain/deliveries';
 import { localTime } from './domain/localTime';
 import { nextSlot, previousSlot, reminderAt, scheduleKey, type Weekday } from './domain/schedule';
 import { applySettings, defaultSettings, type OrgSettings } from './domain/settings';
@@ -101,8 +101,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
   let settingsRepo: SettingsRepo;
   let settingsCache: SettingsCache;
   let schedule: Schedule;
-  let deliveries: Deliveries;
-  let lots: SendLots;
+  let ledger: DeliveryLedger;
   let scheduler: Scheduler;
   let subscriptions: Subscription[] = [];
   let loops: { stop(): Promise<void> }[] = [];
@@ -117,7 +116,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
    */
   const sendContact = async (orgId: string, ref: string, zone: string, build: (org: OrgSettings) => DeliveryDoc) => {
     const deliveryId = contactDeliveryId(orgId, ref);
-    if (!(await deliveries.exists(deliveryId))) await scheduler.sendNow(build(await settingsOf(orgId, zone)));
+    if (!(await ledger.exists(deliveryId))) await scheduler.sendNow(build(await settingsOf(orgId, zone)));
     return { deliveryId };
   };
 
@@ -150,13 +149,6 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
     })),
   });
 
-  /** Cancels a person's reminders not sent yet; their lots then send from the rows, which say so. */
-  async function cancelReminders(orgId: string, personId: string, reason: string, at: Date) {
-    const pending = await deliveries.pendingReminders(orgId, personId);
-    await lots.dropPayloads(pending.lots);
-    await deliveries.cancel(pending.ids, reason, at);
-  }
-
   /**
    * Plans or cancels reminders from domiciliation changes that were newer than what was known. The
    * reminder is at 19:00 in the zone of the org's settings, else in the org's own zone, which the
@@ -169,11 +161,11 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
     for (const v of applied) {
       if (v.status === 'active' && v.endDate) {
         const zone = (await settingsRepo.get(v.orgId))?.timeZone ?? orgZones.get(v.orgId) ?? DEFAULT_TIME_ZONE;
-        await cancelReminders(v.orgId, v.personId, 'the end date changed', now);
+        await ledger.cancelReminders(v.orgId, v.personId, 'the end date changed', now);
         await schedule.planReminder({ orgId: v.orgId, personId: v.personId, endDate: v.endDate, dueAt: reminderAt(v.endDate, zone) });
       } else {
         await schedule.cancelReminders(v.orgId, v.personId);
-        await cancelReminders(v.orgId, v.personId, `the domiciliation is ${v.status}`, now);
+        await ledger.cancelReminders(v.orgId, v.personId, `the domiciliation is ${v.status}`, now);
       }
     }
   }
@@ -325,7 +317,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
         input: historyInput,
         roles: STAFF,
         async handler({ personId, limit }, auth, ctx) {
-          const [{ timeZone }, entries] = await Promise.all([settingsOf(auth.orgId, orgOf(ctx).timeZone), deliveries.history(auth.orgId, personId, limit)]);
+          const [{ timeZone }, entries] = await Promise.all([settingsOf(auth.orgId, orgOf(ctx).timeZone), ledger.history(auth.orgId, personId, limit)]);
           return { personId, timeZone, entries: entries.map((d) => toDelivery(d, timeZone)) };
         },
       }),
@@ -343,8 +335,8 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
           const cursor = input.cursor ? decodeCursor(input.cursor) : undefined;
           if (cursor === null) throw validationError('Invalid cursor: use the nextCursor of the previous page', [{ path: 'cursor', message: 'is not a cursor of this list' }]);
           const [page, counts, { timeZone }] = await Promise.all([
-            deliveries.list(auth.orgId, filter, input.limit, cursor),
-            deliveries.counts(auth.orgId, filter),
+            ledger.page(auth.orgId, filter, input.limit, cursor),
+            ledger.counts(auth.orgId, filter),
             settingsOf(auth.orgId, orgOf(ctx).timeZone),
           ]);
           return {
@@ -391,7 +383,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
         input: providerStatusInput,
         async handler({ status, ...report }) {
           // A status Twilio adds later reads as 'queued' and changes nothing, rather than failing the callback.
-          return { moved: await deliveries.providerStatus(report, twilioStatus(status.toLowerCase()), clock.now()) };
+          return { moved: await ledger.providerStatus(report, twilioStatus(status.toLowerCase()), clock.now()) };
         },
       }),
     },
@@ -404,11 +396,13 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
       settingsRepo = SettingsRepo.open(rt.db);
       settingsCache = new SettingsCache(settingsRepo, config.SETTINGS_CACHE_MS);
       schedule = Schedule.open(rt.db, config.DB_UPDATE_BATCH);
-      deliveries = Deliveries.open(rt.db, { events: rt.events, dbTimeoutMs: config.DB_TIMEOUT_MS, logger: log });
-      lots = SendLots.open(rt.db);
-      await Promise.all([pending.init(), recipients.init(), settingsRepo.init(), schedule.init(), deliveries.init(), lots.init()]);
+      ledger = DeliveryLedger.open(rt.db, {
+        stuckAfterMs: config.STUCK_AFTER_MS,
+        outcomes: { events: rt.events, dbTimeoutMs: config.DB_TIMEOUT_MS, logger: log },
+      });
+      await Promise.all([pending.init(), recipients.init(), settingsRepo.init(), schedule.init(), ledger.init()]);
       // Publishes the delivery.outcome events a crash or a NATS outage left unpublished.
-      deliveries.outbox?.start();
+      ledger.outbox?.start();
 
       const events = rt.events;
       const common = {
@@ -428,7 +422,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
 
       const rate = config.SMS_RATE_LIMIT > 0 ? await SharedRateLimit.open(rt.events.connection, `${config.RELAIS_NAMESPACE.toUpperCase()}_RATE`) : null;
       const sender = new Sender(
-        { deliveries, lots, recipients, schedule, settings: settingsCache, providers: { sms: opts.smsProvider, email: emailProvider }, rate, clock, log },
+        { ledger, recipients, schedule, settings: settingsCache, providers: { sms: opts.smsProvider, email: emailProvider }, rate, clock, log },
         {
           owner,
           stuckAfterMs: config.STUCK_AFTER_MS,
@@ -438,8 +432,9 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
           maxAttempts: config.MAX_ATTEMPTS,
           maxBatchMs: Math.max(1_000, config.STUCK_AFTER_MS / 3),
           applyAfterIdleMs: Math.max(1_000, 2 * config.SEND_INTERVAL_MS),
-          // A slot of 20,000 at the default lot size leaves 40; a longer backlog is applied as it goes.
-          maxPendingResults: 50,
+          // A slot of 150,000 at the default lot size leaves 300: a slot's rows catch up after it, not
+          // between its lots; a longer backlog is applied as it goes.
+          maxPendingResults: 300,
         },
       );
       const senderLoop = startLoop('sender', () => sender.runOnce(), config.SEND_INTERVAL_MS, log);
@@ -449,8 +444,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
           schedule,
           pendingMail: pending,
           recipients,
-          deliveries,
-          lots,
+          ledger,
           templates,
           clock,
           onLot: (lot) => {
@@ -462,7 +456,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
         { owner, leaseMs: Math.max(60_000, config.SCHEDULER_INTERVAL_MS * 12), maxLatenessMs: config.MAX_LATENESS_MS, lotSize: config.SEND_BATCH },
       );
       const reconciler = new Reconciler(
-        { deliveries, lots, schedule, provider: opts.smsProvider, clock },
+        { ledger, schedule, provider: opts.smsProvider, clock },
         { owner, stuckAfterMs: config.STUCK_AFTER_MS, unfinishedAfterMs: config.UNFINISHED_AFTER_MS },
       );
       loops = [
@@ -474,7 +468,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
           async () => {
             const now = clock.now().getTime();
             await schedule.pruneClaims(new Date(now - 7 * 86_400_000));
-            await lots.prune(new Date(now - 7 * 86_400_000));
+            await ledger.prune(new Date(now - 7 * 86_400_000));
             await recipients.pruneChanges(new Date(now - CONSENT_CHANGES_KEPT_MS));
           },
           3600_000,
@@ -488,7 +482,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
       loops = [];
       await Promise.all(subscriptions.map((s) => s.stop()));
       subscriptions = [];
-      await deliveries?.outbox?.stop();
+      await ledger?.outbox?.stop();
       await rt?.close();
       rt = null;
     },

@@ -1,4 +1,5 @@
-import { DELIVERY_KIND_LABELS, type DeliveryDoc } from './domain/deliveries';
+import type { DeliveryDoc } from './delivery/status';
+import { DELIVERY_KIND_LABELS } from './domain/deliveries';
 import { localTime } from './domain/localTime';
 import { GSM_EXTENSION, SEGMENT_SIZES } from './domain/sms';
 

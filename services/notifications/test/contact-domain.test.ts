@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import { DELIVERY_KIND_LABELS, STATUS_RANK, acceptedStatus, contactDelivery, contactDeliveryId, contactEmailDelivery, finalChange, followsConsent, signedEmail, signedText, withChange } from '../src/domain/deliveries';
-import { sendItem } from '../src/domain/lots';
-import { outcomeError, outcomeEvent, outcomeEventId, outcomeStatus } from '../src/domain/outcomes';
+import { DELIVERY_KIND_LABELS, contactDelivery, contactDeliveryId, contactEmailDelivery, followsConsent, signedEmail, signedText } from '../src/domain/deliveries';
+import { STATUS_RANK, acceptedStatus, finalChange, withChange } from '../src/delivery/status';
+import { sendItem } from '../src/delivery/lot';
+import { outcomeError, outcomeEvent, outcomeEventId, outcomeStatus } from '../src/delivery/outcomes';
 
 const orgId = '5d0a5c1e-2f7b-4f3e-9c61-0c6f1a2b3c4d';
 const ref = '9b2c7e1a-4d5f-4a6b-8c9d-0e1f2a3b4c5d';

@@ -3,15 +3,16 @@ import { randomUUID } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { connectDatabase, makeEnvelope, type BaseConfig, type DurableEvents, type Envelope } from '@relais/shared';
 import { dropTestDatabases, testConfig, uniqueNamespace } from '@relais/shared/testing';
-import { Deliveries } from '../src/data/deliveries';
-import { SendLots } from '../src/data/lots';
+import { DeliveryLedger } from '../src/delivery/ledger';
+import { assignLots, newLot, sendItem } from '../src/delivery/lot';
+import { SendLots } from '../src/delivery/lots';
+import { outcomeEventId } from '../src/delivery/outcomes';
+import { DeliveryRows } from '../src/delivery/rows';
 import { PendingMail } from '../src/data/pendingMail';
 import { Recipients } from '../src/data/recipients';
 import { Schedule } from '../src/data/schedule';
 import { SettingsRepo } from '../src/data/settings';
 import { contactDelivery, reminderDelivery } from '../src/domain/deliveries';
-import { assignLots, newLot, sendItem } from '../src/domain/lots';
-import { outcomeEventId } from '../src/domain/outcomes';
 import type { OrgSettings } from '../src/domain/settings';
 import { Reconciler } from '../src/engine/reconciler';
 import { Scheduler } from '../src/engine/scheduler';
@@ -31,7 +32,9 @@ describe('notifications: send lots (real database)', function () {
   this.timeout(60_000);
   let config: BaseConfig;
   let db: Connection;
-  let deliveries: Deliveries;
+  // The ledger, and its rows and lots for what the tests set up or look at below its face.
+  let ledger: DeliveryLedger;
+  let deliveries: DeliveryRows;
   let lots: SendLots;
   let recipients: Recipients;
   let schedule: Schedule;
@@ -44,15 +47,15 @@ describe('notifications: send lots (real database)', function () {
   const engine = (provider: MemoryProvider, lotSize = 2, sending: Partial<SenderOptions> = {}) => {
     const owner = `t-${randomUUID().slice(0, 6)}`;
     const sender = new Sender(
-      { deliveries, lots, recipients, schedule, settings: new SettingsCache(settings, 0), providers: { sms: provider, email: new MemoryProvider() }, rate: null, clock, log: quiet },
+      { ledger, recipients, schedule, settings: new SettingsCache(settings, 0), providers: { sms: provider, email: new MemoryProvider() }, rate: null, clock, log: quiet },
       { owner, concurrency: 2, ratePerSecond: 0, retryBaseMs: 1_000, maxAttempts: 3, maxBatchMs: 10_000, stuckAfterMs: 30_000, applyAfterIdleMs: 0, maxPendingResults: 50, ...sending },
     );
     // As in the service: the lots the scheduler writes are offered to the sender of the same instance.
     const scheduler = new Scheduler(
-      { settings, schedule, pendingMail: pending, recipients, deliveries, lots, templates: new TemplateBook(), clock, onLot: (lot) => sender.offer(lot) },
+      { settings, schedule, pendingMail: pending, recipients, ledger, templates: new TemplateBook(), clock, onLot: (lot) => sender.offer(lot) },
       { owner, leaseMs: 60_000, maxLatenessMs: 3600_000, lotSize },
     );
-    const reconciler = new Reconciler({ deliveries, lots, schedule, provider, clock }, { owner, stuckAfterMs: 30_000, unfinishedAfterMs: 600_000 });
+    const reconciler = new Reconciler({ ledger, schedule, provider, clock }, { owner, stuckAfterMs: 30_000, unfinishedAfterMs: 600_000 });
     return { scheduler, sender, reconciler };
   };
 
@@ -75,7 +78,7 @@ describe('notifications: send lots (real database)', function () {
     );
     return { org, people };
   };
-  const statusOf = async (orgId: string, personId: string) => (await deliveries.history(orgId, personId, 5))[0];
+  const statusOf = async (orgId: string, personId: string) => (await ledger.history(orgId, personId, 5))[0];
 
   /** Where the deliveries' outbox publishes delivery.outcome: kept here; `failNext` publishes fail (NATS down). */
   const bus = {
@@ -92,13 +95,14 @@ describe('notifications: send lots (real database)', function () {
     config = testConfig(uniqueNamespace());
     db = await connectDatabase(config, 'notifications');
     // Intents are the sweep's at once: a test calls the sweep itself.
-    deliveries = Deliveries.open(db, { events: bus as unknown as DurableEvents, dbTimeoutMs: 20_000, sweepAfterMs: 0 });
+    ledger = DeliveryLedger.open(db, { stuckAfterMs: 30_000, outcomes: { events: bus as unknown as DurableEvents, dbTimeoutMs: 20_000, sweepAfterMs: 0 } });
+    deliveries = DeliveryRows.open(db);
     lots = SendLots.open(db);
     recipients = Recipients.open(db, 50);
     schedule = Schedule.open(db, 50);
     pending = PendingMail.open(db, 50);
     settings = SettingsRepo.open(db);
-    await Promise.all([deliveries.init(), lots.init(), recipients.init(), schedule.init(), pending.init(), settings.init()]);
+    await Promise.all([ledger.init(), recipients.init(), schedule.init(), pending.init(), settings.init()]);
   });
 
   after(async () => {
@@ -189,7 +193,7 @@ describe('notifications: send lots (real database)', function () {
     expect(provider.sent.map((m) => m.to)).to.have.members(phones);
     const lotsOf = await db.collection('deliveries').distinct('lot', { orgId: org.orgId });
     expect(lotsOf.some((l) => String(l).includes('/d0'))).to.equal(true); // some went through the follow-up lot
-    expect(await deliveries.counts(org.orgId, {})).to.deep.equal({ queued: 12 });
+    expect(await ledger.counts(org.orgId, {})).to.deep.equal({ queued: 12 });
   });
 
   it('ends a pass after 20 lots, leaving the rest for the next pass, so the cap on pending results is checked', async () => {
@@ -202,7 +206,7 @@ describe('notifications: send lots (real database)', function () {
     expect(await sender.runOnce()).to.equal(5);
     expect(await db.collection('lot_results').countDocuments({ orgId: org.orgId })).to.equal(2);
     expect(provider.sent).to.have.length(25);
-    await deliveries.applyDue('cleanup', new Date(clock.now().getTime() + 1), 100); // none left pending for the next tests
+    await ledger.settle('cleanup', new Date(clock.now().getTime() + 1), 100); // none left pending for the next tests
   });
 
   it('re-checks consent and number at send time: a withdrawal or a new number after the lots were written is honoured', async () => {
@@ -240,7 +244,7 @@ describe('notifications: send lots (real database)', function () {
     const { scheduler, sender, reconciler } = engine(provider, 10);
     const { org, people } = await orgWithMail(['+33622000001', '+33622000002', '+33622000003']);
     await scheduler.digest(org, slot, clock.now());
-    const [lot] = await lots.ready(clock.now(), 10).then((all) => all.filter((l) => l.orgId === org.orgId));
+    const [lot] = await ledger.readyLots(clock.now(), 10).then((all) => all.filter((l) => l.orgId === org.orgId));
     // A sender claimed the lot, reached the provider for the first person, and died.
     await schedule.claim([`send:${lot._id}:0`], 'dead', clock.now());
     const [first] = await deliveries.inLot(lot._id).then((ds) => ds.filter((d) => d.personId === people[0]));
@@ -271,7 +275,7 @@ describe('notifications: send lots (real database)', function () {
     const { scheduler, sender, reconciler } = engine(provider, 10);
     const { org, people } = await orgWithMail(['+33644000001', '+33644000002']);
     await scheduler.digest(org, slot, clock.now());
-    const [lot] = await lots.ready(clock.now(), 10).then((all) => all.filter((l) => l.orgId === org.orgId));
+    const [lot] = await ledger.readyLots(clock.now(), 10).then((all) => all.filter((l) => l.orgId === org.orgId));
     // A sender that sends the lot and records its outcomes, then dies before applying them to the rows.
     const dying = engine(provider, 10).sender;
     expect(await dying.sendDue()).to.equal(2);
@@ -283,22 +287,22 @@ describe('notifications: send lots (real database)', function () {
     const shown = await statusOf(org.orgId, people[0]);
     expect(shown).to.include({ status: 'queued', attempts: 1, provider: 'memory' });
     expect(shown.events.map((e) => e.status)).to.deep.equal(['pending', 'sending', 'queued']);
-    expect(await deliveries.list(org.orgId, { status: 'pending' }, 10)).to.deep.equal({ items: [], last: null });
-    expect(await deliveries.counts(org.orgId, {})).to.deep.equal({ queued: 2 });
-    expect(await deliveries.counts(org.orgId, { status: 'pending' })).to.deep.equal({});
-    const queued = await deliveries.list(org.orgId, { status: 'queued' }, 1);
+    expect(await ledger.page(org.orgId, { status: 'pending' }, 10)).to.deep.equal({ items: [], last: null });
+    expect(await ledger.counts(org.orgId, {})).to.deep.equal({ queued: 2 });
+    expect(await ledger.counts(org.orgId, { status: 'pending' })).to.deep.equal({});
+    const queued = await ledger.page(org.orgId, { status: 'queued' }, 1);
     expect(queued.items.map((d) => d.status)).to.deep.equal(['queued']);
-    const rest = await deliveries.list(org.orgId, { status: 'queued' }, 1, { dueAt: queued.last!.dueAt, id: queued.last!._id });
+    const rest = await ledger.page(org.orgId, { status: 'queued' }, 1, { dueAt: queued.last!.dueAt, id: queued.last!._id });
     expect(rest).to.deep.include({ last: null });
     expect(rest.items.map((d) => d._id)).to.have.length(1).and.not.include(queued.items[0]._id);
-    const all = await deliveries.list(org.orgId, {}, 1);
+    const all = await ledger.page(org.orgId, {}, 1);
     expect(all.items.map((d) => d.status)).to.deep.equal(['queued']);
     expect(all.last?._id).to.equal(all.items[0]._id);
     expect(await deliveries.inLot(lot._id)).to.deep.equal([]);
     // Nor is anything sent again: not by the reconciler long after (the rows still say pending), nor by a reopened lot.
     clock.set(new Date(clock.now().getTime() + 31_000));
     await reconciler.runOnce();
-    await lots.reopen(lot);
+    await ledger.reopen(lot);
     while ((await sender.sendDue()) > 0);
     expect(provider.sent).to.have.length(2);
 
@@ -324,14 +328,14 @@ describe('notifications: send lots (real database)', function () {
     expect(await db.collection('provider_messages').countDocuments({ _id: providerId as never })).to.equal(0);
     const at = new Date(clock.now().getTime() + 5_000);
     // Unknown message ids are refused, named delivery or not; the real one moves the row past the result.
-    expect(await deliveries.providerStatus({ providerId: 'MEM-forged', deliveryId }, 'delivered', at)).to.equal(false);
-    expect(await deliveries.providerStatus({ providerId }, 'delivered', at)).to.equal(false);
-    expect(await deliveries.providerStatus({ providerId, deliveryId }, 'queued', at)).to.equal(false); // the result says as much
-    expect(await deliveries.providerStatus({ providerId, deliveryId }, 'delivered', at)).to.equal(true);
+    expect(await ledger.providerStatus({ providerId: 'MEM-forged', deliveryId }, 'delivered', at)).to.equal(false);
+    expect(await ledger.providerStatus({ providerId }, 'delivered', at)).to.equal(false);
+    expect(await ledger.providerStatus({ providerId, deliveryId }, 'queued', at)).to.equal(false); // the result says as much
+    expect(await ledger.providerStatus({ providerId, deliveryId }, 'delivered', at)).to.equal(true);
     const row = await db.collection('deliveries').findOne({ _id: deliveryId as never });
     expect(row).to.include({ status: 'delivered', provider: 'memory', attempts: 1 });
     expect(row!.events.map((e: { status: string }) => e.status)).to.deep.equal(['pending', 'sending', 'queued', 'delivered']);
-    expect(await deliveries.providerStatus({ providerId, deliveryId }, 'sent', at)).to.equal(false);
+    expect(await ledger.providerStatus({ providerId, deliveryId }, 'sent', at)).to.equal(false);
 
     // Applying the result later changes nothing on the row, and records the message id.
     clock.set(new Date(clock.now().getTime() + 31_000));
@@ -339,7 +343,7 @@ describe('notifications: send lots (real database)', function () {
     const applied = await db.collection('deliveries').findOne({ _id: deliveryId as never });
     expect(applied!.events.map((e: { status: string }) => e.status)).to.deep.equal(['pending', 'sending', 'queued', 'delivered']);
     expect(await db.collection('provider_messages').findOne({ _id: providerId as never })).to.include({ deliveryId });
-    expect(await deliveries.providerStatus({ providerId }, 'undelivered', new Date(clock.now().getTime())).then(() => statusOf(org.orgId, people[0]))).to.include({ status: 'delivered' });
+    expect(await ledger.providerStatus({ providerId }, 'undelivered', new Date(clock.now().getTime())).then(() => statusOf(org.orgId, people[0]))).to.include({ status: 'delivered' });
   });
 
   it('shows the same counts and list while a result is applied to the rows as before and after', async () => {
@@ -355,12 +359,12 @@ describe('notifications: send lots (real database)', function () {
     // The rows are written one by one on some backends: reads racing the application see every instant of it.
     const seen: unknown[] = [];
     let applying = true;
-    const applied = deliveries.applyDue('anyone', new Date(clock.now().getTime() + 1), 10).finally(() => (applying = false));
+    const applied = ledger.settle('anyone', new Date(clock.now().getTime() + 1), 10).finally(() => (applying = false));
     while (applying || seen.length < 3) {
       const [counts, pendingCount, list] = await Promise.all([
-        deliveries.counts(org.orgId, {}),
-        deliveries.counts(org.orgId, { status: 'pending' }),
-        deliveries.list(org.orgId, { status: 'queued' }, size),
+        ledger.counts(org.orgId, {}),
+        ledger.counts(org.orgId, { status: 'pending' }),
+        ledger.page(org.orgId, { status: 'queued' }, size),
       ]);
       seen.push({ counts, pendingCount, listed: list.items.length });
     }
@@ -394,7 +398,7 @@ describe('notifications: send lots (real database)', function () {
     expect(pendingResults.map((r) => r.lot)).to.have.members(sentLots.slice(-2));
     expect(rows.filter((r) => r.status === 'queued').map((r) => r.lot)).to.have.members(sentLots.slice(0, 3));
     expect(rows.filter((r) => r.status === 'pending')).to.have.length(2);
-    expect(await deliveries.counts(org.orgId, {})).to.deep.equal({ queued: 5 });
+    expect(await ledger.counts(org.orgId, {})).to.deep.equal({ queued: 5 });
   });
 
   it('an ended domiciliation cancels a reminder not sent yet, not one whose sending is recorded but not yet applied', async () => {
@@ -411,13 +415,12 @@ describe('notifications: send lots (real database)', function () {
     await deliveries.recordAttempt(attempt, [{ id: a._id, kind: 'accepted', status: 'queued', provider: 'memory', providerId: `SM${randomUUID()}` }], clock.now());
 
     for (const personId of [sentTo, notYet]) {
-      const pending = await deliveries.pendingReminders(orgId, personId);
-      await deliveries.cancel(pending.ids, 'the domiciliation is ended', clock.now());
+      await ledger.cancelReminders(orgId, personId, 'the domiciliation is ended', clock.now());
     }
     expect(await statusOf(orgId, notYet)).to.include({ status: 'cancelled', reason: 'the domiciliation is ended' });
     expect(await statusOf(orgId, sentTo)).to.include({ status: 'queued' });
     // Once applied, the row says the same.
-    expect(await deliveries.applyDue('other', clock.now(), 10)).to.be.at.least(1);
+    expect(await ledger.settle('other', clock.now(), 10)).to.be.at.least(1);
     expect(await db.collection('deliveries').findOne({ _id: a._id as never })).to.include({ status: 'queued' });
   });
 
@@ -438,9 +441,7 @@ describe('notifications: send lots (real database)', function () {
     await write(ended, '+33666000002');
     expect((await lots.payload(`reminder-lot:${ended}`))?.map((i) => i.to)).to.deep.equal(['+33666000002']);
     // The domiciliation ends before the lot goes out: as the service does, the lot's payload goes first.
-    const pending = await deliveries.pendingReminders(orgId, ended);
-    await lots.dropPayloads(pending.lots);
-    await deliveries.cancel(pending.ids, 'the domiciliation is ended', clock.now());
+    await ledger.cancelReminders(orgId, ended, 'the domiciliation is ended', clock.now());
     expect(await lots.payload(`reminder-lot:${ended}`)).to.equal(null);
     while ((await sender.sendDue()) > 0);
     expect(provider.sent.map((m) => m.to)).to.deep.equal(['+33666000001']);
@@ -456,9 +457,7 @@ describe('notifications: send lots (real database)', function () {
       override async send(message: Parameters<MemoryProvider['send']>[0]) {
         if (this.sent.length === 0) {
           await new Promise((r) => setTimeout(r, 300));
-          const pending = await deliveries.pendingReminders(orgId, ended);
-          await lots.dropPayloads(pending.lots);
-          await deliveries.cancel(pending.ids, 'the domiciliation is ended', clock.now());
+          await ledger.cancelReminders(orgId, ended, 'the domiciliation is ended', clock.now());
         }
         return super.send(message);
       }
@@ -485,7 +484,7 @@ describe('notifications: send lots (real database)', function () {
     const own = testConfig(uniqueNamespace());
     const ownDb = await connectDatabase(own, 'notifications');
     try {
-      const rows = Deliveries.open(ownDb);
+      const rows = DeliveryRows.open(ownDb);
       await rows.init();
       const orgId = randomUUID();
       const sending = { smsEnabled: true, senderId: 'CCAS', signature: 'CCAS', render: () => 'Bonjour', now: clock.now(), maxLatenessMs: 3600_000 };
@@ -510,7 +509,7 @@ describe('notifications: send lots (real database)', function () {
     const { sender, reconciler } = engine(provider, 10);
     const { org, people } = await orgWithMail(['+33633000001', '+33633000002']);
     await engine(provider, 10).scheduler.digest(org, slot, clock.now());
-    const [lot] = await lots.ready(clock.now(), 10).then((all) => all.filter((l) => l.orgId === org.orgId));
+    const [lot] = await ledger.readyLots(clock.now(), 10).then((all) => all.filter((l) => l.orgId === org.orgId));
     // As if that instance's scheduler died between the deliveries and their lot.
     await db.collection('send_lots').deleteOne({ _id: lot._id as never });
     expect(await sender.runOnce()).to.equal(0);
@@ -542,7 +541,7 @@ describe('notifications: send lots (real database)', function () {
       expect(provider.sent.map((m) => [m.to, m.from, m.body])).to.deep.equal([['+33651000099', 'CCAS', 'Merci de rappeler le CCAS. CCAS']]);
       const entry = toDelivery(await statusOf(org.orgId, people[0]), org.timeZone);
       expect(entry).to.include({ id: doc._id, type: 'contact.sms', typeLabel: 'SMS envoyé depuis le dossier', status: 'queued', content: 'Merci de rappeler le CCAS. CCAS' });
-      expect(await deliveries.list(org.orgId, { type: 'contact.sms' }, 10)).to.have.nested.property('items[0]._id', doc._id);
+      expect(await ledger.page(org.orgId, { type: 'contact.sms' }, 10)).to.have.nested.property('items[0]._id', doc._id);
       expect(outcomesOf(doc._id)).to.deep.equal([]); // not final yet
     });
 
@@ -586,11 +585,11 @@ describe('notifications: send lots (real database)', function () {
       while ((await sender.runOnce()) > 0);
       const [{ providerId, deliveryId }] = provider.sent;
       const at = new Date(clock.now().getTime() + 2_000);
-      expect(await deliveries.providerStatus({ providerId, deliveryId }, 'sent', at)).to.equal(true);
+      expect(await ledger.providerStatus({ providerId, deliveryId }, 'sent', at)).to.equal(true);
       expect(outcomesOf(deliveryId)).to.deep.equal([]);
-      expect(await deliveries.providerStatus({ providerId, deliveryId }, 'delivered', at)).to.equal(true);
-      expect(await deliveries.providerStatus({ providerId, deliveryId }, 'delivered', at)).to.equal(false);
-      expect(await deliveries.providerStatus({ providerId, deliveryId }, 'undelivered', at)).to.equal(false);
+      expect(await ledger.providerStatus({ providerId, deliveryId }, 'delivered', at)).to.equal(true);
+      expect(await ledger.providerStatus({ providerId, deliveryId }, 'delivered', at)).to.equal(false);
+      expect(await ledger.providerStatus({ providerId, deliveryId }, 'undelivered', at)).to.equal(false);
       const [event, ...more] = outcomesOf(deliveryId);
       expect(more).to.deep.equal([]);
       expect(event.data).to.deep.equal({
@@ -606,7 +605,7 @@ describe('notifications: send lots (real database)', function () {
       expect(await engine(provider, 10).sender.sendDue()).to.equal(1); // recorded by an instance that then dies
       const [{ providerId, deliveryId }] = provider.sent;
       const at = new Date(clock.now().getTime() + 2_000);
-      expect(await deliveries.providerStatus({ providerId, deliveryId, errorCode: '30006' }, 'undelivered', at)).to.equal(true);
+      expect(await ledger.providerStatus({ providerId, deliveryId, errorCode: '30006' }, 'undelivered', at)).to.equal(true);
       clock.set(new Date(clock.now().getTime() + 31_000));
       while ((await sender.runOnce()) > 0); // the dead instance's result applied: the row is past it
       expect(await statusOf(org.orgId, (await db.collection('deliveries').findOne({ _id: deliveryId as never }))!.personId)).to.include({ status: 'undelivered' });
@@ -627,8 +626,8 @@ describe('notifications: send lots (real database)', function () {
       expect(await statusOf(org.orgId, people[0])).to.include({ status: 'failed' });
       expect(outcomesOf(doc._id)).to.deep.equal([]);
       expect(await db.collection('deliveries_outbox').countDocuments({})).to.equal(1);
-      expect(await deliveries.outbox!.sweep()).to.equal(1);
-      expect(await deliveries.outbox!.sweep()).to.equal(0);
+      expect(await ledger.outbox!.sweep()).to.equal(1);
+      expect(await ledger.outbox!.sweep()).to.equal(0);
       const [event, ...more] = outcomesOf(doc._id);
       expect(more).to.deep.equal([]);
       expect(event.data.error).to.deep.equal({ code: '21211', kind: 'other', permanent: true });

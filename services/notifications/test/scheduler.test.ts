@@ -3,8 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { connectDatabase, type BaseConfig } from '@relais/shared';
 import { dropTestDatabases, testConfig, uniqueNamespace } from '@relais/shared/testing';
-import { Deliveries } from '../src/data/deliveries';
-import { SendLots } from '../src/data/lots';
+import { DeliveryLedger } from '../src/delivery/ledger';
 import { PendingMail } from '../src/data/pendingMail';
 import { Recipients } from '../src/data/recipients';
 import { Schedule } from '../src/data/schedule';
@@ -28,15 +27,14 @@ describe('notifications: scheduler timing (real database)', function () {
   before(async () => {
     config = testConfig(uniqueNamespace());
     db = await connectDatabase(config, 'notifications');
-    const deliveries = Deliveries.open(db);
-    const lots = SendLots.open(db);
+    const ledger = DeliveryLedger.open(db, { stuckAfterMs: 30_000 });
     const recipients = Recipients.open(db, 50);
     const pendingMail = PendingMail.open(db, 50);
     schedule = Schedule.open(db, 50);
     settings = SettingsRepo.open(db);
-    await Promise.all([deliveries.init(), lots.init(), recipients.init(), schedule.init(), pendingMail.init(), settings.init()]);
+    await Promise.all([ledger.init(), recipients.init(), schedule.init(), pendingMail.init(), settings.init()]);
     scheduler = new Scheduler(
-      { settings, schedule, pendingMail, recipients, deliveries, lots, templates: new TemplateBook(), clock },
+      { settings, schedule, pendingMail, recipients, ledger, templates: new TemplateBook(), clock },
       { owner: 'test', leaseMs: 60_000, maxLatenessMs: 3600_000, lotSize: 10 },
     );
   });

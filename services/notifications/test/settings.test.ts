@@ -4,9 +4,9 @@ import type { ServiceBroker } from 'moleculer';
 import type { Connection } from 'mongoose';
 import { connectDatabase, type AuthContext, type BaseConfig } from '@relais/shared';
 import { as, dropTestDatabases, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
-import { Deliveries } from '../src/data/deliveries';
+import { DeliveryRows } from '../src/delivery/rows';
 import { SettingsRepo } from '../src/data/settings';
-import { STATUS_RANK, type DeliveryDoc } from '../src/domain/deliveries';
+import { STATUS_RANK, type DeliveryDoc } from '../src/delivery/status';
 import { defaultSettings } from '../src/domain/settings';
 import { notificationsService } from '../src/service';
 import { MemoryProvider, notificationsTestConfig } from './testkit';
@@ -127,7 +127,7 @@ describe('notifications: settings, templates and history views (real database)',
     const paris = newOrg();
     const reunion = newOrg('Indian/Reunion');
     const person = randomUUID();
-    const deliveries = Deliveries.open(db);
+    const deliveries = DeliveryRows.open(db);
     const row = (orgId: string, dueAt: Date, sentAt: Date): DeliveryDoc => ({
       _id: `digest:${randomUUID()}`, orgId, personId: person, type: 'mail.letter', channel: 'sms', to: '+33612345678', from: 'CCAS',
       content: 'Bonjour, Vous avez reçu 1 nouveau courrier CCAS', encoding: 'UCS-2', segments: 1, status: 'queued', statusRank: STATUS_RANK.queued,

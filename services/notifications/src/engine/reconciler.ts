@@ -1,9 +1,7 @@
 import type { Clock } from '../clock';
-import type { Deliveries } from '../data/deliveries';
-import type { SendLots } from '../data/lots';
 import { CONSENT_CHANGES_KEPT_MS } from '../data/recipients';
 import type { Schedule } from '../data/schedule';
-import { newLot } from '../domain/lots';
+import type { DeliveryLedger } from '../delivery/ledger';
 import type { Provider } from '../providers/provider';
 
 /**
@@ -14,7 +12,7 @@ import type { Provider } from '../providers/provider';
  */
 export class Reconciler {
   constructor(
-    private readonly deps: { deliveries: Deliveries; lots: SendLots; schedule: Schedule; provider: Provider; clock: Clock },
+    private readonly deps: { ledger: DeliveryLedger; schedule: Schedule; provider: Provider; clock: Clock },
     private readonly opts: { owner: string; stuckAfterMs: number; unfinishedAfterMs: number },
   ) {}
 
@@ -28,8 +26,8 @@ export class Reconciler {
 
   /** Ready lots claimed before `before`: their sender died (a live one finishes a lot well within that delay). */
   private async reopenAbandonedLots(now: Date, before: Date): Promise<void> {
-    const { lots, schedule } = this.deps;
-    const overdue = await lots.overdue(before, 200);
+    const { ledger, schedule } = this.deps;
+    const overdue = await ledger.overdueLots(before, 200);
     if (overdue.length === 0) return;
     const abandoned = await schedule.claimedBefore(overdue.map((l) => `send:${l._id}:${l.round}`), before);
     await this.reopen(overdue.filter((l) => abandoned.has(`send:${l._id}:${l.round}`)), now);
@@ -38,41 +36,26 @@ export class Reconciler {
   private async reopen(toReopen: { _id: string; round: number }[], now: Date): Promise<void> {
     const key = (l: { _id: string; round: number }) => `reopen:${l._id}:${l.round}`;
     const won = await this.deps.schedule.claim(toReopen.map(key), this.opts.owner, now);
-    for (const lot of toReopen.filter((l) => won.has(key(l)))) await this.deps.lots.reopen(lot);
+    for (const lot of toReopen.filter((l) => won.has(key(l)))) await this.deps.ledger.reopen(lot);
   }
 
   /** Deliveries still to send long after their last change whose lot is missing, closed, or was never set. */
   private async relotStrays(now: Date, before: Date): Promise<void> {
-    const { deliveries, lots } = this.deps;
-    const unsent = await deliveries.unsent(before, 500);
-    if (unsent.length === 0) return;
-    const known = await lots.byIds([...new Set(unsent.flatMap((d) => (d.lot ? [d.lot] : [])))]);
+    const { ledger } = this.deps;
     const checkedAt = new Date(now.getTime() - CONSENT_CHANGES_KEPT_MS);
-    for (const group of Map.groupBy(unsent, (d) => d.lot ?? `:${d.orgId}`).values()) {
-      const first = group[0];
-      const lot = first.lot ? known.get(first.lot) : undefined;
-      if (lot?.state === 'ready') continue; // a backlog, or a lot the pass above reopens
-      if (lot) {
-        await this.reopen([lot], now);
-        continue;
-      }
-      // Whether a call was made is unknown: the new lot asks the provider first.
-      const attempt = Math.max(...group.map((d) => d.attempts)) + 1;
-      const id = first.lot ?? `recovered:${first._id}`;
-      await lots.insertNew([newLot(id, first.orgId, now, now, { attempt, recover: true, checkedAt })]);
-      if (!first.lot) await deliveries.moveUnlotted(group.map((d) => d._id), id, now);
+    for (const strays of await ledger.strays(before, 500)) {
+      if (strays.lot?.state === 'ready') continue; // a backlog, or a lot the pass above reopens
+      if (strays.lot) await this.reopen([strays.lot], now);
+      else await ledger.relot(strays, now, checkedAt);
     }
   }
 
   private async askUnfinished(now: Date): Promise<void> {
-    const { deliveries, provider } = this.deps;
+    const { ledger, provider } = this.deps;
     if (!provider.fetch) return;
-    const unfinished = await deliveries.unfinished(new Date(now.getTime() - this.opts.unfinishedAfterMs), 100);
-    if (unfinished.length === 0) return;
-    const ids = await deliveries.providerIds(unfinished.map((d) => d._id));
-    for (const providerId of ids.values()) {
+    for (const providerId of await ledger.unfinished(new Date(now.getTime() - this.opts.unfinishedAfterMs), 100)) {
       const state = await provider.fetch(providerId).catch(() => null);
-      if (state) await deliveries.providerStatus(state, state.status, now);
+      if (state) await ledger.providerStatus(state, state.status, now);
     }
   }
 }

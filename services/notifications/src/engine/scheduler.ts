@@ -1,13 +1,13 @@
 import { DEFAULT_TIME_ZONE } from '@relais/shared';
 import type { Clock } from '../clock';
-import type { Deliveries } from '../data/deliveries';
-import type { SendLots } from '../data/lots';
+import type { DeliveryLedger } from '../delivery/ledger';
+import { assignLots, type LotDoc } from '../delivery/lot';
+import type { DeliveryDoc } from '../delivery/status';
 import type { PendingMail } from '../data/pendingMail';
 import { WHOLE_ORG_FROM, only, type Recipients } from '../data/recipients';
 import type { Schedule } from '../data/schedule';
 import type { SettingsRepo } from '../data/settings';
-import { digestCounts, digestDeliveries, notDomiciled, reminderDelivery, type DeliveryDoc, type Recipient, type Sending } from '../domain/deliveries';
-import { assignLots, sendItem, type LotDoc } from '../domain/lots';
+import { digestCounts, digestDeliveries, notDomiciled, reminderDelivery, type Recipient, type Sending } from '../domain/deliveries';
 import { localDate, nextSlot, previousSlot, scheduleKey } from '../domain/schedule';
 import { defaultSettings, type OrgSettings } from '../domain/settings';
 import type { TemplateBook } from './templateBook';
@@ -32,8 +32,7 @@ export class Scheduler {
       schedule: Schedule;
       pendingMail: PendingMail;
       recipients: Recipients;
-      deliveries: Deliveries;
-      lots: SendLots;
+      ledger: DeliveryLedger;
       templates: TemplateBook;
       clock: Clock;
       /** Told each time a lot is written, so that it goes out without waiting for the sender's next pass. */
@@ -174,25 +173,9 @@ export class Scheduler {
     return (await this.store(doc._id, doc.orgId, [doc], this.deps.clock.now())) > 0;
   }
 
-  /**
-   * Each lot's deliveries, then the lot with what its first round sends, so that a lot is never sent
-   * before its deliveries exist and the first lots go out while the next are written. A crash in
-   * between leaves deliveries whose lot is missing; the reconciler creates it. Deliveries closed at
-   * once (no lot) are written last. A lot whose deliveries existed already (the slot processed again,
-   * maybe with another lot size) gets no payload: they may belong to another lot, and the sender
-   * reads the rows, which say.
-   */
-  private async store(lotPrefix: string, orgId: string, docs: DeliveryDoc[], checkedAt: Date): Promise<number> {
-    const lotted = assignLots(lotPrefix, orgId, docs, this.opts.lotSize, checkedAt, this.deps.clock.now());
-    let created = 0;
-    for (const lot of lotted.lots) {
-      const docs = lotted.docs.filter((d) => d.lot === lot._id);
-      const fresh = await this.deps.deliveries.insertNew(docs);
-      created += fresh;
-      await this.deps.lots.insertNew([{ ...lot, payload: fresh === docs.length ? JSON.stringify(docs.map(sendItem)) : null }]);
-      this.deps.onLot?.(lot);
-    }
-    return created + (await this.deps.deliveries.insertNew(lotted.docs.filter((d) => !d.lot)));
+  /** Deliveries written in lots (see DeliveryLedger.create); each lot goes to the sender as soon as it is written. */
+  private store(lotPrefix: string, orgId: string, docs: DeliveryDoc[], checkedAt: Date): Promise<number> {
+    return this.deps.ledger.create(assignLots(lotPrefix, orgId, docs, this.opts.lotSize, checkedAt, this.deps.clock.now()), this.deps.onLot);
   }
 
   private async reminders(now: Date, eventsApplied: () => Promise<boolean>): Promise<void> {

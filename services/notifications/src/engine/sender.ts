@@ -1,11 +1,11 @@
 import { SharedRateLimit } from '@relais/shared';
 import type { Clock } from '../clock';
-import type { Deliveries } from '../data/deliveries';
-import type { SendLots } from '../data/lots';
+import type { DeliveryLedger } from '../delivery/ledger';
+import { channelOf, type LotDoc, type SendItem } from '../delivery/lot';
+import { acceptedStatus, type Outcome } from '../delivery/status';
 import type { Recipients } from '../data/recipients';
 import type { Schedule } from '../data/schedule';
-import { acceptedStatus, blocker, followsConsent, retryDelayMs, type Outcome } from '../domain/deliveries';
-import { channelOf, newLot, type LotDoc, type SendItem } from '../domain/lots';
+import { blocker, followsConsent, retryDelayMs } from '../domain/deliveries';
 import { ProviderError, type Channel, type Provider } from '../providers/provider';
 import type { SettingsCache } from './settingsCache';
 
@@ -69,8 +69,7 @@ function sentTo(o: Outcome, rowTo: string | null, to: string | null): Outcome {
 /** A lot this instance won, with what it sends (read with the lot's payload, or from the rows). */
 interface Claimed {
   lot: LotDoc;
-  docs: SendItem[];
-  fromPayload: boolean;
+  read: { items: SendItem[]; fromPayload: boolean };
   /** Wall clock: the lot's calls start no later than `maxBatchMs` after it. */
   claimedAt: number;
 }
@@ -101,8 +100,7 @@ export class Sender {
 
   constructor(
     private readonly deps: {
-      deliveries: Deliveries;
-      lots: SendLots;
+      ledger: DeliveryLedger;
       recipients: Recipients;
       schedule: Schedule;
       settings: SettingsCache;
@@ -126,13 +124,13 @@ export class Sender {
     const sent = await this.sendDue();
     if (sent > 0) {
       this.lastSentAt = Date.now();
-      const over = (await this.deps.deliveries.pendingResultsOf(this.opts.owner)) - this.opts.maxPendingResults;
-      if (over > 0) await this.deps.deliveries.applyDue(this.opts.owner, new Date(0), over);
+      const over = (await this.deps.ledger.pendingOf(this.opts.owner)) - this.opts.maxPendingResults;
+      if (over > 0) await this.deps.ledger.settle(this.opts.owner, new Date(0), over);
       return sent;
     }
     if (Date.now() - this.lastSentAt < this.opts.applyAfterIdleMs) return 0;
     const othersBefore = new Date(this.deps.clock.now().getTime() - this.opts.stuckAfterMs);
-    return this.deps.deliveries.applyDue(this.opts.owner, othersBefore, RESULTS_PER_PASS);
+    return this.deps.ledger.settle(this.opts.owner, othersBefore, RESULTS_PER_PASS);
   }
 
   /**
@@ -151,11 +149,11 @@ export class Sender {
    * calls of one follow those of the other; its consent re-check stays right before its calls.
    */
   async sendDue(): Promise<number> {
-    const { lots, clock } = this.deps;
+    const { ledger, clock } = this.deps;
     let handled = 0;
     let recording: Promise<void> | null = null;
     const queue = this.takeOffered();
-    if (queue.length === 0) queue.push(...(await lots.ready(clock.now(), LOTS_PER_PASS)));
+    if (queue.length === 0) queue.push(...(await ledger.readyLots(clock.now(), LOTS_PER_PASS)));
     let taken = 0;
     const nextLot = () => {
       if (taken >= MAX_LOTS_PER_PASS) return undefined;
@@ -197,52 +195,25 @@ export class Sender {
 
   /** Claims the next lot this instance wins, with what it sends; null when none is left. */
   private async claimNext(nextLot: () => LotDoc | undefined): Promise<Claimed | null> {
-    const { lots, deliveries, schedule, clock } = this.deps;
+    const { ledger, schedule, clock } = this.deps;
     for (let lot = nextLot(); lot; lot = nextLot()) {
       const key = `send:${lot._id}:${lot.round}`;
       if (!(await schedule.claim([key], this.opts.owner, clock.now())).has(key)) continue;
       const claimedAt = Date.now();
-      // The first round of a lot the scheduler wrote sends what it was written with; any other reads the rows.
-      const payload = lot.round === 0 ? await lots.payload(lot._id) : null;
-      return { lot, docs: payload ?? (await deliveries.inLot(lot._id)), fromPayload: payload !== null, claimedAt };
+      return { lot, read: await ledger.toSend(lot), claimedAt };
     }
     return null;
   }
 
   /** Sends a lot; returns how many deliveries it held and how to record what came of them. */
-  private async sendLot({ lot, docs: read, fromPayload, claimedAt }: Claimed): Promise<{ count: number; record: () => Promise<void> }> {
-    const { deliveries, lots, clock } = this.deps;
+  private async sendLot({ lot, read, claimedAt }: Claimed): Promise<{ count: number; record: () => Promise<void> }> {
+    const { ledger, clock } = this.deps;
     const startedAt = clock.now();
-    // Read ahead: a payload dropped since (one of its deliveries cancelled) sends from the rows instead.
-    const docs = fromPayload && !(await lots.payloadKept(lot._id)) ? await deliveries.inLot(lot._id) : read;
+    // Read ahead: one of its deliveries may have been cancelled since.
+    const docs = await ledger.stillToSend(lot, read);
     const outcomes = await this.callProvider(lot, await this.recheck(lot, docs), claimedAt + this.opts.maxBatchMs);
-    const record = async () => {
-      const at = clock.now();
-      await lots.insertNew(this.followUps(lot, outcomes, at));
-      await deliveries.recordAttempt(
-        { lot: lot._id, orgId: lot.orgId, round: lot.round, owner: this.opts.owner, attempt: lot.attempt, startedAt },
-        outcomes,
-        at,
-      );
-      await lots.done(lot, at);
-    };
+    const record = () => ledger.recordAttempt(lot, { owner: this.opts.owner, startedAt }, outcomes, clock.now());
     return { count: docs.length, record };
-  }
-
-  /** The lots that outcomes move deliveries to: retries at their time, unanswered calls after the reconcile delay, the rest at once. */
-  private followUps(lot: LotDoc, outcomes: Outcome[], at: Date): LotDoc[] {
-    const out = new Map<string, LotDoc>();
-    const add = (id: string, dueAt: Date, more: Parameters<typeof newLot>[4]) => {
-      const known = out.get(id);
-      if (!known) out.set(id, newLot(id, lot.orgId, dueAt, at, { checkedAt: lot.checkedAt, ...more }));
-      else if (known.dueAt < dueAt) known.dueAt = dueAt;
-    };
-    for (const o of outcomes) {
-      if (o.kind === 'retry') add(o.toLot, o.retryAt, { attempt: lot.attempt + 1 });
-      else if (o.kind === 'unknown') add(o.toLot, new Date(at.getTime() + this.opts.stuckAfterMs), { attempt: lot.attempt, recover: true });
-      else if (o.kind === 'deferred') add(o.toLot, at, { attempt: lot.attempt, recover: lot.recover });
-    }
-    return [...out.values()];
   }
 
   /**

@@ -5,12 +5,10 @@
  */
 
 import type { DeliveryChannel } from '../contract/vocabulary';
+import type { ProviderStatus } from '../delivery/status';
 
 /** How a message travels: the contract's delivery channels. */
 export type Channel = DeliveryChannel;
-
-/** Provider-side statuses Relais tracks, in the order they can only move forward. */
-export type ProviderStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'undelivered' | 'failed';
 
 export interface OutgoingMessage {
   /** The delivery row's id: lets a provider tie callbacks back to it. */

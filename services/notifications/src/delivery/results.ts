@@ -1,6 +1,6 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
 import { insertManyIgnoringDuplicates, modelOf } from '@relais/shared';
-import type { Attempt, FinalOutcome } from '../domain/deliveries';
+import type { Attempt, FinalOutcome } from './status';
 
 /**
  * The final outcomes of one attempt of a lot, recorded in one insert when the attempt ends and
@@ -98,6 +98,11 @@ export class LotResults {
 
   async forLot(lot: string): Promise<LotResult[]> {
     return (await this.model.find({ lot }).lean<LotResultDoc[]>().exec()).map(parse);
+  }
+
+  /** The pending results of these lots: one equality each, which the lot index serves. */
+  async forLots(lots: readonly string[]): Promise<LotResult[]> {
+    return (await Promise.all(lots.map((lot) => this.forLot(lot)))).flat();
   }
 
   /** Every pending result (few: they are applied as soon as the sender is idle). */

@@ -1,6 +1,6 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
 import { chunks, insertManyIgnoringDuplicates } from '@relais/shared';
-import type { LotDoc, SendItem } from '../domain/lots';
+import type { LotDoc, SendItem } from './lot';
 
 const schema = new mongoose.Schema<LotDoc>(
   {

@@ -1,26 +1,22 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
 import { Outbox, chunks, eventIdsPush, insertEach, insertManyIgnoringDuplicates, modelOf, type Envelope, type OutboxOptions } from '@relais/shared';
+import { DELIVERY_CHANNELS, DELIVERY_KINDS, DELIVERY_STATUSES, type DeliveryKind, type DeliveryStatus } from '../contract/vocabulary';
+import { outcomeEvent, outcomeStatus, type FinalError, type OutcomeSubject } from './outcomes';
+import { LotResults, type LotResult } from './results';
 import {
-  DELIVERY_CHANNELS,
-  DELIVERY_KINDS,
-  DELIVERY_STATUSES,
   STATUS_RANK,
   finalChange,
   fromProviderStatus,
-  statusEvent,
   isFinal,
+  statusEvent,
   withChange,
   type Attempt,
   type DeliveryDoc,
-  type DeliveryKind,
-  type DeliveryStatus,
   type FinalChange,
   type Outcome,
+  type ProviderStatus,
   type StatusEvent,
-} from '../domain/deliveries';
-import { outcomeEvent, outcomeStatus, type FinalError, type OutcomeSubject } from '../domain/outcomes';
-import { LotResults, type LotResult } from './lotResults';
-import type { ProviderStatus } from '../providers/provider';
+} from './status';
 
 const schema = new mongoose.Schema<DeliveryDoc>(
   {
@@ -111,6 +107,12 @@ interface FinalWrite {
   write: (push: Record<string, unknown>) => Promise<boolean>;
 }
 
+/** The ranks of deliveries still to send (pending, or a call in flight). */
+const NOT_SENT = [STATUS_RANK.pending, STATUS_RANK.sending];
+
+/** Rows settled by pending results past which the reconciler's search for strays waits (see unsent). */
+const STRAYS_WAIT_FROM = 5_000;
+
 /** Runs `work` on each item, `limit` at a time. */
 async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -125,12 +127,12 @@ const settledBy = (results: LotResult[]) => new Set(results.flatMap((r) => r.out
 
 /**
  * Delivery rows, the provider message ids of accepted ones, and the results of attempts not yet
- * applied to the rows (see lotResults.ts). Reads that decide or show a status apply those results.
+ * applied to the rows (see results.ts). Reads that decide or show a status apply those results.
  * They read the results before the rows: a result is removed only once its rows are written, so a
  * row read afterwards is either as the result found it or already written (applying it again
  * changes nothing). Read the other way round, a result applied in between would be missed.
  */
-export class Deliveries {
+export class DeliveryRows {
   /**
    * Publishes `delivery.outcome` when a write moves a delivery to a final provider status (intents
    * in `deliveries_outbox`). Null: no event (engine tests that do not look at them).
@@ -147,8 +149,8 @@ export class Deliveries {
   }
 
   /** `outcomes`: where `delivery.outcome` goes (see `outbox`). */
-  static open(db: Connection, outcomes?: Omit<OutboxOptions, 'model'>): Deliveries {
-    return new Deliveries(
+  static open(db: Connection, outcomes?: Omit<OutboxOptions, 'model'>): DeliveryRows {
+    return new DeliveryRows(
       modelOf<DeliveryDoc>(db, 'Delivery', schema),
       modelOf<ProviderMessageDoc>(db, 'ProviderMessage', providerMessageSchema),
       LotResults.open(db),
@@ -391,23 +393,35 @@ export class Deliveries {
   /**
    * Deliveries still to send whose last change is older than `before`: their lot is checked by the
    * reconciler. Those a recorded result settles are not among them, applied or not; the rows in the
-   * lots of pending results (most of them settled) are read apart, so they take no place from the others.
+   * lots of pending results (most of them settled) are read apart, so they take no place from the
+   * others. While pending results settle more than STRAYS_WAIT_FROM rows (a large slot whose rows
+   * have not caught up), none: the database still has those rows to send, and finding the strays
+   * among them would read them all at each pass.
    */
   async unsent(before: Date, limit: number): Promise<Pick<DeliveryDoc, '_id' | 'orgId' | 'lot' | 'attempts'>[]> {
     const results = await this.results.all();
+    const settled = settledBy(results);
+    if (settled.size > STRAYS_WAIT_FROM) return [];
     const lots = [...new Set(results.map((r) => r.lot))];
-    const stale = { statusRank: { $lt: STATUS_RANK.queued }, updatedAt: { $lt: before } };
-    const read = (lotFilter: object) =>
-      this.model
-        .find({ ...stale, ...lotFilter }, { _id: 1, orgId: 1, lot: 1, attempts: 1 })
-        .limit(limit)
-        .lean<Pick<DeliveryDoc, '_id' | 'orgId' | 'lot' | 'attempts'>[]>()
-        .exec();
+    const read = (lotFilter: object) => this.byRank<Pick<DeliveryDoc, '_id' | 'orgId' | 'lot' | 'attempts'>>(NOT_SENT, before, limit, { _id: 1, orgId: 1, lot: 1, attempts: 1 }, lotFilter);
     const docs = await read(lots.length ? { lot: { $nin: lots } } : {});
     if (lots.length === 0 || docs.length >= limit) return docs;
-    const settled = settledBy(results);
     const inPendingLots = (await read({ lot: { $in: lots } })).filter((d) => !settled.has(d._id));
     return [...docs, ...inPendingLots].slice(0, limit);
+  }
+
+  /**
+   * Rows at one of `ranks` whose last change is older than `before`, at most `limit`: one query per
+   * rank, an equality that FerretDB's index serves (a range on the rank scans the whole collection
+   * there; MongoDB serves either from { statusRank, updatedAt }).
+   */
+  private async byRank<T>(ranks: readonly number[], before: Date, limit: number, fields: Record<string, 1>, more: object = {}): Promise<T[]> {
+    const out: T[] = [];
+    for (const statusRank of ranks) {
+      if (out.length >= limit) break;
+      out.push(...(await this.model.find({ statusRank, updatedAt: { $lt: before }, ...more }, fields).limit(limit - out.length).lean<T[]>().exec()));
+    }
+    return out;
   }
 
   /** Moves deliveries without a lot into `lot` (rows written before lots existed). */
@@ -418,12 +432,8 @@ export class Deliveries {
   }
 
   /** Accepted by the provider but without a final status since `before`. */
-  unfinished(before: Date, limit: number) {
-    return this.model
-      .find({ statusRank: { $in: [STATUS_RANK.queued, STATUS_RANK.sent] }, updatedAt: { $lt: before } })
-      .limit(limit)
-      .lean<DeliveryDoc[]>()
-      .exec();
+  unfinished(before: Date, limit: number): Promise<Pick<DeliveryDoc, '_id'>[]> {
+    return this.byRank<Pick<DeliveryDoc, '_id'>>([STATUS_RANK.queued, STATUS_RANK.sent], before, limit, { _id: 1 });
   }
 
   /**
@@ -431,13 +441,10 @@ export class Deliveries {
    * cancelled). One that a recorded result settles (sent, say) is not among them.
    */
   async pendingReminders(orgId: string, personId: string): Promise<{ ids: string[]; lots: string[] }> {
-    const results = await this.results.forOrg(orgId);
-    const docs = await this.model
-      .find({ orgId, personId, type: 'domiciliation.reminder', statusRank: { $lt: STATUS_RANK.queued } }, { _id: 1, lot: 1 })
-      .lean<Pick<DeliveryDoc, '_id' | 'lot'>[]>()
-      .exec();
-    const settled = settledBy(results);
-    const pending = docs.filter((d) => !settled.has(d._id));
+    const docs = await this.withResults(() =>
+      this.model.find({ orgId, personId, type: 'domiciliation.reminder', statusRank: { $lt: STATUS_RANK.queued } }).lean<DeliveryDoc[]>().exec(),
+    );
+    const pending = docs.filter((d) => d.statusRank < STATUS_RANK.queued);
     return { ids: pending.map((d) => d._id), lots: [...new Set(pending.flatMap((d) => (d.lot ? [d.lot] : [])))] };
   }
 
@@ -454,10 +461,26 @@ export class Deliveries {
   }
 
   /** A person's deliveries, newest first, with the recorded results applied. */
-  async history(orgId: string, personId: string, limit: number): Promise<DeliveryDoc[]> {
-    const results = await this.results.forOrg(orgId);
-    const docs = await this.model.find({ orgId, personId }).sort({ dueAt: -1 }).limit(limit).lean<DeliveryDoc[]>().exec();
-    return applyResults(docs, results);
+  history(orgId: string, personId: string, limit: number): Promise<DeliveryDoc[]> {
+    return this.withResults(() => this.model.find({ orgId, personId }).sort({ dueAt: -1 }).limit(limit).lean<DeliveryDoc[]>().exec());
+  }
+
+  /**
+   * Rows as `read` returns them, with the pending results of their lots applied: a read whose cost
+   * follows the rows it returns, not the pending results. The rows are read once to learn their
+   * lots, then again after those lots' results (results before rows, see the class). A row that
+   * moved to another lot in between is read once more with that lot's results.
+   */
+  private async withResults(read: () => Promise<DeliveryDoc[]>): Promise<DeliveryDoc[]> {
+    const open = (docs: DeliveryDoc[]) => docs.flatMap((d) => (d.lot && d.statusRank < STATUS_RANK.delivered ? [d.lot] : []));
+    const lots = new Set(open(await read()));
+    for (let round = 0; ; round++) {
+      const results = await this.results.forLots([...lots]);
+      const docs = await read();
+      const moved = open(docs).filter((l) => !lots.has(l));
+      if (moved.length === 0 || round === 2) return applyResults(docs, results);
+      for (const l of moved) lots.add(l);
+    }
   }
 
   private filter(orgId: string, f: DeliveryFilter) {

@@ -1,4 +1,5 @@
-import type { DeliveryChannel, DeliveryDoc } from './deliveries';
+import type { DeliveryChannel } from '../contract/vocabulary';
+import type { DeliveryDoc, Outcome } from './status';
 
 /**
  * What the sender needs of a delivery to send it. `type` tells whether the send-time re-check
@@ -95,4 +96,23 @@ export function assignLots(
     for (const d of part) lotOf.set(d._id, lot._id);
   }
   return { docs: docs.map((d) => ({ ...d, lot: lotOf.get(d._id) ?? null })), lots };
+}
+
+/**
+ * The lots that an attempt's outcomes move deliveries to, due when they go: a retry at its time, an
+ * unanswered call after `stuckAfterMs` (asked about first), a deferral at once. Pure.
+ */
+export function followUpLots(lot: LotDoc, outcomes: readonly Outcome[], at: Date, stuckAfterMs: number): LotDoc[] {
+  const out = new Map<string, LotDoc>();
+  const add = (id: string, dueAt: Date, more: Parameters<typeof newLot>[4]) => {
+    const known = out.get(id);
+    if (!known) out.set(id, newLot(id, lot.orgId, dueAt, at, { checkedAt: lot.checkedAt, ...more }));
+    else if (known.dueAt < dueAt) known.dueAt = dueAt;
+  };
+  for (const o of outcomes) {
+    if (o.kind === 'retry') add(o.toLot, o.retryAt, { attempt: lot.attempt + 1 });
+    else if (o.kind === 'unknown') add(o.toLot, new Date(at.getTime() + stuckAfterMs), { attempt: lot.attempt, recover: true });
+    else if (o.kind === 'deferred') add(o.toLot, at, { attempt: lot.attempt, recover: lot.recover });
+  }
+  return [...out.values()];
 }

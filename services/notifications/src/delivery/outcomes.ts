@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { makeEnvelope, type Envelope, type EventData } from '@relais/shared';
-import type { DeliveryDoc, DeliveryStatus } from './deliveries';
+import type { DeliveryStatus } from '../contract/vocabulary';
+import type { DeliveryDoc } from './status';
 
 type OutcomeError = NonNullable<EventData<'delivery.outcome'>['error']>;
 
