@@ -1,6 +1,6 @@
 import { createBroker, loadConfig, runUntilSignal } from '@relais/shared';
 import { notificationsConfigSchema } from './config';
-import { providersFromConfig, withProvidersConfig } from './providers';
+import { providersFromConfig, withProvidersConfig } from './sending/providers';
 import { notificationsService } from './service';
 
 await runUntilSignal(async () => {

@@ -1,7 +1,7 @@
 import type { DeliveryDoc } from './delivery/status';
-import { DELIVERY_KIND_LABELS } from './domain/deliveries';
-import { localTime } from './domain/localTime';
-import { GSM_EXTENSION, SEGMENT_SIZES } from './domain/sms';
+import { DELIVERY_KIND_LABELS } from './planning/deliveries';
+import { localTime } from './planning/localTime';
+import { GSM_EXTENSION, SEGMENT_SIZES } from './delivery/sms';
 
 /** What a segment holds in each encoding, as the settings show it (GSM-7 extension characters take two septets). */
 export const segmentCosts = {

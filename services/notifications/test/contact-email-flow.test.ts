@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServiceBroker } from 'moleculer';
 import type { AuthContext, BaseConfig, Envelope } from '@relais/shared';
 import { as, dropTestDatabases, eventually, refusal, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
-import { SmtpEmailProvider } from '../src/providers/smtp';
+import { SmtpEmailProvider } from '../src/sending/providers/smtp';
 import { notificationsService } from '../src/service';
 import { FakeSmtp } from './support/fakeSmtp';
 import { MemoryProvider, notificationsTestConfig, outcomeConsumer } from './testkit';

@@ -4,7 +4,7 @@ import type { ServiceBroker } from 'moleculer';
 import type { Connection } from 'mongoose';
 import { connectDatabase, type AuthContext, type BaseConfig, type Envelope } from '@relais/shared';
 import { as, dropTestDatabases, eventually, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
-import { TwilioSmsProvider } from '../src/providers/twilio';
+import { TwilioSmsProvider } from '../src/sending/providers/twilio';
 import { notificationsService } from '../src/service';
 import { FakeTwilio } from './support/fakeTwilio';
 import { notificationsTestConfig, outcomeConsumer } from './testkit';

@@ -8,7 +8,7 @@ import type { ServiceBroker } from 'moleculer';
 import { DurableEvents, connectDatabase, type AuthContext, type BaseConfig } from '@relais/shared';
 import { as, eventually, freePort, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
 import { loadGatewayConfig, startGateway, twilioCallbacks, type RunningGateway } from '@relais/gateway';
-import { nextSlot } from '../src/domain/schedule';
+import { nextSlot } from '../src/planning/slots';
 import { FakeTwilio } from './support/fakeTwilio';
 import { publishPeopleWithMail, waitUntilApplied } from './testkit';
 

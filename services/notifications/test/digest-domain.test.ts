@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { MailKind } from '@relais/shared';
-import { digestDeliveries, notDomiciled, type Sending } from '../src/domain/deliveries';
-import { localDate } from '../src/domain/schedule';
+import { digestDeliveries, notDomiciled, type Sending } from '../src/planning/deliveries';
+import { localDate } from '../src/planning/slots';
 
 describe('digest: people no longer domiciled', () => {
   it('no digest once the domiciliation has ended (or its end date passed), was refused or never activated', () => {

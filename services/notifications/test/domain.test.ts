@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { DEFAULT_SEND_DAYS, isTooLate, nextSlot, previousSlot, reminderAt } from '../src/domain/schedule';
-import { smsSize } from '../src/domain/sms';
-import { DEFAULT_TEMPLATES, compileTemplate, templateProblem } from '../src/domain/templates';
+import { DEFAULT_SEND_DAYS, isTooLate, nextSlot, previousSlot, reminderAt } from '../src/planning/slots';
+import { smsSize } from '../src/delivery/sms';
+import { DEFAULT_TEMPLATES, compileTemplate, templateProblem } from '../src/settings/templates';
 import { STATUS_RANK, finalChange, withChange, type DeliveryDoc } from '../src/delivery/status';
 
 const utc = (s: string) => new Date(s);

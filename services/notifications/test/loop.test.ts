@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { startLoop } from '../src/engine/loop';
+import { startLoop } from '../src/loop';
 
 describe('background loop', () => {
   const log = { error: () => undefined };

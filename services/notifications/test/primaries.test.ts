@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { EventData } from '@relais/shared';
-import { afterPrimaryChange, primaryView, type PrimaryChannel } from '../src/domain/primaries';
+import { afterPrimaryChange, primaryView, type PrimaryChannel } from '../src/planning/primaries';
 
 const orgId = 'org-1';
 const partyId = 'party-1';

@@ -14,7 +14,7 @@ import {
   redirectTo,
   withProvidersConfig,
   type OutgoingMessage,
-} from '../src/providers';
+} from '../src/sending/providers';
 import { FakeSmtp } from './support/fakeSmtp';
 import { FakeTwilio } from './support/fakeTwilio';
 

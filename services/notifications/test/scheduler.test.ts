@@ -4,13 +4,13 @@ import type { Connection } from 'mongoose';
 import { connectDatabase, type BaseConfig } from '@relais/shared';
 import { dropTestDatabases, testConfig, uniqueNamespace } from '@relais/shared/testing';
 import { DeliveryLedger } from '../src/delivery/ledger';
-import { PendingMail } from '../src/data/pendingMail';
-import { Recipients } from '../src/data/recipients';
-import { Schedule } from '../src/data/schedule';
-import { SettingsRepo } from '../src/data/settings';
-import { defaultSettings } from '../src/domain/settings';
-import { Scheduler } from '../src/engine/scheduler';
-import { TemplateBook } from '../src/engine/templateBook';
+import { PendingMail } from '../src/planning/pendingMail';
+import { Recipients } from '../src/planning/recipients';
+import { Schedule } from '../src/planning/schedule';
+import { SettingsRepo } from '../src/settings/repo';
+import { defaultSettings } from '../src/settings/settings';
+import { Scheduler } from '../src/planning/scheduler';
+import { TemplateBook } from '../src/settings/templateBook';
 import { TestClock } from './testkit';
 
 /** When the scheduler's loop runs next: right at the next slot or reminder, not at its next poll. */

@@ -5,9 +5,9 @@ import type { Connection } from 'mongoose';
 import { connectDatabase, type AuthContext, type BaseConfig } from '@relais/shared';
 import { as, dropTestDatabases, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
 import { DeliveryRows } from '../src/delivery/rows';
-import { SettingsRepo } from '../src/data/settings';
+import { SettingsRepo } from '../src/settings/repo';
 import { STATUS_RANK, type DeliveryDoc } from '../src/delivery/status';
-import { defaultSettings } from '../src/domain/settings';
+import { defaultSettings } from '../src/settings/settings';
 import { notificationsService } from '../src/service';
 import { MemoryProvider, notificationsTestConfig } from './testkit';
 

@@ -4,7 +4,7 @@ import type { Connection } from 'mongoose';
 import { DurableEvents, connectDatabase, loadConfig, makeEnvelope, type BaseConfig, type Envelope, type MailKind, type Subscription } from '@relais/shared';
 import { eventually } from '@relais/shared/testing';
 import { notificationsConfigSchema, type NotificationsConfig } from '../src/config';
-import { ProviderError, type Accepted, type OutgoingMessage, type Provider, type ProviderMessageState } from '../src/providers/provider';
+import { ProviderError, type Accepted, type OutgoingMessage, type Provider, type ProviderMessageState } from '../src/sending/providers/provider';
 
 export { ProviderError };
 

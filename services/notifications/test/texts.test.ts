@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { storedTemplates } from '../src/data/settings';
-import { localTime } from '../src/domain/localTime';
-import { SEGMENT_SIZES, smsSize, ucs2Characters } from '../src/domain/sms';
-import { GSM7_TEMPLATES, SMS_KINDS, compileTemplate, defaultTemplate, sampleVariables, templateProblem } from '../src/domain/templates';
+import { storedTemplates } from '../src/settings/repo';
+import { localTime } from '../src/planning/localTime';
+import { SEGMENT_SIZES, smsSize, ucs2Characters } from '../src/delivery/sms';
+import { GSM7_TEMPLATES, SMS_KINDS, compileTemplate, defaultTemplate, sampleVariables, templateProblem } from '../src/settings/templates';
 
 describe('SMS texts: what forces UCS-2, segment sizes, the GSM-7 wording', () => {
   it('names each character outside GSM-7 with its position, counted as the characters are', () => {

@@ -4,7 +4,7 @@
  * domain builds on them. Plain data: no imports.
  */
 
-/** The SMS kinds Relais sends (seed 001's history table); their default French texts are in domain/templates.ts. */
+/** The SMS kinds Relais sends (seed 001's history table); their default French texts are in settings/templates.ts. */
 export const SMS_KINDS = ['mail.letter', 'mail.parcel', 'mail.deliveryNotice', 'domiciliation.reminder'] as const;
 export type SmsKind = (typeof SMS_KINDS)[number];
 

@@ -1,6 +1,6 @@
 import type { OutboxFields } from '@relais/shared';
 import type { DeliveryChannel, DeliveryKind, DeliveryStatus } from '../contract/vocabulary';
-import type { Encoding } from '../domain/sms';
+import type { Encoding } from './sms';
 
 /*
  * The pure rules of a delivery's status: the row, what a provider attempt comes to (an outcome),

@@ -1,5 +1,5 @@
-import { compileTemplate, defaultTemplate, type Render, type SmsKind } from '../domain/templates';
-import type { OrgSettings } from '../domain/settings';
+import { compileTemplate, defaultTemplate, type Render, type SmsKind } from './templates';
+import type { OrgSettings } from './settings';
 
 type OrgTexts = Pick<OrgSettings, 'templates' | 'defaultWording'>;
 

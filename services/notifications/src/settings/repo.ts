@@ -1,6 +1,6 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import type { OrgSettings } from '../domain/settings';
-import { DEFAULT_WORDINGS, SMS_KINDS, type DefaultWording, type SmsKind } from '../domain/templates';
+import type { OrgSettings } from './settings';
+import { DEFAULT_WORDINGS, SMS_KINDS, type DefaultWording, type SmsKind } from './templates';
 
 /**
  * Custom templates are stored as a list of { kind, source }: the kinds hold dots ('mail.letter'),

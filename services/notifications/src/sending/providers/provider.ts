@@ -4,8 +4,8 @@
  * the delivery row exists (exactly-once effect is the caller's job, not the provider's).
  */
 
-import type { DeliveryChannel } from '../contract/vocabulary';
-import type { ProviderStatus } from '../delivery/status';
+import type { DeliveryChannel } from '../../contract/vocabulary';
+import type { ProviderStatus } from '../../delivery/status';
 
 /** How a message travels: the contract's delivery channels. */
 export type Channel = DeliveryChannel;

@@ -1,7 +1,7 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
 import { chunks, insertManyIgnoringDuplicates, upsertNewer, type DomiciliationStatus, type Envelope } from '@relais/shared';
-import type { DomiciliationFacts, Recipient } from '../domain/deliveries';
-import { afterPrimaryChange, primaryView, type PrimaryView } from '../domain/primaries';
+import type { DomiciliationFacts, Recipient } from './deliveries';
+import { afterPrimaryChange, primaryView, type PrimaryView } from './primaries';
 
 /**
  * What notifications knows of people, fed by domiciliation and contact events. Consent,

@@ -3,11 +3,11 @@ import type { Clock } from '../clock';
 import type { DeliveryLedger } from '../delivery/ledger';
 import { channelOf, type LotDoc, type SendItem } from '../delivery/lot';
 import { acceptedStatus, type Outcome } from '../delivery/status';
-import type { Recipients } from '../data/recipients';
-import type { Schedule } from '../data/schedule';
-import { blocker, followsConsent, retryDelayMs } from '../domain/deliveries';
-import { ProviderError, type Channel, type Provider } from '../providers/provider';
-import type { SettingsCache } from './settingsCache';
+import type { Recipients } from '../planning/recipients';
+import type { Schedule } from '../planning/schedule';
+import { blocker, followsConsent, retryDelayMs } from '../planning/deliveries';
+import { ProviderError, type Channel, type Provider } from './providers/provider';
+import type { SettingsCache } from '../settings/cache';
 
 export interface SenderOptions {
   owner: string;

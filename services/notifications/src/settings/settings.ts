@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_SEND_DAYS, type Weekday } from './schedule';
+import { DEFAULT_SEND_DAYS, type Weekday } from '../planning/slots';
 import type { DefaultWording, SmsKind } from './templates';
 
 export const weekday = z.number().int().min(1).max(7) as unknown as z.ZodType<Weekday>;

@@ -1,6 +1,6 @@
 import { DEFAULT_TIME_ZONE } from '@relais/shared';
-import type { SettingsRepo } from '../data/settings';
-import { defaultSettings, type OrgSettings } from '../domain/settings';
+import type { SettingsRepo } from './repo';
+import { defaultSettings, type OrgSettings } from './settings';
 
 /** Org settings read at most once per `ttlMs` by the send loop (they change rarely; the switch is re-read soon enough). */
 export class SettingsCache {

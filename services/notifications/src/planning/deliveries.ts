@@ -1,9 +1,9 @@
 import type { DomiciliationStatus, MailKind } from '@relais/shared';
 import type { DeliveryChannel, DeliveryKind, DeliveryStatus } from '../contract/vocabulary';
 import { closed, type DeliveryDoc } from '../delivery/status';
-import { isTooLate } from './schedule';
-import { smsSize } from './sms';
-import { SMS_KIND_LABELS, mailSmsKind, type SmsKind } from './templates';
+import { isTooLate } from './slots';
+import { smsSize } from '../delivery/sms';
+import { SMS_KIND_LABELS, mailSmsKind, type SmsKind } from '../settings/templates';
 
 // The kinds, channels and statuses are the contract's (api.ts describes them); re-exported for the domain's callers.
 export {

@@ -3,14 +3,14 @@ import type { Clock } from '../clock';
 import type { DeliveryLedger } from '../delivery/ledger';
 import { assignLots, type LotDoc } from '../delivery/lot';
 import type { DeliveryDoc } from '../delivery/status';
-import type { PendingMail } from '../data/pendingMail';
-import { WHOLE_ORG_FROM, only, type Recipients } from '../data/recipients';
-import type { Schedule } from '../data/schedule';
-import type { SettingsRepo } from '../data/settings';
-import { digestCounts, digestDeliveries, notDomiciled, reminderDelivery, type Recipient, type Sending } from '../domain/deliveries';
-import { localDate, nextSlot, previousSlot, scheduleKey } from '../domain/schedule';
-import { defaultSettings, type OrgSettings } from '../domain/settings';
-import type { TemplateBook } from './templateBook';
+import type { PendingMail } from './pendingMail';
+import { WHOLE_ORG_FROM, only, type Recipients } from './recipients';
+import type { Schedule } from './schedule';
+import type { SettingsRepo } from '../settings/repo';
+import { digestCounts, digestDeliveries, notDomiciled, reminderDelivery, type Recipient, type Sending } from './deliveries';
+import { localDate, nextSlot, previousSlot, scheduleKey } from './slots';
+import { defaultSettings, type OrgSettings } from '../settings/settings';
+import type { TemplateBook } from '../settings/templateBook';
 
 export interface SchedulerOptions {
   owner: string;

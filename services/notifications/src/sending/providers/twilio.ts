@@ -3,7 +3,7 @@ import https from 'node:https';
 import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient';
 import type SdkResponse from 'twilio/lib/http/response';
-import type { ProviderStatus } from '../delivery/status';
+import type { ProviderStatus } from '../../delivery/status';
 import { ProviderError, type Accepted, type OutgoingMessage, type Provider, type ProviderMessageState } from './provider';
 
 type TwilioMessage = Awaited<ReturnType<twilio.Twilio['messages']['create']>>;

@@ -1,8 +1,8 @@
 import type { Clock } from '../clock';
-import { CONSENT_CHANGES_KEPT_MS } from '../data/recipients';
-import type { Schedule } from '../data/schedule';
+import { CONSENT_CHANGES_KEPT_MS } from '../planning/recipients';
+import type { Schedule } from '../planning/schedule';
 import type { DeliveryLedger } from '../delivery/ledger';
-import type { Provider } from '../providers/provider';
+import type { Provider } from './providers/provider';
 
 /**
  * Settles what a crash or a lost callback left open: lots whose sender died (reopened; their
