@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 
 const SERVICES_DIR = fileURLToPath(new URL('../services/', import.meta.url));
 const ALLOWED_PACKAGES = ['zod', '@relais/shared'];
-const FORBIDDEN_DIRS = ['domain', 'data', 'actions', 'engine', 'providers'];
+const FORBIDDEN_DIRS = ['domain', 'data', 'actions', 'engine', 'providers', 'delivery', 'planning', 'sending', 'settings'];
 
 /**
  * Every service with an api.ts, and contract files its walk must reach: proof that the walk did

@@ -3,22 +3,20 @@ import { randomUUID } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { connectDatabase, makeEnvelope, type BaseConfig, type DurableEvents, type Envelope } from '@relais/shared';
 import { dropTestDatabases, testConfig, uniqueNamespace } from '@relais/shared/testing';
-import { DeliveryLedger } from '../src/delivery/ledger';
+import type { DeliveryLedger } from '../src/delivery/ledger';
 import { assignLots, newLot, sendItem } from '../src/delivery/lot';
 import { SendLots } from '../src/delivery/lots';
 import { outcomeEventId } from '../src/delivery/outcomes';
 import { DeliveryRows } from '../src/delivery/rows';
-import { PendingMail } from '../src/planning/pendingMail';
-import { Recipients } from '../src/planning/recipients';
-import { Schedule } from '../src/planning/schedule';
-import { SettingsRepo } from '../src/settings/repo';
+import { initStores, openStores, wireParts, type Stores } from '../src/engine';
+import type { PendingMail } from '../src/planning/pendingMail';
+import type { Recipients } from '../src/planning/recipients';
+import type { Schedule } from '../src/planning/schedule';
+import type { Claims } from '../src/sending/claims';
+import type { SettingsRepo } from '../src/settings/repo';
 import { contactDelivery, reminderDelivery } from '../src/planning/deliveries';
 import type { OrgSettings } from '../src/settings/settings';
-import { Reconciler } from '../src/sending/reconciler';
-import { Scheduler } from '../src/planning/scheduler';
-import { Sender, type SenderOptions } from '../src/sending/sender';
-import { SettingsCache } from '../src/settings/cache';
-import { TemplateBook } from '../src/settings/templateBook';
+import type { SenderOptions } from '../src/sending/options';
 import { toDelivery } from '../src/views';
 import { MemoryProvider, ProviderError, TestClock } from './testkit';
 
@@ -32,12 +30,14 @@ describe('notifications: send lots (real database)', function () {
   this.timeout(60_000);
   let config: BaseConfig;
   let db: Connection;
+  let stores: Stores;
   // The ledger, and its rows and lots for what the tests set up or look at below its face.
   let ledger: DeliveryLedger;
   let deliveries: DeliveryRows;
   let lots: SendLots;
   let recipients: Recipients;
   let schedule: Schedule;
+  let claims: Claims;
   let pending: PendingMail;
   let settings: SettingsRepo;
   // Tuesday 16 June 2026, 19:00 in Paris is the slot.
@@ -46,16 +46,17 @@ describe('notifications: send lots (real database)', function () {
 
   const engine = (provider: MemoryProvider, lotSize = 2, sending: Partial<SenderOptions> = {}) => {
     const owner = `t-${randomUUID().slice(0, 6)}`;
-    const sender = new Sender(
-      { ledger, recipients, schedule, settings: new SettingsCache(settings, 0), providers: { sms: provider, email: new MemoryProvider() }, rate: null, clock, log: quiet },
-      { owner, concurrency: 2, ratePerSecond: 0, retryBaseMs: 1_000, maxAttempts: 3, maxBatchMs: 10_000, stuckAfterMs: 30_000, applyAfterIdleMs: 0, maxPendingResults: 50, ...sending },
-    );
     // As in the service: the lots the scheduler writes are offered to the sender of the same instance.
-    const scheduler = new Scheduler(
-      { settings, schedule, pendingMail: pending, recipients, ledger, templates: new TemplateBook(), clock, onLot: (lot) => sender.offer(lot) },
-      { owner, leaseMs: 60_000, maxLatenessMs: 3600_000, lotSize },
+    const { scheduler, sender, reconciler } = wireParts(
+      stores,
+      { providers: { sms: provider, email: new MemoryProvider() }, rate: null, clock, log: quiet },
+      {
+        scheduler: { owner, leaseMs: 60_000, maxLatenessMs: 3600_000, lotSize },
+        sender: { owner, concurrency: 2, ratePerSecond: 0, retryBaseMs: 1_000, maxAttempts: 3, maxBatchMs: 10_000, stuckAfterMs: 30_000, applyAfterIdleMs: 0, maxPendingResults: 50, ...sending },
+        reconciler: { owner, stuckAfterMs: 30_000, unfinishedAfterMs: 600_000 },
+        settingsCacheMs: 0,
+      },
     );
-    const reconciler = new Reconciler({ ledger, schedule, provider, clock }, { owner, stuckAfterMs: 30_000, unfinishedAfterMs: 600_000 });
     return { scheduler, sender, reconciler };
   };
 
@@ -95,14 +96,11 @@ describe('notifications: send lots (real database)', function () {
     config = testConfig(uniqueNamespace());
     db = await connectDatabase(config, 'notifications');
     // Intents are the sweep's at once: a test calls the sweep itself.
-    ledger = DeliveryLedger.open(db, { stuckAfterMs: 30_000, outcomes: { events: bus as unknown as DurableEvents, dbTimeoutMs: 20_000, sweepAfterMs: 0 } });
+    stores = openStores(db, { DB_UPDATE_BATCH: 50, STUCK_AFTER_MS: 30_000 }, { events: bus as unknown as DurableEvents, dbTimeoutMs: 20_000, sweepAfterMs: 0 });
+    await initStores(stores);
+    ({ ledger, recipients, schedule, claims, pending, settings } = stores);
     deliveries = DeliveryRows.open(db);
     lots = SendLots.open(db);
-    recipients = Recipients.open(db, 50);
-    schedule = Schedule.open(db, 50);
-    pending = PendingMail.open(db, 50);
-    settings = SettingsRepo.open(db);
-    await Promise.all([ledger.init(), recipients.init(), schedule.init(), pending.init(), settings.init()]);
   });
 
   after(async () => {
@@ -246,7 +244,7 @@ describe('notifications: send lots (real database)', function () {
     await scheduler.digest(org, slot, clock.now());
     const [lot] = await ledger.readyLots(clock.now(), 10).then((all) => all.filter((l) => l.orgId === org.orgId));
     // A sender claimed the lot, reached the provider for the first person, and died.
-    await schedule.claim([`send:${lot._id}:0`], 'dead', clock.now());
+    await claims.claim([`send:${lot._id}:0`], 'dead', clock.now());
     const [first] = await deliveries.inLot(lot._id).then((ds) => ds.filter((d) => d.personId === people[0]));
     await provider.send({ deliveryId: first._id, channel: 'sms', to: first.to!, from: 'CCAS', body: first.content! });
     // The first person withdraws afterwards: the SMS already went out, and is recorded as such.

@@ -3,15 +3,12 @@ import { randomUUID } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { connectDatabase, type BaseConfig } from '@relais/shared';
 import { dropTestDatabases, testConfig, uniqueNamespace } from '@relais/shared/testing';
-import { DeliveryLedger } from '../src/delivery/ledger';
-import { PendingMail } from '../src/planning/pendingMail';
-import { Recipients } from '../src/planning/recipients';
-import { Schedule } from '../src/planning/schedule';
-import { SettingsRepo } from '../src/settings/repo';
+import { initStores, openStores, partsOptions, wireParts } from '../src/engine';
+import type { Schedule } from '../src/planning/schedule';
+import type { SettingsRepo } from '../src/settings/repo';
 import { defaultSettings } from '../src/settings/settings';
-import { Scheduler } from '../src/planning/scheduler';
-import { TemplateBook } from '../src/settings/templateBook';
-import { TestClock } from './testkit';
+import type { Scheduler } from '../src/planning/scheduler';
+import { MemoryProvider, TestClock, notificationsTestConfig } from './testkit';
 
 /** When the scheduler's loop runs next: right at the next slot or reminder, not at its next poll. */
 describe('notifications: scheduler timing (real database)', function () {
@@ -27,16 +24,14 @@ describe('notifications: scheduler timing (real database)', function () {
   before(async () => {
     config = testConfig(uniqueNamespace());
     db = await connectDatabase(config, 'notifications');
-    const ledger = DeliveryLedger.open(db, { stuckAfterMs: 30_000 });
-    const recipients = Recipients.open(db, 50);
-    const pendingMail = PendingMail.open(db, 50);
-    schedule = Schedule.open(db, 50);
-    settings = SettingsRepo.open(db);
-    await Promise.all([ledger.init(), recipients.init(), schedule.init(), pendingMail.init(), settings.init()]);
-    scheduler = new Scheduler(
-      { settings, schedule, pendingMail, recipients, ledger, templates: new TemplateBook(), clock },
-      { owner: 'test', leaseMs: 60_000, maxLatenessMs: 3600_000, lotSize: 10 },
-    );
+    const stores = openStores(db, { DB_UPDATE_BATCH: 50, STUCK_AFTER_MS: 30_000 });
+    await initStores(stores);
+    ({ schedule, settings } = stores);
+    const provider = new MemoryProvider();
+    ({ scheduler } = wireParts(stores, { providers: { sms: provider, email: provider }, rate: null, clock, log: { warn: () => undefined } }, {
+      ...partsOptions(notificationsTestConfig(config), 'test'),
+      scheduler: { owner: 'test', leaseMs: 60_000, maxLatenessMs: 3600_000, lotSize: 10 },
+    }));
   });
 
   after(async () => {

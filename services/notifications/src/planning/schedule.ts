@@ -1,5 +1,5 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import { chunks, insertEach, insertManyIgnoringDuplicates, isDuplicateKey } from '@relais/shared';
+import { chunks, insertManyIgnoringDuplicates, isDuplicateKey } from '@relais/shared';
 
 /**
  * Per org, the last digest slot handled: the scheduler catches up from there after downtime, and
@@ -49,27 +49,10 @@ reminderSchema.index({ state: 1, dueAt: 1 });
 // Serves moving or cancelling a person's reminders: { orgId, personId, state }.
 reminderSchema.index({ orgId: 1, personId: 1, state: 1 });
 
-/**
- * Claims: a unique insert is the only claim that holds under concurrency on every database
- * Relais runs on (FerretDB's conditional updates are not atomic between clients).
- */
-interface ClaimDoc {
-  _id: string;
-  owner: string;
-  at: Date;
-}
-const claimSchema = new mongoose.Schema<ClaimDoc>(
-  { _id: String, owner: { type: String, required: true }, at: { type: Date, required: true } },
-  { versionKey: false, collection: 'claims' },
-);
-// Serves the removal of old claims: { at < cut-off }.
-claimSchema.index({ at: 1 });
-
 export class Schedule {
   private constructor(
     private readonly progress: Model<ProgressDoc>,
     private readonly reminders: Model<ReminderDoc>,
-    private readonly claims: Model<ClaimDoc>,
     private readonly updateBatch: number,
   ) {}
 
@@ -77,14 +60,12 @@ export class Schedule {
     return new Schedule(
       db.model<ProgressDoc>('DigestProgress', progressSchema),
       db.model<ReminderDoc>('Reminder', reminderSchema),
-      db.model<ClaimDoc>('Claim', claimSchema),
       updateBatch,
     );
   }
 
   async init(): Promise<void> {
     await this.reminders.createIndexes();
-    await this.claims.createIndexes();
   }
 
   async slotProgress(orgId: string): Promise<SlotProgress | null> {
@@ -106,29 +87,6 @@ export class Schedule {
   async replanSlots(orgId: string, at: Date, schedule: string): Promise<void> {
     // No progress yet: SMS were never on, and switching them on starts from the slot before then.
     await this.progress.updateOne({ _id: orgId }, { $set: { replannedAt: at, replannedFor: schedule } }).exec();
-  }
-
-  /** Claims each key for `owner`; returns the keys this call won. */
-  async claim(keys: string[], owner: string, at: Date): Promise<Set<string>> {
-    const won = new Set<string>();
-    for (const part of chunks(keys, 500)) {
-      const inserted = await insertEach(this.claims, part.map((k) => ({ _id: k, owner, at })));
-      part.forEach((k, i) => inserted[i] && won.add(k));
-    }
-    return won;
-  }
-
-  /** Those of `keys` claimed before `before`. */
-  async claimedBefore(keys: string[], before: Date): Promise<Set<string>> {
-    const out = new Set<string>();
-    for (const part of chunks(keys, 500)) {
-      for (const c of await this.claims.find({ _id: { $in: part }, at: { $lt: before } }, { _id: 1 }).lean<ClaimDoc[]>().exec()) out.add(c._id);
-    }
-    return out;
-  }
-
-  pruneClaims(before: Date) {
-    return this.claims.deleteMany({ at: { $lt: before } }).exec();
   }
 
   /** Plans a reminder (idempotent) and cancels the person's other scheduled ones (an end date moved). */

@@ -1,15 +1,15 @@
-import { DEFAULT_TIME_ZONE } from '@relais/shared';
 import type { Clock } from '../clock';
 import type { DeliveryLedger } from '../delivery/ledger';
 import { assignLots, type LotDoc } from '../delivery/lot';
 import type { DeliveryDoc } from '../delivery/status';
 import type { PendingMail } from './pendingMail';
 import { WHOLE_ORG_FROM, only, type Recipients } from './recipients';
+import type { Claims } from '../sending/claims';
 import type { Schedule } from './schedule';
 import type { SettingsRepo } from '../settings/repo';
 import { digestCounts, digestDeliveries, notDomiciled, reminderDelivery, type Recipient, type Sending } from './deliveries';
 import { localDate, nextSlot, previousSlot, scheduleKey } from './slots';
-import { defaultSettings, type OrgSettings } from '../settings/settings';
+import type { OrgSettings } from '../settings/settings';
 import type { TemplateBook } from '../settings/templateBook';
 
 export interface SchedulerOptions {
@@ -30,6 +30,7 @@ export class Scheduler {
     private readonly deps: {
       settings: SettingsRepo;
       schedule: Schedule;
+      claims: Claims;
       pendingMail: PendingMail;
       recipients: Recipients;
       ledger: DeliveryLedger;
@@ -98,7 +99,7 @@ export class Scheduler {
     for (; slot <= now; slot = nextSlot(slot, org.sendDays, org.timeZone)) {
       if (!(await eventsApplied())) return null;
       const key = `slot:${org.orgId}:${slot.toISOString()}:${this.lease(now)}`;
-      if (!(await schedule.claim([key], this.opts.owner, now)).has(key)) return null;
+      if (!(await this.deps.claims.claim([key], this.opts.owner, now)).has(key)) return null;
       await this.digest(org, slot, now, from);
       await schedule.setLastSlot(org.orgId, slot);
       from = slot;
@@ -182,14 +183,14 @@ export class Scheduler {
     const { schedule, settings, recipients } = this.deps;
     const due = await schedule.dueReminders(now, 500);
     if (due.length === 0 || !(await eventsApplied())) return;
-    const won = await schedule.claim(due.map((r) => `reminder:${r._id}:${this.lease(now)}`), this.opts.owner, now);
+    const won = await this.deps.claims.claim(due.map((r) => `reminder:${r._id}:${this.lease(now)}`), this.opts.owner, now);
     const done: string[] = [];
     for (const r of due.filter((r) => won.has(`reminder:${r._id}:${this.lease(now)}`))) {
       const view = await recipients.domiciliation(r.orgId, r.personId);
       // Ended, refused or moved since it was planned: its replacement (if any) is planned already.
       if (view && view.status === 'active' && view.endDate === r.endDate) {
         // An org that never saved settings has SMS off: the reminder is recorded as skipped.
-        const org = (await settings.get(r.orgId)) ?? defaultSettings(r.orgId, DEFAULT_TIME_ZONE);
+        const org = await settings.orDefault(r.orgId);
         const checkedAt = this.deps.clock.now();
         const recipient = (await recipients.forPeople(r.orgId, [r.personId])).get(r.personId);
         const doc = reminderDelivery(r.orgId, r.personId, r.endDate, r.dueAt, recipient, this.sending(org, now));

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock';
 import { CONSENT_CHANGES_KEPT_MS } from '../planning/recipients';
-import type { Schedule } from '../planning/schedule';
+import type { Claims } from './claims';
 import type { DeliveryLedger } from '../delivery/ledger';
 import type { Provider } from './providers/provider';
 
@@ -12,7 +12,7 @@ import type { Provider } from './providers/provider';
  */
 export class Reconciler {
   constructor(
-    private readonly deps: { ledger: DeliveryLedger; schedule: Schedule; provider: Provider; clock: Clock },
+    private readonly deps: { ledger: DeliveryLedger; claims: Claims; provider: Provider; clock: Clock },
     private readonly opts: { owner: string; stuckAfterMs: number; unfinishedAfterMs: number },
   ) {}
 
@@ -26,16 +26,16 @@ export class Reconciler {
 
   /** Ready lots claimed before `before`: their sender died (a live one finishes a lot well within that delay). */
   private async reopenAbandonedLots(now: Date, before: Date): Promise<void> {
-    const { ledger, schedule } = this.deps;
+    const { ledger, claims } = this.deps;
     const overdue = await ledger.overdueLots(before, 200);
     if (overdue.length === 0) return;
-    const abandoned = await schedule.claimedBefore(overdue.map((l) => `send:${l._id}:${l.round}`), before);
+    const abandoned = await claims.claimedBefore(overdue.map((l) => `send:${l._id}:${l.round}`), before);
     await this.reopen(overdue.filter((l) => abandoned.has(`send:${l._id}:${l.round}`)), now);
   }
 
   private async reopen(toReopen: { _id: string; round: number }[], now: Date): Promise<void> {
     const key = (l: { _id: string; round: number }) => `reopen:${l._id}:${l.round}`;
-    const won = await this.deps.schedule.claim(toReopen.map(key), this.opts.owner, now);
+    const won = await this.deps.claims.claim(toReopen.map(key), this.opts.owner, now);
     for (const lot of toReopen.filter((l) => won.has(key(l)))) await this.deps.ledger.reopen(lot);
   }
 

@@ -4,59 +4,11 @@ import type { DeliveryLedger } from '../delivery/ledger';
 import { channelOf, type LotDoc, type SendItem } from '../delivery/lot';
 import { acceptedStatus, type Outcome } from '../delivery/status';
 import type { Recipients } from '../planning/recipients';
-import type { Schedule } from '../planning/schedule';
+import type { Claims } from './claims';
 import { blocker, followsConsent, retryDelayMs } from '../planning/deliveries';
 import { ProviderError, type Channel, type Provider } from './providers/provider';
 import type { SettingsCache } from '../settings/cache';
-
-export interface SenderOptions {
-  owner: string;
-  /** Provider calls in flight at once per instance. */
-  concurrency: number;
-  /** Segments per second per sender id, shared by all instances (0: no limit). */
-  ratePerSecond: number;
-  retryBaseMs: number;
-  maxAttempts: number;
-  /**
-   * A lot stops starting provider calls this long after it was claimed (a wait behind the lot before
-   * it, or rate-limit waits, can stretch it); the rest goes to a new lot due at once, well before the
-   * reconciler would take the lot for a crash.
-   */
-  maxBatchMs: number;
-  /** A provider call left without an answer is asked about after this long. */
-  stuckAfterMs: number;
-  /**
-   * Recorded outcomes are applied to the rows once nothing was sent for this long: not between the
-   * lots of a slot still being written, where the updates would hold up the next lot.
-   */
-  applyAfterIdleMs: number;
-  /**
-   * Recorded results of this instance left pending at most, however long a backlog keeps it busy:
-   * past it, the oldest are applied between passes (every status read goes through the pending ones).
-   */
-  maxPendingResults: number;
-}
-
-/** Transport errors after which the provider may or may not have accepted the message. */
-const AMBIGUOUS = new Set(['timeout', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
-
-/** Consent changes applied this long before a lot's recipients were read are applied again (clock skew between instances). */
-const RECHECK_MARGIN_MS = 60_000;
-
-/** Ready lots read per pass: enough for an instance to find one that others have not claimed. */
-const LOTS_PER_PASS = 8;
-
-/**
- * Lots taken in one pass at most, offered ones included: a pass ends between lots now and then, so
- * the cap on pending results is checked even while a long slot keeps offering lots.
- */
-const MAX_LOTS_PER_PASS = 20;
-
-/** Lots offered by this instance's scheduler kept until the next pass at most (the rest are found as ready lots). */
-const MAX_OFFERED = 100;
-
-/** Recorded results applied per idle pass: a pass stays short, so a lot that comes due waits little. */
-const RESULTS_PER_PASS = 2;
+import { AMBIGUOUS, LOTS_PER_PASS, MAX_LOTS_PER_PASS, MAX_OFFERED, RECHECK_MARGIN_MS, RESULTS_PER_PASS, type SenderOptions } from './options';
 
 /**
  * An attempt's outcome, naming the number it went to when that is not the row's (a new consent
@@ -102,7 +54,7 @@ export class Sender {
     private readonly deps: {
       ledger: DeliveryLedger;
       recipients: Recipients;
-      schedule: Schedule;
+      claims: Claims;
       settings: SettingsCache;
       /** Who takes each channel's messages: SMS (Twilio) and e-mail (SMTP). */
       providers: Record<Channel, Provider>;
@@ -195,10 +147,10 @@ export class Sender {
 
   /** Claims the next lot this instance wins, with what it sends; null when none is left. */
   private async claimNext(nextLot: () => LotDoc | undefined): Promise<Claimed | null> {
-    const { ledger, schedule, clock } = this.deps;
+    const { ledger, claims, clock } = this.deps;
     for (let lot = nextLot(); lot; lot = nextLot()) {
       const key = `send:${lot._id}:${lot.round}`;
-      if (!(await schedule.claim([key], this.opts.owner, clock.now())).has(key)) continue;
+      if (!(await claims.claim([key], this.opts.owner, clock.now())).has(key)) continue;
       const claimedAt = Date.now();
       return { lot, read: await ledger.toSend(lot), claimedAt };
     }

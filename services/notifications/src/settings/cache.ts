@@ -1,6 +1,5 @@
-import { DEFAULT_TIME_ZONE } from '@relais/shared';
 import type { SettingsRepo } from './repo';
-import { defaultSettings, type OrgSettings } from './settings';
+import type { OrgSettings } from './settings';
 
 /** Org settings read at most once per `ttlMs` by the send loop (they change rarely; the switch is re-read soon enough). */
 export class SettingsCache {
@@ -14,7 +13,7 @@ export class SettingsCache {
   async get(orgId: string): Promise<OrgSettings> {
     const hit = this.entries.get(orgId);
     if (hit && Date.now() - hit.at < this.ttlMs) return hit.settings;
-    const settings = (await this.repo.get(orgId)) ?? defaultSettings(orgId, DEFAULT_TIME_ZONE);
+    const settings = await this.repo.orDefault(orgId);
     this.entries.set(orgId, { at: Date.now(), settings });
     return settings;
   }

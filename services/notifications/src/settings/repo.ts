@@ -1,5 +1,6 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import type { OrgSettings } from './settings';
+import { DEFAULT_TIME_ZONE } from '@relais/shared';
+import { defaultSettings, type OrgSettings } from './settings';
 import { DEFAULT_WORDINGS, SMS_KINDS, type DefaultWording, type SmsKind } from './templates';
 
 /**
@@ -78,6 +79,14 @@ export class SettingsRepo {
   }
 
   /** Replaces the org's document, so an earlier `templates` object goes with the rest. */
+  /**
+   * The org's settings, or the defaults when it never saved any: in `zone`, the org's own zone where
+   * the caller knows it (a request's org), else Paris.
+   */
+  async orDefault(orgId: string, zone: string = DEFAULT_TIME_ZONE): Promise<OrgSettings> {
+    return (await this.get(orgId)) ?? defaultSettings(orgId, zone);
+  }
+
   async save(settings: OrgSettings): Promise<void> {
     const { orgId, templates, ...rest } = settings;
     const customTemplates = SMS_KINDS.flatMap((kind) => (templates[kind] === undefined ? [] : [{ kind, source: templates[kind] }]));
