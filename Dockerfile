@@ -8,6 +8,7 @@ WORKDIR /app
 # Manifests first, so the dependency layers are rebuilt only when they change.
 COPY package.json package-lock.json ./
 COPY shared/package.json shared/
+COPY testing/package.json testing/
 COPY gateway/package.json gateway/
 COPY services/contacts/package.json services/contacts/
 COPY services/domiciliation/package.json services/domiciliation/

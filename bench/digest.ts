@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import mongoose from 'mongoose';
 import { chunks } from '@relais/shared';
-import { FakeTwilio } from '../services/notifications/test/support/fakeTwilio';
+import { FakeTwilio } from '@relais/testing/twilio';
 import { DeliveryRows } from '../services/notifications/src/delivery/rows';
 import type { DeliveryDoc } from '../services/notifications/src/delivery/status';
 import { assignLots } from '../services/notifications/src/delivery/lot';

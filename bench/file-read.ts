@@ -33,7 +33,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { GatewayStore, createOrgWithAdmin, createUserWithToken, loadGatewayConfig } from '@relais/gateway';
 import { baseConfigSchema, createBroker, loadConfig, type RelaisMeta } from '@relais/shared';
-import { freePort } from '@relais/shared/testing';
+import { freePort } from '@relais/testing';
 import { Children } from './lib/children';
 import { parseArgs, sleep, whenAborted, type BenchContext } from './lib/context';
 import { cpuReport, cpuSnapshot } from './lib/cpu';

@@ -4,7 +4,7 @@
 // acknowledged writes that cannot be read back. Its floor is the same request sequence answered by a bare
 // express server (JSON parser, then 404) in its own process; the ratio compares requests per second.
 import { randomBytes } from 'node:crypto';
-import { freePort } from '@relais/shared/testing';
+import { freePort } from '@relais/testing';
 import {
   RawClient,
   createFixture,

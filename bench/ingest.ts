@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { GatewayStore, createOrgWithAdmin, loadGatewayConfig } from '@relais/gateway';
-import { freePort } from '@relais/shared/testing';
+import { freePort } from '@relais/testing';
 import { parseArgs, rate, sleep, whenAborted, type BenchContext } from './lib/context';
 import { Children } from './lib/children';
 import { cpuReport, cpuSnapshot } from './lib/cpu';

@@ -5,7 +5,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { cleanUpPrefix, provideInfra, uniqueNamespace } from '@relais/shared/testing';
+import { cleanUpPrefix, provideInfra, uniqueNamespace } from '@relais/testing';
 import { whenAborted, type BenchContext, type Benchmark } from '../bench/lib/context';
 
 const BENCH_DIR = fileURLToPath(new URL('../bench/', import.meta.url));

@@ -13,7 +13,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { logFormat, prettyStream } from '@relais/shared/log';
 // Only the infrastructure module: the testing index would load Moleculer and the MongoDB driver here.
-import { provideInfra, type Infra } from '@relais/shared/infra';
+import { provideInfra, type Infra } from '@relais/testing/infra';
 
 const root = fileURLToPath(new URL('..', import.meta.url)); // bundle-safe: scripts/ and dist/ are both one level down
 const localNode = path.join(root, 'node_modules/.bin/node');

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanUpPrefix, provideInfra, uniqueNamespace } from '@relais/shared/testing';
+import { cleanUpPrefix, provideInfra, uniqueNamespace } from '@relais/testing';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const defaultSpecs = ['shared/test/**/*.test.ts', 'gateway/test/**/*.test.ts', 'services/*/test/**/*.test.ts', 'test/**/*.test.ts'];

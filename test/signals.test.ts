@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { eventually } from '@relais/shared/testing';
+import { eventually } from '@relais/testing';
 import { alive, descendants, repoRoot } from './support/stack';
 
 const STOP_WITHIN_MS = 10_000;

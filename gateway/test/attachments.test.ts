@@ -3,7 +3,7 @@ import http from 'node:http';
 import { expect } from 'chai';
 import type { Connection } from 'mongoose';
 import { STREAM_PIECE_BYTES, connectDatabase } from '@relais/shared';
-import { eventually } from '@relais/shared/testing';
+import { eventually } from '@relais/testing';
 import { createOrgWithAdmin, createUserWithToken } from '../src/auth/accounts';
 import { FORM_CONTENT_TYPE, RawClient, SAMPLE_PNG, formBody, samplePdf, sha256, type FormPart } from './support/fuzz';
 import { expectProblem, startTestStack, type Reply, type TestStack } from './support';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { eventually } from '@relais/shared/testing';
+import { eventually } from '@relais/testing';
 import { createOrgWithAdmin, createUserWithToken } from '../src/auth/accounts';
 import { PLATFORM_TOKEN, TEST_TOKEN_TTL_MS, expectProblem, startTestGateway, type TestGateway } from './support';
 import type { Api } from './support';

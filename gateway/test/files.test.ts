@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { DurableEvents, connectDatabase, makeEnvelope } from '@relais/shared';
-import { eventually } from '@relais/shared/testing';
-import { ProviderError } from '@relais/notifications/testing';
+import { eventually } from '@relais/testing';
+import { ProviderError } from '@relais/testing/notifications';
 import { createOrgWithAdmin, createUserWithToken } from '../src/auth/accounts';
 import { expectProblem, startTestStack, type Reply, type TestStack } from './support';
 

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'moleculer';
 import { contactsService } from '@relais/contacts';
-import { eventually, freePort, spawnNatsServer, startNode } from '@relais/shared/testing';
+import { eventually, freePort, spawnNatsServer, startNode } from '@relais/testing';
 import { createOrgWithAdmin } from '../src/auth/accounts';
 import { serviceRoutes } from '../src/routes';
 import { expectProblem, gatewayTestConfig, startTestGateway, startTestStack, type TestGateway, type TestStack } from './support';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { eventually } from '@relais/shared/testing';
+import { eventually } from '@relais/testing';
 import {
   RawClient,
   checkReply,

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import type { ServiceBroker, ServiceSchema } from 'moleculer';
 import { z } from 'zod';
 import { STAFF, defineAction, notFound, type Health, type Route } from '@relais/shared';
-import { startNode } from '@relais/shared/testing';
+import { startNode } from '@relais/testing';
 import { createApp } from '../src/app';
 import { createOrgWithAdmin, createUserWithToken } from '../src/auth/accounts';
 import type { RelaisMeta } from '@relais/shared';

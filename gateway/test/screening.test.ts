@@ -5,7 +5,7 @@ import type { ServiceBroker } from 'moleculer';
 import type { Connection } from 'mongoose';
 import { contactsService } from '@relais/contacts';
 import { connectDatabase } from '@relais/shared';
-import { eventually, startNode } from '@relais/shared/testing';
+import { eventually, startNode } from '@relais/testing';
 import { Register } from '../../services/contacts/src/data/register';
 import { createOrgWithAdmin, createUserWithToken } from '../src/auth/accounts';
 import { serviceRoutes } from '../src/routes';

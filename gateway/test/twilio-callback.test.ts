@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { validationError } from '@relais/shared';
 import { TwilioSmsProvider } from '@relais/notifications/providers';
-import { FakeTwilio, postSignedCallback } from '@relais/notifications/testing/fakeTwilio';
+import { FakeTwilio, postSignedCallback } from '@relais/testing/twilio';
 import { twilioCallbacks, type ProviderStatusReport } from '../src/callbacks/twilio';
 import { expectProblem, startTestGateway, type Reply, type TestGateway } from './support';
 

@@ -30,18 +30,6 @@ export async function connectDatabase(
   return conn;
 }
 
-/** Rejects when `work` has not settled within `ms`: nothing on a hot path waits forever on the database. */
-export async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Splits a list into chunks (FerretDB: cap the size of one update command). */
 export function chunks<T>(items: readonly T[], size: number): T[][] {

@@ -9,6 +9,7 @@ export * from './actions';
 export * from './broker';
 export * from './db';
 export * from './net';
+export * from './timeout';
 export * from './log';
 export * from './tenant';
 export * from './events/contracts';

@@ -1,7 +1,8 @@
 import type { ActionSchema } from 'moleculer';
 import type { Connection } from 'mongoose';
 import type { BaseConfig } from './config';
-import { connectDatabase, withTimeout } from './db';
+import { connectDatabase } from './db';
+import { withTimeout } from './timeout';
 import { DurableEvents, type Logger } from './events/durable';
 
 /**

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { startNode, testConfig, uniqueNamespace } from '../src/testing';
+import { startNode, testConfig, uniqueNamespace } from '@relais/testing';
 
 describe('broker factory', function () {
   this.timeout(60_000);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import mongoose, { type Connection } from 'mongoose';
 import { Batcher, connectDatabase, insertEach, insertManyIgnoringDuplicates, upsertNewer, type BaseConfig } from '../src';
-import { dropTestDatabases, testConfig, uniqueNamespace } from '../src/testing';
+import { dropTestDatabases, testConfig, uniqueNamespace } from '@relais/testing';
 
 describe('idempotent inserts (real database)', function () {
   this.timeout(30_000);

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { DurableEvents, connectDatabase, makeEnvelope, type BaseConfig, type Envelope } from '../src';
-import { eventually, testConfig, uniqueNamespace } from '../src/testing';
+import { eventually, testConfig, uniqueNamespace } from '@relais/testing';
 
 const letter = (orgId: string) =>
   makeEnvelope('mail.registered', orgId, {

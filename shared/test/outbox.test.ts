@@ -12,7 +12,7 @@ import {
   type Envelope,
   type OutboxFields,
 } from '../src';
-import { dropTestDatabases, eventually, testConfig, uniqueNamespace } from '../src/testing';
+import { dropTestDatabases, eventually, testConfig, uniqueNamespace } from '@relais/testing';
 
 describe('outbox (real database and NATS)', function () {
   this.timeout(60_000);

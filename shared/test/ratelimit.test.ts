@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { connect, type NatsConnection } from 'nats';
 import { SharedRateLimit } from '../src';
-import { testConfig, uniqueNamespace } from '../src/testing';
+import { testConfig, uniqueNamespace } from '@relais/testing';
 
 describe('shared rate limit (JetStream key-value)', function () {
   this.timeout(30_000);

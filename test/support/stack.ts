@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, uniqueNamespace } from '@relais/shared/testing';
+import { freePort, uniqueNamespace } from '@relais/testing';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { Connection } from 'mongoose';
 import { connectDatabase } from '@relais/shared';
-import { testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { testConfig, uniqueNamespace } from '@relais/testing';
 import { AttachmentTooLarge, Attachments, type NewAttachment, type StoredAttachment } from '../src/data/attachments';
 
 const CHUNK = 255 * 1024; // GridFS's default chunk size

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { connectDatabase } from '@relais/shared';
-import { testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { testConfig, uniqueNamespace } from '@relais/testing';
 import { ClientContacts } from '../src/data/clientContacts';
 import { newContact, nextNumber, tombstoneOf, updateContact, type ClientContactDoc, type ContactState } from '../src/domain/clientContacts';
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServiceBroker } from 'moleculer';
 import type { Connection } from 'mongoose';
 import { connectDatabase, type AuthContext, type BaseConfig } from '@relais/shared';
-import { as, deleteTestStreams, dropTestDatabases, startNode, testConfig, uniqueNamespace, refusal, type CallProblem } from '@relais/shared/testing';
+import { as, deleteTestStreams, dropTestDatabases, startNode, testConfig, uniqueNamespace, refusal, type CallProblem } from '@relais/testing';
 import { ContactSettings } from '../src/data/settings';
 import { contactsService } from '../src/service';
 import type { ChannelViewOutput, NoteView, Person } from '../src/api';

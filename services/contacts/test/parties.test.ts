@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { connectDatabase, isDuplicateKey, parseInput, type AuthContext } from '@relais/shared';
-import { testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { testConfig, uniqueNamespace } from '@relais/testing';
 import { createPersonInput, searchPeopleInput } from '../src/api';
 import { Parties } from '../src/data/parties';
 import { applyChanges, newPerson, page, peopleQuery, toPerson, type PersonDoc } from '../src/domain/people';

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import type { Connection } from 'mongoose';
 import { connectDatabase } from '@relais/shared';
-import { testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { testConfig, uniqueNamespace } from '@relais/testing';
 import { Register, RegisterImportError } from '../src/data/register';
 import { parseRegister, screen } from '../src/domain/screening';
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Connection } from 'mongoose';
 import { connectDatabase, type AuthContext } from '@relais/shared';
-import { testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { testConfig, uniqueNamespace } from '@relais/testing';
 import { Parties } from '../src/data/parties';
 import { Register } from '../src/data/register';
 import { RescreenJobs, ScreeningLog } from '../src/data/screening';

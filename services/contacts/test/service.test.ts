@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { ServiceBroker } from 'moleculer';
 import type { AuthContext, BaseConfig } from '@relais/shared';
-import { as, deleteTestStreams, dropTestDatabases, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { as, deleteTestStreams, dropTestDatabases, startNode, testConfig, uniqueNamespace } from '@relais/testing';
 import { contactsService } from '../src/service';
 import type { Person } from '../src/api';
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { connectDatabase, type BaseConfig } from '@relais/shared';
-import { dropTestDatabases, testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { dropTestDatabases, testConfig, uniqueNamespace } from '@relais/testing';
 import { Domiciliations } from '../src/data/domiciliations';
 import { domiciliationChange, newDomiciliation, transition, stateOf } from '../src/domain/domiciliation';
 import { smsConsentChange } from '../src/domain/smsConsent';

@@ -14,7 +14,7 @@ import {
   type RelaisMeta,
   type Subscription,
 } from '@relais/shared';
-import { as, deleteTestStreams, dropTestDatabases, eventually, startNode, testConfig, uniqueNamespace, refusal } from '@relais/shared/testing';
+import { as, deleteTestStreams, dropTestDatabases, eventually, startNode, testConfig, uniqueNamespace, refusal } from '@relais/testing';
 import { domiciliationService } from '../src/service';
 
 /** Stands in for the contacts service: knows which org each person belongs to. */

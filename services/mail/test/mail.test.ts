@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { ServiceBroker, ServiceSchema } from 'moleculer';
 import { DurableEvents, type AuthContext, type BaseConfig, type Envelope, connectDatabase } from '@relais/shared';
-import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/testing';
 import { mailService } from '../src/service';
 
 /** Neighbour services the mail service asks, with states the test controls. */

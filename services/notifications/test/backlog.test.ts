@@ -3,9 +3,9 @@ import { randomUUID } from 'node:crypto';
 import type { ServiceBroker } from 'moleculer';
 import type { Connection } from 'mongoose';
 import { DurableEvents, connectDatabase, makeEnvelope, type AuthContext, type BaseConfig } from '@relais/shared';
-import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/testing';
 import { notificationsService } from '../src/service';
-import { MemoryProvider, TestClock, notificationsTestConfig } from './testkit';
+import { MemoryProvider, TestClock, notificationsTestConfig } from '@relais/testing/notifications';
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -2,11 +2,11 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { ServiceBroker } from 'moleculer';
 import type { AuthContext, BaseConfig, Envelope } from '@relais/shared';
-import { as, dropTestDatabases, eventually, refusal, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { as, dropTestDatabases, eventually, refusal, startNode, testConfig, uniqueNamespace } from '@relais/testing';
 import { SmtpEmailProvider } from '../src/sending/providers/smtp';
 import { notificationsService } from '../src/service';
-import { FakeSmtp } from './support/fakeSmtp';
-import { MemoryProvider, notificationsTestConfig, outcomeConsumer } from './testkit';
+import { FakeSmtp } from '@relais/testing/smtp';
+import { MemoryProvider, notificationsTestConfig, outcomeConsumer } from '@relais/testing/notifications';
 
 type Outcome = Envelope<'delivery.outcome'>;
 interface Entry {

@@ -3,11 +3,11 @@ import { randomUUID } from 'node:crypto';
 import type { ServiceBroker } from 'moleculer';
 import type { Connection } from 'mongoose';
 import { connectDatabase, type AuthContext, type BaseConfig, type Envelope } from '@relais/shared';
-import { as, dropTestDatabases, eventually, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { as, dropTestDatabases, eventually, startNode, testConfig, uniqueNamespace } from '@relais/testing';
 import { TwilioSmsProvider } from '../src/sending/providers/twilio';
 import { notificationsService } from '../src/service';
-import { FakeTwilio } from './support/fakeTwilio';
-import { notificationsTestConfig, outcomeConsumer } from './testkit';
+import { FakeTwilio } from '@relais/testing/twilio';
+import { notificationsTestConfig, outcomeConsumer } from '@relais/testing/notifications';
 
 type Outcome = Envelope<'delivery.outcome'>;
 

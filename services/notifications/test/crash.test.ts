@@ -6,11 +6,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServiceBroker } from 'moleculer';
 import { DurableEvents, connectDatabase, type AuthContext, type BaseConfig } from '@relais/shared';
-import { as, eventually, freePort, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { as, eventually, freePort, startNode, testConfig, uniqueNamespace } from '@relais/testing';
 import { loadGatewayConfig, startGateway, twilioCallbacks, type RunningGateway } from '@relais/gateway';
 import { nextSlot } from '../src/planning/slots';
-import { FakeTwilio } from './support/fakeTwilio';
-import { publishPeopleWithMail, waitUntilApplied } from './testkit';
+import { FakeTwilio } from '@relais/testing/twilio';
+import { publishPeopleWithMail, waitUntilApplied } from '@relais/testing/notifications';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const nodeBin = existsSync(path.join(root, 'node_modules/.bin/node')) ? path.join(root, 'node_modules/.bin/node') : process.execPath;

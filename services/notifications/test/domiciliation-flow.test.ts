@@ -3,10 +3,10 @@ import { randomUUID } from 'node:crypto';
 import type { Context, ServiceBroker, ServiceSchema } from 'moleculer';
 import type { Connection } from 'mongoose';
 import { DurableEvents, connectDatabase, makeEnvelope, type AuthContext, type BaseConfig, type MailKind } from '@relais/shared';
-import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/testing';
 import { domiciliationService } from '@relais/domiciliation';
 import { notificationsService } from '../src/service';
-import { MemoryProvider, TestClock, notificationsTestConfig } from './testkit';
+import { MemoryProvider, TestClock, notificationsTestConfig } from '@relais/testing/notifications';
 
 /** Stands in for the contacts service: every person asked about exists. */
 const everyoneExists: ServiceSchema = {

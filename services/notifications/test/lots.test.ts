@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { connectDatabase, makeEnvelope, type BaseConfig, type DurableEvents, type Envelope } from '@relais/shared';
-import { dropTestDatabases, testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { dropTestDatabases, testConfig, uniqueNamespace } from '@relais/testing';
 import type { DeliveryLedger } from '../src/delivery/ledger';
 import { assignLots, newLot, sendItem } from '../src/delivery/lot';
 import { SendLots } from '../src/delivery/lots';
@@ -18,7 +18,7 @@ import { contactDelivery, reminderDelivery } from '../src/planning/deliveries';
 import type { OrgSettings } from '../src/settings/settings';
 import type { SenderOptions } from '../src/sending/options';
 import { toDelivery } from '../src/views';
-import { MemoryProvider, ProviderError, TestClock } from './testkit';
+import { MemoryProvider, ProviderError, TestClock } from '@relais/testing/notifications';
 
 const quiet = { warn: () => undefined };
 

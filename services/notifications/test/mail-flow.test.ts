@@ -3,10 +3,10 @@ import { randomUUID } from 'node:crypto';
 import type { ServiceBroker } from 'moleculer';
 import { connect } from 'nats';
 import { connectDatabase, makeEnvelope, type AuthContext, type BaseConfig } from '@relais/shared';
-import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/testing';
 import { mailService } from '@relais/mail';
 import { notificationsService } from '../src/service';
-import { MemoryProvider, notificationsTestConfig } from './testkit';
+import { MemoryProvider, notificationsTestConfig } from '@relais/testing/notifications';
 
 /** Stands in for the domiciliation service: everyone is domiciled (its own tests cover the real rules). */
 const everyoneDomiciled = {

@@ -3,9 +3,9 @@ import { randomUUID } from 'node:crypto';
 import type { Context, ServiceBroker, ServiceSchema } from 'moleculer';
 import type { Connection } from 'mongoose';
 import { DurableEvents, connectDatabase, makeEnvelope, type AuthContext, type BaseConfig, type Envelope, type EventData } from '@relais/shared';
-import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/testing';
 import { notificationsService } from '../src/service';
-import { MemoryProvider, notificationsTestConfig } from './testkit';
+import { MemoryProvider, notificationsTestConfig } from '@relais/testing/notifications';
 
 type Primary = EventData<'contact.primaryChanged'>['primary'];
 type Answer = { partyId: string; primary: Primary; email: string | null; mobile: string | null; changedAt: string | null };

@@ -15,8 +15,8 @@ import {
   withProvidersConfig,
   type OutgoingMessage,
 } from '../src/sending/providers';
-import { FakeSmtp } from './support/fakeSmtp';
-import { FakeTwilio } from './support/fakeTwilio';
+import { FakeSmtp } from '@relais/testing/smtp';
+import { FakeTwilio } from '@relais/testing/twilio';
 
 const PUBLIC = 'https://relais.example.org';
 

@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { ServiceBroker } from 'moleculer';
 import { DurableEvents, makeEnvelope, type AuthContext, type BaseConfig } from '@relais/shared';
-import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/testing';
 import { notificationsService } from '../src/service';
-import { MemoryProvider, TestClock, notificationsTestConfig } from './testkit';
+import { MemoryProvider, TestClock, notificationsTestConfig } from '@relais/testing/notifications';
 
 /** The next slot in the settings answer, and a slot rehearsed now in a development stack (real database and NATS). */
 describe('notifications: next slot and rehearsal', function () {

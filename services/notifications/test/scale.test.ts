@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { ServiceBroker } from 'moleculer';
 import { DurableEvents, type AuthContext, type BaseConfig } from '@relais/shared';
-import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/testing';
 import { notificationsService } from '../src/service';
-import { MemoryProvider, TestClock, notificationsTestConfig, publishPeopleWithMail, waitUntilApplied } from './testkit';
+import { MemoryProvider, TestClock, notificationsTestConfig, publishPeopleWithMail, waitUntilApplied } from '@relais/testing/notifications';
 
 /** Three notification instances on separate brokers share one slot: every person gets each SMS once. */
 describe('notifications scale-out', function () {

@@ -2,13 +2,13 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { connectDatabase, type BaseConfig } from '@relais/shared';
-import { dropTestDatabases, testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { dropTestDatabases, testConfig, uniqueNamespace } from '@relais/testing';
 import { initStores, openStores, partsOptions, wireParts } from '../src/engine';
 import type { Schedule } from '../src/planning/schedule';
 import type { SettingsRepo } from '../src/settings/repo';
 import { defaultSettings } from '../src/settings/settings';
 import type { Scheduler } from '../src/planning/scheduler';
-import { MemoryProvider, TestClock, notificationsTestConfig } from './testkit';
+import { MemoryProvider, TestClock, notificationsTestConfig } from '@relais/testing/notifications';
 
 /** When the scheduler's loop runs next: right at the next slot or reminder, not at its next poll. */
 describe('notifications: scheduler timing (real database)', function () {

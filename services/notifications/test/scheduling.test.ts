@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { ServiceBroker } from 'moleculer';
 import { DurableEvents, makeEnvelope, type AuthContext, type BaseConfig, type MailKind } from '@relais/shared';
-import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/testing';
 import { notificationsService } from '../src/service';
-import { MemoryProvider, ProviderError, TestClock, notificationsTestConfig } from './testkit';
+import { MemoryProvider, ProviderError, TestClock, notificationsTestConfig } from '@relais/testing/notifications';
 
 /**
  * Seed 001's schedule over the real database and NATS, with a clock the test moves: the

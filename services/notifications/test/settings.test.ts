@@ -3,13 +3,13 @@ import { randomUUID } from 'node:crypto';
 import type { ServiceBroker } from 'moleculer';
 import type { Connection } from 'mongoose';
 import { connectDatabase, type AuthContext, type BaseConfig } from '@relais/shared';
-import { as, dropTestDatabases, startNode, testConfig, uniqueNamespace } from '@relais/shared/testing';
+import { as, dropTestDatabases, startNode, testConfig, uniqueNamespace } from '@relais/testing';
 import { DeliveryRows } from '../src/delivery/rows';
 import { SettingsRepo } from '../src/settings/repo';
 import { STATUS_RANK, type DeliveryDoc } from '../src/delivery/status';
 import { defaultSettings } from '../src/settings/settings';
 import { notificationsService } from '../src/service';
-import { MemoryProvider, notificationsTestConfig } from './testkit';
+import { MemoryProvider, notificationsTestConfig } from '@relais/testing/notifications';
 
 /** The org's SMS settings, templates and history views through the real database and the service's actions. */
 describe('notifications: settings, templates and history views (real database)', function () {

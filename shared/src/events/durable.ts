@@ -17,7 +17,8 @@ import {
 } from 'nats';
 import type { Envelope, EventType } from './contracts';
 import { decodeEnvelope } from './envelope';
-import { insertManyIgnoringDuplicates, modelOf, withTimeout } from '../db';
+import { insertManyIgnoringDuplicates, modelOf } from '../db';
+import { withTimeout } from '../timeout';
 
 /**
  * Durable events on NATS JetStream (ARCHITECTURE §3).

@@ -3,7 +3,8 @@ import mongoose from 'mongoose';
 import type { Model } from 'mongoose';
 import type { Envelope } from './contracts';
 import type { DurableEvents, Logger } from './durable';
-import { chunks, withTimeout } from '../db';
+import { chunks } from '../db';
+import { withTimeout } from '../timeout';
 
 /**
  * Transactional outbox without transactions, and without touching a document after its write.

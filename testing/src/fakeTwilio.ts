@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import twilio from 'twilio';
-import { smsSize } from '../../src/delivery/sms';
+import { smsSize } from '@relais/notifications/sms';
 
 /**
  * A local stand-in for Twilio's Messages API (2010-04-01), answering the official SDK as Twilio

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { ServiceSchema } from 'moleculer';
 import type { Connection } from 'mongoose';
 import { DurableEvents, connectDatabase, loadConfig, makeEnvelope, type BaseConfig, type Envelope, type MailKind, type Subscription } from '@relais/shared';
-import { eventually } from '@relais/shared/testing';
-import { notificationsConfigSchema, type NotificationsConfig } from '../src/config';
-import { ProviderError, type Accepted, type OutgoingMessage, type Provider, type ProviderMessageState } from '../src/sending/providers/provider';
+import { eventually } from './nodes';
+import { notificationsConfigSchema, type NotificationsConfig } from '@relais/notifications/config';
+import { ProviderError, type Accepted, type OutgoingMessage, type Provider, type ProviderMessageState } from '@relais/notifications/providers';
 
 export { ProviderError };
 

@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'nats';
-import { canConnect } from '../net';
+import { canConnect } from '@relais/shared/net';
+import { withTimeout } from '@relais/shared/timeout';
 
 export type InfraPurpose = 'test' | 'start';
 
@@ -291,12 +292,12 @@ export async function pingMongo(url: string, ms: number): Promise<boolean> {
   const { MongoClient } = await import('mongodb');
   const client = new MongoClient(url, { serverSelectionTimeoutMS: ms, connectTimeoutMS: ms, socketTimeoutMS: ms });
   try {
-    await withDeadline(client.db('admin').command({ ping: 1 }), ms + 1_000);
+    await withTimeout(client.db('admin').command({ ping: 1 }), ms + 1_000, 'the MongoDB ping');
     return true;
   } catch {
     return false;
   } finally {
-    await withDeadline(client.close(true), 2_000).catch(() => {});
+    await withTimeout(client.close(true), 2_000, 'closing the MongoDB client').catch(() => {});
   }
 }
 
@@ -423,9 +424,9 @@ export async function spawnNatsServer(
 export async function probeJetStream(url: string, ms: number): Promise<boolean> {
   let nc: Awaited<ReturnType<typeof connect>> | undefined;
   try {
-    nc = await withDeadline(connect({ servers: url, timeout: ms, reconnect: false }), ms + 1_000);
-    const jsm = await withDeadline(nc.jetstreamManager({ timeout: ms }), ms + 1_000);
-    await withDeadline(jsm.getAccountInfo(), ms + 1_000);
+    nc = await withTimeout(connect({ servers: url, timeout: ms, reconnect: false }), ms + 1_000, 'connecting to NATS');
+    const jsm = await withTimeout(nc.jetstreamManager({ timeout: ms }), ms + 1_000, 'the JetStream manager');
+    await withTimeout(jsm.getAccountInfo(), ms + 1_000, 'the JetStream account info');
     return true;
   } catch {
     return false;
@@ -454,7 +455,7 @@ function dockerEngine(): Promise<true | string> {
   dockerCheck ??= (async () => {
     try {
       const { getContainerRuntimeClient } = await import('testcontainers');
-      await withDeadline(getContainerRuntimeClient(), 15_000);
+      await withTimeout(getContainerRuntimeClient(), 15_000, 'the container runtime');
       return true as const;
     } catch (err) {
       return `no Docker engine answers (${(err as Error).message.split('\n')[0]})`;
@@ -587,18 +588,4 @@ export function freePort(): Promise<number> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      work,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

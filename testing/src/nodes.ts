@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ServiceBroker, ServiceSchema } from 'moleculer';
-import { baseConfigSchema, loadConfig, type BaseConfig } from '../config';
-import { createBroker } from '../broker';
-import type { AuthContext } from '../auth';
+import { baseConfigSchema, createBroker, loadConfig, type AuthContext, type BaseConfig } from '@relais/shared';
 
 /** Configuration of a test: the run's database and NATS, its own namespace (so its own databases and streams). */
 export function testConfig(namespace: string, overrides: Record<string, string> = {}): BaseConfig {

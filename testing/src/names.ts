@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { connect } from 'nats';
-import { withTimeout } from '../db';
+import { withTimeout } from '@relais/shared/timeout';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const SUFFIX_LENGTH = 6;
