@@ -17,8 +17,9 @@ import { DeliveryRows } from '../services/notifications/src/delivery/rows';
 import type { DeliveryDoc } from '../services/notifications/src/delivery/status';
 import { assignLots } from '../services/notifications/src/delivery/lot';
 import { digestDeliveries, type Recipient } from '../services/notifications/src/planning/deliveries';
+import type { PendingMailRow } from '../services/notifications/src/planning/pendingMail';
 import { nextSlot, previousSlot } from '../services/notifications/src/planning/slots';
-import { defaultSettings } from '../services/notifications/src/settings/settings';
+import { defaultSettings, type OrgSettings } from '../services/notifications/src/settings/settings';
 import type { MailKind } from '@relais/shared';
 import { TemplateBook } from '../services/notifications/src/settings/templateBook';
 import { Children } from './lib/children';
@@ -29,6 +30,21 @@ export const description = 'one SMS digest slot (N persons) through the Twilio S
 
 const phone = (i: number) => `+3361${String(i).padStart(7, '0')}`;
 const say = (msg: string) => process.stderr.write(`digest: ${msg}\n`);
+
+// The notifications service's stored documents, as far as the bench seeds them.
+type SettingsDoc = Omit<OrgSettings, 'orgId' | 'defaultWording'> & { _id: string };
+interface ProgressDoc {
+  _id: string;
+  lastSlotAt: Date;
+}
+interface ConsentDoc {
+  _id: string;
+  orgId: string;
+  personId: string;
+  consent: boolean;
+  phoneE164: string | null;
+  changedAt: Date;
+}
 
 interface FloorRun {
   ms: number;
@@ -145,7 +161,7 @@ async function relaisRun(
   const slot = nextSlot(new Date(Date.now() + 7 * 86_400_000), [2, 4], 'Europe/Paris');
   const registeredAt = new Date(slot.getTime() - 3600_000);
   const db = mongo.db(`${namespace}_notifications`);
-  await db.collection<any>('org_settings').insertOne({
+  await db.collection<SettingsDoc>('org_settings').insertOne({
     _id: orgId,
     smsEnabled: true,
     senderId: 'CCAS',
@@ -157,14 +173,14 @@ async function relaisRun(
     updatedAt: new Date(),
     updatedBy: 'bench',
   });
-  await db.collection<any>('digest_progress').insertOne({ _id: orgId, lastSlotAt: previousSlot(new Date(slot.getTime() - 1), [2, 4], 'Europe/Paris') });
+  await db.collection<ProgressDoc>('digest_progress').insertOne({ _id: orgId, lastSlotAt: previousSlot(new Date(slot.getTime() - 1), [2, 4], 'Europe/Paris') });
   for (const part of chunks(Array.from({ length: persons }, (_, i) => i), 1000)) {
     const ids = part.map(() => randomUUID());
-    await db.collection<any>('pending_mail').insertMany(
+    await db.collection<PendingMailRow>('pending_mail').insertMany(
       part.map((_, j) => ({ _id: randomUUID(), orgId, personId: ids[j], kind: 'letter', quantity: 1, registeredAt, handedOverAt: null })),
       { ordered: false },
     );
-    await db.collection<any>('recipient_consents').insertMany(
+    await db.collection<ConsentDoc>('recipient_consents').insertMany(
       part.map((i, j) => ({ _id: `${orgId}:${ids[j]}`, orgId, personId: ids[j], consent: true, phoneE164: phone(i), changedAt: new Date() })),
       { ordered: false },
     );

@@ -154,7 +154,7 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
 
     // --- The requests, the same for every contender -----------------------------------------
     const rnd = seededRandom(opts.seed);
-    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
     const request = (route: RouteName): Request => {
       if (route === 'GET /v1/parties/{id}') {
         const id = pick(seeded.ids);
@@ -171,8 +171,8 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
       const prefix = pick(PREFIXES);
       return { route, path: `/v1/people?name=${prefix}&limit=20`, action: 'contacts.searchPeople', params: { name: prefix, limit: '20' } };
     };
-    const plan = (n: number): Request[] => weightedCycle(mix, n).map((k) => request(ROUTES[k]!));
-    const routes = ROUTES.filter((_, k) => mix[k]! > 0);
+    const plan = (n: number): Request[] => weightedCycle(mix, n).map((k) => request(ROUTES[k]));
+    const routes = ROUTES.filter((_, k) => mix[k] > 0);
     const count = opts.rate * opts.duration;
     const unloaded = routes.flatMap((r) => Array.from({ length: UNLOADED }, () => request(r)));
     const warmup = plan(opts.rate * WARMUP_S);
@@ -213,7 +213,7 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
       }
       return performance.now() - t;
     };
-    const shots = (c: Contender, reqs: Request[]) => (i: number): Shot => ({ route: reqs[i]!.route, send: c.send(reqs[i]!) });
+    const shots = (c: Contender, reqs: Request[]) => (i: number): Shot => ({ route: reqs[i].route, send: c.send(reqs[i]) });
 
     // One request at a time first: what each route costs with nothing else running.
     for (const c of contenders) {
@@ -225,7 +225,7 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
           if (answer.status !== 200) throw new Error(`${c.name}: ${req.path} answered ${answer.status}`);
           ms.push(performance.now() - t);
         }
-        c.alone.set(r, ms.sort((x, y) => x - y)[Math.floor(ms.length / 2)]!);
+        c.alone.set(r, ms.sort((x, y) => x - y)[Math.floor(ms.length / 2)]);
       }
     }
     children.mark();
@@ -265,7 +265,7 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
     }
     const ok = (s: Sample | undefined) => s?.status === 200;
     const mismatch = (x: Contender) =>
-      x.rounds.reduce((n, r, i) => n + r.run.samples.filter((s, k) => ok(s) && ok(floorSide.rounds[i]!.run.samples[k]) && s.size !== floorSide.rounds[i]!.run.samples[k]!.size).length, 0);
+      x.rounds.reduce((n, r, i) => n + r.run.samples.filter((s, k) => ok(s) && ok(floorSide.rounds[i].run.samples[k]) && s.size !== floorSide.rounds[i].run.samples[k].size).length, 0);
     const [m1, m2] = [mismatch(relaisSide), mismatch(natsSide)];
     const allOk = contenders.every((c) => c.rounds.every((r) => r.run.overloadedAt === null && r.run.samples.every(ok)));
     if (m1 + m2 > 0) notes.push(`  WARNING: answers of other sizes than the floor's: Relais ${m1}, over NATS ${m2}`);
@@ -276,7 +276,7 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
     keepLogs = notes.some((n) => /note:|WARNING|OVERLOADED/.test(n));
 
     // Each side's median round by its overall p99 (an odd count of rounds: the middle one; else the worse of the two).
-    const median = (c: Contender) => [...c.rounds].sort((x, y) => x.stats.get('all')!.p99 - y.stats.get('all')!.p99)[Math.floor(c.rounds.length / 2)]!;
+    const median = (c: Contender) => [...c.rounds].sort((x, y) => x.stats.get('all')!.p99 - y.stats.get('all')!.p99)[Math.floor(c.rounds.length / 2)];
     const [rm, fm, nm] = [median(relaisSide), median(floorSide), median(natsSide)];
     const num = (x: number, w: number) => (Number.isFinite(x) ? x.toFixed(1) : '-').padStart(w);
     const cell = (s: Stats) => `${num(s.p50, 7)} ${num(s.p99, 7)}`;
@@ -299,7 +299,7 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
       const answered = r.run.samples.filter(ok);
       const tail = [...answered].sort((x, y) => y.ms - x.ms).slice(0, Math.max(1, Math.ceil(answered.length / 100)));
       const at = tail.map((s) => s.at / 1000).sort((x, y) => x - y);
-      return `${tail.length} slowest due between ${at[0]!.toFixed(1)} and ${at[at.length - 1]!.toFixed(1)} s`;
+      return `${tail.length} slowest due between ${at[0].toFixed(1)} and ${at[at.length - 1].toFixed(1)} s`;
     };
     const share = mix.map((w, k) => (w > 0 ? `${ROUTES[k]} ${Math.round((100 * w) / mix.reduce((a, c) => a + c, 0))}%` : '')).filter(Boolean);
     return [

@@ -260,7 +260,7 @@ async function relaisFlow(
         timedPeople.map(async (id) => {
           const r = await client!.request('GET', `/v1/people/${id}/pending-mail`);
           if (r.status !== 200) throw new Error(`GET pending-mail answered ${r.status}: ${JSON.stringify(r.body)}`);
-          return Object.values(r.body.counts as Record<string, number>).reduce((a, b) => a + b, 0);
+          return Object.values((r.body as { counts: Record<string, number> }).counts).reduce((a, b) => a + b, 0);
         }),
       ),
     );
@@ -360,7 +360,7 @@ async function registerRounds(http: HttpClient, people: string[], n: number, siz
       }));
       const t = performance.now();
       const r = await http.request('POST', '/v1/mail/batch', { items });
-      if (r.status !== 200 || r.body?.registered !== items.length) {
+      if (r.status !== 200 || (r.body as { registered?: number } | null)?.registered !== items.length) {
         throw (failed = new Error(`POST /v1/mail/batch answered ${r.status}: ${JSON.stringify(r.body).slice(0, 500)}`));
       }
       latencies.push(performance.now() - t);

@@ -17,7 +17,7 @@ const say = (msg: string) => process.stderr.write(`screen: ${msg}\n`);
 const LABELLED_MAX = 300;
 
 const random = seededRandom(15);
-const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)];
 const chance = (p: number) => random() < p;
 
 // Names that real registers hold in several transliterations: each row is one name.
@@ -89,7 +89,7 @@ function typo(word: string): string {
   return word.slice(0, at) + pick(['a', 'e', 'i', 'o', 'n', 'r', 's']) + word.slice(at + 1); // substitution
 }
 const ACCENTS: Record<string, string> = { e: 'é', a: 'à', i: 'ï', o: 'ô', u: 'ü' };
-const accented = (word: string) => word.replace(/[aeiou]/, (v) => ACCENTS[v]!);
+const accented = (word: string) => word.replace(/[aeiou]/, (v) => ACCENTS[v]);
 function transliterated(word: string): string {
   const row = TRANSLITERATIONS.find((r) => r.includes(word));
   if (row) return pick(row.filter((w) => w !== word));
@@ -102,7 +102,7 @@ const VARIANTS: Variant[] = ['typo', 'swap', 'accents', 'transliteration', 'alia
 function variantOf(entry: RegisterEntry, kind: Variant): ScreeningInput {
   const words = entry.nature === 'person' ? [...entry.givenNames.join(' ').split(' '), capital(entry.name.toLowerCase())] : entry.name.split(' ');
   const changeOne = (f: (w: string) => string) => {
-    const longest = words.reduce((best, w, i) => (w.length > words[best]!.length ? i : best), 0);
+    const longest = words.reduce((best, w, i) => (w.length > words[best].length ? i : best), 0);
     return words.map((w, i) => (i === longest ? f(w) : w));
   };
   let name: string;
@@ -137,7 +137,7 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
   const labelledCount = Math.min(LABELLED_MAX, Math.floor(contacts / 10));
   const labelled: { input: ScreeningInput; entryId: string; kind: Variant }[] = Array.from({ length: labelledCount }, (_, i) => {
     const entry = pick(publication.entries);
-    const kind = VARIANTS[i % VARIANTS.length]!;
+    const kind = VARIANTS[i % VARIANTS.length];
     return { input: variantOf(entry, kind), entryId: entry.id, kind };
   });
   const inputs: ScreeningInput[] = [...labelled.map((l) => l.input), ...Array.from({ length: contacts - labelledCount }, ordinaryContact)];
@@ -158,7 +158,7 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
   const t1 = performance.now();
   const floor: ScreeningResult[] = [];
   for (let i = 0; i < sample; i++) {
-    floor.push(screenAll(inputs[i]!, index));
+    floor.push(screenAll(inputs[i], index));
     // Let an abort (timeout, Ctrl-C) through between contacts.
     if (i % 50 === 49) await new Promise((r) => setImmediate(r));
     if (ctx.signal.aborted) throw ctx.signal.reason;
@@ -172,8 +172,8 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
   let ownEntryFloor = 0;
   const missedByKind = new Map<Variant, number>();
   labelled.forEach((l, i) => {
-    const f = hitsOf(floor[i]!);
-    const r = hitsOf(relais[i]!);
+    const f = hitsOf(floor[i]);
+    const r = hitsOf(relais[i]);
     for (const id of f) {
       floorHits++;
       if (r.has(id)) found++;
@@ -185,8 +185,8 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
   let sampleHits = 0;
   let sampleMissed = 0;
   for (let i = labelledCount; i < sample; i++) {
-    const r = hitsOf(relais[i]!);
-    for (const id of hitsOf(floor[i]!)) {
+    const r = hitsOf(relais[i]);
+    for (const id of hitsOf(floor[i])) {
       sampleHits++;
       if (!r.has(id)) sampleMissed++;
     }

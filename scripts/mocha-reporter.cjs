@@ -1,7 +1,9 @@
 'use strict';
 // Mocha's spec output, plus the run's counts written to $RELAIS_MOCHA_STATS so that
 // scripts/test.ts can print the closing "N passed, N failed" line after its clean-up.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- mocha loads its reporter as CommonJS
 const fs = require('node:fs');
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- mocha loads its reporter as CommonJS
 const mochaModule = require('mocha');
 
 const Mocha = mochaModule.default ?? mochaModule;

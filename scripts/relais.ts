@@ -69,7 +69,7 @@ function locateStack(): Stack {
   const file = readStackFile();
   const env = process.env;
   const pick = (name: 'MONGO_URL' | 'NATS_URL', fromFile: string | undefined, fallback: string) =>
-    env[name] ? { url: env[name]!, from: `${name}` } : fromFile ? { url: fromFile, from: 'npm start (.relais/stack.json)' } : { url: fallback, from: 'local default' };
+    env[name] ? { url: env[name], from: `${name}` } : fromFile ? { url: fromFile, from: 'npm start (.relais/stack.json)' } : { url: fallback, from: 'local default' };
   const mongo = pick('MONGO_URL', file?.mongoUrl, 'mongodb://127.0.0.1:27017');
   const nats = pick('NATS_URL', file?.natsUrl, 'nats://127.0.0.1:4222');
   return {
@@ -89,7 +89,7 @@ function reachable(url: string, defaultPort: number): Promise<boolean> {
   if (url.startsWith('mongodb+srv:')) return Promise.resolve(true);
   let first: URL;
   try {
-    first = new URL(url.split(',')[0]!);
+    first = new URL(url.split(',')[0]);
   } catch {
     return Promise.resolve(true);
   }
@@ -123,8 +123,8 @@ async function orgOf(store: GatewayStore, ref: string | undefined) {
 const day = (d: Date | null | undefined) => (d ? d.toISOString().replace('T', ' ').slice(0, 16) + 'Z' : '-');
 
 function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n');
 }
 
 // ---------------------------------------------------------------- demo
@@ -137,7 +137,7 @@ function readEnvFile(file: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     const m = /^([A-Z_]+)=(\S*)$/.exec(line.trim());
-    if (m) out[m[1]!] = m[2]!;
+    if (m) out[m[1]] = m[2]!;
   }
   return out;
 }
@@ -287,7 +287,7 @@ async function rehearse(stack: Stack, [ref]: string[]): Promise<void> {
 async function dlq(stack: Stack, [sub, ...args]: string[]): Promise<void> {
   if (sub !== 'list' && !(sub === 'replay' && args.length > 0)) throw new CliError('usage: npm run relais -- dlq list [<limit>] | dlq replay <seq>...');
   const numbers = args.map((a) => Number(a));
-  const bad = args.filter((_, i) => !Number.isInteger(numbers[i]) || numbers[i]! < 1);
+  const bad = args.filter((_, i) => !Number.isInteger(numbers[i]) || numbers[i] < 1);
   if (bad.length > 0) throw new CliError(`Not a positive whole number: ${bad.join(', ')}`);
   if (!(await reachable(stack.natsUrl, 4222))) throw notRunning('NATS server', stack.natsUrl, 'NATS_URL');
   const events = await DurableEvents.connect({ natsUrl: stack.natsUrl, namespace: stack.namespace, name: 'relais-cli' });
@@ -372,7 +372,10 @@ const commands: Record<string, (stack: Stack, args: string[]) => Promise<void>> 
   rehearse,
   dlq,
   register,
-  where: async (stack) => console.log(`${stack.source}; namespace ${stack.namespace}; gateway ${stack.gatewayUrl}`),
+  where: (stack) => {
+    console.log(`${stack.source}; namespace ${stack.namespace}; gateway ${stack.gatewayUrl}`);
+    return Promise.resolve();
+  },
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -133,7 +133,7 @@ function spawnNode(name: string, args: string[], env: NodeJS.ProcessEnv): ChildP
   const relay = new Relay(name);
   const child = spawn(nodeBin, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push({ name, child, relay });
-  for (const stream of [child.stdout!, child.stderr!]) readline.createInterface({ input: stream }).on('line', (l) => relay.line(l));
+  for (const stream of [child.stdout, child.stderr]) readline.createInterface({ input: stream }).on('line', (l) => relay.line(l));
   child.once('exit', (code, signal) => {
     if (stopping) return;
     relay.dump();
@@ -148,7 +148,7 @@ function seedDemo(env: NodeJS.ProcessEnv, tokensFile: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(nodeBin, [...bundle('relais'), 'demo', '--tokens-file', tokensFile], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
     let errors = '';
-    child.stderr!.on('data', (d: Buffer) => (errors += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (errors += d.toString()));
     child.once('error', reject);
     child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the demo seed failed: ${errors.trim() || `exit code ${code}`}`))));
   });

@@ -36,7 +36,7 @@ async function main(): Promise<number> {
   const prefix = uniqueNamespace();
   const statsDir = mkdtempSync(path.join(os.tmpdir(), 'relais-mocha-'));
   const statsFile = path.join(statsDir, 'stats.json');
-  let code = 1;
+  let code: number;
   try {
     code = await runMocha({
       ...process.env,

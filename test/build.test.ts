@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'chai';
+import { assert, expect } from 'chai';
 import { build, ENTRIES, type BuildResult } from '../scripts/build';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -70,7 +70,7 @@ describe('npm run build', function () {
     };
     for (const name of result.externals) {
       const entry = lock.packages[`node_modules/${name}`];
-      expect(entry, `${name} is not in package-lock.json`).to.exist;
+      assert.exists(entry, `${name} is not in package-lock.json`);
       expect(entry.dev, `${name} is only a devDependency`).to.not.equal(true);
     }
   });

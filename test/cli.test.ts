@@ -57,7 +57,7 @@ describe('npm run relais (ops CLI)', function () {
     const tokens = await relais(['tokens', 'CCAS Demo', 'agent@demo.relais.test']);
     const rows = tokens.stdout.trim().split('\n').slice(1);
     expect(rows, tokens.stdout).to.have.length(1);
-    const tokenId = rows[0]!.split(/\s+/)[0]!;
+    const tokenId = rows[0].split(/\s+/)[0];
     const revoked = await relais(['tokens', 'revoke', 'CCAS Demo', tokenId]);
     expect(revoked.code, revoked.stderr).to.equal(0);
     expect(revoked.stdout).to.include(`token ${tokenId} ("demo") revoked`);

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'chai';
+import { assert, expect } from 'chai';
 import { parse } from 'yaml';
 import { ENTRIES } from '../scripts/build';
 
@@ -47,11 +47,11 @@ describe('docker-compose.yml', () => {
 
   it('has a one-shot seed that creates the demo org once the gateway is healthy', () => {
     const seed = services.seed;
-    expect(seed, 'seed service').to.exist;
+    assert.exists(seed, 'seed service');
     expect(seed.command).to.deep.equal(['node', 'dist/relais.js', 'demo']);
     expect(seed.restart).to.equal('no');
     expect(seed.depends_on?.gateway?.condition).to.equal('service_healthy');
-    expect(gateway.healthcheck, 'the gateway needs a healthcheck for service_healthy').to.exist;
+    assert.exists(gateway.healthcheck, 'the gateway needs a healthcheck for service_healthy');
   });
 
   it("gives the seed the gateway's database, NATS, namespace and platform token", () => {
@@ -72,7 +72,7 @@ describe('docker-compose.yml', () => {
       expect(env.EMAIL_PROVIDER).to.equal('smtp');
       const smtp = new URL(env.SMTP_URL ?? '');
       expect(smtp.protocol).to.equal('smtp:');
-      expect(services[smtp.hostname], `SMTP_URL names the service ${smtp.hostname}`).to.exist;
+      assert.exists(services[smtp.hostname], `SMTP_URL names the service ${smtp.hostname}`);
       expect(services[smtp.hostname].image).to.match(/^axllent\/mailpit/);
       expect(smtp.port).to.equal('1025');
       expect(env.EMAIL_FROM).to.be.a('string').and.match(/\S+@\S+/);

@@ -57,9 +57,9 @@ function importsOf(source: string): Import[] {
   const found: Import[] = [];
   for (const m of source.matchAll(STATIC_IMPORT)) {
     // `import type X = require(...)` and `export type X = ...` are not module imports: the regex needs `from` or a quote.
-    found.push({ specifier: m[3]!, typeOnly: m[2] !== undefined });
+    found.push({ specifier: m[3], typeOnly: m[2] !== undefined });
   }
-  for (const m of source.matchAll(DYNAMIC_IMPORT)) found.push({ specifier: m[1]!, typeOnly: false });
+  for (const m of source.matchAll(DYNAMIC_IMPORT)) found.push({ specifier: m[1], typeOnly: false });
   return found;
 }
 
@@ -82,7 +82,7 @@ function walkContract(root: string, entry: string): Walk {
     if (seen.has(file)) continue;
     seen.add(file);
     const rel = path.relative(root, file);
-    const top = rel.split(path.sep)[0]!;
+    const top = rel.split(path.sep)[0];
     if (rel.startsWith('..') || path.isAbsolute(rel)) problems.push(`${rel}: outside src/`);
     else if (FORBIDDEN_DIRS.includes(top)) problems.push(`${rel}: under src/${top}`);
     for (const { specifier, typeOnly } of importsOf(readFileSync(file, 'utf8'))) {

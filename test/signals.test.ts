@@ -42,10 +42,10 @@ describe('slow', function () {
     );
     const npm = spawn('npm', ['test', '--', spec], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
     let output = '';
-    npm.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    npm.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    npm.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    npm.stderr.on('data', (d: Buffer) => (output += d.toString()));
     try {
-      await eventually(async () => existsSync(started), { what: `the spec running under npm test:\n${output}`, timeoutMs: 90_000 });
+      await eventually(() => existsSync(started), { what: `the spec running under npm test:\n${output}`, timeoutMs: 90_000 });
       const running = descendants(npm.pid!).filter(alive);
       expect(running.some((p) => /mocha/.test(p.command)), `mocha among npm test's processes:\n${running.map((p) => p.command).join('\n')}`).to.equal(true);
       expect(running.some((p) => /exchanges\/src\/main/.test(p.command)), 'the service the spec started among them').to.equal(true);

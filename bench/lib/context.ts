@@ -17,10 +17,13 @@ export interface Benchmark {
   run(args: string[], ctx: BenchContext): Promise<string[]>;
 }
 
+/** The abort reason of `signal`, as an Error. */
+const abortError = (signal: AbortSignal): Error => (signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+
 /** Rejects with the abort reason as soon as `signal` is aborted (for Promise.race). */
 export function whenAborted(signal: AbortSignal): Promise<never> {
   return new Promise((_, reject) => {
-    const fail = () => reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+    const fail = () => reject(abortError(signal));
     if (signal.aborted) fail();
     else signal.addEventListener('abort', fail, { once: true });
   });
@@ -28,10 +31,10 @@ export function whenAborted(signal: AbortSignal): Promise<never> {
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
+    if (signal?.aborted) return reject(abortError(signal));
     const onAbort = () => {
       clearTimeout(timer);
-      reject(signal!.reason);
+      reject(abortError(signal!));
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);

@@ -23,7 +23,7 @@ interface Proc {
 
 function readProcs(): Map<number, Proc> {
   const out = new Map<number, Proc>();
-  let pids: string[] = [];
+  let pids: string[];
   try {
     pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
   } catch {

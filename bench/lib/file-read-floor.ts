@@ -35,6 +35,8 @@ export async function startFileReadFloor(opts: { mongoUrl: string; dbName: strin
   const parties = conn.model('FloorParty', new mongoose.Schema({ _id: String }, { strict: false, versionKey: false, collection: 'parties' }));
   const { orgId } = opts;
   const limitOf = (q: unknown) => Math.min(100, Math.max(1, Number(q) || 20));
+  // A query parameter given once; absent or repeated, it matches nothing.
+  const textOf = (q: unknown) => (typeof q === 'string' ? q : '');
 
   const app = express();
   app.disable('x-powered-by');
@@ -50,12 +52,12 @@ export async function startFileReadFloor(opts: { mongoUrl: string; dbName: strin
   });
   app.get('/v1/parties', async (req, res) => {
     const limit = limitOf(req.query.limit);
-    const docs = await parties.find({ orgId, assignedTo: String(req.query.assignedTo) }).sort({ sortKey: 1 }).limit(limit + 1).lean().exec();
+    const docs = await parties.find({ orgId, assignedTo: textOf(req.query.assignedTo) }).sort({ sortKey: 1 }).limit(limit + 1).lean().exec();
     res.json({ items: docs.slice(0, limit), more: docs.length > limit });
   });
   app.get('/v1/people', async (req, res) => {
     const limit = limitOf(req.query.limit);
-    const word = String(req.query.name).toLowerCase();
+    const word = textOf(req.query.name).toLowerCase();
     const docs = await parties
       .find({ orgId, kind: 'person', searchKeys: word })
       .sort({ sortKey: 1 })

@@ -3,7 +3,8 @@ import { sleep } from './context';
 
 export interface Reply {
   status: number;
-  body: any;
+  /** The parsed JSON body, or the raw text when it is not JSON. */
+  body: unknown;
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -81,7 +82,7 @@ export async function waitReady(client: HttpClient, services: readonly string[],
   try {
     while (Date.now() < deadline) {
       const reply = await client.request('GET', '/readyz').catch((err: Error) => ({ status: 0, body: err.message }));
-      const checks = reply.body?.checks;
+      const checks = (reply.body as { checks?: { broker?: unknown; database?: unknown; services?: Record<string, string> } } | null)?.checks;
       if (checks?.broker && checks.database && services.every((s) => checks.services?.[s] === 'ok')) return;
       last = checks ? JSON.stringify(checks) : String(reply.body);
       await sleep(500, signal);

@@ -140,11 +140,11 @@ export function weightedCycle(weights: readonly number[], n: number): number[] {
   for (let i = 0; i < n; i++) {
     let best = -1;
     for (let k = 0; k < weights.length; k++) {
-      if (weights[k]! <= 0) continue;
-      current[k]! += weights[k]!;
-      if (best < 0 || current[k]! > current[best]!) best = k;
+      if (weights[k] <= 0) continue;
+      current[k] += weights[k];
+      if (best < 0 || current[k] > current[best]) best = k;
     }
-    current[best]! -= total;
+    current[best] -= total;
     out.push(best);
   }
   return out;

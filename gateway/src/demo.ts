@@ -1,4 +1,4 @@
-import { ROLES, type Role } from '@relais/shared';
+import { DEFAULT_TIME_ZONE, ROLES, type Role } from '@relais/shared';
 import { createOrgWithAdmin, createUserWithToken, issueToken } from './auth/accounts';
 import type { GatewayStore } from './auth/store';
 import { hashToken } from './auth/tokens';
@@ -36,7 +36,7 @@ export async function seedDemo(store: GatewayStore, keep: Partial<Record<Role, s
     const created = await createOrgWithAdmin(store, {
       name: DEMO_ORG,
       region: 'FR',
-      timeZone: 'Europe/Paris',
+      timeZone: DEFAULT_TIME_ZONE,
       admin: { name: names.admin, email: demoEmail('admin') },
     }, DEMO_LABEL);
     orgId = created.org.id;

@@ -50,7 +50,7 @@ async function serviceStatus(broker: ServiceBroker, service: string): Promise<st
   // Not yet registered (start-up) is an answer too; calling anyway would log a warning per poll.
   if (!broker.registry.actions.isAvailable(`${service}.health`)) return 'not registered';
   try {
-    const health = (await broker.call(`${service}.health`, {}, { timeout: CHECK_TIMEOUT_MS, retries: 0 })) as Health;
+    const health = await broker.call<Health, object>(`${service}.health`, {}, { timeout: CHECK_TIMEOUT_MS, retries: 0 });
     const down = [!health?.database && 'database', !health?.nats && 'nats'].filter(Boolean);
     return down.length ? `${down.join(' and ')} down` : 'ok';
   } catch (err) {
@@ -76,7 +76,7 @@ export function readyz({
     const checks: Readiness = {
       broker: broker.transit?.connected === true,
       database,
-      services: Object.fromEntries(services.map((s, i) => [s, statuses[i]!])),
+      services: Object.fromEntries(services.map((s, i) => [s, statuses[i]])),
     };
     const down = [
       ...(checks.broker ? [] : ['broker (NATS not connected)']),

@@ -2,7 +2,7 @@ import { ConfigError, runUntilSignal } from '@relais/shared';
 import { twilioCallbacks } from './callbacks/twilio';
 import { loadGatewayConfig } from './config';
 import { serviceRoutes } from './routes';
-import { startGateway, type RunningGateway } from './server';
+import { startGateway } from './server';
 
 await runUntilSignal(async () => {
   const config = loadGatewayConfig();
@@ -10,14 +10,14 @@ await runUntilSignal(async () => {
     throw new ConfigError('Invalid configuration:\n  PUBLIC_BASE_URL is not set (required with TWILIO_AUTH_TOKEN)');
   }
   // The callback relays verified reports to the notifications service through the gateway's broker.
-  let gateway: RunningGateway | undefined;
   const callbacks = config.TWILIO_AUTH_TOKEN
     ? twilioCallbacks({
         authToken: config.TWILIO_AUTH_TOKEN,
         publicBaseUrl: config.PUBLIC_BASE_URL!,
-        onStatus: (report) => gateway!.broker.call('notifications.providerStatus', report, { meta: { system: true } }),
+        onStatus: (report) => gateway.broker.call('notifications.providerStatus', report, { meta: { system: true } }),
       })
     : undefined;
-  gateway = await startGateway(config, serviceRoutes, { callbacks });
+  // Reports arrive only once the gateway listens, so `gateway` is set by then.
+  const gateway = await startGateway(config, serviceRoutes, { callbacks });
   return gateway;
 });

@@ -66,9 +66,8 @@ const withoutSafeIntegerBounds = (value: Json): Json =>
  * `examples` (zod `.meta({ examples: [...] })`) come first, then const, enum, default, format.
  */
 export function samplerOf(document: Json): (schema: Json) => unknown {
-  type Schema = Parameters<typeof sample>[0];
   const plain = withoutSafeIntegerBounds(document);
-  return (schema) => sample(withoutSafeIntegerBounds(schema) as Schema, { quiet: true }, plain);
+  return (schema) => sample(withoutSafeIntegerBounds(schema), { quiet: true }, plain);
 }
 
 /** Builds the OpenAPI 3.1 document from the operations: every schema comes from zod. */
@@ -103,7 +102,7 @@ export function buildOpenApi(ops: readonly OperationDoc[], info: { title: string
     ids.add(operationId);
     if (!tags.includes(op.tag)) tags.push(op.tag);
     const oaPath = op.path.replace(/:(\w+)/g, '{$1}');
-    const pathNames = [...op.path.matchAll(/:(\w+)/g)].map((m) => m[1]!);
+    const pathNames = [...op.path.matchAll(/:(\w+)/g)].map((m) => m[1]);
     const input = op.input ? toJson(op.input, 'input', op.operationId) : { type: 'object', properties: {} };
     const properties = (input.properties ?? {}) as Record<string, Json>;
     const required = new Set((input.required ?? []) as string[]);

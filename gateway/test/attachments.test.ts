@@ -75,7 +75,7 @@ describe('through the gateway: attachments of a party', function () {
     return { records: await count('attachments'), files: await count('attachments.files'), chunks: await count('attachments.chunks') };
   }
 
-  const chunksOf = (id: string) => db.collection('attachments.chunks').countDocuments({ files_id: id } as never);
+  const chunksOf = (id: string) => db.collection('attachments.chunks').countDocuments({ files_id: id });
   const gridFile = (id: string) => db.collection('attachments.files').findOne({ _id: id } as never);
 
   async function newParty(lastName: string): Promise<string> {
@@ -119,7 +119,7 @@ describe('through the gateway: attachments of a party', function () {
   describe('a file with a few documents', () => {
     let partyId: string;
     const pdf: Upload = { filename: "relevé d'identité.pdf", type: 'application/pdf', bytes: samplePdf('Releve d identite bancaire') };
-    let uploaded: Record<string, any>;
+    let uploaded: { id: string; uploadedAt: string };
 
     before(async () => {
       partyId = await newParty('Hoarau');
@@ -162,7 +162,7 @@ describe('through the gateway: attachments of a party', function () {
       expect(download.headers.get('cache-control')).to.equal('no-store');
       const disposition = download.headers.get('content-disposition')!;
       expect(disposition).to.equal(`attachment; filename="relev_ d'identit_.pdf"; filename*=UTF-8''relev%C3%A9%20d%27identit%C3%A9.pdf`);
-      expect(decodeURIComponent(/filename\*=UTF-8''(.+)$/.exec(disposition)![1]!)).to.equal(pdf.filename);
+      expect(decodeURIComponent(/filename\*=UTF-8''(.+)$/.exec(disposition)![1])).to.equal(pdf.filename);
     });
 
     it('refuses, storing nothing, a file whose bytes are not of an allowed type', async () => {
@@ -209,10 +209,10 @@ describe('through the gateway: attachments of a party', function () {
       const late: FormPart[] = [{ name: 'file', filename: 'a.pdf', contentType: 'application/pdf', value: big }, { name: 'description', value: 'trop tard' }];
       const after = await rawPost(`/v1/parties/${partyId}/attachments`, tokens.caseworker, formBody(late), { 'content-type': FORM_CONTENT_TYPE });
       expect(expectProblem(after, 422).errors).to.deep.equal([{ path: 'description', message: 'must come before the "file" part' }]);
-      const twoFiles: FormPart[] = [late[0]!, { ...late[0]!, filename: 'b.pdf' }];
+      const twoFiles: FormPart[] = [late[0], { ...late[0], filename: 'b.pdf' }];
       expectProblem(await rawPost(`/v1/parties/${partyId}/attachments`, tokens.caseworker, formBody(twoFiles), { 'content-type': FORM_CONTENT_TYPE }), 422);
       // A form labelled compressed is not decompressed: refused rather than stored as sent.
-      const gzip = await rawPost(`/v1/parties/${partyId}/attachments`, tokens.caseworker, formBody([late[0]!]), { 'content-type': FORM_CONTENT_TYPE, 'content-encoding': 'gzip' });
+      const gzip = await rawPost(`/v1/parties/${partyId}/attachments`, tokens.caseworker, formBody([late[0]]), { 'content-type': FORM_CONTENT_TYPE, 'content-encoding': 'gzip' });
       expect(expectProblem(gzip, 415).detail).to.equal('Send the form without Content-Encoding (got gzip): uploads are not decompressed.');
       await expectNothingStored(partyId, before);
     });
@@ -261,8 +261,8 @@ describe('through the gateway: attachments of a party', function () {
 
       const erased = ok(await t.api.delete(`${base}/${stored}?erase=true`, { token: tokens.admin }));
       expect(erased).to.deep.equal({ id: stored, partyId, state: 'erased', erasedAt: erased.erasedAt, erasedBy: users.admin });
-      expect(await gridFile(stored!)).to.equal(null);
-      expect(await chunksOf(stored!)).to.equal(0);
+      expect(await gridFile(stored)).to.equal(null);
+      expect(await chunksOf(stored)).to.equal(0);
       const record = await db.collection('attachments').findOne({ _id: stored } as never);
       expect(Object.keys(record!).sort()).to.deep.equal(['_id', 'erasedAt', 'erasedBy', 'orgId', 'partyId', 'state']);
       expect(expectProblem(await t.api.get(`${base}/${stored}`, { token: tokens.agent }), 404).detail).to.equal(

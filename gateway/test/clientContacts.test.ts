@@ -79,7 +79,7 @@ describe('through the gateway: client contacts', function () {
     ]);
     expect(missing.detail).to.equal('Invalid input: name: is required; function: is required');
     expect(expectProblem(await create(partyId, { name: '  ', function: 'DAF' }), 422).errors).to.deep.equal([{ path: 'name', message: 'cannot be empty' }]);
-    expect(expectProblem(await create(partyId, { name: 'A', function: 'B', number: 7 }), 422).errors![0]!.message).to.match(/unknown field/);
+    expect(expectProblem(await create(partyId, { name: 'A', function: 'B', number: 7 }), 422).errors![0].message).to.match(/unknown field/);
 
     const first = await created(partyId, { name: 'Jeanne Payet', function: 'Comptable', displayOrder: 2 });
     const second = await created(partyId, { name: 'Paul Payet', function: 'Gérant', displayOrder: 1 });
@@ -122,7 +122,7 @@ describe('through the gateway: client contacts', function () {
       422,
     );
     expect(bad.errors!.map((e) => e.path)).to.deep.equal(['email', 'phones.0.type', 'phones.1.number']);
-    expect(bad.errors![1]!.message).to.match(/not a mobile number/);
+    expect(bad.errors![1].message).to.match(/not a mobile number/);
 
     const good = await created(partyId, { name: 'A', function: 'B', email: 'Compta@Payet.RE', phones: [{ type: 'mobile', number: '0692 12 34 56' }] });
     expect(good.email).to.equal('Compta@payet.re');
@@ -147,7 +147,7 @@ describe('through the gateway: client contacts', function () {
     // A copy of that moment: typing the address again forgets where it came from.
     const typed = ok(await patch(partyId, copied.number, { address: { street: '1 rue du Port', postalCode: '97420', city: 'Le Port' } })) as Contact;
     expect(typed).to.include({ addressCopiedFrom: null });
-    expect(expectProblem(await patch(partyId, copied.number, { address: { street: '1 rue', city: 'Le Port', postalCode: '974' } }), 422).errors![0]!.path).to.equal(
+    expect(expectProblem(await patch(partyId, copied.number, { address: { street: '1 rue', city: 'Le Port', postalCode: '974' } }), 422).errors![0].path).to.equal(
       'address.postalCode',
     );
   });
@@ -159,7 +159,7 @@ describe('through the gateway: client contacts', function () {
     expect(a.items).to.deep.equal(b.items);
     expect(a.items).to.have.length(1);
     expect(a.items[0]).to.include({ number: 1, name: 'Marie Hoarau', function: 'Client', email: 'marie@hoarau.re', self: true });
-    expect(a.items[0]!.routingRoles).to.deep.equal(['dueNotices', 'unpaidReminders', 'documentReminders', 'claimSettlements']);
+    expect(a.items[0].routingRoles).to.deep.equal(['dueNotices', 'unpaidReminders', 'documentReminders', 'claimSettlements']);
     expect((await created(person.id, { name: 'Jean Hoarau', function: 'Conjoint' })).number).to.equal(2);
     expect((await list(person.id)).items.map((c) => c.number)).to.deep.equal([1, 2]);
     // A company has no such contact.
@@ -175,7 +175,7 @@ describe('through the gateway: client contacts', function () {
     expect(expectProblem(await consent({ consent: 'commercialEmails', granted: true, method: 'phone' }), 422).errors).to.deep.equal([
       { path: 'wording', message: 'is required to record a consent given: the wording the contact was shown' },
     ]);
-    expect(expectProblem(await consent({ consent: 'commercialEmails', granted: true, method: 'fax', wording }), 422).errors![0]!.path).to.equal('method');
+    expect(expectProblem(await consent({ consent: 'commercialEmails', granted: true, method: 'fax', wording }), 422).errors![0].path).to.equal('method');
     expectProblem(await consent({ consent: 'commercialEmails', granted: true, method: 'phone', wording }, tokens.agent), 403);
 
     const given = ok(await consent({ consent: 'commercialEmails', granted: true, method: 'phone', wording }));
@@ -218,13 +218,15 @@ describe('through the gateway: client contacts', function () {
     // On its last day the ended contact still receives.
     expect((await recipients(partyId, `role=dueNotices&date=${dayFrom(-1)}`)).items.map((r: { number: number }) => r.number)).to.deep.equal([1, 3, 2]);
     expect((await recipients(partyId, 'role=documentReminders')).items).to.deep.equal([]);
-    expect(expectProblem(await t.api.get(`/v1/parties/${partyId}/recipients`, { token: tokens.agent }), 422).errors![0]!.path).to.equal('role');
+    expect(expectProblem(await t.api.get(`/v1/parties/${partyId}/recipients`, { token: tokens.agent }), 422).errors![0].path).to.equal('role');
     expectProblem(await t.api.get(`/v1/parties/${partyId}/recipients?role=dueNotices&date=31/12/2026`, { token: tokens.agent }), 422);
 
     // What automatic sending calls: the platform names the org; a user's call is refused.
-    const platform = (await t.gw.broker.call('contacts.recipientsFor', { orgId, partyId, role: 'unpaidReminders', timeZone: zone }, { meta: { system: true } })) as {
-      items: { name: string }[];
-    };
+    const platform = await t.gw.broker.call<{ items: { name: string }[] }, object>(
+      'contacts.recipientsFor',
+      { orgId, partyId, role: 'unpaidReminders', timeZone: zone },
+      { meta: { system: true } },
+    );
     expect(platform.items.map((r) => r.name)).to.deep.equal(['Second']);
     const refused = await t.gw.broker.call('contacts.recipientsFor', { orgId, partyId, role: 'unpaidReminders' }).then(
       () => null,
@@ -330,7 +332,7 @@ describe('through the gateway: client contacts', function () {
     // Nothing changed for the org that owns it.
     expect((await list(partyId)).items.map((c) => [c.number, c.function])).to.deep.equal([[1, 'DAF']]);
 
-    expect(expectProblem(await t.api.get(`${base}/contacts/abc`, { token: tokens.agent }), 422).errors![0]!.path).to.equal('contactNumber');
+    expect(expectProblem(await t.api.get(`${base}/contacts/abc`, { token: tokens.agent }), 422).errors![0].path).to.equal('contactNumber');
     expectProblem(await t.api.get(`${base}/contacts/0`, { token: tokens.agent }), 422);
     expectProblem(await t.api.get(`${base}/contacts/99`, { token: tokens.agent }), 404);
     expectProblem(await t.api.get('/v1/parties/not-a-uuid/contacts', { token: tokens.agent }), 422);

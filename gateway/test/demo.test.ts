@@ -49,8 +49,8 @@ describe('demo seed', function () {
     expect(now.admin).to.equal(keep.admin);
     for (const role of ['manager', 'caseworker', 'agent'] as const) {
       expect(now[role], role).to.not.equal(keep[role]);
-      expect(await live(now[role]!), `${role} new token`).to.equal(true);
-      expect(await live(keep[role]!), `${role} replaced token`).to.equal(false);
+      expect(await live(now[role]), `${role} new token`).to.equal(true);
+      expect(await live(keep[role]), `${role} replaced token`).to.equal(false);
     }
     // One live demo token per user, whatever the number of seeds before.
     const listed = await t.api.get('/v1/tokens', { token: now.admin });

@@ -2,12 +2,12 @@ import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { chromium, type Browser, type Locator, type Page, type Response } from 'playwright-core';
-import { PLATFORM_TOKEN, startTestStack, type TestStack } from './support';
+import { PLATFORM_TOKEN, startTestStack, type Parsed, type TestStack } from './support';
 
 const CHROMIUM = '/usr/bin/chromium';
 const TOKEN_KEY = 'relais.docs.token';
 
-type Json = Record<string, any>;
+type Json = Record<string, Parsed>;
 
 /** What the "Try it" result area shows once the answer is in. */
 interface Shown {

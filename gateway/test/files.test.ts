@@ -266,7 +266,7 @@ describe('through the gateway: parties, collections files and their assignment',
       expect(sent.deliveryId).to.be.a('string');
       // The same request again sends nothing twice.
       expect(ok(await sms(mobile.id, 'Merci de nous rappeler au 0262 00 00 00.', `sms-${person.id}`), 201).id).to.equal(sent.id);
-      const message = await eventually(async () => t.sms.sent.find((m) => m.deliveryId === sent.deliveryId), { what: 'the SMS reached the provider' });
+      const message = await eventually(() => t.sms.sent.find((m) => m.deliveryId === sent.deliveryId), { what: 'the SMS reached the provider' });
       expect(message).to.include({ to: '+33612112233', from: 'RECOUV', body: 'Merci de nous rappeler au 0262 00 00 00. Recouv' });
       await new Promise((r) => setTimeout(r, 300));
       expect(t.sms.sent.filter((m) => m.deliveryId === sent.deliveryId)).to.have.length(1);
@@ -313,7 +313,7 @@ describe('through the gateway: parties, collections files and their assignment',
       const sent = ok(await email({ channelId: office.id, subject: 'Facture 2026-118', text }, `email-${debtor.id}`), 201);
       expect(sent).to.include({ type: 'email', channelId: office.id, subject: 'Facture 2026-118', text, status: 'queued' });
       expect(ok(await email({ channelId: office.id, subject: 'Facture 2026-118', text }, `email-${debtor.id}`), 201).id).to.equal(sent.id);
-      const message = await eventually(async () => t.email.sent.find((m) => m.deliveryId === sent.deliveryId), { what: 'the e-mail reached the provider' });
+      const message = await eventually(() => t.email.sent.find((m) => m.deliveryId === sent.deliveryId), { what: 'the e-mail reached the provider' });
       expect(message).to.include({ channel: 'email', to: 'Compta@transports-hoarau.fr', subject: 'Facture 2026-118', body: `${text}\n\nService recouvrement` });
       await eventually(async () => (await action(sent.id)).status === 'delivered', { what: 'the contact action took the delivery status' });
       await eventually(async () => (await state(office.id)) === 'validated', { what: 'the delivered e-mail validated the address' });

@@ -6,7 +6,7 @@ import { STAFF, type Route } from '@relais/shared';
 import { createApp } from '../src/app';
 import { createOrgWithAdmin } from '../src/auth/accounts';
 import { serviceRoutes } from '../src/routes';
-import { Api, expectProblem, startTestGateway, type TestGateway } from './support';
+import { Api, expectProblem, startTestGateway, type Parsed, type TestGateway } from './support';
 
 // Mounted but never called here: the document and the error paths only need the table.
 const testRoutes: Route[] = [
@@ -74,7 +74,7 @@ describe('gateway HTTP surface', function () {
     });
 
     it('refuses at start-up a route whose path parameter is missing from its input', () => {
-      const route: Route = { ...testRoutes[0]!, path: '/v1/widgets/:widgetId/parts/:partId' };
+      const route: Route = { ...testRoutes[0], path: '/v1/widgets/:widgetId/parts/:partId' };
       expect(() => createApp({ broker: t.gw.broker, store: t.gw.store, routes: [route], config: t.config })).to.throw(
         /path parameter partId is missing/,
       );
@@ -145,7 +145,7 @@ describe('gateway HTTP surface', function () {
   });
 
   describe('OpenAPI and docs', () => {
-    let doc: any;
+    let doc: Parsed;
     before(async () => {
       doc = (await api.get('/openapi.json')).body;
     });
@@ -184,7 +184,7 @@ describe('gateway HTTP surface', function () {
         'post /v1/widgets/{widgetId}/parts',
         'get /v1/widgets',
       ]);
-      for (const item of Object.values(doc.paths) as Record<string, any>[]) {
+      for (const item of Object.values<Record<string, { operationId: unknown; responses: Record<string, unknown> }>>(doc.paths)) {
         for (const op of Object.values(item)) {
           expect(op.operationId).to.be.a('string');
           expect(op.responses['5XX']).to.deep.equal({ $ref: '#/components/responses/ServerError' });

@@ -10,7 +10,7 @@ import { contactsService } from '@relais/contacts';
 import { eventually, freePort, spawnNatsServer, startNode } from '@relais/testing';
 import { createOrgWithAdmin } from '../src/auth/accounts';
 import { serviceRoutes } from '../src/routes';
-import { expectProblem, gatewayTestConfig, startTestGateway, startTestStack, type TestGateway, type TestStack } from './support';
+import { expectProblem, gatewayTestConfig, startTestGateway, startTestStack, type Parsed, type TestGateway, type TestStack } from './support';
 
 /** Acknowledged means stored; refused means a clear 4xx; another org's ids are unknown ids. */
 describe('no acknowledged write lost, no 500 on any input (through the gateway)', function () {
@@ -21,7 +21,7 @@ describe('no acknowledged write lost, no 500 on any input (through the gateway)'
   let person: string;
 
   const raw = (method: string, path: string, body: Buffer | string, headers: Record<string, string>) =>
-    new Promise<{ status: number; type: string; body: any }>((resolve, reject) => {
+    new Promise<{ status: number; type: string; body: Parsed }>((resolve, reject) => {
       const url = new URL(t.api.baseUrl + path);
       const req = http.request({ host: url.hostname, port: url.port, path, method, headers: { authorization: `Bearer ${token}`, ...headers } }, (res) => {
         let text = '';

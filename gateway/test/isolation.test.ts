@@ -40,7 +40,7 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
 
   const send = (req: FuzzRequest, token: string) => client.send({ ...req, headers: { ...req.headers, authorization: `Bearer ${token}` } });
   const json = (method: string, path: string, token: string, body?: unknown) => client.json(method, path, token, body);
-  const ok = (reply: RawReply, status: number, what: string): any => {
+  const ok = (reply: RawReply, status: number, what: string): unknown => {
     expect(reply.status, `${what}: ${reply.text}`).to.equal(status);
     return reply.json;
   };
@@ -73,10 +73,10 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
     const admin = fx.tokens.admin;
     const personId = fx.mailPeople[0];
     ok(await json('PUT', `/v1/people/${personId}/sms-consent`, admin, { consent: true, phone: '06 12 34 56 78' }), 200, 'consent');
-    const handed = ok(await json('POST', `/v1/people/${personId}/mail`, admin, { kind: 'parcel', quantity: 2, sender: 'La Poste' }), 201, 'mail').id;
+    const handed = (ok(await json('POST', `/v1/people/${personId}/mail`, admin, { kind: 'parcel', quantity: 2, sender: 'La Poste' }), 201, 'mail') as { id: string }).id;
     ok(await json('POST', `/v1/people/${personId}/mail/hand-over`, admin, { mailItemIds: [handed], to: 'proxy', proxyName: 'Marie Curie' }), 200, 'hand-over');
     const userId = fx.mutableUsers[0];
-    const token = ok(await json('POST', `/v1/users/${userId}/tokens`, admin, { label: 'A agent' }), 201, 'token');
+    const token = ok(await json('POST', `/v1/users/${userId}/tokens`, admin, { label: 'A agent' }), 201, 'token') as { id: string; token: string };
     agentToken = token.token;
     ok(await json('PUT', '/v1/notifications/settings', admin, { smsEnabled: false, senderId: 'CCAS', signature: 'CCAS A', sendDays: [1] }), 200, 'settings');
     ok(await json('PUT', '/v1/notifications/templates/mail.letter', admin, { source: 'Bonjour, {{count}} courrier(s). {{signature}}' }), 200, 'template');
@@ -92,12 +92,12 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
       mailPeople: one(personId),
       churnPeople: one(personId),
       mailItems: [fx.mailItems[0], handed],
-      channels: { [personId]: fx.channels[personId] ?? Object.values(fx.channels)[0]! },
-      notes: { [personId]: fx.notes[personId]! },
-      attachments: { [personId]: fx.attachments[personId]! },
-      checks: { [personId]: fx.checks[personId]! },
-      phones: { [personId]: fx.phones[personId] ?? Object.values(fx.phones)[0]! },
-      companies: one(fx.companies[0]!),
+      channels: { [personId]: fx.channels[personId] ?? Object.values(fx.channels)[0] },
+      notes: { [personId]: fx.notes[personId] },
+      attachments: { [personId]: fx.attachments[personId] },
+      checks: { [personId]: fx.checks[personId] },
+      phones: { [personId]: fx.phones[personId] ?? Object.values(fx.phones)[0] },
+      companies: one(fx.companies[0]),
       users: one(userId),
       mutableUsers: one(userId),
       revocableTokens: one(token.id),
@@ -123,8 +123,8 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
       revocableTokens: fresh(),
     };
 
-    const bUser = ok(await json('POST', '/v1/users', fx.other.adminToken, { name: 'B caseworker', email: 'cw@b.test', role: 'caseworker' }), 201, 'B user');
-    bCaseworker = ok(await json('POST', `/v1/users/${bUser.id}/tokens`, fx.other.adminToken, {}), 201, 'B token').token;
+    const bUser = ok(await json('POST', '/v1/users', fx.other.adminToken, { name: 'B caseworker', email: 'cw@b.test', role: 'caseworker' }), 201, 'B user') as { id: string };
+    bCaseworker = (ok(await json('POST', `/v1/users/${bUser.id}/tokens`, fx.other.adminToken, {}), 201, 'B token') as { token: string }).token;
 
     // Every operation with an id in its path; a uuid parameter this test has no id of A for fails here, not silently.
     idOps = ops.filter((op) => op.pathParams.some((p) => p.schema.format === 'uuid'));

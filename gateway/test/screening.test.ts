@@ -36,7 +36,7 @@ describe('through the gateway: asset-freeze screening', function () {
     return reply.body;
   };
   const createPerson = (token: string, json: object) => t.api.post('/v1/people', { token, json });
-  const checksOf = async (partyId: string, token = tokens.agent!) => ok(await t.api.get(`/v1/parties/${partyId}/screening`, { token })).items;
+  const checksOf = async (partyId: string, token = tokens.agent) => ok(await t.api.get(`/v1/parties/${partyId}/screening`, { token })).items;
 
   before(async () => {
     const config = gatewayTestConfig({ REQUEST_TIMEOUT_MS: '15000' });
@@ -68,7 +68,7 @@ describe('through the gateway: asset-freeze screening', function () {
   let early: { id: string };
 
   it('saves before any publication is imported, and logs the check as notScreened', async () => {
-    early = ok(await createPerson(tokens.agent!, { lastName: 'Trivellano', firstName: 'Massimiliano' }), 201);
+    early = ok(await createPerson(tokens.agent, { lastName: 'Trivellano', firstName: 'Massimiliano' }), 201);
     const [check] = await checksOf(early.id);
     expect(check).to.deep.include({ outcome: 'notScreened', publication: null, trigger: 'save', by: users.agent, candidates: [], saveRefused: false });
     expect(ok(await t.api.get('/v1/screening/rescreens', { token: tokens.manager }))).to.deep.equal({ current: null, items: [] });
@@ -95,7 +95,7 @@ describe('through the gateway: asset-freeze screening', function () {
   let dupont: { id: string };
 
   it('saves a clear name, logging the check against the publication', async () => {
-    dupont = ok(await createPerson(tokens.caseworker!, { lastName: 'Dupont', firstName: 'Jean', birthDate: '1976-10-03' }), 201);
+    dupont = ok(await createPerson(tokens.caseworker, { lastName: 'Dupont', firstName: 'Jean', birthDate: '1976-10-03' }), 201);
     const [check] = await checksOf(dupont.id);
     expect(check).to.deep.include({ outcome: 'clear', trigger: 'save', by: users.caseworker, saveRefused: false, decision: null, review: null });
     expect(check.input).to.deep.equal({ nature: 'person', name: 'Jean Dupont', birthDate: '1976-10-03' });
@@ -113,15 +113,15 @@ describe('through the gateway: asset-freeze screening', function () {
       [{ lastName: 'Belscaro', firstName: 'Anouska' }, '90003', 'BELSKARO Anouchka'],
     ];
     for (const [body, entryId, name] of cases) {
-      const problem = expectProblem(await createPerson(tokens.caseworker!, body), 409);
+      const problem = expectProblem(await createPerson(tokens.caseworker, body), 409);
       expect(problem.detail).to.match(new RegExp(`${entryId} "${name}"(?: \\(as "[^"]+"\\))?, score [01]\\.\\d{3}`));
       expect(problem.detail).to.match(/a manager or an admin can save it with "screeningOverride": \{ "reason": "..." \}/);
     }
     // An alias, with a birth date the register knows to the year only.
-    const alias = expectProblem(await createPerson(tokens.caseworker!, { lastName: 'Kortani', firstName: 'Mohamed Abdelkader', birthDate: '1974-05-12' }), 409);
+    const alias = expectProblem(await createPerson(tokens.caseworker, { lastName: 'Kortani', firstName: 'Mohamed Abdelkader', birthDate: '1974-05-12' }), 409);
     expect(alias.detail).to.include('90002 "AL-QUORTANI Muhammad Abd al-Qadir" (as "Mohamed Abdelkader Kortani")');
     // The same name with another birth year is not that person: saved, and logged clear.
-    const otherYear = ok(await createPerson(tokens.caseworker!, { lastName: 'Trivellano', firstName: 'Massimiliano', birthDate: '1991-06-01' }), 201);
+    const otherYear = ok(await createPerson(tokens.caseworker, { lastName: 'Trivellano', firstName: 'Massimiliano', birthDate: '1991-06-01' }), 201);
     expect((await checksOf(otherYear.id))[0]).to.deep.include({ outcome: 'clear', trigger: 'save' });
     const company = expectProblem(await t.api.post('/v1/companies', { token: tokens.agent, json: { companyName: 'Zarkovian Holding' } }), 409);
     expect(company.detail).to.include('90015 "ZARKOVIAN HOLDING LTD"');
@@ -142,13 +142,13 @@ describe('through the gateway: asset-freeze screening', function () {
   it('saves a potential match with a manager’s override and its reason: 403 for a caseworker, 422 without a reason', async () => {
     const body = { lastName: 'Belscaro', firstName: 'Anouska' };
     const reason = 'Not the same person: born 1992 in Le Port, identity card checked.';
-    expectProblem(await createPerson(tokens.caseworker!, { ...body, screeningOverride: { reason } }), 403);
-    const missing = expectProblem(await createPerson(tokens.manager!, { ...body, screeningOverride: {} }), 422);
+    expectProblem(await createPerson(tokens.caseworker, { ...body, screeningOverride: { reason } }), 403);
+    const missing = expectProblem(await createPerson(tokens.manager, { ...body, screeningOverride: {} }), 422);
     expect(missing.errors).to.deep.equal([{ path: 'screeningOverride.reason', message: 'is required: say why' }]);
-    const short = expectProblem(await createPerson(tokens.manager!, { ...body, screeningOverride: { reason: 'checked' } }), 422);
+    const short = expectProblem(await createPerson(tokens.manager, { ...body, screeningOverride: { reason: 'checked' } }), 422);
     expect(short.errors![0]).to.deep.include({ path: 'screeningOverride.reason' });
 
-    overridden = ok(await createPerson(tokens.manager!, { ...body, screeningOverride: { reason } }), 201);
+    overridden = ok(await createPerson(tokens.manager, { ...body, screeningOverride: { reason } }), 201);
     expect(overridden).to.not.have.property('screeningOverride');
     const [check] = await checksOf(overridden.id);
     expect(check).to.deep.include({ outcome: 'potential', trigger: 'save', by: users.manager, saveRefused: false });
@@ -208,7 +208,7 @@ describe('through the gateway: asset-freeze screening', function () {
   });
 
   it('re-screens every party after a newer publication and lists the new hits for review, with the progress', async () => {
-    const lebreton = ok(await createPerson(tokens.agent!, { lastName: 'Lebreton', firstName: 'Gaelle', birthDate: '1979-04-02' }), 201);
+    const lebreton = ok(await createPerson(tokens.agent, { lastName: 'Lebreton', firstName: 'Gaelle', birthDate: '1979-04-02' }), 201);
     expect((await checksOf(lebreton.id))[0].outcome).to.equal('clear');
 
     const newer = fixture();

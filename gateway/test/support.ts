@@ -6,7 +6,7 @@ import { domiciliationService } from '@relais/domiciliation';
 import { mailService } from '@relais/mail';
 import { notificationsService } from '@relais/notifications';
 import { MemoryProvider, notificationsTestConfig } from '@relais/testing/notifications';
-import { dropTestDatabases, startNode, uniqueNamespace } from '@relais/testing';
+import { dropTestDatabases, startNode, uniqueNamespace, type Parsed } from '@relais/testing';
 import type { Route } from '@relais/shared';
 import { serviceRoutes } from '../src/routes';
 import { loadGatewayConfig, type GatewayConfig } from '../src/config';
@@ -101,10 +101,12 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
   };
 }
 
+export type { Parsed };
+
 export interface Reply {
   status: number;
   headers: Headers;
-  body: any;
+  body: Parsed;
 }
 
 interface RequestOptions {

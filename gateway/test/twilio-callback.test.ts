@@ -3,7 +3,7 @@ import { validationError } from '@relais/shared';
 import { TwilioSmsProvider } from '@relais/notifications/providers';
 import { FakeTwilio, postSignedCallback } from '@relais/testing/twilio';
 import { twilioCallbacks, type ProviderStatusReport } from '../src/callbacks/twilio';
-import { expectProblem, startTestGateway, type Reply, type TestGateway } from './support';
+import { expectProblem, startTestGateway, type TestGateway } from './support';
 
 // Twilio reaches the gateway through its public URL; the test posts to the gateway's own address.
 const PUBLIC = 'https://relais.example.org';
@@ -15,7 +15,7 @@ describe('Twilio status callbacks', function () {
   let provider: TwilioSmsProvider;
   let t: TestGateway;
   let reports: ProviderStatusReport[] = [];
-  let onStatus: (r: ProviderStatusReport) => Promise<unknown> = async (r) => reports.push(r);
+  let onStatus: (r: ProviderStatusReport) => Promise<unknown> = (r) => Promise.resolve(reports.push(r));
 
   before(async () => {
     fake = await FakeTwilio.start();
@@ -24,7 +24,7 @@ describe('Twilio status callbacks', function () {
   });
   beforeEach(() => {
     reports = [];
-    onStatus = async (r) => reports.push(r);
+    onStatus = (r) => Promise.resolve(reports.push(r));
   });
   after(async () => {
     provider.close();
@@ -33,7 +33,7 @@ describe('Twilio status callbacks', function () {
   });
 
   const sent = async () => (await provider.send({ deliveryId: DELIVERY, channel: 'sms', to: '+33612345678', from: 'CCAS', body: 'Bonjour' })).providerId;
-  const asReply = (r: { status: number; headers: Headers; body: unknown }) => r as Reply;
+  const asReply = (r: { status: number; headers: Headers; body: unknown }) => r;
 
   it('passes a validly signed callback on and answers 204', async () => {
     const sid = await sent();
@@ -88,9 +88,7 @@ describe('Twilio status callbacks', function () {
   });
 
   it('passes the service refusal on as problem+json', async () => {
-    onStatus = async () => {
-      throw validationError('Unknown provider status "teleported"', [{ path: 'status', message: 'is not a known status' }]);
-    };
+    onStatus = () => Promise.reject(validationError('Unknown provider status "teleported"', [{ path: 'status', message: 'is not a known status' }]));
     const sid = await sent();
     const reply = expectProblem(asReply(await fake.statusCallback(sid, 'teleported', { via: t.gw.url })), 422);
     expect(reply.detail).to.include('teleported');

@@ -54,8 +54,8 @@ export function createdId(ctx: RelaisContext, orgId: string): string {
   if (!key) return randomUUID();
   const h = createHash('sha256').update(`${orgId}\n${ctx.action?.name ?? ''}\n${key}`).digest();
   // Formatted as a version 8 (custom) UUID so that it looks like every other id.
-  h[6] = (h[6]! & 0x0f) | 0x80;
-  h[8] = (h[8]! & 0x3f) | 0x80;
+  h[6] = (h[6] & 0x0f) | 0x80;
+  h[8] = (h[8] & 0x3f) | 0x80;
   const x = h.subarray(0, 16).toString('hex');
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }

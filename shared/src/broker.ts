@@ -38,7 +38,7 @@ function settleTimedOutCalls(requestTimeoutMs: number): Middleware {
         return Promise.race([call, limit]).finally(() => clearTimeout(timer));
       };
     },
-  } as unknown as Middleware;
+  };
 }
 
 // Brokers whose NATS connection is down right now (the client reconnects on its own meanwhile).

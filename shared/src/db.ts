@@ -7,7 +7,8 @@ export function databaseName(config: Pick<BaseConfig, 'RELAIS_NAMESPACE'>, servi
 }
 
 /** A connection's model of that name, registered with `schema` the first time: repositories open once per connection, tests many times. */
-export function modelOf<T>(db: Connection, name: string, schema: Schema<any>): Model<T> {
+export function modelOf<T>(db: Connection, name: string, schema: Schema<T> | Schema): Model<T> {
+  // An untyped schema (one collection of several shapes, which mongoose cannot type) is taken as T's.
   return (db.models[name] as Model<T> | undefined) ?? db.model<T>(name, schema as Schema<T>);
 }
 
@@ -57,7 +58,7 @@ export function isDuplicateKey(err: unknown): boolean {
  * run: what is inserted is built by Relais's own domain functions, whose types require every field
  * (requests are validated at the boundary). A value that cannot be cast is still refused.
  */
-function prepared(model: mongoose.Model<any>, docs: readonly Record<string, unknown>[]): Record<string, unknown>[] {
+function prepared<T>(model: mongoose.Model<T>, docs: readonly Record<string, unknown>[]): Record<string, unknown>[] {
   return docs.map((d) => {
     const full = model.applyDefaults({ ...d }) as Record<string, unknown>;
     const cast = model.castObject(full) as Record<string, unknown>;
@@ -86,15 +87,13 @@ export class UnprovenWriteError extends Error {
  * database's counts prove it: any other error, an error without per-document outcomes, or an
  * inserted count that does not match throws, and the caller must treat the whole command as failed.
  */
-export async function insertEach(model: mongoose.Model<any>, docs: readonly Record<string, unknown>[]): Promise<boolean[]> {
+export async function insertEach<T>(model: mongoose.Model<T>, docs: readonly Record<string, unknown>[]): Promise<boolean[]> {
   const inserted = docs.map(() => true);
   if (docs.length === 0) return inserted;
   const what = `insert of ${docs.length} document(s) into ${model.collection.collectionName}`;
   let res: { insertedCount?: number };
   try {
-    res = (await model.insertMany(prepared(model, docs), { ordered: false, lean: true, rawResult: true })) as unknown as {
-      insertedCount?: number;
-    };
+    res = await model.insertMany(prepared(model, docs), { ordered: false, lean: true, rawResult: true });
   } catch (err) {
     const e = err as { writeErrors?: { index: number }[]; result?: { insertedCount?: number } };
     const writeErrors = e.writeErrors;
@@ -123,8 +122,8 @@ export async function insertEach(model: mongoose.Model<any>, docs: readonly Reco
  * insertMany(ordered: false) that treats duplicate keys as "already there" and returns how many
  * documents it inserted: the basis of every idempotent write in Relais. Other errors are thrown.
  */
-export async function insertManyIgnoringDuplicates(
-  model: mongoose.Model<any>,
+export async function insertManyIgnoringDuplicates<T>(
+  model: mongoose.Model<T>,
   docs: readonly Record<string, unknown>[],
 ): Promise<number> {
   return (await insertEach(model, docs)).filter(Boolean).length;

@@ -4,6 +4,7 @@ export * from './auth';
 export * from './validation';
 export * from './text';
 export * from './calendar';
+export * from './cursor';
 export * from './phone';
 export * from './actions';
 export * from './broker';

@@ -8,7 +8,7 @@ export class TenantRepository<T extends { orgId: string }> {
   constructor(protected readonly model: Model<T>) {}
 
   protected scoped(orgId: string, filter: QueryFilter<T> = {}): QueryFilter<T> {
-    return { ...filter, orgId } as QueryFilter<T>;
+    return { ...filter, orgId };
   }
 
   findOne(orgId: string, filter: QueryFilter<T>) {

@@ -9,6 +9,7 @@ import type { FieldProblem } from './errors';
 const REFUSED: { test: RegExp; why: (ch: string) => string }[] = [
   {
     // C0 controls but tab, LF, CR; DEL; C1 controls.
+    // eslint-disable-next-line no-control-regex -- finding control characters is the point
     test: /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/u,
     why: (ch) => `contains a control character (${codePoint(ch)}) that cannot be stored; remove it`,
   },

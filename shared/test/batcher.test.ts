@@ -5,9 +5,9 @@ describe('Batcher (group commit)', () => {
   it('writes concurrent items together and gives each caller its own outcome', async () => {
     const writes: number[][] = [];
     const b = new Batcher<number, number>(
-      async (items) => {
+      (items) => {
         writes.push(items);
-        return items.map((i) => (i === 3 ? new Error('bad 3') : i * 10));
+        return Promise.resolve(items.map((i) => (i === 3 ? new Error('bad 3') : i * 10)));
       },
       { maxItems: 10, maxWaitMs: 5 },
     );
@@ -21,10 +21,10 @@ describe('Batcher (group commit)', () => {
   it('splits at maxItems; a failed write is retried item by item, so only the bad item fails', async () => {
     const sizes: number[] = [];
     const b = new Batcher<number, number>(
-      async (items) => {
+      (items) => {
         sizes.push(items.length);
-        if (items.includes(13)) throw new Error('cannot store 13');
-        return items;
+        if (items.includes(13)) return Promise.reject(new Error('cannot store 13'));
+        return Promise.resolve(items);
       },
       { maxItems: 5, maxWaitMs: 5 },
     );
@@ -34,7 +34,7 @@ describe('Batcher (group commit)', () => {
     expect(sizes.filter((s) => s === 1)).to.have.length(5);
     const rejected = results.flatMap((r, i) => (r.status === 'rejected' ? [[i, (r.reason as Error).message]] : []));
     expect(rejected).to.deep.equal([[13, 'cannot store 13']]);
-    expect(results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<number>).value)).to.have.length(14);
+    expect(results.filter((r) => r.status === 'fulfilled').map((r) => (r).value)).to.have.length(14);
   });
 
   it('chunks lists', () => {

@@ -43,8 +43,9 @@ describe('durable events on JetStream', function () {
           group: 'race',
           type: 'mail.registered',
           db,
-          handle: async (evs) => {
+          handle: (evs) => {
             seen.push(...evs.map((e) => e.id));
+            return Promise.resolve();
           },
         }),
       ),
@@ -61,7 +62,15 @@ describe('durable events on JetStream', function () {
     const events = await open();
     const env = letter(randomUUID());
     const seen: string[] = [];
-    const sub = await events.consume({ group: 'dedupe', type: 'mail.registered', db, handle: async (evs) => void seen.push(...evs.map((e) => e.id)) });
+    const sub = await events.consume({
+      group: 'dedupe',
+      type: 'mail.registered',
+      db,
+      handle: (evs) => {
+        seen.push(...evs.map((e) => e.id));
+        return Promise.resolve();
+      },
+    });
     await events.publish([env]);
     await events.publish([env]);
     await eventually(() => seen.includes(env.id), { what: 'event handled' });
@@ -82,12 +91,13 @@ describe('durable events on JetStream', function () {
       db,
       maxDeliveries: 3,
       backoffMs: [300, 900],
-      handle: async (evs) => {
-        if (!evs.some((e) => e.id === env.id)) return;
+      handle: (evs) => {
+        if (!evs.some((e) => e.id === env.id)) return Promise.resolve();
         // A failing batch is retried event by event at once; count deliveries, not those splits.
         if (evs.length === 1) attempts.push(Date.now());
-        if (!healthy) throw new Error('downstream refused');
+        if (!healthy) return Promise.reject(new Error('downstream refused'));
         handled.push(...evs);
+        return Promise.resolve();
       },
     });
     await events.publish([env]);
@@ -113,7 +123,15 @@ describe('durable events on JetStream', function () {
     const events = await open();
     const good = letter(randomUUID());
     const seen: string[] = [];
-    const sub = await events.consume({ group: 'strict', type: 'mail.registered', db, handle: async (evs) => void seen.push(...evs.map((e) => e.id)) });
+    const sub = await events.consume({
+      group: 'strict',
+      type: 'mail.registered',
+      db,
+      handle: (evs) => {
+        seen.push(...evs.map((e) => e.id));
+        return Promise.resolve();
+      },
+    });
     const { connect } = await import('nats');
     const nc = await connect({ servers: config.NATS_URL });
     await nc.jetstream().publish(events.subject('mail.registered'), Buffer.from('{"not":"an envelope"}'));
@@ -131,7 +149,7 @@ describe('durable events on JetStream', function () {
     let release: () => void = () => undefined;
     let gate = new Promise<void>((r) => (release = r));
     const sub = await events.consume({ group: 'backlog', type: 'mail.registered', db, handle: () => gate });
-    const idle = await events.consume({ group: 'backlog', type: 'mail.handedOver', db, handle: async () => undefined });
+    const idle = await events.consume({ group: 'backlog', type: 'mail.handedOver', db, handle: () => Promise.resolve() });
     await events.publish(Array.from({ length: 5 }, () => letter(randomUUID())));
     const seq = await events.lastSequence();
     await new Promise((r) => setTimeout(r, 300));

@@ -50,7 +50,15 @@ describe('outbox (real database and NATS)', function () {
     events = await DurableEvents.connect({ natsUrl: config.NATS_URL, namespace: config.RELAIS_NAMESPACE, name: 'test' });
     Thing = db.model<Thing>('Thing', schema);
     seen = [];
-    sub = await events.consume({ group: 'outboxtest', type: 'mail.registered', db, handle: async (evs) => void seen.push(...evs) });
+    sub = await events.consume({
+      group: 'outboxtest',
+      type: 'mail.registered',
+      db,
+      handle: (evs) => {
+        seen.push(...evs);
+        return Promise.resolve();
+      },
+    });
   });
   after(async () => {
     await sub?.stop();
@@ -66,7 +74,7 @@ describe('outbox (real database and NATS)', function () {
     const b = { _id: randomUUID(), event: event() };
     expect(await outbox.write([a.event], [a._id], insertWrite([a]))).to.equal(1);
     // A write that applied nothing (lost a race, say): its event is not published.
-    const skipped = await outbox.write([b.event], [b._id], async () => ({ result: 'lost', applied: [] }));
+    const skipped = await outbox.write([b.event], [b._id], () => Promise.resolve({ result: 'lost', applied: [] }));
     expect(skipped).to.equal('lost');
     await eventually(() => consumed(a.event) === 1, { what: 'the applied event consumed' });
     expect(consumed(b.event)).to.equal(0);

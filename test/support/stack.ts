@@ -41,7 +41,7 @@ function readProc(pid: number): Proc | undefined {
     // gone meanwhile: the short name will do
   }
   // fields[0] is field 3 of stat(5): state; then ppid; starttime is field 22.
-  return { pid, state: fields[0]!, ppid: Number(fields[1]), startTime: fields[19]!, command };
+  return { pid, state: fields[0], ppid: Number(fields[1]), startTime: fields[19], command };
 }
 
 /** Every process below `pid` (children, their children...), from the ppid fields of /proc. */
@@ -98,7 +98,7 @@ function parseEnvFile(text: string): Record<string, string> {
   const vars: Record<string, string> = {};
   for (const line of text.split('\n')) {
     const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
-    if (m) vars[m[1]!] = m[2]!;
+    if (m) vars[m[1]] = m[2]!;
   }
   return vars;
 }

@@ -25,13 +25,13 @@ export function parseWalkthrough(markdown: string): Step[] {
   const steps: Step[] = [];
   let blocks = 0;
   for (let i = 0; i < lines.length; i++) {
-    if (lines[i]!.trim() !== MARKER) continue;
+    if (lines[i].trim() !== MARKER) continue;
     const fence = lines[i + 1]?.trim();
     if (fence !== '```sh' && fence !== '```bash') throw new Error(`README.md:${i + 1}: ${MARKER} must be followed by a \`\`\`sh block`);
     blocks++;
     let continued: Step | undefined;
-    for (i += 2; i < lines.length && lines[i]!.trim() !== '```'; i++) {
-      const text = lines[i]!;
+    for (i += 2; i < lines.length && lines[i].trim() !== '```'; i++) {
+      const text = lines[i];
       const line = i + 1;
       const trimmed = text.trim();
       if (continued) {
@@ -86,8 +86,8 @@ export function runScript(shell: Shell, file: string, cwd: string, env: NodeJS.P
   return new Promise((resolve, reject) => {
     const child = spawn(shell, ['-e', file], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const timer = setTimeout(() => {
       output += `\n(killed after ${timeoutMs / 1000} s)\n`;
       child.kill('SIGKILL');
@@ -114,7 +114,7 @@ export function check(steps: Step[], { code, output }: Outcome, nonce: string): 
   const problems: string[] = [];
   const begin = (i: number) => output.indexOf(`\n${nonce} begin ${i}\n`);
   for (let i = 0; i < steps.length; i++) {
-    const step = steps[i]!;
+    const step = steps[i];
     const start = begin(i);
     const endMark = `\n${nonce} end ${i}`;
     const end = start < 0 ? -1 : output.indexOf(endMark, start);

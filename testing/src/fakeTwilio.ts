@@ -41,7 +41,8 @@ export interface CallbackOptions {
 export interface CallbackReply {
   status: number;
   headers: Headers;
-  body: any;
+  /** Parsed when JSON, else the text. */
+  body: unknown;
   /** Posts the very same request again (same URL, parameters and signature). */
   replay(): Promise<CallbackReply>;
 }
@@ -227,7 +228,7 @@ export class FakeTwilio {
       params.set('Page', String(p));
       params.delete('PageToken');
       if (p > 0) params.set('PageToken', `PA${found[p * pageSize - 1]?.sid ?? ''}`);
-      return `${base}?${params}`;
+      return `${base}?${params.toString()}`;
     };
     json(res, 200, {
       first_page_uri: pageUri(0),

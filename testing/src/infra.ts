@@ -287,7 +287,7 @@ async function ensurePgDatabase(pg: PgSettings): Promise<true | string> {
 /** True when a MongoDB-compatible server answers `ping` within `ms`. */
 export async function pingMongo(url: string, ms: number): Promise<boolean> {
   const plain = /^mongodb:\/\/([\w.-]+|\[[\d:a-f]+\]):(\d+)\/?$/i.exec(url);
-  if (plain) return rawPing(plain[1]!.replace(/^\[|\]$/g, ''), Number(plain[2]), ms);
+  if (plain) return rawPing(plain[1].replace(/^\[|\]$/g, ''), Number(plain[2]), ms);
   // Credentials, several hosts, options: the driver's job.
   const { MongoClient } = await import('mongodb');
   const client = new MongoClient(url, { serverSelectionTimeoutMS: ms, connectTimeoutMS: ms, socketTimeoutMS: ms });
@@ -347,7 +347,7 @@ function replyOk(doc: Buffer): boolean {
   const sizes: Record<number, number> = { 0x01: 8, 0x07: 12, 0x08: 1, 0x09: 8, 0x0a: 0, 0x10: 4, 0x11: 8, 0x12: 8 };
   let at = 4;
   while (at < doc.length && doc[at] !== 0) {
-    const type = doc[at]!;
+    const type = doc[at];
     const nameEnd = doc.indexOf(0, at + 1);
     if (nameEnd < 0) return false;
     const name = doc.toString('utf8', at + 1, nameEnd);
@@ -359,7 +359,7 @@ function replyOk(doc: Buffer): boolean {
     }
     if (type === 0x02) at = value + 4 + doc.readInt32LE(value);
     else if (type === 0x03 || type === 0x04) at = value + doc.readInt32LE(value);
-    else if (type in sizes) at = value + sizes[type]!;
+    else if (type in sizes) at = value + sizes[type];
     else return false;
   }
   return false;
@@ -544,8 +544,11 @@ async function waitFor(check: () => Promise<boolean>, ms: number, child: ChildPr
 function run(cmd: string, args: string[], timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { timeout: timeoutMs, env: { ...env, PGCONNECT_TIMEOUT: '5' } }, (err, stdout, stderr) => {
-      if (err) reject(Object.assign(err, { stderr }));
-      else resolve(stdout);
+      if (err) {
+        // An Error, though its type (Omit<ExecException, 'code'> & ...) no longer says so.
+        const failure: Error & { stderr: string } = Object.assign(err, { stderr });
+        reject(failure);
+      } else resolve(stdout);
     });
   });
 }

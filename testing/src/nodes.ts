@@ -23,6 +23,12 @@ export async function startNode(config: BaseConfig, name: string, services: Serv
 /** Call options carrying a user's auth context, as the gateway sets it. */
 export const as = (auth: AuthContext, extra: Record<string, unknown> = {}) => ({ meta: { auth, ...extra } });
 
+/**
+ * A value that came as JSON (an action's answer over the transporter, an HTTP body), typed as JSON.parse
+ * gives it: a test reads the fields it asserts on, and the assertion is the check.
+ */
+export type Parsed = ReturnType<typeof JSON.parse>;
+
 /** Polls `check` until it returns a truthy value or the time runs out (then throws the last error). */
 export async function eventually<T>(
   check: () => Promise<T | undefined | false> | T | undefined | false,

@@ -33,7 +33,15 @@ export function outcomeConsumer(config: () => BaseConfig, outcomes: Envelope<'de
       const c = config();
       bus = await DurableEvents.connect({ natsUrl: c.NATS_URL, namespace: c.RELAIS_NAMESPACE, name: 'contacts' });
       db = await connectDatabase(c, 'contacts');
-      subscription = await bus.consume({ group: 'contacts', type: 'delivery.outcome', db, handle: async (evs) => void outcomes.push(...evs) });
+      subscription = await bus.consume({
+        group: 'contacts',
+        type: 'delivery.outcome',
+        db,
+        handle: (evs) => {
+          outcomes.push(...evs);
+          return Promise.resolve();
+        },
+      });
     },
     async stopped() {
       await subscription?.stop();
@@ -56,25 +64,25 @@ export class MemoryProvider implements Provider {
     this.failures.push(...errors);
   }
 
-  async send(message: OutgoingMessage): Promise<Accepted> {
+  send(message: OutgoingMessage): Promise<Accepted> {
     const failure = this.failures.shift();
     if (failure) {
       this.refused.push({ to: message.to, error: failure });
-      throw failure;
+      return Promise.reject(failure);
     }
     // Unique across providers: tests share a database, where message ids are keys.
     const providerId = `MEM${randomUUID()}`;
     this.sent.push({ ...message, providerId, at: new Date() });
-    return { providerId, status: 'queued' };
+    return Promise.resolve({ providerId, status: 'queued' });
   }
 
-  async fetch(providerId: string): Promise<ProviderMessageState | null> {
-    return this.sent.some((m) => m.providerId === providerId) ? { providerId, status: 'sent' } : null;
+  fetch(providerId: string): Promise<ProviderMessageState | null> {
+    return Promise.resolve(this.sent.some((m) => m.providerId === providerId) ? { providerId, status: 'sent' } : null);
   }
 
-  async findSent(query: { to: string; body: string; since: Date }): Promise<ProviderMessageState | null> {
+  findSent(query: { to: string; body: string; since: Date }): Promise<ProviderMessageState | null> {
     const found = this.sent.find((m) => m.to === query.to && m.body === query.body && m.at >= query.since);
-    return found ? { providerId: found.providerId, status: 'queued' } : null;
+    return Promise.resolve(found ? { providerId: found.providerId, status: 'queued' } : null);
   }
 }
 

@@ -107,7 +107,7 @@
   function storage() {
     try {
       return window.sessionStorage;
-    } catch (e) {
+    } catch {
       return null; // storage disabled: the token then lasts as long as the page
     }
   }
@@ -175,7 +175,7 @@
     if (/json/.test(response.headers.get('content-type') || '')) {
       try {
         shown = JSON.stringify(JSON.parse(text), null, 2);
-      } catch (e) {
+      } catch {
         // Not JSON after all: shown as it came.
       }
     }

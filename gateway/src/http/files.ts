@@ -4,7 +4,7 @@ import type { Request, RequestHandler, Response, Router } from 'express';
 import { inPieces, parseInput, validationError } from '@relais/shared';
 import { prepareOperation } from './mount';
 import { noStore, type RouteRegistry } from './middleware';
-import type { BytesAnswer, CallContext, Operation, Security } from './operation';
+import type { BytesAnswer, Operation, Security } from './operation';
 import { httpError } from './problems';
 
 export interface UploadLimits {
@@ -51,7 +51,7 @@ export function mountUpload(
     if (coding && coding !== 'identity') {
       throw httpError(415, `Send the form without Content-Encoding (got ${coding}): uploads are not decompressed.`);
     }
-    const principal = res.locals.principal as CallContext['principal'];
+    const principal = res.locals.principal;
     const body = await readUpload(req, op, schema, fileField, limits, (raw, stream) =>
       op.run({ raw, input: raw }, { principal, requestId: res.locals.requestId, upload: { stream, timeoutMs: limits.timeoutMs } }),
     );
@@ -82,7 +82,7 @@ function readUpload(
       return;
     }
     // No prototype: a part named __proto__ is one more unknown field, refused by the schema.
-    const fields: Record<string, string> = Object.create(null);
+    const fields = Object.create(null) as Record<string, string>;
     let bytes: Transform | undefined;
     let running: Promise<unknown> | undefined;
     let done = false;
@@ -134,7 +134,7 @@ function readUpload(
       const given = Object.keys(fields).filter((k) => Object.hasOwn(path, k));
       if (given.length > 0) {
         file.resume();
-        return fail(invalid(given[0]!, 'is given by the URL path; leave it out of the form'));
+        return fail(invalid(given[0], 'is given by the URL path; leave it out of the form'));
       }
       const raw = { ...fields, ...path, [fileField]: { filename, contentType: info.mimeType } };
       try {

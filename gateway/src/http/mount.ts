@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Router } from 'express';
 import { parseInput, validationError, type FieldProblem } from '@relais/shared';
 import { sendBytes } from './files';
-import { takesIdempotencyKey, type BytesAnswer, type CallContext, type Operation, type Security } from './operation';
+import { takesIdempotencyKey, type BytesAnswer, type Operation, type Security } from './operation';
 import type { IdempotencyKeys } from './idempotency';
 import type { RouteRegistry } from './middleware';
 
@@ -57,7 +57,7 @@ function bearerSecret(req: Request): string {
 /** Caught at start-up: a path parameter missing from the input schema would fail every request with "unknown field". */
 function checkPathParams(op: Operation): void {
   for (const [, name] of op.path.matchAll(/:(\w+)/g)) {
-    if (!(name! in op.input.shape)) {
+    if (!(name in op.input.shape)) {
       throw new Error(`Route ${op.method.toUpperCase()} ${op.path}: path parameter ${name} is missing from its input schema`);
     }
   }
@@ -93,7 +93,7 @@ export function mountOperation(
     const raw = requestParams(req, op.method);
     const input = parseInput(schema, raw);
     const idempotencyKey = idempotent ? idempotencyKeyOf(req) : undefined;
-    const principal = res.locals.principal as CallContext['principal'];
+    const principal = res.locals.principal;
     if (op.streamsBytes) {
       const answer = (await op.run({ raw, input }, { principal, requestId: res.locals.requestId })) as BytesAnswer;
       return sendBytes(res, answer, status);

@@ -165,7 +165,7 @@ export function operationsOf(doc: OpenApiDoc): FuzzOperation[] {
   for (const [path, item] of Object.entries(doc.paths)) {
     const pathMethods = METHODS.filter((m) => item[m]);
     for (const method of pathMethods) {
-      const op = item[method]!;
+      const op = item[method];
       const params = op.parameters ?? [];
       const toParam = (p: DocParameter): Param => ({ name: p.name, required: p.required === true, schema: deref(p.schema ?? { type: 'string' }, doc) });
       const body = op.requestBody?.content['application/json']?.schema;
@@ -414,7 +414,7 @@ export const SAMPLE_FILES: readonly SampleFile[] = [
 
 export const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
-function expectStatus(reply: RawReply, status: number, what: string): any {
+function expectStatus(reply: RawReply, status: number, what: string): unknown {
   if (reply.status !== status) throw new Error(`${what} answered ${reply.status || reply.error}, not ${status}: ${reply.text.slice(0, 300)}`);
   return reply.json;
 }
@@ -886,8 +886,8 @@ function containers(d: Draft, objects: boolean): Place[] {
 function getAt(d: Draft, p: Place): Value {
   if (p.in === 'path') return d.pathValues[p.name];
   if (p.in === 'query') return d.query[p.name];
-  let v: any = d.body;
-  for (const k of p.at) v = v?.[k];
+  let v = d.body;
+  for (const k of p.at) v = (v as Record<string | number, Value> | null | undefined)?.[k];
   return v;
 }
 
@@ -895,8 +895,8 @@ function setAt(d: Draft, p: Place, value: Value): void {
   if (p.in === 'path') d.pathValues[p.name] = String(value);
   else if (p.in === 'query') d.query[p.name] = value;
   else {
-    let v: any = d.body;
-    for (const k of p.at.slice(0, -1)) v = v[k];
+    let v = d.body as Record<string | number, Value>;
+    for (const k of p.at.slice(0, -1)) v = v[k] as Record<string | number, Value>;
     v[p.at[p.at.length - 1]] = value;
   }
 }
@@ -915,8 +915,8 @@ function put(d: Draft, ref: Draft, p: Place, value: Value): void {
 function deleteAt(d: Draft, p: Place): void {
   if (p.in === 'query') delete d.query[p.name];
   else if (p.in === 'body') {
-    let v: any = d.body;
-    for (const k of p.at.slice(0, -1)) v = v[k];
+    let v = d.body as Record<string | number, Value>;
+    for (const k of p.at.slice(0, -1)) v = v[k] as Record<string | number, Value>;
     const last = p.at[p.at.length - 1];
     if (Array.isArray(v)) v.splice(Number(last), 1);
     else delete v[last];
@@ -930,7 +930,10 @@ const marker = (kind: string) => `~${kind}${markerCount++}~`;
 function insertMarker(d: Draft, ref: Draft, p: Place, m: string, rng: Rng): void {
   const current = getAt(d, p) ?? getAt(ref, p);
   // Split between code points: cutting a surrogate pair would add a lone surrogate the label does not name.
-  const chars = Array.from(typeof current === 'string' ? current : String(current ?? ''));
+  // The text String() gives, except that an object gives none rather than '[object Object]'.
+  const text =
+    typeof current === 'string' ? current : Array.isArray(current) ? current.join(',') : typeof current === 'number' || typeof current === 'boolean' ? String(current) : '';
+  const chars = Array.from(text);
   const at = rng.pick([0, Math.floor(chars.length / 2), chars.length]);
   put(d, ref, p, rng.chance(0.2) ? m : [...chars.slice(0, at), m, ...chars.slice(at)].join(''));
 }
@@ -1168,7 +1171,7 @@ function formTasks(form: NonNullable<FuzzOperation['form']>, add: AddTask): void
   add('form: a part header of 20,000 bytes', setFile({ headerRaw: `Content-Disposition: form-data; name="${form.file}"; filename="a.pdf"\r\nX-Padding: ${'p'.repeat(20_000)}` }));
 
   if (fieldName) {
-    const maxLength = form.fields.properties![fieldName]!.maxLength ?? 1000;
+    const maxLength = form.fields.properties![fieldName].maxLength ?? 1000;
     const field = (d: Draft, value: string | Buffer, contentType?: string) => {
       const existing = d.form!.find((p) => p.name === fieldName);
       if (existing) Object.assign(existing, { value, contentType });
@@ -1582,9 +1585,10 @@ const checkListed = (body: ScreeningCheck): Pick<Ack, 'what' | 'verify'> => ({
 
 /**
  * How each creating operation's acknowledgement (and the request it answers) is read back. An operation that
- * answers 201 and is not listed here is reported, so a new creating route cannot go unchecked.
+ * answers 201 and is not listed here is reported, so a new creating route cannot go unchecked. Each reader
+ * names the acknowledgement it reads, so the table's parameter is `never`, which every reader accepts.
  */
-const READ_BACK: Record<string, (body: any, req: FuzzRequest) => Pick<Ack, 'what' | 'verify'>[]> = {
+const READ_BACK: Record<string, (body: never, req: FuzzRequest) => Pick<Ack, 'what' | 'verify'>[]> = {
   'contacts.createPerson': (body: { id: string; createdAt: string }) => [
     {
       what: `person ${body.id}`,
@@ -1754,7 +1758,7 @@ export function acknowledged(req: FuzzRequest, reply: RawReply): { acks: Ack[]; 
     return { acks: [], failure: { ...base, kind: 'acknowledged but missing', status: reply.status, detail: `no read-back is known for ${req.op.operationId}` } };
   }
   try {
-    return { acks: readBack(reply.json, req).map((a) => ({ ...base, writer, ...a })) };
+    return { acks: readBack(reply.json as never, req).map((a) => ({ ...base, writer, ...a })) };
   } catch (err) {
     return { acks: [], failure: { ...base, kind: 'acknowledged but missing', status: reply.status, detail: `unreadable acknowledgement: ${(err as Error).message}` } };
   }

@@ -166,7 +166,7 @@ export class Rescreen {
       job = { ...job, heartbeatAt: now, ...counts };
     }
     const claimed = job;
-    this.running = this.run(claimed, loaded)
+    this.running = this.run(claimed)
       .catch((err: unknown) => this.logger?.warn({ err: (err as Error).message, jobId: claimed._id }, 'rescreen: stopped by an error, resumed at the next poll'))
       .finally(() => {
         this.running = null;
@@ -221,7 +221,7 @@ export class Rescreen {
     return null;
   }
 
-  private async run(job: RescreenJobDoc, loaded: LoadedRegister): Promise<void> {
+  private async run(job: RescreenJobDoc): Promise<void> {
     let { sourceIndex, lastId } = job;
     while (!this.stopping) {
       const current = await this.deps.cache.current();
@@ -238,7 +238,7 @@ export class Rescreen {
       if (items.length === 0) [sourceIndex, lastId] = [sourceIndex + 1, null];
       else {
         counts = await this.screenPage(job, current, items);
-        lastId = items[items.length - 1]!.key;
+        lastId = items[items.length - 1].key;
       }
       if (!(await this.deps.jobs.progress(job._id, job.lease, { sourceIndex, lastId }, counts, this.clock()))) {
         this.logger?.info({ jobId: job._id }, 'rescreen: another instance took the job over');

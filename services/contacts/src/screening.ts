@@ -36,7 +36,7 @@ export interface LoadedRegister {
   publishedAt: Date;
   entryCount: number;
   index: RegisterIndex;
-  entry(id: string): RegisterEntry | undefined;
+  entry: (id: string) => RegisterEntry | undefined;
 }
 
 /**

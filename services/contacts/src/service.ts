@@ -54,7 +54,7 @@ export function contactsService(config: BaseConfig, options: ContactsServiceOpti
     },
 
     async started() {
-      rt = await openRuntime(config, SERVICE, this.logger as unknown as Logger);
+      rt = await openRuntime(config, SERVICE, this.logger);
       deps.parties = Parties.open(rt.db);
       await deps.parties.init();
       const logger = this.logger as unknown as Logger;
@@ -70,7 +70,7 @@ export function contactsService(config: BaseConfig, options: ContactsServiceOpti
       };
       deps.attachments = Attachments.open(rt.db, { maxBytes: config.ATTACHMENT_MAX_BYTES });
       await deps.attachments.init();
-      outbox = new Outbox({ events: rt.events, model: deps.parties.raw, dbTimeoutMs: config.DB_TIMEOUT_MS, logger: this.logger as never });
+      outbox = new Outbox({ events: rt.events, model: deps.parties.raw, dbTimeoutMs: config.DB_TIMEOUT_MS, logger: this.logger });
       await outbox.init();
       outbox.start();
       deps.files = new Files(deps.parties, outbox);

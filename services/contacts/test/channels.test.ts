@@ -208,7 +208,7 @@ describe('adding channels', () => {
 
   it('says a duplicate is the invalid channel already there', () => {
     const p = withChannels(party(), ['m', mobile('0692 01 02 03')], ['e', email('lea@example.fr')]);
-    const invalid = must(qualify([p], 'lea', 'm', { action: 'invalidate', invalidity: { reason: 'numberNotAttributed' } }, { by: agent, at: later })).parties[0]!;
+    const invalid = must(qualify([p], 'lea', 'm', { action: 'invalidate', invalidity: { reason: 'numberNotAttributed' } }, { by: agent, at: later })).parties[0];
     expect(problem(addChannel(invalid, { value: mobile('0692010203') }, { id: 'x', orgRegion: 'RE', by: agent, at: later })).message).to.match(
       /^\+262 692 01 02 03 is already on this file, as its mobile phone \(marked invalid\)/,
     );

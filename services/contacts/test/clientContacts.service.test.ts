@@ -26,7 +26,7 @@ describe('contacts service: client contacts across instances', function () {
   let db: Connection;
 
   const call = <T = ClientContactView>(action: string, params: object, auth = caseworker, extra: object = {}) =>
-    client.call(`contacts.${action}`, params, as(auth, { ...reunion, ...extra })) as Promise<T>;
+    client.call<T, object>(`contacts.${action}`, params, as(auth, { ...reunion, ...extra }));
   const fails = refusal;
   const company = async () => (await call<{ id: string }>('createCompany', { companyName: `Payet ${randomUUID().slice(0, 6)}` })).id;
 
@@ -81,7 +81,7 @@ describe('contacts service: client contacts across instances', function () {
     const partyId = await company();
     await call('createClientContact', { partyId, name: 'Jeanne', function: 'DAF', routingRoles: ['dueNotices'], email: 'daf@payet.re' });
     const system = { meta: { system: true } };
-    const answer = (await client.call('contacts.recipientsFor', { orgId, partyId, role: 'dueNotices', date: '2026-01-15' }, system)) as RecipientsView;
+    const answer = await client.call<RecipientsView, object>('contacts.recipientsFor', { orgId, partyId, role: 'dueNotices', date: '2026-01-15' }, system);
     expect(answer).to.deep.include({ partyId, role: 'dueNotices', date: '2026-01-15' });
     expect(answer.items.map((r) => [r.number, r.email])).to.deep.equal([[1, 'daf@payet.re']]);
     const bad = await client.call('contacts.recipientsFor', { orgId, partyId, role: 'dueNotices', timeZone: 'Mars/Olympus' }, system).then(

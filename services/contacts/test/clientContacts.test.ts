@@ -185,15 +185,15 @@ describe('client contacts (seed 003)', () => {
       if (read.ok) return;
       expect(read.problem.status).to.equal(422);
       expect(read.problem.fields!.map((f) => f.path)).to.deep.equal(['email', 'phones.0.type', 'phones.2.number', 'address.street']);
-      expect(read.problem.fields![0]!.message).to.match(/has no @/);
-      expect(read.problem.fields![2]!.message).to.match(/already among this contact's phones/);
+      expect(read.problem.fields![0].message).to.match(/has no @/);
+      expect(read.problem.fields![2].message).to.match(/already among this contact's phones/);
     });
 
     it("copies the client's postal address, its default one first, or says it has none", () => {
       const channels = [postal('p1', '1 rue A', 'pending'), postal('p2', '2 rue B', 'default'), postal('p3', '3 rue C', 'invalid')];
       expect(clientAddressOf(channels)?.channelId).to.equal('p2');
       const read = readContactFields({ copyClientAddress: true }, { orgRegion: 'RE', clientAddress: clientAddressOf(channels) });
-      expect(read.ok && read.fields).to.deep.equal({ address: channels[1]!.kind === 'postal' && channels[1]!.address, addressCopiedFrom: 'p2' });
+      expect(read.ok && read.fields).to.deep.equal({ address: channels[1].kind === 'postal' && channels[1].address, addressCopiedFrom: 'p2' });
       const both = readContactFields({ copyClientAddress: true, address: { street: 'x', city: 'y' } }, { orgRegion: 'RE', clientAddress: clientAddressOf(channels) });
       expect(!both.ok && both.problem.fields).to.deep.equal([{ path: 'copyClientAddress', message: 'give either address or copyClientAddress, not both' }]);
       const none = readContactFields({ copyClientAddress: true }, { orgRegion: 'RE', clientAddress: clientAddressOf([postal('p3', '3 rue C', 'invalid')]) });
@@ -297,7 +297,7 @@ describe('client contacts (seed 003)', () => {
       expect(s.routingRoles).to.deep.equal(['dueNotices', 'unpaidReminders', 'documentReminders', 'claimSettlements']);
       const doc = newContact({ id: selfContactId(orgId, partyId), orgId, partyId, number: 1, state: s, self: true }, stamp());
       expect(toContactView(doc, '2026-03-12')).to.deep.include({ number: 1, self: true, active: true });
-      expect(doc.revisions[0]!.action).to.equal('createdFromClient');
+      expect(doc.revisions[0].action).to.equal('createdFromClient');
       // The same id for every instance that creates it, another for another client.
       expect(selfContactId(orgId, partyId)).to.equal(doc._id).and.not.equal(selfContactId(orgId, randomUUID()));
     });

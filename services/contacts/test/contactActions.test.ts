@@ -13,7 +13,7 @@ function party(partyId: string, ...channels: [string, ChannelInput][]): PartyCha
     { partyId, name: partyId, channels: [], primaryChannelId: null } as PartyChannels,
   );
 }
-const step = (p: PartyChannels, id: string, command: QualificationCommand) => must(qualify([p], p.partyId, id, command, { by, at })).parties[0]!;
+const step = (p: PartyChannels, id: string, command: QualificationCommand) => must(qualify([p], p.partyId, id, command, { by, at })).parties[0];
 const validated = (p: PartyChannels, id: string) => step(p, id, { action: 'validate', evidence: { kind: 'confirmedByParty' } });
 const asDefault = (p: PartyChannels, id: string) => step(validated(p, id), id, { action: 'setDefault' });
 

@@ -3,14 +3,13 @@ import { randomUUID } from 'node:crypto';
 import type { ServiceBroker } from 'moleculer';
 import type { Connection } from 'mongoose';
 import { connectDatabase, type AuthContext, type BaseConfig } from '@relais/shared';
-import { as, deleteTestStreams, dropTestDatabases, startNode, testConfig, uniqueNamespace, refusal, type CallProblem } from '@relais/testing';
+import { as, deleteTestStreams, dropTestDatabases, startNode, testConfig, uniqueNamespace, refusal } from '@relais/testing';
 import { ContactSettings } from '../src/data/settings';
 import { contactsService } from '../src/service';
 import type { ChannelViewOutput, NoteView, Person } from '../src/api';
 
 type Page = { items: NoteView[]; nextCursor: string | null };
 type Terms = { defaults: { term: string; category: string; disabled: boolean }[]; added: { term: string; category: string }[]; updatedAt: string | null; updatedBy: string | null };
-type Problem = CallProblem;
 
 /**
  * The notepad of a file and the org's sensitive-term list through the contacts service's actions,
@@ -31,7 +30,7 @@ describe('contacts service: notes and sensitive terms', function () {
   let db: Connection;
 
   const call = <T = NoteView>(action: string, params: object, auth = caseworker, extra: object = {}) =>
-    client.call(`contacts.${action}`, params, as(auth, { ...reunion, ...extra })) as Promise<T>;
+    client.call<T, object>(`contacts.${action}`, params, as(auth, { ...reunion, ...extra }));
   const fails = refusal;
   const person = async (auth = agent) => (await call<Person>('createPerson', { lastName: 'Hoarau', firstName: 'Marie' }, auth)).id;
   const addNote = (partyId: string, text: string, auth = caseworker, extra: object = {}) => call('addNote', { partyId, text }, auth, extra);

@@ -78,7 +78,7 @@ describe('the notepad of a file', () => {
     const docs = [note('c', 3), note('b', 2), note('a', 1)];
     const page = notesPage(docs, 2);
     expect(page.items.map((n) => n.text)).to.deep.equal(['c', 'b']);
-    expect(decodeNoteCursor(page.nextCursor!)).to.equal(docs[1]!.sortKey);
+    expect(decodeNoteCursor(page.nextCursor!)).to.equal(docs[1].sortKey);
     expect(notesPage(docs.slice(0, 2), 2).nextCursor).to.equal(null);
   });
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { QualificationState } from '../src/contract/vocabulary';
-import { addChannel, type ChannelInput, type FileParties, type Outcome, type PartyChannels } from '../src/domain/channels';
+import { addChannel, type ChannelInput, type FileParties, type PartyChannels } from '../src/domain/channels';
 import {
   applyFact,
   describeEntry,
@@ -33,7 +33,7 @@ function party(partyId: string, name: string, ...channels: [string, ChannelInput
 /** Applies commands in turn to a one-party file, each an hour apart. */
 function after(p: PartyChannels, ...steps: [string, QualificationCommand][]): PartyChannels {
   return steps.reduce((acc, [id, command], i) => {
-    return must(qualify([acc], acc.partyId, id, command, { by: caseworker, at: new Date(t0.getTime() + (i + 1) * 3_600_000) })).parties[0]!;
+    return must(qualify([acc], acc.partyId, id, command, { by: caseworker, at: new Date(t0.getTime() + (i + 1) * 3_600_000) })).parties[0];
   }, p);
 }
 
@@ -64,7 +64,7 @@ function mobileIn(state: QualificationState): PartyChannels {
 describe('qualification transitions', () => {
   const mobileText = 'The mobile phone +262 692 01 02 03';
   /** [from, command, to or the refusal's message] */
-  const table: [QualificationState, QualificationCommand, QualificationState | string][] = [
+  const table: [QualificationState, QualificationCommand, string][] = [
     ['pending', validate, 'validated'],
     ['pending', invalidate, 'invalid'],
     ['pending', cancel, `${mobileText} is pending qualification: there is no validation or invalidation to cancel; allowed now: validate it, mark it invalid.`],
@@ -93,14 +93,14 @@ describe('qualification transitions', () => {
         return;
       }
       const done = must(r);
-      const m = channel(done.parties[0]!, 'm');
+      const m = channel(done.parties[0], 'm');
       expect(m.qualification.state).to.equal(outcome);
       expect(m.updatedAt).to.equal(t2);
       expect(m.updatedBy).to.equal('user-2');
       expect(done.entries).to.have.length(1);
       expect(done.entries[0]).to.deep.include({ partyId: 'lea', channelId: 'm' });
-      expect(done.entries[0]!.entry).to.deep.include({ at: t2, by: 'user-2', automatic: false, action: command.action, from, to: outcome });
-      expect(m.qualification.history.at(-1)).to.equal(done.entries[0]!.entry);
+      expect(done.entries[0].entry).to.deep.include({ at: t2, by: 'user-2', automatic: false, action: command.action, from, to: outcome });
+      expect(m.qualification.history.at(-1)).to.equal(done.entries[0].entry);
     });
   }
 
@@ -182,7 +182,7 @@ describe('the default channel', () => {
 
   it('with confirmation, makes it the default and the former one validated again, each recorded', () => {
     const r = must(qualify([twoPhones()], 'lea', 'h', { action: 'setDefault', confirm: true }, { by: caseworker, at: t2 }));
-    const p = r.parties[0]!;
+    const p = r.parties[0];
     expect([stateOf(p, 'm'), stateOf(p, 'h')]).to.deep.equal(['validated', 'default']);
     expect(channel(p, 'm').qualification.evidence).to.deep.equal(call);
     expect(r.entries.map((e) => [e.channelId, e.entry.action, e.entry.from, e.entry.to, e.entry.otherChannelId])).to.deep.equal([
@@ -206,7 +206,7 @@ describe('the default channel', () => {
       'The default phone of this file is the mobile phone +262 692 01 02 03 of Jean Payet; confirm to use the mobile phone +262 693 12 34 56 instead.',
     );
     const r = must(qualify(file, 'guarantor', 'g', { action: 'setDefault', confirm: true }, { by: caseworker, at: t2 }));
-    expect(r.parties.map((p) => [p.partyId, p.channels[0]!.qualification.state])).to.deep.equal([
+    expect(r.parties.map((p) => [p.partyId, p.channels[0].qualification.state])).to.deep.equal([
       ['debtor', 'validated'],
       ['guarantor', 'default'],
     ]);
@@ -242,7 +242,7 @@ describe('qualification and the rules of the file', () => {
   it('hands the star of an invalidated primary to the successor, and gives a party without one its star back when a cancellation makes a channel reachable', () => {
     const p = party('lea', 'Léa Hoarau', ['m', mobile('0692 01 02 03')], ['e', email('lea@example.fr')]);
     const r = must(qualify([p], 'lea', 'm', invalidate, { by: caseworker, at: t1 }));
-    expect(r.parties[0]!.primaryChannelId).to.equal('e');
+    expect(r.parties[0].primaryChannelId).to.equal('e');
     expect(r.primaryChanges).to.deep.equal([
       { partyId: 'lea', previousChannelId: 'm', primary: { channelId: 'e', kind: 'email', type: 'private', value: 'lea@example.fr' } },
     ]);
@@ -297,7 +297,7 @@ describe('evidence from deliveries', () => {
   it('validates a pending channel from a delivered SMS, recorded as automatic by the reporting service', () => {
     const r = must(applyFact(file(), 'lea', 'm', delivered('sms'), t2));
     expect(r).to.deep.include({ changed: true, lastContactLost: false });
-    expect(r.entries[0]!.entry).to.deep.equal({
+    expect(r.entries[0].entry).to.deep.equal({
       at: t2,
       by: 'notifications',
       automatic: true,
@@ -323,16 +323,16 @@ describe('evidence from deliveries', () => {
     let f = file();
     f = must(qualify(f, 'lea', 'e', { action: 'validate', evidence: { kind: 'emailReceived' } }, { by: caseworker, at: t0 })).parties;
     f = must(qualify(f, 'lea', 'e', setDefault, { by: caseworker, at: t0 })).parties;
-    f = [{ ...f[0]!, primaryChannelId: 'e' }];
+    f = [{ ...f[0], primaryChannelId: 'e' }];
     const r = must(applyFact(f, 'lea', 'e', bounced(), t2));
-    const e = channel(r.parties[0]!, 'e');
+    const e = channel(r.parties[0], 'e');
     expect(e.qualification).to.deep.include({ state: 'invalid', invalidity: { reason: 'hardBounce', ref: 'b', occurredAt: t1 } });
-    expect(r.primaryChanges[0]!.primary).to.deep.include({ channelId: 'm' });
+    expect(r.primaryChanges[0].primary).to.deep.include({ channelId: 'm' });
     expect(must(applyFact(r.parties, 'lea', 'e', bounced(), t2)).changed).to.equal(false);
   });
 
   it("invalidates a mobile on a permanent 'not a mobile' answer, but not a private phone, which still takes calls", () => {
-    expect(stateOf(must(applyFact(file(), 'lea', 'm', notAMobile(), t2)).parties[0]!, 'm')).to.equal('invalid');
+    expect(stateOf(must(applyFact(file(), 'lea', 'm', notAMobile(), t2)).parties[0], 'm')).to.equal('invalid');
     expect(must(applyFact(file(), 'lea', 'h', notAMobile(), t2)).changed).to.equal(false);
   });
 
@@ -374,7 +374,7 @@ describe('qualification history', () => {
 
   it('shows the dates of evidence as ISO strings, and says what each action did', () => {
     const r = must(applyFact([party('lea', 'L', ['m', mobile('0692 01 02 03')])], 'lea', 'm', factFromDelivery({ medium: 'sms', status: 'delivered', ref: 'd9', occurredAt: t1 })!, t2));
-    expect(qualificationHistory(channel(r.parties[0]!, 'm'))[0]).to.deep.include({
+    expect(qualificationHistory(channel(r.parties[0], 'm'))[0]).to.deep.include({
       by: 'notifications',
       automatic: true,
       evidence: { kind: 'smsDelivered', ref: 'd9', occurredAt: t1.toISOString() },

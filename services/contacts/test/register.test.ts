@@ -37,7 +37,7 @@ describe('asset-freeze register repository (real database)', function () {
     expect(read.publishedAt.toISOString()).to.equal('2026-04-30T15:05:12.347Z');
     expect(read.entries).to.deep.equal(parseRegister(sample()).entries);
     const index = (await register.index())!;
-    expect(screen({ nature: 'person', name: 'Mohammed Abdelkader Kortani' }, index).candidates[0]!.entryId).to.equal('90002');
+    expect(screen({ nature: 'person', name: 'Mohammed Abdelkader Kortani' }, index).candidates[0].entryId).to.equal('90002');
   });
 
   it('changes nothing when the same publication is imported again, even reformatted', async () => {

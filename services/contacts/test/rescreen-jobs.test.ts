@@ -92,10 +92,10 @@ describe('re-screen after a new publication (real database)', function () {
     await Promise.all([a.settled(), b.settled()]);
     const [job] = await jobs.latest(5);
     expect(job).to.deep.include({ done: 10, total: 10, newHits: 3, lease: 1 });
-    expect(job!.finishedAt).to.be.instanceOf(Date);
+    expect(job.finishedAt).to.be.instanceOf(Date);
     expect(await db.collection('rescreen_claims').countDocuments()).to.equal(0);
 
-    const checks = await db.collection('screening_checks').find({ jobId: job!._id }).toArray();
+    const checks = await db.collection('screening_checks').find({ jobId: job._id }).toArray();
     expect(checks).to.have.length(10);
     expect(checks.every((c) => c.trigger === 'rescreen' && c.by === RESCREEN_USER)).to.equal(true);
     expect(checks.filter((c) => c.outcome === 'clear')).to.have.length(7);
@@ -109,7 +109,7 @@ describe('re-screen after a new publication (real database)', function () {
     // Polling again changes nothing: the publication's job is done.
     await a.tick();
     await a.settled();
-    expect(await db.collection('screening_checks').countDocuments({ jobId: job!._id })).to.equal(10);
+    expect(await db.collection('screening_checks').countDocuments({ jobId: job._id })).to.equal(10);
   });
 
   it('after a newer publication, raises only the new potential matches: a party clear before, potential now', async () => {
@@ -121,11 +121,11 @@ describe('re-screen after a new publication (real database)', function () {
     expect(job).to.deep.include({ done: 10, total: 10, newHits: 1 });
     const hits = await log.hits(orgA, 'open', { limit: 50 });
     // Belskaro is still a potential match of the same entry: her earlier hit is the one to review, not a new one.
-    expect(hits.map((h) => [h.subject.id, h.candidates[0]!.entryId])).to.deep.equal([
+    expect(hits.map((h) => [h.subject.id, h.candidates[0].entryId])).to.deep.equal([
       [ids.lebreton, '90021'],
       [ids.belskaro, '90003'],
     ]);
-    expect(hits[0]!.candidates[0]!.reasons).to.include('birth date matches partially (1979)');
+    expect(hits[0].candidates[0].reasons).to.include('birth date matches partially (1979)');
   });
 
   it('is resumed from its last page by another instance once the first stopped, without screening anyone twice', async () => {
@@ -137,22 +137,22 @@ describe('re-screen after a new publication (real database)', function () {
     // Stopped after its first page: the job is left where it was.
     await a.stop();
     const [stopped] = await jobs.latest(1);
-    expect(stopped!.finishedAt).to.equal(null);
-    expect(stopped!.done).to.be.within(3, 9);
-    expect(stopped!.lastId).to.be.a('string');
+    expect(stopped.finishedAt).to.equal(null);
+    expect(stopped.done).to.be.within(3, 9);
+    expect(stopped.lastId).to.be.a('string');
 
     // A live lease is not taken.
     const b = instance('b');
     await b.tick();
     await b.settled();
-    expect((await jobs.byId(stopped!._id))!.owner).to.equal('a');
+    expect((await jobs.byId(stopped._id))!.owner).to.equal('a');
 
     // Once it expired, one of two instances takes it over and finishes it.
     const later = () => new Date(Date.now() + options.leaseMs + 1_000);
     const [c, d] = [instance('c', { clock: later }), instance('d', { clock: later })];
     await Promise.all([c.tick(), d.tick()]);
     await Promise.all([c.settled(), d.settled()]);
-    const done = (await jobs.byId(stopped!._id))!;
+    const done = (await jobs.byId(stopped._id))!;
     expect(done).to.deep.include({ lease: 2, done: 10, total: 10, newHits: 0 });
     expect(['c', 'd']).to.include(done.owner);
     expect(done.finishedAt).to.be.instanceOf(Date);
@@ -171,12 +171,12 @@ describe('re-screen after a new publication (real database)', function () {
     await a.tick();
     await a.settled();
     const [job] = await jobs.latest(1);
-    expect(job!.finishedAt).to.equal(null);
-    expect(job!.done).to.equal(0);
+    expect(job.finishedAt).to.equal(null);
+    expect(job.done).to.equal(0);
     // The next poll: the same instance resumes its job, its counts rebuilt from the log.
     await a.tick();
     await a.settled();
-    expect(await jobs.byId(job!._id)).to.deep.include({ done: 10, total: 10, lease: 1 });
+    expect(await jobs.byId(job._id)).to.deep.include({ done: 10, total: 10, lease: 1 });
   });
 
   it('supersedes an unfinished job when a newer publication arrives', async () => {
@@ -187,7 +187,7 @@ describe('re-screen after a new publication (real database)', function () {
     await a.tick();
     await a.stop();
     const [unfinished] = await jobs.latest(1);
-    expect(unfinished!.finishedAt).to.equal(null);
+    expect(unfinished.finishedAt).to.equal(null);
 
     const sixth = newerSample();
     sixth.Publications.DatePublication = '2026-06-04T17:00:00+02:00';
@@ -197,7 +197,7 @@ describe('re-screen after a new publication (real database)', function () {
     await b.settled();
     const [latest, previous] = await jobs.latest(2);
     expect(latest).to.deep.include({ done: 10, publishedAt: new Date('2026-06-04T15:00:00Z') });
-    expect(previous).to.deep.include({ _id: unfinished!._id, supersededBy: latest!._id });
-    expect(previous!.finishedAt).to.be.instanceOf(Date);
+    expect(previous).to.deep.include({ _id: unfinished._id, supersededBy: latest._id });
+    expect(previous.finishedAt).to.be.instanceOf(Date);
   });
 });

@@ -26,7 +26,7 @@ const scoreFor = (input: ScreeningInput, entryId: string) => screen(input, index
 function expectPotential(input: ScreeningInput, entryId: string): void {
   const result = screen(input, index);
   expect(result.outcome, `${input.name}: ${JSON.stringify(result.candidates)}`).to.equal('potential');
-  expect(result.candidates[0]!.entryId).to.equal(entryId);
+  expect(result.candidates[0].entryId).to.equal(entryId);
 }
 
 function expectClear(input: ScreeningInput): void {
@@ -38,7 +38,7 @@ describe('screening: the register file', () => {
   it('reads the publication date and every entry, with given names, aliases, partial birth dates and nationalities', () => {
     expect(publication.publishedAt.toISOString()).to.equal('2026-04-30T15:05:12.347Z');
     expect(publication.entries).to.have.length(20);
-    const first = publication.entries[0]!;
+    const first = publication.entries[0];
     expect(first).to.deep.include({ id: '90001', nature: 'person', name: 'ZARKOVIAN', givenNames: ['Ilyan Borissovitch'], aliases: ['Ilian Zarkov', 'I. Zarkovian'], nationalities: ['Fictivie'] });
     expect(first.birthDates).to.deep.equal([{ year: 1961, month: 3, day: 14 }]);
     expect(publication.entries.find((e) => e.id === '90002')!.birthDates).to.deep.equal([{ year: 1974 }]);
@@ -92,7 +92,7 @@ describe('screening: names', () => {
   });
 
   it('matches aliases and reports which name matched', () => {
-    const c = top(person('Tamas Charmadse'))!;
+    const c = top(person('Tamas Charmadse'));
     expect(c.entryId).to.equal('90006');
     expect(c.matchedName).to.equal('Tamas Charmadse');
     expect(c.reasons[0]).to.match(/^alias similarity/);
@@ -127,8 +127,8 @@ describe('screening: birth date, nature, nationality', () => {
   });
 
   it('a register date known to the year only (1974) agrees with a full date of that year, and one of several dates is enough', () => {
-    expect(top(person('Muhammad Abd al-Qadir Al-Quortani', { birthDate: '1974-06-01' }))!.reasons).to.include('birth date matches partially (1974)');
-    expect(top(person('Youssef Hassan Oudreman', { birthDate: '1970-11-02' }))!.reasons).to.include('birth date matches (1969-11-02, 1970-11-02)');
+    expect(top(person('Muhammad Abd al-Qadir Al-Quortani', { birthDate: '1974-06-01' })).reasons).to.include('birth date matches partially (1974)');
+    expect(top(person('Youssef Hassan Oudreman', { birthDate: '1970-11-02' })).reasons).to.include('birth date matches (1969-11-02, 1970-11-02)');
   });
 
   it('does not match a person with an entity, nor an entity with a person', () => {
@@ -159,7 +159,7 @@ describe('screening: clear cases stay clear', () => {
   it('logs near misses as candidates of a clear check', () => {
     const result = screen(person('Massimiliano Trivellano', { birthDate: '1988-02-17' }), index);
     expect(result.candidates[0]).to.deep.include({ entryId: '90011' });
-    expect(result.candidates[0]!.score).to.be.lessThan(POTENTIAL_SCORE);
+    expect(result.candidates[0].score).to.be.lessThan(POTENTIAL_SCORE);
   });
 });
 

@@ -62,7 +62,7 @@ describe('domiciliation service', function () {
   const subs: Subscription[] = [];
 
   const call = <T = Dom>(action: string, params: object, auth: AuthContext = caseworker) =>
-    client.call(`domiciliation.${action}`, params, as(auth, reunion)) as Promise<T>;
+    client.call<T, object>(`domiciliation.${action}`, params, as(auth, reunion));
   const fails = refusal;
   const newPerson = (orgId = orgA) => {
     const id = randomUUID();
@@ -82,7 +82,7 @@ describe('domiciliation service', function () {
     eventsDb = await connectDatabase(config, 'domtest');
     serviceDb = await connectDatabase(config, 'domiciliation');
     for (const type of ['domiciliation.changed', 'domiciliation.smsConsentChanged'] as const) {
-      subs.push(await bus.consume({ group: 'test', type, db: eventsDb, handle: async (evs) => void events.push(...evs) }));
+      subs.push(await bus.consume({ group: 'test', type, db: eventsDb, handle: (evs) => Promise.resolve(void events.push(...evs)) }));
     }
   });
 

@@ -25,7 +25,7 @@ export function exchangesService(config: BaseConfig): ServiceSchema {
       }),
     },
     async started() {
-      rt = await openRuntime(config, SERVICE, this.logger as never);
+      rt = await openRuntime(config, SERVICE, this.logger);
       addresses = RecipientAddresses.open(rt.db, config.DB_UPDATE_BATCH);
       subscriptions = [
         await rt.events.consume({

@@ -27,7 +27,7 @@ describe("exchanges: a party's default address from contact.primaryChanged", fun
       changedAt,
       changedBy: staff.userId,
     });
-  const address = (partyId: string, auth = staff) => client.call('exchanges.defaultAddress', { partyId }, as(auth)) as Promise<{ email: string | null; changedAt: string | null }>;
+  const address = (partyId: string, auth = staff) => client.call<{ email: string | null; changedAt: string | null }, object>('exchanges.defaultAddress', { partyId }, as(auth));
 
   before(async () => {
     config = testConfig(uniqueNamespace());

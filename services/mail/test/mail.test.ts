@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { ServiceBroker, ServiceSchema } from 'moleculer';
 import { DurableEvents, type AuthContext, type BaseConfig, type Envelope, connectDatabase } from '@relais/shared';
 import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/testing';
+import type { z } from 'zod';
+import type { batchResult, dayRegistrations, handOverResult, mailItem, personMail } from '../src/api';
 import { mailService } from '../src/service';
 
 /** Neighbour services the mail service asks, with states the test controls. */
@@ -51,8 +53,25 @@ describe('mail service', function () {
   let events: DurableEvents;
   const received: Envelope[] = [];
 
-  const call = <T = any>(action: string, params: object, auth = agent, meta: object = {}) =>
-    client.call(action, params, as(auth, { ...paris, ...meta })) as Promise<T>;
+  type BatchEntry = z.output<typeof batchResult>['results'][number];
+  interface EitherResult {
+    index: number;
+    outcome: BatchEntry['outcome'];
+    item?: z.output<typeof mailItem>;
+    problem?: Extract<BatchEntry, { outcome: 'refused' }>['problem'];
+  }
+  /** What each action answers, as the contract describes it. */
+  interface Answers {
+    'mail.register': z.output<typeof mailItem>;
+    'mail.get': z.output<typeof mailItem>;
+    // Each result read as either side of the union: the test asserts which one it is.
+    'mail.registerBatch': Omit<z.output<typeof batchResult>, 'results'> & { results: EitherResult[] };
+    'mail.listForPerson': z.output<typeof personMail>;
+    'mail.handOver': z.output<typeof handOverResult>;
+    'mail.day': z.output<typeof dayRegistrations>;
+  }
+  const call = <A extends keyof Answers>(action: A, params: object, auth = agent, meta: object = {}) =>
+    client.call<Answers[A], object>(action, params, as(auth, { ...paris, ...meta }));
   const rejects = async (p: Promise<unknown>) => p.then(() => expect.fail('accepted'), (err) => err);
 
   before(async () => {
@@ -63,7 +82,7 @@ describe('mail service', function () {
     const db = await connectDatabase(config, 'mailtest');
     events = await DurableEvents.connect({ natsUrl: config.NATS_URL, namespace: config.RELAIS_NAMESPACE, name: 'test' });
     for (const type of ['mail.registered', 'mail.handedOver'] as const) {
-      await events.consume({ group: 'test', type, db, handle: async (evs) => void received.push(...evs) });
+      await events.consume({ group: 'test', type, db, handle: (evs) => Promise.resolve(void received.push(...evs)) });
     }
   });
   after(async () => {
@@ -139,11 +158,11 @@ describe('mail service', function () {
       [4, 'registered'],
     ]);
     expect(res.results[1].problem).to.include({ status: 409 });
-    expect(res.results[1].problem.detail).to.match(/domiciliation is ended/);
+    expect(res.results[1].problem!.detail).to.match(/domiciliation is ended/);
     expect(res.results[3].problem).to.include({ status: 404 });
     expect(res.results[2].item).to.include({ personId: b, kind: 'parcel', sender: 'La Poste', status: 'pending' });
     expect((await call('mail.listForPerson', { personId: a })).pending).to.deep.equal({ letter: 3, parcel: 2, deliveryNotice: 0 });
-    const ids = [0, 2, 4].map((i) => res.results[i].item.id);
+    const ids = [0, 2, 4].map((i) => res.results[i].item!.id);
     await eventually(() => ids.every((id) => received.filter((e) => (e.data as { mailItemId: string }).mailItemId === id).length === 1), {
       what: 'one mail.registered per registered item',
     });
@@ -159,9 +178,9 @@ describe('mail service', function () {
     statuses.set(later, 'active'); // activated in between: the retry registers it
     const again = await call('mail.registerBatch', round, agent, { idempotencyKey: key });
     expect(again).to.include({ registered: 2, refused: 0 });
-    expect(again.results[0].item.id).to.equal(first.results[0].item.id);
+    expect(again.results[0].item!.id).to.equal(first.results[0].item!.id);
     const third = await call('mail.registerBatch', round, agent, { idempotencyKey: key });
-    expect(third.results.map((r: { item: { id: string } }) => r.item.id)).to.deep.equal(again.results.map((r: { item: { id: string } }) => r.item.id));
+    expect(third.results.map((r) => r.item!.id)).to.deep.equal(again.results.map((r) => r.item!.id));
     expect((await call('mail.listForPerson', { personId: person })).items).to.have.length(1);
     expect((await call('mail.listForPerson', { personId: later })).items).to.have.length(1);
   });

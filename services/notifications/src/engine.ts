@@ -151,7 +151,6 @@ export async function startEngine(
   stores.ledger.outbox?.start();
 
   const rate = config.SMS_RATE_LIMIT > 0 ? await SharedRateLimit.open(rt.events.connection, `${config.RELAIS_NAMESPACE.toUpperCase()}_RATE`) : null;
-  let senderLoop: ReturnType<typeof startLoop> | undefined;
   const parts = wireParts(
     stores,
     {
@@ -159,7 +158,8 @@ export async function startEngine(
       rate,
       clock,
       log,
-      wake: () => senderLoop?.wake(),
+      // The sender loop starts below, before the scheduler's: no lot is written before it exists.
+      wake: () => senderLoop.wake(),
       eventsApplied: () => waitForEvents(rt.events, SERVICE, CONSUMED, { maxWaitMs: BACKLOG_WAIT_MS, pollMs: 200 }, log),
     },
     partsOptions(config, deps.owner),
@@ -175,7 +175,7 @@ export async function startEngine(
     await rt.events.consume({ ...common, type: 'contact.primaryChanged', handle: (evs) => recipients.applyPrimaries(evs) }),
   ];
 
-  senderLoop = startLoop('sender', () => parts.sender.runOnce(), config.SEND_INTERVAL_MS, log);
+  const senderLoop = startLoop('sender', () => parts.sender.runOnce(), config.SEND_INTERVAL_MS, log);
   const loops = [
     startLoop('scheduler', () => parts.scheduler.runOnce(), config.SCHEDULER_INTERVAL_MS, log, { waitAtMost: () => parts.scheduler.msUntilNextDue() }),
     senderLoop,

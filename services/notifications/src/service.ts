@@ -37,7 +37,6 @@ import { nextSlot } from './planning/slots';
 import { LogProvider } from './sending/providers/log';
 import type { Provider } from './sending/providers/provider';
 import { twilioStatus } from './sending/providers/twilio';
-import type { SmsKind } from './settings/templates';
 import { decodeCursor, encodeCursor, toDelivery } from './views';
 
 export { SERVICE } from './engine';
@@ -133,7 +132,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
       resetTemplate: defineAction({
         input: templateKindInput,
         roles: ['admin'],
-        handler: ({ kind }, auth, ctx) => e().settings.resetTemplate(kind as SmsKind, editor(auth, ctx)),
+        handler: ({ kind }, auth, ctx) => e().settings.resetTemplate(kind, editor(auth, ctx)),
       }),
 
       history: defineAction({

@@ -1,3 +1,4 @@
+import { decodeTimeCursor, encodeTimeCursor } from '@relais/shared';
 import type { DeliveryDoc } from './delivery/status';
 import { DELIVERY_KIND_LABELS } from './planning/deliveries';
 import { localTime } from './planning/localTime';
@@ -38,14 +39,10 @@ export function toDelivery(d: DeliveryDoc, zone: string) {
   };
 }
 
-export const encodeCursor = (d: DeliveryDoc) => Buffer.from(JSON.stringify([d.dueAt.toISOString(), d._id])).toString('base64url');
+/** The cursor of the ops list's page after `d`: its due time and id (the list's order). */
+export const encodeCursor = (d: DeliveryDoc) => encodeTimeCursor(d.dueAt, d._id);
 
 export function decodeCursor(cursor: string): { dueAt: Date; id: string } | null {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [string, string];
-    const dueAt = new Date(at);
-    return typeof id === 'string' && !Number.isNaN(dueAt.getTime()) ? { dueAt, id } : null;
-  } catch {
-    return null;
-  }
+  const key = decodeTimeCursor(cursor);
+  return key && { dueAt: key.at, id: key.id };
 }

@@ -44,7 +44,7 @@ describe('notifications: a slot caught up after an outage waits for the events s
   after(async () => {
     await events?.close();
     await db?.close();
-    await Promise.all([client, node].map((b) => b?.stop()));
+    await Promise.all([client, node].filter((b) => b !== undefined).map((b) => b.stop()));
   });
 
   it('every person with mail registered before the slot gets the SMS, although the events were applied after it', async () => {
@@ -86,7 +86,7 @@ describe('notifications: a slot caught up after an outage waits for the events s
     }
     await pause(500);
     expect(provider.sent).to.have.length(people);
-    const history = (await client.call('notifications.history', { personId: persons[0] }, as(admin))) as { entries: object[] };
+    const history = await client.call<{ entries: object[] }, object>('notifications.history', { personId: persons[0] }, as(admin));
     const [entry] = history.entries;
     expect(entry).to.include({ date: '2027-03-09T18:00:00.000Z', type: 'mail.letter' });
   });

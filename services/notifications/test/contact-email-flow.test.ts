@@ -41,11 +41,11 @@ describe('notifications: contact e-mails sent from a file, and their delivery.ou
   const consumer = outcomeConsumer(() => config, outcomes);
 
   const send = (params: object, auth: AuthContext = caseworker) =>
-    contacts.call('notifications.sendContactEmail', params, as(auth, meta)) as Promise<{ deliveryId: string }>;
+    contacts.call<{ deliveryId: string }, object>('notifications.sendContactEmail', params, as(auth, meta));
   const receivedBy = (to: string) => smtp.received.filter((m) => m.to.includes(to));
   const outcomesOf = (deliveryId: string) => outcomes.filter((e) => e.data.deliveryId === deliveryId);
   const history = async (personId: string) =>
-    ((await contacts.call('notifications.history', { personId }, as(caseworker))) as { entries: Entry[] }).entries;
+    (await contacts.call<{ entries: Entry[] }, object>('notifications.history', { personId }, as(caseworker))).entries;
   const email = (to: string) => ({ personId: randomUUID(), to, subject: 'Votre dossier', text: 'Bonjour,\n\nvotre dossier est complet.', ref: randomUUID() });
 
   before(async () => {

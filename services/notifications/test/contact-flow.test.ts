@@ -33,7 +33,7 @@ describe('notifications: contact SMS sent from a file, and their delivery.outcom
   const consumer = outcomeConsumer(() => config, outcomes);
 
   const send = (params: object, auth: AuthContext = caseworker) =>
-    contacts.call('notifications.sendContactSms', params, as(auth, meta)) as Promise<{ deliveryId: string }>;
+    contacts.call<{ deliveryId: string }, object>('notifications.sendContactSms', params, as(auth, meta));
   const refused = (call: Promise<unknown>) =>
     call.then(
       () => expect.fail('expected a refusal'),
@@ -96,7 +96,7 @@ describe('notifications: contact SMS sent from a file, and their delivery.outcom
 
     // The history shows it once the attempt is recorded; then Twilio says it was delivered.
     const entry = await eventually(async () => {
-      const { entries } = (await contacts.call('notifications.history', { personId }, as(caseworker))) as { entries: { id: string; status: string; typeLabel: string; type: string }[] };
+      const { entries } = await contacts.call<{ entries: { id: string; status: string; typeLabel: string; type: string }[] }, object>('notifications.history', { personId }, as(caseworker));
       return entries[0]?.status === 'queued' && entries[0];
     }, { what: 'the delivery queued' });
     expect(entry).to.include({ id: first.deliveryId, type: 'contact.sms', typeLabel: 'SMS envoyé depuis le dossier' });
@@ -117,7 +117,7 @@ describe('notifications: contact SMS sent from a file, and their delivery.outcom
     const { deliveryId } = await send(sms);
     const [outcome] = await eventually(() => outcomesOf(deliveryId).length > 0 && outcomesOf(deliveryId), { what: 'delivery.outcome consumed' });
     expect(outcome.data).to.deep.include({ to: sms.to, ref: sms.ref, status: 'failed', error: { code: '21614', kind: 'notAMobile', permanent: true } });
-    const { entries } = (await contacts.call('notifications.history', { personId: sms.personId }, as(caseworker))) as { entries: { status: string; error?: { code?: string } }[] };
+    const { entries } = await contacts.call<{ entries: { status: string; error?: { code?: string } }[] }, object>('notifications.history', { personId: sms.personId }, as(caseworker));
     expect(entries[0]).to.include({ status: 'failed' });
     expect(entries[0].error).to.include({ code: '21614' });
     expect(sentTo(sms.to)).to.deep.equal([]);

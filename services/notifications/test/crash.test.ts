@@ -94,7 +94,7 @@ describe('notifications: three processes, one killed mid-slot', function () {
 
   after(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
-    await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+    await Promise.all(children.filter((c) => c.exitCode === null && c.signalCode === null).map((c) => new Promise((r) => c.once('exit', r))));
     await events?.close();
     await client?.stop();
     await gateway?.stop();
@@ -129,7 +129,7 @@ describe('notifications: three processes, one killed mid-slot', function () {
     expect(twilio.messages[0].body).to.equal('Bonjour, Vous avez reçu 1 nouveau colis CCAS');
     expect(twilio.messages[0].from).to.equal('CCAS');
     const ops = await eventually(async () => {
-      const o = (await client.call('notifications.deliveries', { limit: 1 }, as(admin))) as { counts: Record<string, number> };
+      const o = await client.call<{ counts: Record<string, number> }, object>('notifications.deliveries', { limit: 1 }, as(admin));
       return o.counts.queued === people && o;
     }, { timeoutMs: 30_000, what: 'every delivery recorded as queued' });
     expect(ops.counts).to.deep.equal({ queued: people });
@@ -147,7 +147,7 @@ describe('notifications: three processes, one killed mid-slot', function () {
     expect((await twilio.statusCallback(m.sid, 'sent')).status).to.equal(204);
     expect((await delivered.replay()).status).to.equal(204);
     expect((await twilio.statusCallback(m.sid, 'undelivered', { signature: 'forged' })).status).to.equal(403);
-    const list = (await client.call('notifications.deliveries', { status: 'delivered' }, as(admin))) as { items: { events: { status: string }[] }[] };
+    const list = await client.call<{ items: { events: { status: string }[] }[] }, object>('notifications.deliveries', { status: 'delivered' }, as(admin));
     expect(list.items).to.have.length(1);
     expect(list.items[0].events.map((e) => e.status)).to.deep.equal(['pending', 'sending', 'queued', 'sent', 'delivered']);
   });

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, ServiceBroker, ServiceSchema } from 'moleculer';
 import type { Connection } from 'mongoose';
 import { DurableEvents, connectDatabase, makeEnvelope, type AuthContext, type BaseConfig, type MailKind } from '@relais/shared';
-import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/testing';
+import { as, eventually, startNode, testConfig, uniqueNamespace, type Parsed } from '@relais/testing';
 import { domiciliationService } from '@relais/domiciliation';
 import { notificationsService } from '../src/service';
 import { MemoryProvider, TestClock, notificationsTestConfig } from '@relais/testing/notifications';
@@ -34,8 +34,8 @@ describe('notifications: the org zone and ended domiciliations, from the domicil
 
   const newOrg = (zone: string, region: string) => {
     const admin: AuthContext = { orgId: randomUUID(), userId: randomUUID(), role: 'admin' };
-    const call = <T = any>(action: string, params: object = {}) =>
-      client.call(action, params, as(admin, { org: { region, timeZone: zone } })) as Promise<T>;
+    const call = <T = Parsed>(action: string, params: object = {}) =>
+      client.call<T, object>(action, params, as(admin, { org: { region, timeZone: zone } }));
     return { admin, call, orgId: admin.orgId };
   };
   type Org = ReturnType<typeof newOrg>;

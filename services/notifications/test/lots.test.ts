@@ -11,7 +11,6 @@ import { DeliveryRows } from '../src/delivery/rows';
 import { initStores, openStores, wireParts, type Stores } from '../src/engine';
 import type { PendingMail } from '../src/planning/pendingMail';
 import type { Recipients } from '../src/planning/recipients';
-import type { Schedule } from '../src/planning/schedule';
 import type { Claims } from '../src/sending/claims';
 import type { SettingsRepo } from '../src/settings/repo';
 import { contactDelivery, reminderDelivery } from '../src/planning/deliveries';
@@ -36,7 +35,6 @@ describe('notifications: send lots (real database)', function () {
   let deliveries: DeliveryRows;
   let lots: SendLots;
   let recipients: Recipients;
-  let schedule: Schedule;
   let claims: Claims;
   let pending: PendingMail;
   let settings: SettingsRepo;
@@ -85,9 +83,10 @@ describe('notifications: send lots (real database)', function () {
   const bus = {
     published: [] as Envelope[],
     failNext: 0,
-    async publish(events: readonly Envelope[]) {
-      if (this.failNext > 0 && this.failNext--) throw new Error('NATS unavailable');
+    publish(events: readonly Envelope[]) {
+      if (this.failNext > 0 && this.failNext--) return Promise.reject(new Error('NATS unavailable'));
       this.published.push(...events);
+      return Promise.resolve();
     },
   };
   const outcomesOf = (deliveryId: string) => bus.published.filter((e) => e.type === 'delivery.outcome' && (e as Envelope<'delivery.outcome'>).data.deliveryId === deliveryId) as Envelope<'delivery.outcome'>[];
@@ -98,7 +97,7 @@ describe('notifications: send lots (real database)', function () {
     // Intents are the sweep's at once: a test calls the sweep itself.
     stores = openStores(db, { DB_UPDATE_BATCH: 50, STUCK_AFTER_MS: 30_000 }, { events: bus as unknown as DurableEvents, dbTimeoutMs: 20_000, sweepAfterMs: 0 });
     await initStores(stores);
-    ({ ledger, recipients, schedule, claims, pending, settings } = stores);
+    ({ ledger, recipients, claims, pending, settings } = stores);
     deliveries = DeliveryRows.open(db);
     lots = SendLots.open(db);
   });

@@ -31,9 +31,9 @@ describe('mail registered -> counted by notifications', function () {
   const notifications: ServiceBroker[] = [];
 
   const counts = (personId: string, auth = orgA) =>
-    client.call('notifications.pendingMail', { personId }, as(auth)) as Promise<{ counts: Record<string, number> }>;
+    client.call<{ counts: Record<string, number> }, object>('notifications.pendingMail', { personId }, as(auth));
   const register = (personId: string, kind: string, auth = orgA) =>
-    client.call('mail.register', { personId, kind }, as(auth)) as Promise<{ id: string }>;
+    client.call<{ id: string }, object>('mail.register', { personId, kind }, as(auth));
   const total = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
 
   before(async () => {
@@ -123,7 +123,7 @@ describe('mail registered -> counted by notifications', function () {
       () => expect.fail('org B read org A mail'),
       (err) => expect(err.code).to.equal(404),
     );
-    expect((await client.call('mail.get', { mailItemId: item.id }, as(orgA)) as { id: string }).id).to.equal(item.id);
+    expect((await client.call<{ id: string }, object>('mail.get', { mailItemId: item.id }, as(orgA))).id).to.equal(item.id);
     await client.call('mail.get', { mailItemId: item.id }).then(
       () => expect.fail('no auth accepted'),
       (err) => expect(err.code).to.equal(401),

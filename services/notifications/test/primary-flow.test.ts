@@ -54,7 +54,7 @@ describe("notifications: each party's primary channel, from contact.primaryChang
     const seq = await bus.lastSequence();
     await eventually(() => bus.backlogCleared('notifications', ['contact.primaryChanged'], seq), { what: 'contact.primaryChanged handled' });
   };
-  const primaryContact = (partyId: string, auth = caseworker) => contacts.call('notifications.primaryContact', { partyId }, as(auth)) as Promise<Answer>;
+  const primaryContact = (partyId: string, auth = caseworker) => contacts.call<Answer, object>('notifications.primaryContact', { partyId }, as(auth));
   const stored = (partyId: string) => db.collection('recipient_primaries').findOne({ _id: `${caseworker.orgId}:${partyId}` as never });
 
   before(async () => {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { ServiceBroker } from 'moleculer';
 import { DurableEvents, makeEnvelope, type AuthContext, type BaseConfig } from '@relais/shared';
-import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/testing';
+import { as, eventually, startNode, testConfig, uniqueNamespace, type Parsed } from '@relais/testing';
 import { notificationsService } from '../src/service';
 import { MemoryProvider, TestClock, notificationsTestConfig } from '@relais/testing/notifications';
 
@@ -19,8 +19,8 @@ describe('notifications: next slot and rehearsal', function () {
 
   const newOrg = (broker: () => ServiceBroker = () => client) => {
     const admin: AuthContext = { orgId: randomUUID(), userId: randomUUID(), role: 'admin' };
-    const call = <T = any>(action: string, params: object = {}) =>
-      broker().call(action, params, as(admin, { org: { region: 'FR', timeZone: 'Europe/Paris' } })) as Promise<T>;
+    const call = <T = Parsed>(action: string, params: object = {}) =>
+      broker().call<T, object>(action, params, as(admin, { org: { region: 'FR', timeZone: 'Europe/Paris' } }));
     return { orgId: admin.orgId, call };
   };
   const mailFor = async (orgId: string, personId: string, phoneE164: string) => {

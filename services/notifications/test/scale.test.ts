@@ -46,7 +46,7 @@ describe('notifications scale-out', function () {
     for (const m of provider.sent) perPhone.set(m.to, (perPhone.get(m.to) ?? 0) + 1);
     expect(perPhone.size).to.equal(people);
     expect([...perPhone.values()].every((n) => n === 1)).to.equal(true);
-    const ops = await client.call('notifications.deliveries', { limit: 1 }, as(admin)) as { counts: Record<string, number> };
+    const ops = await client.call<{ counts: Record<string, number> }, object>('notifications.deliveries', { limit: 1 }, as(admin));
     expect(ops.counts).to.deep.equal({ queued: people });
   });
 });

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { ServiceBroker } from 'moleculer';
 import { DurableEvents, makeEnvelope, type AuthContext, type BaseConfig, type MailKind } from '@relais/shared';
-import { as, eventually, startNode, testConfig, uniqueNamespace } from '@relais/testing';
+import { as, eventually, startNode, testConfig, uniqueNamespace, type Parsed } from '@relais/testing';
 import { notificationsService } from '../src/service';
 import { MemoryProvider, ProviderError, TestClock, notificationsTestConfig } from '@relais/testing/notifications';
 
@@ -22,8 +22,8 @@ describe('notifications: mail digests and reminders on the org clock', function 
 
   const newOrg = (zone = 'Europe/Paris', region = 'FR') => {
     const admin: AuthContext = { orgId: randomUUID(), userId: randomUUID(), role: 'admin' };
-    const call = <T = any>(action: string, params: object = {}) =>
-      client.call(action, params, as(admin, { org: { region, timeZone: zone } })) as Promise<T>;
+    const call = <T = Parsed>(action: string, params: object = {}) =>
+      client.call<T, object>(action, params, as(admin, { org: { region, timeZone: zone } }));
     return { admin, call, orgId: admin.orgId };
   };
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServiceBroker } from 'moleculer';
 import type { Connection } from 'mongoose';
 import { connectDatabase, type AuthContext, type BaseConfig } from '@relais/shared';
-import { as, dropTestDatabases, startNode, testConfig, uniqueNamespace } from '@relais/testing';
+import { as, dropTestDatabases, startNode, testConfig, uniqueNamespace, type Parsed } from '@relais/testing';
 import { DeliveryRows } from '../src/delivery/rows';
 import { SettingsRepo } from '../src/settings/repo';
 import { STATUS_RANK, type DeliveryDoc } from '../src/delivery/status';
@@ -21,11 +21,11 @@ describe('notifications: settings, templates and history views (real database)',
 
   const newOrg = (zone = 'Europe/Paris') => {
     const admin: AuthContext = { orgId: randomUUID(), userId: randomUUID(), role: 'admin' };
-    const call = <T = any>(action: string, params: object = {}) =>
-      client.call(action, params, as(admin, { org: { region: 'FR', timeZone: zone } })) as Promise<T>;
+    const call = <T = Parsed>(action: string, params: object = {}) =>
+      client.call<T, object>(action, params, as(admin, { org: { region: 'FR', timeZone: zone } }));
     return { orgId: admin.orgId, call };
   };
-  const byKind = (previews: { kind: string }[], kind: string) => previews.find((p) => p.kind === kind) as Record<string, any>;
+  const byKind = (previews: { kind: string }[], kind: string) => previews.find((p) => p.kind === kind) as { kind: string; text: string; encoding: string };
 
   before(async () => {
     config = testConfig(uniqueNamespace());

@@ -207,7 +207,7 @@ export class DurableEvents {
     for (let seq = info.state.first_seq; seq <= info.state.last_seq && out.length < limit; seq++) {
       const stored = await this.jsm.streams.getMessage(this.deadLetterStream, { seq }).catch(() => null);
       if (!stored) continue; // deleted after a replay
-      let envelope: Envelope | null = null;
+      let envelope: Envelope | null;
       try {
         envelope = decodeEnvelope(stored.data);
       } catch {
@@ -344,7 +344,7 @@ class ConsumerWorker<T extends EventType> implements Subscription {
         await this.processBatch(batch);
       }
     })()
-      .catch((err) => this.log?.error({ err, durable: this.durable }, 'event batch failed'))
+      .catch((err: unknown) => this.log?.error({ err, durable: this.durable }, 'event batch failed'))
       .finally(() => {
         this.running = null;
         if (this.buffer.length > 0 && !this.stopped) this.kick();

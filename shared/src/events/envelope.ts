@@ -25,5 +25,5 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
     throw new Error('not a Relais event envelope');
   }
   const data = eventContracts[raw.type].parse(raw.data);
-  return { ...raw, data } as Envelope;
+  return { ...raw, data };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
-import type { Model } from 'mongoose';
+import type { Connection, Model } from 'mongoose';
 import type { Envelope } from './contracts';
 import type { DurableEvents, Logger } from './durable';
 import { chunks } from '../db';
@@ -49,10 +49,17 @@ export interface Written<T> {
   applied: readonly Envelope[];
 }
 
+/** What the outbox uses of the model of the collection the writes go to: its name, connection and a find. */
+export interface WrittenCollection {
+  collection: { collectionName: string };
+  db: Connection;
+  find(filter: object, projection: object): { lean<R>(): { exec(): Promise<R> } };
+}
+
 export interface OutboxOptions {
   events: DurableEvents;
   /** The collection the writes go to: the intents live next to it, in `<collection>_outbox`. */
-  model: Model<any>;
+  model: WrittenCollection;
   dbTimeoutMs: number;
   /**
    * Intents older than this are the sweep's. It must be well beyond the longest a write can take,

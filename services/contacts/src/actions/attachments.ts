@@ -123,7 +123,7 @@ async function contentTypeOf(head: Buffer, whole: boolean, declared: string): Pr
     if (Object.hasOwn(ATTACHMENT_TYPES, detected.mime)) return detected.mime;
     throw unsupported(`The file's content is ${detected.mime} (.${detected.ext}), read from its bytes`);
   }
-  const declaredType = declared.split(';')[0]!.trim().toLowerCase();
+  const declaredType = declared.split(';')[0].trim().toLowerCase();
   if (looksLikeText(head, whole)) {
     if (declaredType === 'text/plain') return 'text/plain';
     throw unsupported(`The file looks like plain text but was sent as ${declaredType || 'no type'}: send text files as text/plain`);

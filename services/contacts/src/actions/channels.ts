@@ -19,7 +19,6 @@ import {
   removeChannel,
   setPrimary,
   type ChannelInput,
-  type ChannelProblem,
   type Outcome,
   type PartyChannels,
 } from '../domain/channels';
@@ -43,7 +42,7 @@ async function checkedObservation(
   acknowledged: readonly string[] | undefined,
 ): Promise<CheckedObservation | null> {
   const checked = checkObservation(text, await deps.settings.sensitiveList(orgId), acknowledged);
-  if (!checked.ok) throw problemError(checked.problem as ChannelProblem);
+  if (!checked.ok) throw problemError(checked.problem);
   return checked.observation;
 }
 

@@ -93,7 +93,7 @@ function today(timeZone: string): string {
 export function clientContactActions(deps: ContactsDeps): Record<string, ActionSchema> {
   /** A party of the org, else a 404: another org's client looks like no client. */
   async function requireParty(orgId: string, partyId: string): Promise<PartyDoc> {
-    const party = (await deps.parties.byId(orgId, partyId)) as PartyDoc | null;
+    const party = (await deps.parties.byId(orgId, partyId));
     if (!party) throw notFound('Party');
     return party;
   }

@@ -89,7 +89,7 @@ export function contactActionActions(deps: ContactsDeps): Record<string, ActionS
               : null;
         if (message) {
           // Sent first, idempotent on the action's id: a retry after a lost answer sends nothing twice.
-          doc.deliveryId = ((await ctx.call(message.action, message.params, { meta: ctx.meta })) as { deliveryId: string }).deliveryId;
+          doc.deliveryId = (await ctx.call<{ deliveryId: string }, object>(message.action, message.params, { meta: ctx.meta })).deliveryId;
         }
         if (input.type === 'call' && input.qualify) {
           doc.channelChange = await qualifyByCall(auth, party.partyId, channel.id, callQualification(channel, doc.outcome!, doc.direction!, input.note));

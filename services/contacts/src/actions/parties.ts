@@ -131,7 +131,7 @@ export function partyActions(deps: ContactsDeps): Record<string, ActionSchema> {
     if (!screenedChange) return update(auth, kind, id, customId, change);
     const current = await deps.parties.ofKind(auth.orgId, kind, id);
     if (!current) throw notFound(kind === 'person' ? 'Person' : 'Company');
-    const next = change(current as Extract<PartyDoc, { kind: K }>);
+    const next = change(current);
     if (!next || sameScreeningInput(partyScreeningInput(current), partyScreeningInput(next))) return update(auth, kind, id, customId, change);
     const input = partyScreeningInput(next);
     return deps.screening.guard({ orgId: auth.orgId, subject: subjectOfParty(id), input, auth, override }, () =>

@@ -3,8 +3,10 @@
  * words, what a cursor this service issued looks like, which language codes are accepted, what
  * a sensitive term must contain. The contract owns them so that the gateway validates requests
  * without loading domain code; the domain builds on them (search keys, pages, term matching).
- * No imports: only the JavaScript and Node globals (Buffer, Intl).
+ * It imports only the shared cursor codecs, and uses the JavaScript and Node globals (Intl).
  */
+
+import { decodeCursor as decodeSharedCursor, decodeTimeCursor, encodeCursor as encodeSharedCursor } from '@relais/shared';
 
 // ---------------------------------------------------------------------------------------------
 // Name search (see domain/search.ts for the keys and filters built on these)
@@ -18,7 +20,7 @@ export function searchText(value: string): string {
     .normalize('NFD')
     .replace(/\p{M}/gu, '')
     .toLowerCase()
-    .replace(/[œæß]/g, (c) => LIGATURES[c]!)
+    .replace(/[œæß]/g, (c) => LIGATURES[c])
     .replace(/[^\p{L}\p{N}]+/gu, ' ')
     .trim();
 }
@@ -33,31 +35,24 @@ export function searchWords(value: string): string[] {
 // Cursors: a sort key, opaque to clients
 
 /** A party's sort key (domain/search.ts sortKey): last name, first name, id. */
+// eslint-disable-next-line no-control-regex -- U+0001 separates the key's parts
 const SORT_KEY = /^[^\u0001]*\u0001[^\u0001]*\u0001[0-9a-f-]{36}$/;
 
-/** The cursor of the page after the given party: its sort key, opaque to clients. */
-export function encodeCursor(key: string): string {
-  return Buffer.from(key, 'utf8').toString('base64url');
-}
+/** The cursor of the page after the given party: its sort key (see @relais/shared's cursors). */
+export const encodeCursor = (key: string): string => encodeSharedCursor(key);
 
 /** The sort key inside a cursor, or null when the text is not a cursor this service issued. */
-export function decodeCursor(cursor: string): string | null {
-  const key = Buffer.from(cursor, 'base64url').toString('utf8');
-  return SORT_KEY.test(key) ? key : null;
-}
+export const decodeCursor = (cursor: string): string | null => decodeSharedCursor(cursor, (key) => SORT_KEY.test(key));
 
-/** A note's sort key (domain/notes.ts noteSortKey): creation time, id. */
-const NOTE_SORT_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\|[0-9a-f-]{36}$/;
+const UUID = /^[0-9a-f-]{36}$/;
 
-/** The cursor of the page after the given note: its sort key, opaque to clients. */
-export function encodeNoteCursor(sortKey: string): string {
-  return Buffer.from(sortKey, 'utf8').toString('base64url');
-}
+/** The cursor of the page after the given note: its sort key, creation time then id (domain/notes.ts noteSortKey). */
+export const encodeNoteCursor = (sortKey: string): string => encodeSharedCursor(sortKey);
 
 /** The sort key inside a cursor, or null when the text is not a cursor this service issued. */
 export function decodeNoteCursor(cursor: string): string | null {
-  const key = Buffer.from(cursor, 'base64url').toString('utf8');
-  return NOTE_SORT_KEY.test(key) ? key : null;
+  const key = decodeTimeCursor(cursor, (id) => UUID.test(id));
+  return key && `${key.at.toISOString()}|${key.id}`;
 }
 
 // ---------------------------------------------------------------------------------------------

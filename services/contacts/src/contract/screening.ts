@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { STAFF, type Role, type Route } from '@relais/shared';
+import { STAFF, decodeTimeCursor, encodeTimeCursor, type Role, type Route } from '@relais/shared';
 import { partyId } from './channels';
 
 // ---------------------------------------------------------------------------------------------
@@ -48,16 +48,9 @@ export type ScreeningOverride = z.infer<typeof screeningOverride>;
 // ---------------------------------------------------------------- cursors
 
 /** Newest-first pages of checks: the last item's time and id. */
-export function encodeCheckCursor(at: Date, id: string): string {
-  return Buffer.from(`${at.toISOString()}|${id}`, 'utf8').toString('base64url');
-}
+export const encodeCheckCursor = (at: Date, id: string): string => encodeTimeCursor(at, id);
 
-export function decodeCheckCursor(cursor: string): { at: Date; id: string } | null {
-  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f-]{36})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!m) return null;
-  const at = new Date(m[1]!);
-  return Number.isNaN(at.getTime()) ? null : { at, id: m[2]! };
-}
+export const decodeCheckCursor = (cursor: string): { at: Date; id: string } | null => decodeTimeCursor(cursor, (id) => /^[0-9a-f-]{36}$/.test(id));
 
 const limit = z.coerce.number().int().min(1, 'must be at least 1').max(200, 'must be at most 200').default(50);
 const cursor = z

@@ -192,6 +192,6 @@ export class Attachments extends TenantRepository<AttachmentDoc> {
   /** Deletes the GridFS file and its chunks, whatever is left of them: the file first, so no download starts. */
   private async deleteBytes(id: string): Promise<void> {
     await this.files.deleteOne({ _id: id as never });
-    await this.chunks.deleteMany({ files_id: id as never });
+    await this.chunks.deleteMany({ files_id: id });
   }
 }

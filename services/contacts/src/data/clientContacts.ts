@@ -65,7 +65,7 @@ export class ClientContacts extends TenantRepository<StoredContact> {
    */
   async insert(doc: ClientContactDoc): Promise<boolean> {
     const [inserted] = await insertEach(this.model, [doc as unknown as Record<string, unknown>]);
-    return inserted!;
+    return inserted;
   }
 
   /** Every contact a client ever had, tombstones included, in number order. */

@@ -1,4 +1,4 @@
-import mongoose, { type Connection, type Model } from 'mongoose';
+import mongoose, { type Connection } from 'mongoose';
 import { TenantRepository, modelOf } from '@relais/shared';
 import type { CallDirection, CallOutcome, ContactActionStatus, ContactActionType } from '../contract/vocabulary';
 

@@ -1,4 +1,4 @@
-import mongoose, { type Connection, type Model } from 'mongoose';
+import mongoose, { type Connection } from 'mongoose';
 import { TenantRepository, insertEach, modelOf } from '@relais/shared';
 import type { NoteDoc, NoteVersion } from '../domain/notes';
 import { ConcurrentChangeError } from './parties';
@@ -42,7 +42,7 @@ export class Notes extends TenantRepository<NoteDoc> {
   /** Inserts a new note: true, or false when a note with its id is already there (a retried creation). */
   async insert(doc: NoteDoc): Promise<boolean> {
     const [inserted] = await insertEach(this.model, [doc as unknown as Record<string, unknown>]);
-    return inserted!;
+    return inserted;
   }
 
   /** A note of the party, deleted or not (the caller tells a deleted note apart). */

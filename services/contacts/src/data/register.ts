@@ -148,7 +148,7 @@ export class Register {
       if (docs.length !== current.entryCount && attempt < attempts) continue;
       if (docs.length !== current.entryCount) throw new RegisterImportError(`the publication of ${current.publishedAt.toISOString()} has ${docs.length} of its ${current.entryCount} entries`);
       const entries = docs
-        .map(({ _id, publicationHash, ...entry }): RegisterEntry => ({ ...entry, birthDates: entry.birthDates.map(withoutNulls) }))
+        .map(({ _id, publicationHash: _publication, ...entry }): RegisterEntry => ({ ...entry, birthDates: entry.birthDates.map(withoutNulls) }))
         .sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
       return { current, publication: { publishedAt: current.publishedAt, entries } };
     }

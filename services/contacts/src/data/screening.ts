@@ -103,7 +103,7 @@ export class ScreeningLog {
 
   /** Logs a check; false when one with its id is there already (a retry with the same Idempotency-Key). */
   async insert(doc: ScreeningCheckDoc): Promise<boolean> {
-    return (await insertEach(this.checks, [doc as never]))[0]!;
+    return (await insertEach(this.checks, [doc as never]))[0];
   }
 
   /** Logs checks in one command; per check, whether it was inserted (false: already there). */
@@ -275,12 +275,12 @@ export class RescreenJobs {
 
   /** Creates the job of a publication: true for the one instance whose insert won. */
   async create(job: RescreenJobDoc): Promise<boolean> {
-    return (await insertEach(this.jobs, [job as never]))[0]!;
+    return (await insertEach(this.jobs, [job as never]))[0];
   }
 
   /** Claims lease `lease` of a job: true for the one instance whose insert won. */
   async claim(jobId: string, lease: number, owner: string, at: Date): Promise<boolean> {
-    return (await insertEach(this.claims, [{ _id: `${jobId}:${lease}`, owner, at }]))[0]!;
+    return (await insertEach(this.claims, [{ _id: `${jobId}:${lease}`, owner, at }]))[0];
   }
 
   claimOf(jobId: string, lease: number): Promise<RescreenClaimDoc | null> {

@@ -568,7 +568,7 @@ export function changeChannel(
     createdBy: current.createdBy,
     updatedAt: ctx.at,
     updatedBy: ctx.by,
-  } as Channel;
+  };
   const settled = settlePrimary(party, { ...party, channels: party.channels.map((c) => (c.id === channelId ? channel : c)) });
   return { ok: true, changed: true, channel, ...settled };
 }

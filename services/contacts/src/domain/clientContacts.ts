@@ -450,8 +450,8 @@ export const SELF_FUNCTION = 'Client';
  */
 export function selfContactId(orgId: string, partyId: string): string {
   const h = createHash('sha256').update(`${orgId}\nclient-contact-self\n${partyId}`).digest();
-  h[6] = (h[6]! & 0x0f) | 0x80;
-  h[8] = (h[8]! & 0x3f) | 0x80;
+  h[6] = (h[6] & 0x0f) | 0x80;
+  h[8] = (h[8] & 0x3f) | 0x80;
   const x = h.subarray(0, 16).toString('hex');
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }

@@ -105,5 +105,5 @@ export function toNoteView(doc: NoteDoc) {
 /** One page of notes (read one more than the page, to know whether another follows) and the cursor of the next. */
 export function notesPage(docs: readonly NoteDoc[], limit: number) {
   const items = docs.slice(0, limit);
-  return { items: items.map(toNoteView), nextCursor: docs.length > limit ? encodeNoteCursor(items[items.length - 1]!.sortKey) : null };
+  return { items: items.map(toNoteView), nextCursor: docs.length > limit ? encodeNoteCursor(items[items.length - 1].sortKey) : null };
 }

@@ -48,7 +48,7 @@ const fold = (word: string) =>
     .normalize('NFD')
     .replace(/\p{M}/gu, '')
     .toLowerCase()
-    .replace(/[œæß]/g, (c) => LIGATURES[c]!);
+    .replace(/[œæß]/g, (c) => LIGATURES[c]);
 
 /**
  * One form for a word and its plural and feminine: "malades" -> "malad", "religieuse" and
@@ -105,7 +105,7 @@ export function sensitiveList(org: OrgTermList = {}): SensitiveList {
     if (keys.length === 0 || seen.has(id)) continue;
     seen.add(id);
     terms.push(term);
-    byFirstWord.set(keys[0]!, [...(byFirstWord.get(keys[0]!) ?? []), { term, keys }]);
+    byFirstWord.set(keys[0], [...(byFirstWord.get(keys[0]) ?? []), { term, keys }]);
   }
   return { terms, byFirstWord };
 }
@@ -134,7 +134,7 @@ export function observationWarnings(text: string, list: SensitiveList): Observat
       if (end <= coveredUntil || reported.has(term)) continue;
       coveredUntil = end;
       reported.add(term);
-      warnings.push({ term: term.term, category: term.category, found: text.slice(word.start, words[end - 1]!.end) });
+      warnings.push({ term: term.term, category: term.category, found: text.slice(word.start, words[end - 1].end) });
     }
   });
   return warnings;

@@ -106,7 +106,7 @@ export function peopleQuery(input: SearchPeopleInput): PeopleQuery {
 export function page<D extends { sortKey: string }, V>(docs: readonly D[], limit: number, view: (doc: D) => V) {
   const items = docs.slice(0, limit);
   const more = docs.length > limit;
-  return { items: items.map(view), nextCursor: more ? encodeCursor(items[items.length - 1]!.sortKey) : null };
+  return { items: items.map(view), nextCursor: more ? encodeCursor(items[items.length - 1].sortKey) : null };
 }
 
 export function toPerson(doc: PersonDoc) {

@@ -158,7 +158,7 @@ export function nameTokens(name: string, nature: Nature = 'person'): string[] {
     .filter((w) => w !== '' && !TITLES.has(w) && !(nature === 'entity' && LEGAL_FORMS.has(w)));
   const out: string[] = [];
   for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
+    const w = words[i];
     const next = words[i + 1];
     if (COMPOUND_PREFIXES.has(w) && next !== undefined) {
       const withArticle = ARTICLES.has(next) && words[i + 2] !== undefined;
@@ -232,7 +232,7 @@ export function nameSimilarity(a: readonly Token[], b: readonly Token[]): number
   const pairs: [number, number, number][] = [];
   for (let i = 0; i < a.length; i++) {
     for (let j = 0; j < b.length; j++) {
-      const s = tokenSimilarity(a[i]!, b[j]!);
+      const s = tokenSimilarity(a[i], b[j]);
       if (s >= TOKEN_MIN) pairs.push([s, i, j]);
     }
   }
@@ -245,8 +245,8 @@ export function nameSimilarity(a: readonly Token[], b: readonly Token[]): number
     if (usedA.has(i) || usedB.has(j)) continue;
     usedA.add(i);
     usedB.add(j);
-    coveredA += s * a[i]!.weight;
-    coveredB += s * b[j]!.weight;
+    coveredA += s * a[i].weight;
+    coveredB += s * b[j].weight;
   }
   const shareA = coveredA / a.reduce((n, t) => n + t.weight, 0);
   const shareB = coveredB / b.reduce((n, t) => n + t.weight, 0);
@@ -427,14 +427,14 @@ export function decide(scored: Iterable<Candidate>): ScreeningResult {
     .filter((c) => c.score >= CANDIDATE_SCORE)
     .sort((a, b) => b.score - a.score || a.entryId.localeCompare(b.entryId))
     .slice(0, MAX_CANDIDATES);
-  return { outcome: candidates.length > 0 && candidates[0]!.score >= POTENTIAL_SCORE ? 'potential' : 'clear', candidates };
+  return { outcome: candidates.length > 0 && candidates[0].score >= POTENTIAL_SCORE ? 'potential' : 'clear', candidates };
 }
 
 /** Screens a contact or a party: only the entries the blocking keys select are scored. */
 export function screen(input: ScreeningInput, index: RegisterIndex): ScreeningResult {
   const prepared = prepareInput(input);
   const scored: Candidate[] = [];
-  for (const position of blockCandidates(prepared, index)) scored.push(scoreEntry(prepared, index.entries[position]!));
+  for (const position of blockCandidates(prepared, index)) scored.push(scoreEntry(prepared, index.entries[position]));
   return decide(scored);
 }
 

@@ -1,5 +1,16 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import { DOMICILIATION_STATUSES, TenantRepository, eventIdsPush, isDuplicateKey, outboxSchemaFields, withTimeout } from '@relais/shared';
+import {
+  DOMICILIATION_STATUSES,
+  Outbox,
+  TenantRepository,
+  eventIdsPush,
+  isDuplicateKey,
+  outboxSchemaFields,
+  withTimeout,
+  type Envelope,
+  type OutboxOptions,
+  type Written,
+} from '@relais/shared';
 import type { Change, DomiciliationDoc } from '../domain/domiciliation';
 
 const period = new mongoose.Schema({ startDate: { type: String, required: true }, endDate: { type: String, required: true } }, { _id: false });
@@ -49,16 +60,39 @@ const schema = new mongoose.Schema<DomiciliationDoc>(
 // Serves every read and write of a person's domiciliation ({ orgId, personId }) and keeps one per person.
 schema.index({ orgId: 1, personId: 1 }, { unique: true });
 
+/** Writes that lose a race are decided again on the fresh document this many times. */
+const ATTEMPTS = 3;
+
+/** A write decided on a version that someone else changed meanwhile, too many times in a row. */
+export class ConcurrentChangeError extends Error {
+  override name = 'ConcurrentChangeError';
+}
+
+/**
+ * What a write decides on the person's current domiciliation (null: none yet): a new one with its
+ * events, or a change of it (null: nothing to change). A refusal throws.
+ */
+export type Decision = { create: { doc: DomiciliationDoc; events: Envelope[] } } | { change: Change | null };
+
 export class Domiciliations extends TenantRepository<DomiciliationDoc> {
+  /**
+   * Publishes the events of every write (intents in `domiciliations_outbox`); its sweep and stop are
+   * the service's. Null: no events (tests of the repository alone).
+   */
+  readonly outbox: Outbox | null;
+
   constructor(
     model: Model<DomiciliationDoc>,
     private readonly dbTimeoutMs: number,
+    publish?: Omit<OutboxOptions, 'model'>,
   ) {
     super(model);
+    this.outbox = publish ? new Outbox({ ...publish, model }) : null;
   }
 
-  static open(db: Connection, dbTimeoutMs: number): Domiciliations {
-    return new Domiciliations(db.model<DomiciliationDoc>('Domiciliation', schema), dbTimeoutMs);
+  /** `publish`: where the events of `write` go (see `outbox`). */
+  static open(db: Connection, dbTimeoutMs: number, publish?: Omit<OutboxOptions, 'model'>): Domiciliations {
+    return new Domiciliations(db.model<DomiciliationDoc>('Domiciliation', schema), dbTimeoutMs, publish);
   }
 
   get raw(): Model<DomiciliationDoc> {
@@ -67,6 +101,7 @@ export class Domiciliations extends TenantRepository<DomiciliationDoc> {
 
   async init(): Promise<void> {
     await this.model.createIndexes();
+    await this.outbox?.init();
   }
 
   /**
@@ -81,7 +116,7 @@ export class Domiciliations extends TenantRepository<DomiciliationDoc> {
       this.dbTimeoutMs,
       'domiciliations lookup',
     );
-    return docs.filter((d): d is NonNullable<typeof d> => d !== null) as DomiciliationDoc[];
+    return docs.filter((d): d is DomiciliationDoc => d !== null);
   }
 
   forPerson(orgId: string, personId: string): Promise<DomiciliationDoc | null> {
@@ -121,5 +156,41 @@ export class Domiciliations extends TenantRepository<DomiciliationDoc> {
       this.dbTimeoutMs,
       'domiciliation update',
     );
+  }
+
+  /**
+   * Reads the person's domiciliation, decides the write on it, applies it only if the
+   * document did not change meanwhile (else decides again), and publishes its events.
+   * Returns the document as written, the stored one when the decision changes nothing.
+   */
+  async write(orgId: string, personId: string, decide: (doc: DomiciliationDoc | null, at: Date) => Decision): Promise<DomiciliationDoc> {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const doc = await this.forPerson(orgId, personId);
+      const at = new Date();
+      const decision = decide(doc, at);
+      if ('create' in decision) {
+        const { doc: created, events } = decision.create;
+        const inserted = await this.throughOutbox(events, [created._id], async () => {
+          const ok = await this.insert(created);
+          return { result: ok, applied: ok ? events : [] };
+        });
+        if (inserted) return created;
+        continue;
+      }
+      const change = decision.change;
+      if (!change) return doc!;
+      const saved = await this.throughOutbox(change.events, [doc!._id], async () => {
+        const after = await this.apply(doc!, change, at);
+        return { result: after, applied: after ? change.events : [] };
+      });
+      if (saved) return saved;
+    }
+    throw new ConcurrentChangeError(`domiciliation of ${personId} kept changing during the write`);
+  }
+
+  /** A write through the outbox: its events recorded first, those it applied published after it. */
+  private throughOutbox<T>(events: Envelope[], docIds: string[], write: () => Promise<Written<T>>): Promise<T> {
+    if (!this.outbox) return write().then((w) => w.result);
+    return this.outbox.write(events, docIds, write);
   }
 }

@@ -1,3 +1,4 @@
+import { DateTime } from 'luxon';
 import { makeEnvelope, MAIL_KINDS, type AuthContext, type Envelope, type MailKind, type OutboxFields } from '@relais/shared';
 import type { RegisterMailInput } from '../api';
 
@@ -76,6 +77,12 @@ export function totalsByKind(items: readonly Pick<MailItemDoc, 'kind' | 'quantit
   const counts = Object.fromEntries(MAIL_KINDS.map((k) => [k, 0])) as Record<MailKind, number>;
   for (const item of items) counts[item.kind] += item.quantity;
   return counts;
+}
+
+/** When a calendar day (YYYY-MM-DD) of an org's time zone starts, and when the next one does. Pure. */
+export function dayBounds(date: string, timeZone: string): [Date, Date] {
+  const start = DateTime.fromISO(date, { zone: timeZone }).startOf('day');
+  return [start.toJSDate(), start.plus({ days: 1 }).toJSDate()];
 }
 
 /** Quantities not yet handed over, per kind. Pure. */

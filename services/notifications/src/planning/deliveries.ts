@@ -1,5 +1,5 @@
 import type { DomiciliationStatus, MailKind } from '@relais/shared';
-import type { DeliveryChannel, DeliveryKind, DeliveryStatus } from '../contract/vocabulary';
+import type { DeliveryKind } from '../contract/vocabulary';
 import { closed, type DeliveryDoc } from '../delivery/status';
 import { isTooLate } from './slots';
 import { smsSize } from '../delivery/sms';

@@ -1,5 +1,5 @@
 import mongoose, { type Connection, type Model } from 'mongoose';
-import { chunks, insertManyIgnoringDuplicates, upsertNewer, type DomiciliationStatus, type Envelope } from '@relais/shared';
+import { insertManyIgnoringDuplicates, upsertNewer, type DomiciliationStatus, type Envelope } from '@relais/shared';
 import type { DomiciliationFacts, Recipient } from './deliveries';
 import { afterPrimaryChange, primaryView, type PrimaryView } from './primaries';
 

@@ -76,7 +76,10 @@ export class Schedule {
   async setLastSlot(orgId: string, at: Date): Promise<void> {
     const write = () => this.progress.updateOne({ _id: orgId }, { $max: { lastSlotAt: at } }, { upsert: true }).exec();
     // Two instances upserting at once: the loser's insert hits the key the winner created; once more updates it.
-    await write().catch((err) => (isDuplicateKey(err) ? write() : Promise.reject(err)));
+    await write().catch((err: unknown) => {
+      if (isDuplicateKey(err)) return write();
+      throw err;
+    });
   }
 
   /**

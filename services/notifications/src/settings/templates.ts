@@ -57,7 +57,7 @@ hb.registerHelper('plural', (...args: unknown[]) => {
   const options = args.pop() as Handlebars.HelperOptions;
   const [count, one, other] = args;
   if (typeof one !== 'string' || typeof other !== 'string') {
-    if (options.data?.checking) throw new TemplateMistake('{{plural}} needs the count and two words in quotes, e.g. {{plural count "courrier" "courriers"}}');
+    if ((options.data as { checking?: boolean } | undefined)?.checking) throw new TemplateMistake('{{plural}} needs the count and two words in quotes, e.g. {{plural count "courrier" "courriers"}}');
     return typeof one === 'string' ? one : '';
   }
   return frPlural.select(Number(count)) === 'one' ? one : other;

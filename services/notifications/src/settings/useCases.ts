@@ -59,7 +59,7 @@ export class SettingsUseCases {
     const draft = { ...stored, templates: { ...stored.templates, ...input.templates }, defaultWording: input.defaultWording ?? stored.defaultWording };
     const signature = input.signature ?? stored.signature ?? '';
     const problems = SMS_KINDS.flatMap((kind) => {
-      const problem = input.templates?.[kind] ? templateProblem(kind, input.templates[kind]!) : null;
+      const problem = input.templates?.[kind] ? templateProblem(kind, input.templates[kind]) : null;
       return problem ? [{ path: `templates.${kind}`, message: problem }] : [];
     });
     if (problems.length) throw validationError(`Invalid template: ${problems[0].message}`, problems);

@@ -34,20 +34,20 @@ export class LogProvider implements Provider {
     return this.recent;
   }
 
-  async send(message: OutgoingMessage): Promise<Accepted> {
+  send(message: OutgoingMessage): Promise<Accepted> {
     const providerId = `log-${randomUUID()}`;
     this.recent.push({ ...message, providerId, at: new Date() });
     if (this.recent.length > this.capacity) this.recent.splice(0, this.recent.length - this.capacity);
     this.logger.info({ delivery: message.deliveryId, channel: message.channel, length: message.body.length, providerId }, 'message not sent (log provider)');
-    return { providerId, status: 'sent' };
+    return Promise.resolve({ providerId, status: 'sent' });
   }
 
-  async fetch(providerId: string): Promise<ProviderMessageState | null> {
-    return this.recent.some((m) => m.providerId === providerId) ? { providerId, status: 'sent' } : null;
+  fetch(providerId: string): Promise<ProviderMessageState | null> {
+    return Promise.resolve(this.recent.some((m) => m.providerId === providerId) ? { providerId, status: 'sent' } : null);
   }
 
-  async findSent(query: { to: string; body: string; since: Date }): Promise<ProviderMessageState | null> {
+  findSent(query: { to: string; body: string; since: Date }): Promise<ProviderMessageState | null> {
     const hit = this.recent.findLast((m) => m.to === query.to && m.body === query.body && m.at >= query.since);
-    return hit ? { providerId: hit.providerId, status: 'sent' } : null;
+    return Promise.resolve(hit ? { providerId: hit.providerId, status: 'sent' } : null);
   }
 }

@@ -72,7 +72,7 @@ export class TwilioHttpClient extends twilio.RequestClient {
     else if (req.authStrategy) headers.Authorization = await req.authStrategy.getAuthString();
     let body: string | undefined;
     if (req.data) {
-      body = /json/i.test(String(headers['Content-Type'] ?? '')) ? JSON.stringify(req.data) : new URLSearchParams(formPairs(req.data as object)).toString();
+      body = /json/i.test(String(headers['Content-Type'] ?? '')) ? JSON.stringify(req.data) : new URLSearchParams(formPairs(req.data)).toString();
       headers['Content-Type'] ??= 'application/x-www-form-urlencoded';
       headers['Content-Length'] = Buffer.byteLength(body);
     }
@@ -252,7 +252,7 @@ export function twilioError(err: unknown): ProviderError {
   const e = err as { status?: unknown; code?: unknown; message?: string };
   const status = httpStatus(err);
   if (status !== undefined) {
-    const code = e.code !== undefined && e.code !== null && e.code !== 0 ? String(e.code) : undefined;
+    const code = typeof e.code === 'number' || typeof e.code === 'string' ? (e.code !== 0 && e.code !== '' ? String(e.code) : undefined) : undefined;
     const message = `Twilio answered ${status}${code ? ` (error ${code})` : ''}: ${e.message ?? 'no message'}`;
     return new ProviderError(message, status === 408 || status === 429 || status >= 500, code ?? String(status));
   }
