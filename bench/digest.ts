@@ -68,7 +68,10 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
   const limitArg = args.find((a) => a.startsWith('limit='));
   const limit = limitArg ? Number(limitArg.slice('limit='.length)) : 0;
   if (!Number.isFinite(limit) || limit < 0) throw new Error(`limit must be a number of segments per second (got "${limitArg}")`);
-  const { persons, instances, repeats } = parseArgs(args.filter((a) => a !== limitArg), { persons: 20_000, instances: 1, repeats: 3 });
+  const { persons, instances, repeats } = parseArgs(
+    args.filter((a) => a !== limitArg),
+    { persons: 20_000, instances: 1, repeats: 3 },
+  );
   say(`${persons} persons, ${instances} notification instance(s), ${repeats} runs each${limit ? `, rate limit ${limit} segments/s` : ''}`);
 
   const twilio = await FakeTwilio.start();
@@ -104,7 +107,7 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
       `  CPU, floor, median run (% of one core): ${floor.cpu}`,
     ];
     if (limit > 0) {
-      const fromSlot = (x: RelaisRun) => (x.times.length / ((x.times[x.times.length - 1] - x.slotAt) / 1000));
+      const fromSlot = (x: RelaisRun) => x.times.length / ((x.times[x.times.length - 1] - x.slotAt) / 1000);
       // The limiter alone: from the first message to the last, without the slot's reads and first writes before them.
       const sending = (x: RelaisRun) => (x.times.length - 1) / ((x.times[x.times.length - 1] - x.times[0]) / 1000);
       const off = (v: number) => `${((v / limit - 1) * 100).toFixed(1)}%`;
@@ -174,7 +177,10 @@ async function relaisRun(
     updatedBy: 'bench',
   });
   await db.collection<ProgressDoc>('digest_progress').insertOne({ _id: orgId, lastSlotAt: previousSlot(new Date(slot.getTime() - 1), [2, 4], 'Europe/Paris') });
-  for (const part of chunks(Array.from({ length: persons }, (_, i) => i), 1000)) {
+  for (const part of chunks(
+    Array.from({ length: persons }, (_, i) => i),
+    1000,
+  )) {
     const ids = part.map(() => randomUUID());
     await db.collection<PendingMailRow>('pending_mail').insertMany(
       part.map((_, j) => ({ _id: randomUUID(), orgId, personId: ids[j], kind: 'letter', quantity: 1, registeredAt, handedOverAt: null })),
@@ -277,7 +283,14 @@ async function postAll(twilio: FakeTwilio, rows: readonly DeliveryDoc[], concurr
     new Promise<void>((resolve, reject) => {
       const body = new URLSearchParams({ To: rows[i].to!, From: rows[i].from!, Body: rows[i].content! }).toString();
       const req = http.request(
-        { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } },
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          agent,
+          headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
+        },
         (res) => {
           res.resume();
           res.on('end', () => (res.statusCode === 201 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));

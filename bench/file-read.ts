@@ -61,10 +61,46 @@ const ROUTES = ['GET /v1/parties/{id}', 'GET /v1/parties/{id}/channels', 'GET /v
 type RouteName = (typeof ROUTES)[number];
 
 const SURNAMES = [
-  'Martin', 'Bernard', 'Dubois', 'Thomas', 'Robert', 'Richard', 'Petit', 'Durand', 'Leroy', 'Moreau',
-  'Simon', 'Laurent', 'Lefebvre', 'Michel', 'Garcia', 'David', 'Bertrand', 'Roux', 'Vincent', 'Fournier',
-  'Morel', 'Girard', 'Andre', 'Mercier', 'Dupont', 'Lambert', 'Bonnet', 'Francois', 'Legrand', 'Garnier',
-  'Faure', 'Rousseau', 'Blanc', 'Guerin', 'Muller', 'Henry', 'Roussel', 'Nicolas', 'Perrin', 'Hoarau',
+  'Martin',
+  'Bernard',
+  'Dubois',
+  'Thomas',
+  'Robert',
+  'Richard',
+  'Petit',
+  'Durand',
+  'Leroy',
+  'Moreau',
+  'Simon',
+  'Laurent',
+  'Lefebvre',
+  'Michel',
+  'Garcia',
+  'David',
+  'Bertrand',
+  'Roux',
+  'Vincent',
+  'Fournier',
+  'Morel',
+  'Girard',
+  'Andre',
+  'Mercier',
+  'Dupont',
+  'Lambert',
+  'Bonnet',
+  'Francois',
+  'Legrand',
+  'Garnier',
+  'Faure',
+  'Rousseau',
+  'Blanc',
+  'Guerin',
+  'Muller',
+  'Henry',
+  'Roussel',
+  'Nicolas',
+  'Perrin',
+  'Hoarau',
 ];
 const FIRST_NAMES = ['Lucas', 'Ines', 'Marie', 'Jean', 'Lea', 'Hugo', 'Chloe', 'Louis', 'Emma', 'Nathan', 'Jade', 'Paul'];
 // What a caseworker types in the search box: the first three letters of a surname.
@@ -102,7 +138,10 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
   if (mix.length !== ROUTES.length || mix.some((w) => !Number.isInteger(w) || w < 0) || mix.every((w) => w === 0)) {
     throw new Error(`mix must be ${ROUTES.length} weights (integers, 0 leaves a route out), in this order: ${ROUTES.join(', ')} (got "${mixArg}")`);
   }
-  const opts = parseArgs(args.filter((a) => a !== mixArg), { parties: 2000, rate: 10, duration: 20, repeats: 3, clients: 16, seed: 7 });
+  const opts = parseArgs(
+    args.filter((a) => a !== mixArg),
+    { parties: 2000, rate: 10, duration: 20, repeats: 3, clients: 16, seed: 7 },
+  );
   const namespace = `${ctx.prefix}_relais`;
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
@@ -148,7 +187,9 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
     const t0 = performance.now();
     const seeded = await guard(seed(api, opts.parties, opts.clients, users, ctx.signal));
     const seedS = (performance.now() - t0) / 1000;
-    say(`seeded ${seeded.ids.length} parties through the API in ${seedS.toFixed(1)} s (${seeded.requests} requests, ${(seeded.requests / seedS).toFixed(0)}/s)`);
+    say(
+      `seeded ${seeded.ids.length} parties through the API in ${seedS.toFixed(1)} s (${seeded.requests} requests, ${(seeded.requests / seedS).toFixed(0)}/s)`,
+    );
     api.close();
     api = undefined;
 
@@ -194,7 +235,12 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
     const contenders: Contender[] = [
       { name: 'floor', send: overHttp(floorClient), rounds: [], alone: new Map() },
       { name: 'Relais', send: overHttp(reader), rounds: [], alone: new Map() },
-      { name: 'over NATS', send: (r) => async () => sizeOf(r.route, { status: 200, body: await b.call(r.action, r.params, { meta }) }), rounds: [], alone: new Map() },
+      {
+        name: 'over NATS',
+        send: (r) => async () => sizeOf(r.route, { status: 200, body: await b.call(r.action, r.params, { meta }) }),
+        rounds: [],
+        alone: new Map(),
+      },
     ];
     const [floorSide, relaisSide, natsSide] = contenders as [Contender, Contender, Contender];
 
@@ -213,7 +259,9 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
       }
       return performance.now() - t;
     };
-    const shots = (c: Contender, reqs: Request[]) => (i: number): Shot => ({ route: reqs[i].route, send: c.send(reqs[i]) });
+    const shots =
+      (c: Contender, reqs: Request[]) =>
+      (i: number): Shot => ({ route: reqs[i].route, send: c.send(reqs[i]) });
 
     // One request at a time first: what each route costs with nothing else running.
     for (const c of contenders) {
@@ -258,14 +306,20 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
         }
         const bad = run.samples.filter((s) => s.status !== 200);
         if (bad.length > 0) {
-          notes.push(`  WARNING: ${c.name}, round ${i + 1}: ${bad.length} answers were not 200 (${[...new Set(bad.map((s) => `${s.route} ${s.status}`))].slice(0, 5).join(', ')})`);
+          notes.push(
+            `  WARNING: ${c.name}, round ${i + 1}: ${bad.length} answers were not 200 (${[...new Set(bad.map((s) => `${s.route} ${s.status}`))].slice(0, 5).join(', ')})`,
+          );
         }
         for (const f of run.failures.slice(0, 2)) notes.push(`  WARNING: ${c.name}: ${f}`);
       }
     }
     const ok = (s: Sample | undefined) => s?.status === 200;
     const mismatch = (x: Contender) =>
-      x.rounds.reduce((n, r, i) => n + r.run.samples.filter((s, k) => ok(s) && ok(floorSide.rounds[i].run.samples[k]) && s.size !== floorSide.rounds[i].run.samples[k].size).length, 0);
+      x.rounds.reduce(
+        (n, r, i) =>
+          n + r.run.samples.filter((s, k) => ok(s) && ok(floorSide.rounds[i].run.samples[k]) && s.size !== floorSide.rounds[i].run.samples[k].size).length,
+        0,
+      );
     const [m1, m2] = [mismatch(relaisSide), mismatch(natsSide)];
     const allOk = contenders.every((c) => c.rounds.every((r) => r.run.overloadedAt === null && r.run.samples.every(ok)));
     if (m1 + m2 > 0) notes.push(`  WARNING: answers of other sizes than the floor's: Relais ${m1}, over NATS ${m2}`);
@@ -385,7 +439,12 @@ async function seed(http: HttpClient, n: number, clients: number, users: string[
     const mobile = await call('POST', channels, { kind: 'phone', type: 'mobile', number: `06${digits(8)}` }, 201);
     await call('POST', channels, { kind: 'phone', type: 'private', number: `014${digits(7)}` }, 201);
     const email = await call('POST', channels, { kind: 'email', type: 'private', email: `person${i}@example.org` }, 201);
-    const postal = await call('POST', channels, { kind: 'postal', address: { street: `${(i % 200) + 1} rue de la République`, postalCode: '97400', city: 'Saint-Denis' } }, 201);
+    const postal = await call(
+      'POST',
+      channels,
+      { kind: 'postal', address: { street: `${(i % 200) + 1} rue de la République`, postalCode: '97400', city: 'Saint-Denis' } },
+      201,
+    );
     const qualify = (id: string, body: unknown) => call('POST', `${channels}/${id}/qualification`, body, 200);
     await qualify(mobile.id, { action: 'validate', evidence: { kind: 'outboundCall' } });
     await qualify(mobile.id, { action: 'setDefault' });

@@ -85,7 +85,10 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
     const count = (kind: Failure['kind']) => failures.filter((f) => f.kind === kind).length;
     const serverErrors = count('server error');
     const lost = count('acknowledged but missing');
-    const notes = children.logLines().filter((l) => l.lines > 0).map((l) => `  note: ${l.name} logged ${l.lines} line(s) at warn or above, see ${l.log}`);
+    const notes = children
+      .logLines()
+      .filter((l) => l.lines > 0)
+      .map((l) => `  note: ${l.name} logged ${l.lines} line(s) at warn or above, see ${l.log}`);
     keepLogs = failures.length > 0 || crashCount > 0 || notes.length > 0;
     const ratio = rate(relais) / rate(floor);
     return [
@@ -108,7 +111,14 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
 }
 
 /** The same request sequence against the floor server, in a process of its own. */
-async function runFloor(requests: number, concurrency: number, seed: number, ops: ReturnType<typeof operationsOf>, fx: Awaited<ReturnType<typeof createFixture>>, ctx: BenchContext): Promise<FuzzRun> {
+async function runFloor(
+  requests: number,
+  concurrency: number,
+  seed: number,
+  ops: ReturnType<typeof operationsOf>,
+  fx: Awaited<ReturnType<typeof createFixture>>,
+  ctx: BenchContext,
+): Promise<FuzzRun> {
   const port = await freePort();
   const floor = new Children(`${ctx.prefix}_floor`, ctx.signal);
   const client = new RawClient(`http://127.0.0.1:${port}`, concurrency);
@@ -155,6 +165,9 @@ function alive(pid: number): boolean {
 const rate = (r: FuzzRun) => r.sent / (r.ms / 1000);
 
 function describe(r: FuzzRun): string {
-  const classes = Object.entries(r.byClass).filter(([, n]) => n > 0).map(([c, n]) => `${c} ${n}`).join(', ');
+  const classes = Object.entries(r.byClass)
+    .filter(([, n]) => n > 0)
+    .map(([c, n]) => `${c} ${n}`)
+    .join(', ');
   return `${rate(r).toFixed(0).padStart(6)} requests/s (${(r.ms / 1000).toFixed(1)} s): ${classes}`;
 }

@@ -38,7 +38,9 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
     repeats: 5,
     people: 10_000,
   });
-  say(`${items} items, ${concurrency} single-item clients, ${rounds} clients of ${round}-item rounds (${repeats} times), ${WARMUP} warm-up items per contender, an org of ${people} people`);
+  say(
+    `${items} items, ${concurrency} single-item clients, ${rounds} clients of ${round}-item rounds (${repeats} times), ${WARMUP} warm-up items per contender, an org of ${people} people`,
+  );
 
   const { ms: one, cpu: oneCpu } = await floor('one', items, ctx);
   say(`floor, one at a time: ${rate(items, one)} items/s`);
@@ -190,7 +192,11 @@ async function relaisFlow(
     // stamp is when the last item was recorded, wherever the coarse polling below happened to fall.
     const marks = mongo.db(`${namespace}_notifications`).collection<{ _id: string; at: Date }>('processed_events');
     const lastRecordedAt = async () => {
-      const mark = await marks.find({ _id: { $regex: '^notifications__mail_registered:' } }).sort({ at: -1 }).limit(1).next();
+      const mark = await marks
+        .find({ _id: { $regex: '^notifications__mail_registered:' } })
+        .sort({ at: -1 })
+        .limit(1)
+        .next();
       if (!mark) throw new Error('notifications recorded mail but left no processed-id mark');
       return mark.at.getTime();
     };
@@ -239,9 +245,7 @@ async function relaisFlow(
         cpu: cpuReport(cpuAtStart, children.pids()),
       };
     };
-    const single = await phase(`one per request, ${opts.concurrency} clients`, 2 * WARMUP, () =>
-      register(client!, timedPeople, items, opts.concurrency),
-    );
+    const single = await phase(`one per request, ${opts.concurrency} clients`, 2 * WARMUP, () => register(client!, timedPeople, items, opts.concurrency));
     const rounds: Phase[] = [];
     const batched: { ms: number; cpu: string }[] = [];
     for (let r = 0; r < opts.repeats; r++) {
@@ -294,7 +298,16 @@ async function fillOrg(mongo: MongoClient, namespace: string, model: string, n: 
   if (!party || !domiciliation) throw new Error('the model person of the org is not stored');
   for (let done = 0; done < n; done += 1000) {
     const ids = Array.from({ length: Math.min(1000, n - done) }, () => randomUUID());
-    await parties.insertMany(ids.map((id, i) => ({ ...party, _id: id as never, lastName: `Org${done + i}`, customIdKey: id, searchKeys: [`org${done + i}`], sortKey: `org${done + i} ${id}` })));
+    await parties.insertMany(
+      ids.map((id, i) => ({
+        ...party,
+        _id: id as never,
+        lastName: `Org${done + i}`,
+        customIdKey: id,
+        searchKeys: [`org${done + i}`],
+        sortKey: `org${done + i} ${id}`,
+      })),
+    );
     await domiciliations.insertMany(ids.map((id) => ({ ...domiciliation, _id: randomUUID() as never, personId: id, eventIds: [] })));
   }
   say(`the org holds ${n} more domiciled people`);
@@ -373,4 +386,3 @@ async function registerRounds(http: HttpClient, people: string[], n: number, siz
 async function until(count: () => Promise<number>, target: number, signal: AbortSignal): Promise<void> {
   while ((await count()) < target) await sleep(POLL_MS, signal);
 }
-

@@ -7,7 +7,17 @@
 // aliases, titles) is screened by both: recall is the share of the floor's potential matches on it
 // that Relais finds too. The floor is too slow for every contact: it runs on the labelled set and as
 // many other contacts, and its time for all contacts is extrapolated from that sample.
-import { POTENTIAL_SCORE, buildIndex, screen, screenAll, type Nature, type ScreeningResult, type Publication, type RegisterEntry, type ScreeningInput } from '../services/contacts/src/domain/screening';
+import {
+  POTENTIAL_SCORE,
+  buildIndex,
+  screen,
+  screenAll,
+  type Nature,
+  type ScreeningResult,
+  type Publication,
+  type RegisterEntry,
+  type ScreeningInput,
+} from '../services/contacts/src/domain/screening';
 import { parseArgs, whenAborted, type BenchContext } from './lib/context';
 import { seededRandom } from './lib/open-loop';
 
@@ -43,8 +53,74 @@ const ENDINGS = ['', '', 'ov', 'ova', 'enko', 'adze', 'i', 'ian', 'ski', 'ani', 
 const COMPANY_WORDS = ['Trading', 'Holding', 'Shipping', 'Industries', 'Metals', 'Energy', 'Logistics', 'Capital', 'Group', 'Bank', 'Petroleum', 'Invest'];
 const LEGAL = ['LLC', 'Ltd', 'JSC', 'SA', 'SARL', 'GmbH', ''];
 // Contacts of a French client base: names that should not (but may) look like register names.
-const FRENCH_GIVEN = ['Jean', 'Marie', 'Pierre', 'Sophie', 'Nicolas', 'Isabelle', 'Julien', 'Camille', 'Thomas', 'Léa', 'Antoine', 'Chloé', 'Mathieu', 'Nathalie', 'Karim', 'Fatima', 'Mehdi', 'Inès', 'Lucas', 'Manon', 'Hugo', 'Sarah', 'Yanis', 'Emma'];
-const FRENCH_FAMILY = ['Martin', 'Bernard', 'Dubois', 'Thomas', 'Robert', 'Richard', 'Petit', 'Durand', 'Leroy', 'Moreau', 'Simon', 'Laurent', 'Lefebvre', 'Michel', 'Garcia', 'David', 'Bertrand', 'Roux', 'Vincent', 'Fournier', 'Morel', 'Girard', 'André', 'Mercier', 'Blanc', 'Guerin', 'Boyer', 'Garnier', 'Chevalier', 'François', 'Legrand', 'Gauthier', 'Perrin', 'Robin', 'Clement', 'Morin', 'Nicolas', 'Henry', 'Roussel', 'Mathieu'];
+const FRENCH_GIVEN = [
+  'Jean',
+  'Marie',
+  'Pierre',
+  'Sophie',
+  'Nicolas',
+  'Isabelle',
+  'Julien',
+  'Camille',
+  'Thomas',
+  'Léa',
+  'Antoine',
+  'Chloé',
+  'Mathieu',
+  'Nathalie',
+  'Karim',
+  'Fatima',
+  'Mehdi',
+  'Inès',
+  'Lucas',
+  'Manon',
+  'Hugo',
+  'Sarah',
+  'Yanis',
+  'Emma',
+];
+const FRENCH_FAMILY = [
+  'Martin',
+  'Bernard',
+  'Dubois',
+  'Thomas',
+  'Robert',
+  'Richard',
+  'Petit',
+  'Durand',
+  'Leroy',
+  'Moreau',
+  'Simon',
+  'Laurent',
+  'Lefebvre',
+  'Michel',
+  'Garcia',
+  'David',
+  'Bertrand',
+  'Roux',
+  'Vincent',
+  'Fournier',
+  'Morel',
+  'Girard',
+  'André',
+  'Mercier',
+  'Blanc',
+  'Guerin',
+  'Boyer',
+  'Garnier',
+  'Chevalier',
+  'François',
+  'Legrand',
+  'Gauthier',
+  'Perrin',
+  'Robin',
+  'Clement',
+  'Morin',
+  'Nicolas',
+  'Henry',
+  'Roussel',
+  'Mathieu',
+];
 
 const capital = (w: string) => w.charAt(0).toUpperCase() + w.slice(1);
 function syllableWord(min: number, max: number): string {
@@ -61,11 +137,28 @@ function syntheticEntry(i: number): RegisterEntry {
   const nature: Nature = chance(0.85) ? 'person' : 'entity';
   if (nature === 'entity') {
     const name = `${syllableWord(2, 3)} ${pick(COMPANY_WORDS)} ${pick(LEGAL)}`.trim();
-    return { id: String(10_000 + i), nature, natureLabel: 'Personne morale', name, givenNames: [], aliases: chance(0.3) ? [`${syllableWord(2, 2)} ${pick(COMPANY_WORDS)}`] : [], birthDates: [], nationalities: [] };
+    return {
+      id: String(10_000 + i),
+      nature,
+      natureLabel: 'Personne morale',
+      name,
+      givenNames: [],
+      aliases: chance(0.3) ? [`${syllableWord(2, 2)} ${pick(COMPANY_WORDS)}`] : [],
+      birthDates: [],
+      nationalities: [],
+    };
   }
   const family = syllableWord(2, 3).toUpperCase();
   const given = Array.from({ length: 1 + Math.floor(random() * 2) }, givenName).join(' ');
-  const birth = chance(0.8) ? [chance(0.25) ? { year: year() } : chance(0.15) ? { year: year(), month: 1 + Math.floor(random() * 12) } : { year: year(), month: 1 + Math.floor(random() * 12), day: 1 + Math.floor(random() * 28) }] : [];
+  const birth = chance(0.8)
+    ? [
+        chance(0.25)
+          ? { year: year() }
+          : chance(0.15)
+            ? { year: year(), month: 1 + Math.floor(random() * 12) }
+            : { year: year(), month: 1 + Math.floor(random() * 12), day: 1 + Math.floor(random() * 28) },
+      ]
+    : [];
   return {
     id: String(10_000 + i),
     nature,
@@ -93,7 +186,11 @@ const accented = (word: string) => word.replace(/[aeiou]/, (v) => ACCENTS[v]);
 function transliterated(word: string): string {
   const row = TRANSLITERATIONS.find((r) => r.includes(word));
   if (row) return pick(row.filter((w) => w !== word));
-  return word.replace(/ou/, 'u').replace(/k(?!h)/, 'q').replace(/ch/, 'sh').replace(/i/, 'y');
+  return word
+    .replace(/ou/, 'u')
+    .replace(/k(?!h)/, 'q')
+    .replace(/ch/, 'sh')
+    .replace(/i/, 'y');
 }
 
 type Variant = 'typo' | 'swap' | 'accents' | 'transliteration' | 'alias' | 'title';
@@ -113,7 +210,8 @@ function variantOf(entry: RegisterEntry, kind: Variant): ScreeningInput {
   else if (kind === 'alias') name = entry.aliases[0] ?? words.join(' ');
   else name = `${entry.nature === 'person' ? pick(['M.', 'Mme', 'Dr', 'Sheikh']) : ''} ${words.join('-')}`.trim();
   const birth = entry.birthDates[0];
-  const birthDate = birth && chance(0.5) ? [String(birth.year), ...(birth.month ? [two(birth.month)] : []), ...(birth.day ? [two(birth.day)] : [])].join('-') : undefined;
+  const birthDate =
+    birth && chance(0.5) ? [String(birth.year), ...(birth.month ? [two(birth.month)] : []), ...(birth.day ? [two(birth.day)] : [])].join('-') : undefined;
   return { nature: entry.nature, name, ...(birthDate ? { birthDate } : {}) };
 }
 
@@ -150,7 +248,9 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
   const relais = inputs.map((input) => screen(input, index));
   const relaisMs = performance.now() - t0;
   const potential = relais.filter((r) => r.outcome === 'potential').length;
-  say(`Relais: index built in ${built.toFixed(0)} ms (${index.postings.size} keys), ${contacts} contacts screened in ${(relaisMs / 1000).toFixed(2)} s; ${potential} potential matches`);
+  say(
+    `Relais: index built in ${built.toFixed(0)} ms (${index.postings.size} keys), ${contacts} contacts screened in ${(relaisMs / 1000).toFixed(2)} s; ${potential} potential matches`,
+  );
   if (ctx.signal.aborted) throw ctx.signal.reason;
 
   // Floor: every pair, on the labelled set and as many ordinary contacts.

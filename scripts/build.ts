@@ -92,7 +92,11 @@ export interface BuildResult {
 }
 
 // 'pino' -> 'pino', 'libphonenumber-js/max' -> 'libphonenumber-js', '@scope/name/sub' -> '@scope/name'.
-const packageName = (specifier: string) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+const packageName = (specifier: string) =>
+  specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
 
 /** Builds every entry of `entries` into outDir (emptied first). Throws when an entry is missing. */
 export async function build(outDir = path.join(root, 'dist'), entries = ENTRIES): Promise<BuildResult> {

@@ -5,7 +5,18 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GatewayStore, listTokens, seedDemo, DEMO_ORG } from '@relais/gateway';
-import { ConfigError, DurableEvents, ROLES, canConnect, connectDatabase, createBroker, loadConfig, baseConfigSchema, type RelaisMeta, type Role } from '@relais/shared';
+import {
+  ConfigError,
+  DurableEvents,
+  ROLES,
+  canConnect,
+  connectDatabase,
+  createBroker,
+  loadConfig,
+  baseConfigSchema,
+  type RelaisMeta,
+  type Role,
+} from '@relais/shared';
 import { Register, RegisterImportError } from '../services/contacts/src/data/register';
 import { RescreenJobs, rescreenState } from '../services/contacts/src/data/screening';
 import { RegisterFormatError } from '../services/contacts/src/domain/screening';
@@ -69,7 +80,11 @@ function locateStack(): Stack {
   const file = readStackFile();
   const env = process.env;
   const pick = (name: 'MONGO_URL' | 'NATS_URL', fromFile: string | undefined, fallback: string) =>
-    env[name] ? { url: env[name], from: `${name}` } : fromFile ? { url: fromFile, from: 'npm start (.relais/stack.json)' } : { url: fallback, from: 'local default' };
+    env[name]
+      ? { url: env[name], from: `${name}` }
+      : fromFile
+        ? { url: fromFile, from: 'npm start (.relais/stack.json)' }
+        : { url: fallback, from: 'local default' };
   const mongo = pick('MONGO_URL', file?.mongoUrl, 'mongodb://127.0.0.1:27017');
   const nats = pick('NATS_URL', file?.natsUrl, 'nats://127.0.0.1:4222');
   return {
@@ -227,7 +242,10 @@ async function tokens(stack: Stack, args: string[]): Promise<void> {
 
 // ---------------------------------------------------------------- notifications (through the running services)
 
-async function withBroker<T>(stack: Stack, work: (call: (action: string, params: object, orgId: string, org: { region: string; timeZone: string }) => Promise<unknown>) => Promise<T>): Promise<T> {
+async function withBroker<T>(
+  stack: Stack,
+  work: (call: (action: string, params: object, orgId: string, org: { region: string; timeZone: string }) => Promise<unknown>) => Promise<T>,
+): Promise<T> {
   if (!(await reachable(stack.natsUrl, 4222))) throw notRunning('NATS server', stack.natsUrl, 'NATS_URL');
   const config = loadConfig(baseConfigSchema, {
     MONGO_URL: stack.mongoUrl,
@@ -242,7 +260,9 @@ async function withBroker<T>(stack: Stack, work: (call: (action: string, params:
     try {
       await broker.waitForServices(['notifications'], 10_000);
     } catch {
-      throw new CliError(`The notifications service does not answer on NATS (${redactUrl(stack.natsUrl)}, namespace ${stack.namespace}). Is the stack running?`);
+      throw new CliError(
+        `The notifications service does not answer on NATS (${redactUrl(stack.natsUrl)}, namespace ${stack.namespace}). Is the stack running?`,
+      );
     }
     // The CLI acts as the org's admin: it has the platform's database access anyway.
     return await work((action, params, orgId, org) => {

@@ -115,7 +115,8 @@ const stackFile = path.join(stateDir, 'stack.json');
 function stopAll(code: number): Promise<void> {
   stopping ??= (async () => {
     say('stopping');
-    const exited = (c: ChildProcess) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once('exit', () => r())));
+    const exited = (c: ChildProcess) =>
+      c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once('exit', () => r()));
     for (const { child } of children) child.kill('SIGTERM');
     const killer = setTimeout(() => {
       for (const { child } of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -158,7 +159,13 @@ async function waitReady(url: string): Promise<boolean> {
   const deadline = Date.now() + READY_WITHIN_MS;
   while (Date.now() < deadline) {
     if (stopping) return false;
-    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) return true;
+    if (
+      await fetch(`${url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return true;
     await new Promise((r) => setTimeout(r, 300));
   }
   return false;
@@ -210,7 +217,9 @@ async function main(): Promise<void> {
 
   const relative = path.relative(process.cwd(), tokensFile);
   const shown = relative.startsWith('..') || path.isAbsolute(relative) ? tokensFile : relative;
-  const tokens = readFileSync(tokensFile, 'utf8').split('\n').filter((l) => /^[A-Z_]+_TOKEN=/.test(l));
+  const tokens = readFileSync(tokensFile, 'utf8')
+    .split('\n')
+    .filter((l) => /^[A-Z_]+_TOKEN=/.test(l));
   const lines = [
     '',
     `Relais is up: ${url}   (started in ${((Date.now() - t0) / 1000).toFixed(1)} s)`,

@@ -41,7 +41,10 @@ describe('npm run relais (ops CLI)', function () {
   it('demo writes the tokens file (0600) and keeps its tokens on the next run', async () => {
     const first = await relais(['demo', '--tokens-file', tokensFile()]);
     expect(first.code, first.stderr).to.equal(0);
-    expect(first.stdout).to.match(/^RELAIS_URL=http/m).and.match(/^ADMIN_TOKEN=rl_/m).and.match(/^AGENT_TOKEN=rl_/m);
+    expect(first.stdout)
+      .to.match(/^RELAIS_URL=http/m)
+      .and.match(/^ADMIN_TOKEN=rl_/m)
+      .and.match(/^AGENT_TOKEN=rl_/m);
     expect(readFileSync(tokensFile(), 'utf8')).to.equal(first.stdout);
     expect((statSync(tokensFile()).mode & 0o777).toString(8)).to.equal('600');
     const second = await relais(['demo', '--tokens-file', tokensFile()]);
@@ -51,7 +54,9 @@ describe('npm run relais (ops CLI)', function () {
 
   it('lists orgs, users and live tokens, and revokes one', async () => {
     const orgs = await relais(['orgs']);
-    expect(orgs.stdout).to.match(/^id\s+name\s+region\s+time zone\s+created$/m).and.include('CCAS Demo');
+    expect(orgs.stdout)
+      .to.match(/^id\s+name\s+region\s+time zone\s+created$/m)
+      .and.include('CCAS Demo');
     const users = await relais(['users', 'CCAS Demo']);
     for (const role of ['admin', 'manager', 'caseworker', 'agent']) expect(users.stdout).to.include(`${role}@demo.relais.test`);
     const tokens = await relais(['tokens', 'CCAS Demo', 'agent@demo.relais.test']);

@@ -75,7 +75,9 @@ describe('docker-compose.yml', () => {
       assert.exists(services[smtp.hostname], `SMTP_URL names the service ${smtp.hostname}`);
       expect(services[smtp.hostname].image).to.match(/^axllent\/mailpit/);
       expect(smtp.port).to.equal('1025');
-      expect(env.EMAIL_FROM).to.be.a('string').and.match(/\S+@\S+/);
+      expect(env.EMAIL_FROM)
+        .to.be.a('string')
+        .and.match(/\S+@\S+/);
       expect(services[name].depends_on?.[smtp.hostname]?.condition).to.equal('service_healthy');
     });
   }

@@ -70,7 +70,11 @@ function resolve(from: string, specifier: string): string | null {
   return candidates.find((c) => existsSync(c) && statSync(c).isFile()) ?? null;
 }
 
-const packageName = (specifier: string) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+const packageName = (specifier: string) =>
+  specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
 
 /** Every file reachable from `entry` through relative imports, and what breaks the contract's rules under `root`. */
 function walkContract(root: string, entry: string): Walk {
@@ -131,7 +135,7 @@ describe('the service contracts (services/*/src/api.ts)', () => {
           '  b,',
           "} from './contract/a';",
           "export * from './contract/b';",
-          "const description = 'an import of the register from \"../domain/nothing\"';",
+          'const description = \'an import of the register from "../domain/nothing"\';',
         ].join('\n'),
       );
       write('contract/a.ts', "import type { Doc } from '../domain/doc';\nexport const a = 1;\nexport const b = 2;\n");
@@ -143,7 +147,11 @@ describe('the service contracts (services/*/src/api.ts)', () => {
       write('providers/sms.ts', 'export {};\n');
 
       const { files, problems } = walkContract(root, 'api.ts');
-      expect(files).to.deep.equal(['actions/helper.ts', 'api.ts', 'contract/a.ts', 'contract/b.ts', 'data/repo.ts', 'domain/doc.ts', 'engine/loop.ts', 'providers/sms.ts'].map((f) => f.split('/').join(path.sep)));
+      expect(files).to.deep.equal(
+        ['actions/helper.ts', 'api.ts', 'contract/a.ts', 'contract/b.ts', 'data/repo.ts', 'domain/doc.ts', 'engine/loop.ts', 'providers/sms.ts'].map((f) =>
+          f.split('/').join(path.sep),
+        ),
+      );
       expect(problems.map((p) => p.split(path.sep).join('/')).sort()).to.deep.equal([
         'actions/helper.ts: under src/actions',
         "contract/b.ts: cannot resolve './missing'",

@@ -50,7 +50,9 @@ describe('npm run relais -- register import', function () {
     const file = path.join(state, 'newer.json');
     writeFileSync(file, JSON.stringify(newer));
     const replaced = await relais(['register', 'import', file]);
-    expect(replaced.stdout).to.equal('register: publication of 2026-05-07T15:00:00.000Z imported, 20 entries; it replaces the publication of 2026-04-30T15:05:12.347Z (20 entries)\n');
+    expect(replaced.stdout).to.equal(
+      'register: publication of 2026-05-07T15:00:00.000Z imported, 20 entries; it replaces the publication of 2026-04-30T15:05:12.347Z (20 entries)\n',
+    );
     const older = await relais(['register', 'import', SAMPLE]);
     expect(older).to.deep.include({ code: 1, stdout: '' });
     expect(older.stderr).to.match(/^relais: .*older than the current one.*not imported\n$/);

@@ -47,13 +47,22 @@ describe('slow', function () {
     try {
       await eventually(() => existsSync(started), { what: `the spec running under npm test:\n${output}`, timeoutMs: 90_000 });
       const running = descendants(npm.pid!).filter(alive);
-      expect(running.some((p) => /mocha/.test(p.command)), `mocha among npm test's processes:\n${running.map((p) => p.command).join('\n')}`).to.equal(true);
-      expect(running.some((p) => /exchanges\/src\/main/.test(p.command)), 'the service the spec started among them').to.equal(true);
+      expect(
+        running.some((p) => /mocha/.test(p.command)),
+        `mocha among npm test's processes:\n${running.map((p) => p.command).join('\n')}`,
+      ).to.equal(true);
+      expect(
+        running.some((p) => /exchanges\/src\/main/.test(p.command)),
+        'the service the spec started among them',
+      ).to.equal(true);
       process.kill(npm.pid!, 'SIGTERM');
       const deadline = Date.now() + STOP_WITHIN_MS;
       while (running.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       const left = running.filter(alive);
-      expect(left.map((p) => `${p.pid} ${p.command}`), 'still running after SIGTERM').to.deep.equal([]);
+      expect(
+        left.map((p) => `${p.pid} ${p.command}`),
+        'still running after SIGTERM',
+      ).to.deep.equal([]);
     } finally {
       for (const p of descendants(npm.pid!)) {
         try {

@@ -35,7 +35,8 @@ describe('npm start, as the README tells a newcomer', function () {
     it(`the README walkthrough runs as written (${shell})`, async function () {
       this.timeout(WALKTHROUGH_MS + 10_000);
       if (!onPath(shell)) {
-        if (process.env.CI === 'true') expect.fail(`${shell} is not installed: install it (apt-get install ${shell}) so the README walkthrough is checked in it`);
+        if (process.env.CI === 'true')
+          expect.fail(`${shell} is not installed: install it (apt-get install ${shell}) so the README walkthrough is checked in it`);
         this.skip();
       }
       for (const tool of ['curl', 'jq']) expect(onPath(tool), `the walkthrough needs ${tool}: install it`).to.equal(true);
@@ -73,7 +74,10 @@ describe('npm start, as the README tells a newcomer', function () {
     for (const name of ['gateway', 'contacts', 'domiciliation', 'mail', 'notifications', 'exchanges']) {
       // Its sources (<name>/src/main.ts) or its bundle (dist/<name>.js).
       const entry = new RegExp(`\\b${name}(/src/main\\.ts|\\.js)\\b`);
-      expect(running.some((p) => entry.test(p.command)), `no process of npm start runs ${name}:\n${describeProcs(running)}`).to.equal(true);
+      expect(
+        running.some((p) => entry.test(p.command)),
+        `no process of npm start runs ${name}:\n${describeProcs(running)}`,
+      ).to.equal(true);
     }
     process.kill(stack!.pid, 'SIGTERM');
     const deadline = Date.now() + STOP_WITHIN_MS;

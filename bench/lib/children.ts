@@ -60,7 +60,12 @@ export class Children {
 
   tail(log: string, lines = 15): string {
     try {
-      return readFileSync(log, 'utf8').trimEnd().split('\n').slice(-lines).map((l) => `  ${l}`).join('\n');
+      return readFileSync(log, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .slice(-lines)
+        .map((l) => `  ${l}`)
+        .join('\n');
     } catch {
       return '  (no log)';
     }

@@ -70,12 +70,12 @@ export function cpuReport(from: Snapshot, named: Map<number, string>): string {
     const used = now.ticks - (before && before.start === now.start ? before.ticks : 0);
     if (used <= 0) continue;
     const group =
-      pid === process.pid ? 'bench' : (named.get(pid) ?? (/^postgres/.test(now.comm) ? 'postgres' : /^(ferretdb|nats-server)$/.test(now.comm) ? now.comm : 'other'));
+      pid === process.pid
+        ? 'bench'
+        : (named.get(pid) ?? (/^postgres/.test(now.comm) ? 'postgres' : /^(ferretdb|nats-server)$/.test(now.comm) ? now.comm : 'other'));
     groups.set(group, (groups.get(group) ?? 0) + used);
   }
-  const parts = [...groups.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .map(([g, t]) => `${g} ${Math.round((t / TICKS_PER_SECOND / seconds) * 100)}%`);
+  const parts = [...groups.entries()].sort((a, b) => b[1] - a[1]).map(([g, t]) => `${g} ${Math.round((t / TICKS_PER_SECOND / seconds) * 100)}%`);
   if (from.machine && to.machine) {
     const busy = (to.machine.busy - from.machine.busy) / Math.max(1, to.machine.total - from.machine.total);
     parts.push(`machine busy ${Math.round(busy * 100)}% of ${os.cpus().length} cores`);

@@ -52,7 +52,12 @@ export async function startFileReadFloor(opts: { mongoUrl: string; dbName: strin
   });
   app.get('/v1/parties', async (req, res) => {
     const limit = limitOf(req.query.limit);
-    const docs = await parties.find({ orgId, assignedTo: textOf(req.query.assignedTo) }).sort({ sortKey: 1 }).limit(limit + 1).lean().exec();
+    const docs = await parties
+      .find({ orgId, assignedTo: textOf(req.query.assignedTo) })
+      .sort({ sortKey: 1 })
+      .limit(limit + 1)
+      .lean()
+      .exec();
     res.json({ items: docs.slice(0, limit), more: docs.length > limit });
   });
   app.get('/v1/people', async (req, res) => {

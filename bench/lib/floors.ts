@@ -3,17 +3,7 @@ import { MongoClient, type Document } from 'mongodb';
 
 // Relais keys its documents by UUID strings, not ObjectIds.
 type StringIdDoc = Document & { _id: string };
-import {
-  AckPolicy,
-  DeliverPolicy,
-  RetentionPolicy,
-  StorageType,
-  connect,
-  nanos,
-  type ConsumerMessages,
-  type JsMsg,
-  type NatsConnection,
-} from 'nats';
+import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, connect, nanos, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
 
 /**
  * The raw floor of the ingest flow: the same durable writes Relais makes, with the mongodb driver

@@ -42,12 +42,7 @@ export interface Shot {
   send: () => Promise<{ status: number; size: number }>;
 }
 
-export async function openLoop(
-  count: number,
-  rate: number,
-  shot: (i: number) => Shot,
-  opts: { signal: AbortSignal; maxInFlight: number },
-): Promise<LoadRun> {
+export async function openLoop(count: number, rate: number, shot: (i: number) => Shot, opts: { signal: AbortSignal; maxInFlight: number }): Promise<LoadRun> {
   const interval = 1000 / rate;
   const samples: Sample[] = [];
   const failures: string[] = [];

@@ -51,7 +51,9 @@ export function createApp(options: AppOptions): Express {
     ttlMs: config.TOKEN_CACHE_TTL_MS,
     // lastUsedAt is therefore as precise as the cache TTL, and costs no write per request.
     onVerified: (p) =>
-      void store.tokenUsage.touch(p.auth.orgId, p.tokenId, new Date()).catch((err: Error) => logger.warn({ error: { message: err.message } }, 'lastUsedAt not saved')),
+      void store.tokenUsage
+        .touch(p.auth.orgId, p.tokenId, new Date())
+        .catch((err: Error) => logger.warn({ error: { message: err.message } }, 'lastUsedAt not saved')),
   });
   const guards = {
     bearer: bearerAuth(verifier, logger),

@@ -33,12 +33,16 @@ export async function seedDemo(store: GatewayStore, keep: Partial<Record<Role, s
   if (existing) {
     orgId = existing._id;
   } else {
-    const created = await createOrgWithAdmin(store, {
-      name: DEMO_ORG,
-      region: 'FR',
-      timeZone: DEFAULT_TIME_ZONE,
-      admin: { name: names.admin, email: demoEmail('admin') },
-    }, DEMO_LABEL);
+    const created = await createOrgWithAdmin(
+      store,
+      {
+        name: DEMO_ORG,
+        region: 'FR',
+        timeZone: DEFAULT_TIME_ZONE,
+        admin: { name: names.admin, email: demoEmail('admin') },
+      },
+      DEMO_LABEL,
+    );
     orgId = created.org.id;
     fresh.set('admin', { userId: created.admin.id, token: created.token.token });
   }

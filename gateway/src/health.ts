@@ -59,20 +59,9 @@ async function serviceStatus(broker: ServiceBroker, service: string): Promise<st
   }
 }
 
-export function readyz({
-  broker,
-  store,
-  services,
-}: {
-  broker: ServiceBroker;
-  store: GatewayStore;
-  services: readonly string[];
-}): RequestHandler {
+export function readyz({ broker, store, services }: { broker: ServiceBroker; store: GatewayStore; services: readonly string[] }): RequestHandler {
   return async (_req, res) => {
-    const [database, ...statuses] = await Promise.all([
-      store.ping(CHECK_TIMEOUT_MS),
-      ...services.map((s) => serviceStatus(broker, s)),
-    ]);
+    const [database, ...statuses] = await Promise.all([store.ping(CHECK_TIMEOUT_MS), ...services.map((s) => serviceStatus(broker, s))]);
     const checks: Readiness = {
       broker: broker.transit?.connected === true,
       database,

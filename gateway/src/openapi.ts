@@ -84,9 +84,7 @@ export function buildOpenApi(ops: readonly OperationDoc[], info: { title: string
     const renames = new Map<string, string>();
     for (const name of Object.keys(defs)) renames.set(name, name.startsWith('__') ? `${owner}${name}` : name);
     const rewrite = (value: Json): Json =>
-      JSON.parse(
-        JSON.stringify(value).replace(/"#\/\$defs\/([^"]+)"/g, (_m, name: string) => `"#/components/schemas/${renames.get(name) ?? name}"`),
-      ) as Json;
+      JSON.parse(JSON.stringify(value).replace(/"#\/\$defs\/([^"]+)"/g, (_m, name: string) => `"#/components/schemas/${renames.get(name) ?? name}"`)) as Json;
     for (const [name, def] of Object.entries(defs)) schemas[renames.get(name)!] = rewrite(def);
     return rewrite(js);
   };
@@ -165,7 +163,7 @@ export function buildOpenApi(ops: readonly OperationDoc[], info: { title: string
       if (op.streamsBytes) {
         success.headers = {
           'Content-Disposition': {
-            description: "`attachment; filename=\"...\"; filename*=UTF-8''...`: the file name (ASCII fallback, then exact)",
+            description: '`attachment; filename="..."; filename*=UTF-8\'\'...`: the file name (ASCII fallback, then exact)',
             schema: { type: 'string' },
           },
           'Content-Length': { description: 'The size of the file in bytes', schema: { type: 'integer' } },
@@ -181,9 +179,7 @@ export function buildOpenApi(ops: readonly OperationDoc[], info: { title: string
     responses['4XX'] = ref('ClientError');
     responses['5XX'] = ref('ServerError');
 
-    const description = [op.description, op.roles?.length ? `Roles: ${op.roles.join(', ')}.` : undefined]
-      .filter(Boolean)
-      .join('\n\n');
+    const description = [op.description, op.roles?.length ? `Roles: ${op.roles.join(', ')}.` : undefined].filter(Boolean).join('\n\n');
     (paths[oaPath] ??= {})[op.method] = {
       operationId,
       summary: op.summary,

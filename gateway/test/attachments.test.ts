@@ -55,7 +55,12 @@ describe('through the gateway: attachments of a party', function () {
     });
     const bytes = Buffer.from(await res.arrayBuffer());
     const type = res.headers.get('content-type') ?? '';
-    return { status: res.status, headers: res.headers, bytes, body: /json/.test(type) && bytes.length > 0 ? JSON.parse(bytes.toString('utf8')) : bytes.toString('utf8') };
+    return {
+      status: res.status,
+      headers: res.headers,
+      bytes,
+      body: /json/.test(type) && bytes.length > 0 ? JSON.parse(bytes.toString('utf8')) : bytes.toString('utf8'),
+    };
   }
 
   /** A FormData as browsers build it: the description first, then the file with its name and type. */
@@ -167,11 +172,22 @@ describe('through the gateway: attachments of a party', function () {
 
     it('refuses, storing nothing, a file whose bytes are not of an allowed type', async () => {
       const before = await state(partyId);
-      const exe = expectProblem(await upload(partyId, tokens.caseworker, { filename: 'facture.pdf', type: 'application/pdf', bytes: Buffer.concat([Buffer.from('MZ'), Buffer.alloc(510)]) }), 415);
-      expect(exe.detail).to.match(/^The file's content is application\/x-msdownload \(\.exe\), read from its bytes; allowed: PDF, PNG, .* Nothing was stored\.$/);
+      const exe = expectProblem(
+        await upload(partyId, tokens.caseworker, {
+          filename: 'facture.pdf',
+          type: 'application/pdf',
+          bytes: Buffer.concat([Buffer.from('MZ'), Buffer.alloc(510)]),
+        }),
+        415,
+      );
+      expect(exe.detail).to.match(
+        /^The file's content is application\/x-msdownload \(\.exe\), read from its bytes; allowed: PDF, PNG, .* Nothing was stored\.$/,
+      );
       // A zip that is not an office document.
       const zip = Buffer.from('504b0304140000000000000000000000000005000000050000000500000061' + '2e74787468656c6c6f', 'hex');
-      expect(expectProblem(await upload(partyId, tokens.caseworker, { filename: 'pieces.zip', type: 'application/zip', bytes: zip }), 415).detail).to.include('application/zip');
+      expect(expectProblem(await upload(partyId, tokens.caseworker, { filename: 'pieces.zip', type: 'application/zip', bytes: zip }), 415).detail).to.include(
+        'application/zip',
+      );
       // Text has no signature: it is taken as text only when sent as text/plain.
       const text = expectProblem(await upload(partyId, tokens.caseworker, { filename: 'notes.txt', type: '', bytes: Buffer.from('Bonjour') }), 415);
       expect(text.detail).to.include('looks like plain text but was sent as application/octet-stream: send text files as text/plain');
@@ -181,7 +197,10 @@ describe('through the gateway: attachments of a party', function () {
 
     it(`answers 413 past ATTACHMENT_MAX_BYTES (${MAX_BYTES} here) and stores nothing, and takes a file of exactly the limit`, async () => {
       const before = await state(partyId);
-      const tooLarge = expectProblem(await upload(partyId, tokens.caseworker, { filename: 'gros.pdf', type: 'application/pdf', bytes: pdfOf(MAX_BYTES + 1) }), 413);
+      const tooLarge = expectProblem(
+        await upload(partyId, tokens.caseworker, { filename: 'gros.pdf', type: 'application/pdf', bytes: pdfOf(MAX_BYTES + 1) }),
+        413,
+      );
       expect(tooLarge.detail).to.equal('The file is larger than the 4 MiB allowed (4,194,304 bytes); nothing was stored.');
       // Well past the limit, refused the same way.
       expectProblem(await upload(partyId, tokens.caseworker, { filename: 'énorme.pdf', type: 'application/pdf', bytes: pdfOf(3 * MAX_BYTES) }), 413);
@@ -206,26 +225,34 @@ describe('through the gateway: attachments of a party', function () {
 
       // A field after a file already streaming to the service, or a second file: the service drops what it wrote.
       const big = pdfOf(3 * CHUNK);
-      const late: FormPart[] = [{ name: 'file', filename: 'a.pdf', contentType: 'application/pdf', value: big }, { name: 'description', value: 'trop tard' }];
+      const late: FormPart[] = [
+        { name: 'file', filename: 'a.pdf', contentType: 'application/pdf', value: big },
+        { name: 'description', value: 'trop tard' },
+      ];
       const after = await rawPost(`/v1/parties/${partyId}/attachments`, tokens.caseworker, formBody(late), { 'content-type': FORM_CONTENT_TYPE });
       expect(expectProblem(after, 422).errors).to.deep.equal([{ path: 'description', message: 'must come before the "file" part' }]);
       const twoFiles: FormPart[] = [late[0], { ...late[0], filename: 'b.pdf' }];
       expectProblem(await rawPost(`/v1/parties/${partyId}/attachments`, tokens.caseworker, formBody(twoFiles), { 'content-type': FORM_CONTENT_TYPE }), 422);
       // A form labelled compressed is not decompressed: refused rather than stored as sent.
-      const gzip = await rawPost(`/v1/parties/${partyId}/attachments`, tokens.caseworker, formBody([late[0]]), { 'content-type': FORM_CONTENT_TYPE, 'content-encoding': 'gzip' });
+      const gzip = await rawPost(`/v1/parties/${partyId}/attachments`, tokens.caseworker, formBody([late[0]]), {
+        'content-type': FORM_CONTENT_TYPE,
+        'content-encoding': 'gzip',
+      });
       expect(expectProblem(gzip, 415).detail).to.equal('Send the form without Content-Encoding (got gzip): uploads are not decompressed.');
       await expectNothingStored(partyId, before);
     });
 
     it('lets a reader list and download, not upload nor delete', async () => {
       const before = await state(partyId);
-      expect(expectProblem(await upload(partyId, tokens.agent, pdf), 403).detail).to.equal('This requires one of the roles admin, manager, caseworker; your role is agent.');
+      expect(expectProblem(await upload(partyId, tokens.agent, pdf), 403).detail).to.equal(
+        'This requires one of the roles admin, manager, caseworker; your role is agent.',
+      );
       expectProblem(await t.api.delete(`/v1/parties/${partyId}/attachments/${uploaded.id}`, { token: tokens.agent }), 403);
       await expectNothingStored(partyId, before);
       expect((await call('GET', `/v1/parties/${partyId}/attachments/${uploaded.id}/content`, tokens.agent)).bytes.equals(pdf.bytes)).to.equal(true);
     });
 
-    it("answers 404 to another org on every attachment route, and stores nothing for it", async () => {
+    it('answers 404 to another org on every attachment route, and stores nothing for it', async () => {
       const before = await state(partyId);
       const base = `/v1/parties/${partyId}/attachments`;
       expect(expectProblem(await upload(partyId, otherAdmin, pdf), 404).detail).to.equal('Party was not found');
@@ -282,7 +309,10 @@ describe('through the gateway: attachments of a party', function () {
     it('keeps nothing of an upload whose client goes away midway', async () => {
       const partyId = await newParty('Coupé');
       const before = await state(partyId);
-      const body = formBody([{ name: 'description', value: 'interrompu' }, { name: 'file', filename: 'coupé.pdf', contentType: 'application/pdf', value: pdfOf(3_000_000) }]);
+      const body = formBody([
+        { name: 'description', value: 'interrompu' },
+        { name: 'file', filename: 'coupé.pdf', contentType: 'application/pdf', value: pdfOf(3_000_000) },
+      ]);
       const req = http.request(`${t.gw.url}/v1/parties/${partyId}/attachments`, {
         method: 'POST',
         headers: { authorization: `Bearer ${tokens.caseworker}`, 'content-type': FORM_CONTENT_TYPE, 'content-length': body.length },
@@ -290,9 +320,16 @@ describe('through the gateway: attachments of a party', function () {
       req.on('error', () => {});
       req.write(body.subarray(0, 1_500_000));
       // The upload is under way: the service has written chunks of it.
-      await eventually(async () => (await storage()).chunks > before.storage.chunks, { what: 'chunks of the upload written', timeoutMs: 20_000, intervalMs: 50 });
+      await eventually(async () => (await storage()).chunks > before.storage.chunks, {
+        what: 'chunks of the upload written',
+        timeoutMs: 20_000,
+        intervalMs: 50,
+      });
       req.destroy();
-      await eventually(async () => JSON.stringify(await storage()) === JSON.stringify(before.storage), { what: 'the chunks of the interrupted upload deleted', timeoutMs: 20_000 });
+      await eventually(async () => JSON.stringify(await storage()) === JSON.stringify(before.storage), {
+        what: 'the chunks of the interrupted upload deleted',
+        timeoutMs: 20_000,
+      });
       expect(await list(partyId)).to.deep.equal(before.ids);
       // The service is still there for the next one.
       ok(await upload(partyId, tokens.caseworker, { filename: 'ok.pdf', type: 'application/pdf', bytes: samplePdf() }), 201);

@@ -157,7 +157,10 @@ describe('gateway authentication and accounts', function () {
       expect(own.body.items.map((i: { id: string }) => i.id)).to.not.include(laptop.body.id);
       expect(JSON.stringify(own.body)).to.not.match(/rl_/);
       const all = await api.get('/v1/tokens?include=all', { token: agent.token });
-      expect(all.body.items.find((i: { id: string }) => i.id === laptop.body.id)).to.include({ label: 'old laptop' }).and.have.property('revokedAt').that.is.a('string');
+      expect(all.body.items.find((i: { id: string }) => i.id === laptop.body.id))
+        .to.include({ label: 'old laptop' })
+        .and.have.property('revokedAt')
+        .that.is.a('string');
       expectProblem(await api.get(`/v1/tokens?userId=${a.adminId}`, { token: agent.token }), 403);
 
       const org = await api.get('/v1/tokens', { token: a.adminToken });

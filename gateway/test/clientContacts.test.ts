@@ -118,7 +118,15 @@ describe('through the gateway: client contacts', function () {
   it('checks e-mail and phones as contact channels, and copies the client address when asked', async () => {
     const partyId = await company();
     const bad = expectProblem(
-      await create(partyId, { name: 'A', function: 'B', email: 'compta@payet', phones: [{ type: 'mobile', number: '0262 21 00 00' }, { type: 'private', number: '12' }] }),
+      await create(partyId, {
+        name: 'A',
+        function: 'B',
+        email: 'compta@payet',
+        phones: [
+          { type: 'mobile', number: '0262 21 00 00' },
+          { type: 'private', number: '12' },
+        ],
+      }),
       422,
     );
     expect(bad.errors!.map((e) => e.path)).to.deep.equal(['email', 'phones.0.type', 'phones.1.number']);
@@ -130,7 +138,9 @@ describe('through the gateway: client contacts', function () {
 
     // No postal address on the client yet: nothing to copy.
     const none = expectProblem(await create(partyId, { name: 'C', function: 'D', copyClientAddress: true }), 422);
-    expect(none.errors).to.deep.equal([{ path: 'copyClientAddress', message: 'the client has no postal address to copy: add one to its contact channels, or type the address' }]);
+    expect(none.errors).to.deep.equal([
+      { path: 'copyClientAddress', message: 'the client has no postal address to copy: add one to its contact channels, or type the address' },
+    ]);
     const channel = ok(
       await t.api.post(`/v1/parties/${partyId}/channels`, {
         token: tokens.caseworker,
@@ -138,18 +148,18 @@ describe('through the gateway: client contacts', function () {
       }),
       201,
     );
-    expect(expectProblem(await create(partyId, { name: 'C', function: 'D', copyClientAddress: true, address: { street: '1 rue', city: 'X' } }), 422).errors).to.deep.equal([
-      { path: 'copyClientAddress', message: 'give either address or copyClientAddress, not both' },
-    ]);
+    expect(
+      expectProblem(await create(partyId, { name: 'C', function: 'D', copyClientAddress: true, address: { street: '1 rue', city: 'X' } }), 422).errors,
+    ).to.deep.equal([{ path: 'copyClientAddress', message: 'give either address or copyClientAddress, not both' }]);
     const copied = await created(partyId, { name: 'C', function: 'D', copyClientAddress: true });
     expect(copied.address).to.deep.include({ street: '12 rue de Paris', postalCode: '97400', city: 'Saint-Denis' });
     expect(copied.addressCopiedFrom).to.equal(channel.id);
     // A copy of that moment: typing the address again forgets where it came from.
     const typed = ok(await patch(partyId, copied.number, { address: { street: '1 rue du Port', postalCode: '97420', city: 'Le Port' } })) as Contact;
     expect(typed).to.include({ addressCopiedFrom: null });
-    expect(expectProblem(await patch(partyId, copied.number, { address: { street: '1 rue', city: 'Le Port', postalCode: '974' } }), 422).errors![0].path).to.equal(
-      'address.postalCode',
-    );
+    expect(
+      expectProblem(await patch(partyId, copied.number, { address: { street: '1 rue', city: 'Le Port', postalCode: '974' } }), 422).errors![0].path,
+    ).to.equal('address.postalCode');
   });
 
   it("makes an individual client's first contact the client themself, once, on the first access to the list", async () => {
@@ -199,7 +209,14 @@ describe('through the gateway: client contacts', function () {
 
   it('answers who receives a role on a date: valid contacts, display order, e-mail and consents; also to the platform', async () => {
     const partyId = await company();
-    await created(partyId, { name: 'Ended', function: 'Ancien DAF', displayOrder: 1, routingRoles: ['dueNotices'], endDate: dayFrom(-1), email: 'old@payet.re' });
+    await created(partyId, {
+      name: 'Ended',
+      function: 'Ancien DAF',
+      displayOrder: 1,
+      routingRoles: ['dueNotices'],
+      endDate: dayFrom(-1),
+      email: 'old@payet.re',
+    });
     await created(partyId, { name: 'Second', function: 'Comptable', displayOrder: 3, routingRoles: ['dueNotices', 'unpaidReminders'] });
     await created(partyId, { name: 'First', function: 'DAF', displayOrder: 2, routingRoles: ['dueNotices'], email: 'daf@payet.re' });
     await created(partyId, { name: 'Other', function: 'Sinistres', routingRoles: ['claimSettlements'] });
@@ -239,7 +256,10 @@ describe('through the gateway: client contacts', function () {
     const partyId = await company();
     const c = await created(partyId, { name: 'Jeanne', function: 'Comptable' });
     await created(partyId, { name: 'Paul', function: 'Gérant' });
-    expect(expectProblem(await patch(partyId, c.number, { endDate: '2026-02-30' }), 422).errors![0]).to.deep.equal({ path: 'endDate', message: 'must be a date (YYYY-MM-DD)' });
+    expect(expectProblem(await patch(partyId, c.number, { endDate: '2026-02-30' }), 422).errors![0]).to.deep.equal({
+      path: 'endDate',
+      message: 'must be a date (YYYY-MM-DD)',
+    });
     const ended = ok(await patch(partyId, c.number, { endDate: dayFrom(-1), function: 'Ancienne comptable' })) as Contact;
     expect(ended).to.include({ endDate: dayFrom(-1), active: false });
 

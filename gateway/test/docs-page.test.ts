@@ -45,7 +45,16 @@ describe('the API docs page in a browser', function () {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       // Background networking off: in a sandbox without internet its connections pile up.
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage();
     page.setDefaultTimeout(10_000);

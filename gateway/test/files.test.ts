@@ -48,7 +48,10 @@ describe('through the gateway: parties, collections files and their assignment',
   });
 
   it('opens a company, validates its SIREN, and finds people and companies by kind and name', async () => {
-    const company = ok(await t.api.post('/v1/companies', { token: tokens.agent, json: { companyName: 'Transports Hoarau', siren: '732 829 320', legalForm: 'SARL' } }), 201);
+    const company = ok(
+      await t.api.post('/v1/companies', { token: tokens.agent, json: { companyName: 'Transports Hoarau', siren: '732 829 320', legalForm: 'SARL' } }),
+      201,
+    );
     expect(company).to.include({ kind: 'company', companyName: 'Transports Hoarau', siren: '732829320' });
     const bad = expectProblem(await t.api.post('/v1/companies', { token: tokens.agent, json: { companyName: 'X', siren: '732829321' } }), 422);
     expect(bad.errors).to.deep.equal([{ path: 'siren', message: 'is not a valid SIREN (its check digit does not match)' }]);
@@ -76,24 +79,40 @@ describe('through the gateway: parties, collections files and their assignment',
     const guarantorPhone = await addPhone(guarantor.id, '06 98 76 54 32');
 
     expectProblem(await t.api.post(`/v1/parties/${debtor.id}/debtors`, { token: tokens.agent, json: { debtorId: guarantor.id, role: 'guarantor' } }), 403);
-    const file = ok(await t.api.post(`/v1/parties/${debtor.id}/debtors`, { token: tokens.caseworker, json: { debtorId: guarantor.id, role: 'guarantor' } }), 201);
-    expect(file.debtors.map((d: { partyId: string; role: string; name: string }) => [d.partyId, d.role, d.name])).to.deep.equal([[guarantor.id, 'guarantor', 'Jean Payet']]);
+    const file = ok(
+      await t.api.post(`/v1/parties/${debtor.id}/debtors`, { token: tokens.caseworker, json: { debtorId: guarantor.id, role: 'guarantor' } }),
+      201,
+    );
+    expect(file.debtors.map((d: { partyId: string; role: string; name: string }) => [d.partyId, d.role, d.name])).to.deep.equal([
+      [guarantor.id, 'guarantor', 'Jean Payet'],
+    ]);
     // The same link again changes nothing; the guarantor's own file says whose debtor it is.
-    expect(ok(await t.api.post(`/v1/parties/${debtor.id}/debtors`, { token: tokens.caseworker, json: { debtorId: guarantor.id, role: 'guarantor' } }), 201).debtors).to.have.length(1);
-    expect(ok(await t.api.get(`/v1/parties/${guarantor.id}`, { token: tokens.agent })).debtorOf).to.deep.equal({ partyId: debtor.id, name: 'Boulangerie Payet', role: 'guarantor' });
+    expect(
+      ok(await t.api.post(`/v1/parties/${debtor.id}/debtors`, { token: tokens.caseworker, json: { debtorId: guarantor.id, role: 'guarantor' } }), 201).debtors,
+    ).to.have.length(1);
+    expect(ok(await t.api.get(`/v1/parties/${guarantor.id}`, { token: tokens.agent })).debtorOf).to.deep.equal({
+      partyId: debtor.id,
+      name: 'Boulangerie Payet',
+      role: 'guarantor',
+    });
     // A debtor is on one file only, and a file with debtors is no one's debtor.
     const third = ok(await t.api.post('/v1/people', { token: tokens.agent, json: { lastName: 'Grondin', firstName: 'Luc' } }), 201);
     expectProblem(await t.api.post(`/v1/parties/${third.id}/debtors`, { token: tokens.caseworker, json: { debtorId: guarantor.id, role: 'coDebtor' } }), 409);
     expectProblem(await t.api.post(`/v1/parties/${third.id}/debtors`, { token: tokens.caseworker, json: { debtorId: debtor.id, role: 'coDebtor' } }), 409);
     expectProblem(await t.api.post(`/v1/parties/${debtor.id}/debtors`, { token: tokens.caseworker, json: { debtorId: debtor.id, role: 'coDebtor' } }), 422);
 
-    for (const [party, phone] of [[debtor, companyPhone], [guarantor, guarantorPhone]] as const) {
+    for (const [party, phone] of [
+      [debtor, companyPhone],
+      [guarantor, guarantorPhone],
+    ] as const) {
       ok(await qualify(party.id, phone.id, { action: 'validate', evidence: { kind: 'outboundCall' } }));
     }
     expect(ok(await qualify(debtor.id, companyPhone.id, { action: 'setDefault' }))).to.include({ state: 'default' });
     // The guarantor's phone would be a second default phone on the file: confirm, or a 409 names the current one.
     const refused = expectProblem(await qualify(guarantor.id, guarantorPhone.id, { action: 'setDefault' }), 409);
-    expect(refused.detail).to.equal('The default phone of this file is the mobile phone +33 6 12 34 56 78 of Boulangerie Payet; confirm to use the mobile phone +33 6 98 76 54 32 instead.');
+    expect(refused.detail).to.equal(
+      'The default phone of this file is the mobile phone +33 6 12 34 56 78 of Boulangerie Payet; confirm to use the mobile phone +33 6 98 76 54 32 instead.',
+    );
     expect(ok(await qualify(guarantor.id, guarantorPhone.id, { action: 'setDefault', confirm: true }))).to.include({ state: 'default' });
 
     const view = ok(await t.api.get(`/v1/parties/${debtor.id}`, { token: tokens.agent }));
@@ -178,30 +197,65 @@ describe('through the gateway: parties, collections files and their assignment',
     it("records a call through the file's default phone, and lets its outcome qualify the number", async () => {
       const debtor = ok(await t.api.post('/v1/people', { token: tokens.agent, json: { lastName: 'Techer', firstName: 'Paul' } }), 201);
       const base = `/v1/parties/${debtor.id}`;
-      const mobile = ok(await t.api.post(`${base}/channels`, { token: tokens.caseworker, json: { kind: 'phone', type: 'mobile', number: '06 11 22 33 44' } }), 201);
-      const office = ok(await t.api.post(`${base}/channels`, { token: tokens.caseworker, json: { kind: 'phone', type: 'professional', number: '01 40 00 00 01' } }), 201);
-      // No default phone yet: the call must name its channel.
-      const none = expectProblem(await t.api.post(`${base}/contact-actions`, { token: tokens.caseworker, json: { type: 'call', outcome: 'reached' } }), 422);
-      expect(none.errors).to.deep.equal([{ path: 'channelId', message: 'This file has no default phone number for a call: choose a channel (channelId) or make one the default.' }]);
-      expectProblem(await t.api.post(`${base}/contact-actions`, { token: tokens.caseworker, json: { type: 'call' } }), 422);
-      expectProblem(await t.api.post(`${base}/contact-actions`, { token: tokens.agent, json: { type: 'call', outcome: 'reached', channelId: mobile.id } }), 403);
-
-      const reached = ok(
-        await t.api.post(`${base}/contact-actions`, { token: tokens.caseworker, json: { type: 'call', outcome: 'reached', channelId: mobile.id, note: 'Will pay on the 15th' } }),
+      const mobile = ok(
+        await t.api.post(`${base}/channels`, { token: tokens.caseworker, json: { kind: 'phone', type: 'mobile', number: '06 11 22 33 44' } }),
         201,
       );
-      expect(reached).to.include({ type: 'call', direction: 'outbound', outcome: 'reached', status: 'recorded', channelChange: 'validated', channel: 'mobile phone +33 6 11 22 33 44' });
+      const office = ok(
+        await t.api.post(`${base}/channels`, { token: tokens.caseworker, json: { kind: 'phone', type: 'professional', number: '01 40 00 00 01' } }),
+        201,
+      );
+      // No default phone yet: the call must name its channel.
+      const none = expectProblem(await t.api.post(`${base}/contact-actions`, { token: tokens.caseworker, json: { type: 'call', outcome: 'reached' } }), 422);
+      expect(none.errors).to.deep.equal([
+        { path: 'channelId', message: 'This file has no default phone number for a call: choose a channel (channelId) or make one the default.' },
+      ]);
+      expectProblem(await t.api.post(`${base}/contact-actions`, { token: tokens.caseworker, json: { type: 'call' } }), 422);
+      expectProblem(
+        await t.api.post(`${base}/contact-actions`, { token: tokens.agent, json: { type: 'call', outcome: 'reached', channelId: mobile.id } }),
+        403,
+      );
+
+      const reached = ok(
+        await t.api.post(`${base}/contact-actions`, {
+          token: tokens.caseworker,
+          json: { type: 'call', outcome: 'reached', channelId: mobile.id, note: 'Will pay on the 15th' },
+        }),
+        201,
+      );
+      expect(reached).to.include({
+        type: 'call',
+        direction: 'outbound',
+        outcome: 'reached',
+        status: 'recorded',
+        channelChange: 'validated',
+        channel: 'mobile phone +33 6 11 22 33 44',
+      });
       ok(await t.api.post(`${base}/channels/${mobile.id}/qualification`, { token: tokens.caseworker, json: { action: 'setDefault' } }));
       const unanswered = ok(await t.api.post(`${base}/contact-actions`, { token: tokens.caseworker, json: { type: 'call', outcome: 'noAnswer' } }), 201);
       expect(unanswered).to.include({ channelId: mobile.id, channelChange: null });
-      const wrong = ok(await t.api.post(`${base}/contact-actions`, { token: tokens.caseworker, json: { type: 'call', outcome: 'wrongPerson', channelId: office.id } }), 201);
+      const wrong = ok(
+        await t.api.post(`${base}/contact-actions`, { token: tokens.caseworker, json: { type: 'call', outcome: 'wrongPerson', channelId: office.id } }),
+        201,
+      );
       expect(wrong.channelChange).to.equal('invalidated');
       const history = ok(await t.api.get(`${base}/channels/${mobile.id}/history`, { token: tokens.agent }));
-      expect(history.items.at(-1)).to.include({ action: 'validate', by: users.caseworker, automatic: false, summary: 'validated: an outbound call got through (Will pay on the 15th)' });
+      expect(history.items.at(-1)).to.include({
+        action: 'validate',
+        by: users.caseworker,
+        automatic: false,
+        summary: 'validated: an outbound call got through (Will pay on the 15th)',
+      });
 
       // A retry with the same key records nothing twice.
       const key = { 'idempotency-key': `letter-${debtor.id}` };
-      const postal = ok(await t.api.post(`${base}/channels`, { token: tokens.caseworker, json: { kind: 'postal', address: { street: '3 rue Jean Chatel', postalCode: '97400', city: 'Saint-Denis' } } }), 201);
+      const postal = ok(
+        await t.api.post(`${base}/channels`, {
+          token: tokens.caseworker,
+          json: { kind: 'postal', address: { street: '3 rue Jean Chatel', postalCode: '97400', city: 'Saint-Denis' } },
+        }),
+        201,
+      );
       const letter = { token: tokens.caseworker, headers: key, json: { type: 'letter', channelId: postal.id, note: 'Formal notice' } };
       const sent = ok(await t.api.post(`${base}/contact-actions`, letter), 201);
       expect(ok(await t.api.post(`${base}/contact-actions`, letter), 201).id).to.equal(sent.id);
@@ -231,7 +285,8 @@ describe('through the gateway: parties, collections files and their assignment',
           });
         const delivered = outcome('+33655443322', 'delivered', null);
         await bus.publish([delivered, delivered, outcome('+33755443322', 'failed', { code: '30003', kind: 'other', permanent: false })]);
-        const state = async (id: string) => (ok(await t.api.get(`${base}?showInvalid=true`, { token: tokens.agent })).items as { id: string; state: string }[]).find((c) => c.id === id)!.state;
+        const state = async (id: string) =>
+          (ok(await t.api.get(`${base}?showInvalid=true`, { token: tokens.agent })).items as { id: string; state: string }[]).find((c) => c.id === id)!.state;
         await eventually(async () => (await state(mobile.id)) === 'validated', { what: 'the delivered SMS validated the mobile' });
         const history = ok(await t.api.get(`${base}/${mobile.id}/history`, { token: tokens.agent }));
         expect(history.items).to.have.length(1);
@@ -248,12 +303,25 @@ describe('through the gateway: parties, collections files and their assignment',
     it('sends an SMS from the file through notifications, whose delivery validates the number or marks it invalid', async () => {
       const person = ok(await t.api.post('/v1/people', { token: tokens.agent, json: { lastName: 'Payet', firstName: 'Jules' } }), 201);
       const base = `/v1/parties/${person.id}`;
-      const mobile = ok(await t.api.post(`${base}/channels`, { token: tokens.caseworker, json: { kind: 'phone', type: 'mobile', number: '06 12 11 22 33' } }), 201);
-      const other = ok(await t.api.post(`${base}/channels`, { token: tokens.caseworker, json: { kind: 'phone', type: 'mobile', number: '06 13 44 55 66' } }), 201);
+      const mobile = ok(
+        await t.api.post(`${base}/channels`, { token: tokens.caseworker, json: { kind: 'phone', type: 'mobile', number: '06 12 11 22 33' } }),
+        201,
+      );
+      const other = ok(
+        await t.api.post(`${base}/channels`, { token: tokens.caseworker, json: { kind: 'phone', type: 'mobile', number: '06 13 44 55 66' } }),
+        201,
+      );
       const sms = (channelId: string, text: string, key?: string) =>
-        t.api.post(`${base}/contact-actions`, { token: tokens.caseworker, json: { type: 'sms', channelId, text }, ...(key ? { headers: { 'idempotency-key': key } } : {}) });
-      const action = async (id: string) => (ok(await t.api.get(`${base}/contact-actions`, { token: tokens.agent })).items as { id: string; status: string }[]).find((a) => a.id === id)!;
-      const state = async (id: string) => (ok(await t.api.get(`${base}/channels?showInvalid=true`, { token: tokens.agent })).items as { id: string; state: string }[]).find((c) => c.id === id)!.state;
+        t.api.post(`${base}/contact-actions`, {
+          token: tokens.caseworker,
+          json: { type: 'sms', channelId, text },
+          ...(key ? { headers: { 'idempotency-key': key } } : {}),
+        });
+      const action = async (id: string) =>
+        (ok(await t.api.get(`${base}/contact-actions`, { token: tokens.agent })).items as { id: string; status: string }[]).find((a) => a.id === id)!;
+      const state = async (id: string) =>
+        (ok(await t.api.get(`${base}/channels?showInvalid=true`, { token: tokens.agent })).items as { id: string; state: string }[]).find((c) => c.id === id)!
+          .state;
 
       // SMS are off for a new org: notifications refuses, and nothing is recorded.
       const off = expectProblem(await sms(mobile.id, 'Bonjour'), 409);
@@ -271,7 +339,11 @@ describe('through the gateway: parties, collections files and their assignment',
       await new Promise((r) => setTimeout(r, 300));
       expect(t.sms.sent.filter((m) => m.deliveryId === sent.deliveryId)).to.have.length(1);
       // The operator reports it delivered (Twilio's status callback names the delivery): the number is validated by that evidence, the action settled.
-      await t.gw.broker.call('notifications.providerStatus', { deliveryId: sent.deliveryId, providerId: message.providerId, status: 'delivered' }, { meta: { system: true } });
+      await t.gw.broker.call(
+        'notifications.providerStatus',
+        { deliveryId: sent.deliveryId, providerId: message.providerId, status: 'delivered' },
+        { meta: { system: true } },
+      );
       await eventually(async () => (await state(mobile.id)) === 'validated', { what: 'the delivered SMS validated the mobile' });
       await eventually(async () => (await action(sent.id)).status === 'delivered', { what: 'the contact action took the delivery status' });
       const history = ok(await t.api.get(`${base}/channels/${mobile.id}/history`, { token: tokens.agent }));
@@ -287,20 +359,46 @@ describe('through the gateway: parties, collections files and their assignment',
     it('sends an e-mail from the file through notifications: accepted, it validates the address; a hard bounce marks it invalid', async () => {
       const debtor = ok(await t.api.post('/v1/people', { token: tokens.agent, json: { lastName: 'Hoarau', firstName: 'Marie' } }), 201);
       const base = `/v1/parties/${debtor.id}`;
-      const office = ok(await t.api.post(`${base}/channels`, { token: tokens.caseworker, json: { kind: 'email', type: 'professional', email: 'Compta@Transports-Hoarau.fr' } }), 201);
-      const old = ok(await t.api.post(`${base}/channels`, { token: tokens.caseworker, json: { kind: 'email', type: 'professional', email: 'ancien@transports-hoarau.fr' } }), 201);
-      const mobile = ok(await t.api.post(`${base}/channels`, { token: tokens.caseworker, json: { kind: 'phone', type: 'mobile', number: '06 92 11 22 33' } }), 201);
+      const office = ok(
+        await t.api.post(`${base}/channels`, { token: tokens.caseworker, json: { kind: 'email', type: 'professional', email: 'Compta@Transports-Hoarau.fr' } }),
+        201,
+      );
+      const old = ok(
+        await t.api.post(`${base}/channels`, { token: tokens.caseworker, json: { kind: 'email', type: 'professional', email: 'ancien@transports-hoarau.fr' } }),
+        201,
+      );
+      const mobile = ok(
+        await t.api.post(`${base}/channels`, { token: tokens.caseworker, json: { kind: 'phone', type: 'mobile', number: '06 92 11 22 33' } }),
+        201,
+      );
       const email = (json: object, key?: string) =>
-        t.api.post(`${base}/contact-actions`, { token: tokens.caseworker, json: { type: 'email', ...json }, ...(key ? { headers: { 'idempotency-key': key } } : {}) });
-      const action = async (id: string) => (ok(await t.api.get(`${base}/contact-actions`, { token: tokens.agent })).items as { id: string; status: string; channelChange: string | null }[]).find((a) => a.id === id)!;
-      const state = async (id: string) => (ok(await t.api.get(`${base}/channels?showInvalid=true`, { token: tokens.agent })).items as { id: string; state: string }[]).find((c) => c.id === id)!.state;
+        t.api.post(`${base}/contact-actions`, {
+          token: tokens.caseworker,
+          json: { type: 'email', ...json },
+          ...(key ? { headers: { 'idempotency-key': key } } : {}),
+        });
+      const action = async (id: string) =>
+        (ok(await t.api.get(`${base}/contact-actions`, { token: tokens.agent })).items as { id: string; status: string; channelChange: string | null }[]).find(
+          (a) => a.id === id,
+        )!;
+      const state = async (id: string) =>
+        (ok(await t.api.get(`${base}/channels?showInvalid=true`, { token: tokens.agent })).items as { id: string; state: string }[]).find((c) => c.id === id)!
+          .state;
 
       // What an e-mail needs, said field by field, and nothing recorded or sent.
       const missing = expectProblem(await email({ channelId: office.id }), 422);
-      expect(JSON.stringify(missing)).to.match(/subject/).and.to.match(/text/);
+      expect(JSON.stringify(missing))
+        .to.match(/subject/)
+        .and.to.match(/text/);
       expectProblem(await email({ channelId: office.id, subject: 'Relance', text: 'x'.repeat(10_001) }), 422);
-      expectProblem(await t.api.post(`${base}/contact-actions`, { token: tokens.caseworker, json: { type: 'sms', channelId: mobile.id, text: 'x'.repeat(1_001) } }), 422);
-      expectProblem(await t.api.post(`${base}/contact-actions`, { token: tokens.caseworker, json: { type: 'call', outcome: 'reached', subject: 'Relance' } }), 422);
+      expectProblem(
+        await t.api.post(`${base}/contact-actions`, { token: tokens.caseworker, json: { type: 'sms', channelId: mobile.id, text: 'x'.repeat(1_001) } }),
+        422,
+      );
+      expectProblem(
+        await t.api.post(`${base}/contact-actions`, { token: tokens.caseworker, json: { type: 'call', outcome: 'reached', subject: 'Relance' } }),
+        422,
+      );
       const wrong = expectProblem(await email({ channelId: mobile.id, subject: 'Relance', text: 'Bonjour' }), 422);
       expect(wrong.detail ?? JSON.stringify(wrong)).to.match(/e-mail address/);
       // No default e-mail on the file yet: the message says to choose one.
@@ -323,7 +421,12 @@ describe('through the gateway: parties, collections files and their assignment',
       expect(t.email.sent.filter((m) => m.deliveryId === sent.deliveryId)).to.have.length(1);
       // The person's delivery history shows it beside the SMS.
       const deliveries = ok(await t.api.get(`/v1/people/${debtor.id}/sms-history`, { token: tokens.caseworker }));
-      expect(deliveries.entries.find((e: { id: string }) => e.id === sent.deliveryId)).to.include({ channel: 'email', type: 'contact.email', status: 'delivered', subject: 'Facture 2026-118' });
+      expect(deliveries.entries.find((e: { id: string }) => e.id === sent.deliveryId)).to.include({
+        channel: 'email',
+        type: 'contact.email',
+        status: 'delivered',
+        subject: 'Facture 2026-118',
+      });
 
       // The SMTP server refuses the old address for good: the address is marked invalid, the action failed.
       t.email.failNext(new ProviderError('SMTP server answered 550 5.1.1 User unknown', false, '550'));

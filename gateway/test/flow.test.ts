@@ -26,9 +26,8 @@ describe('through the gateway: file, domiciliation, SMS consent, mail, counted b
     for (const role of ['caseworker', 'agent'] as const) {
       tokens[role] = (await createUserWithToken(t.gw.store, org.org.id, { name: role, email: `${role}@ccas.test`, role })).token.token;
     }
-    otherOrgToken = (
-      await createOrgWithAdmin(t.gw.store, { name: `Other ${randomUUID().slice(0, 8)}`, admin: { name: 'B', email: 'b@other.test' } })
-    ).token.token;
+    otherOrgToken = (await createOrgWithAdmin(t.gw.store, { name: `Other ${randomUUID().slice(0, 8)}`, admin: { name: 'B', email: 'b@other.test' } })).token
+      .token;
   });
 
   after(async () => {
@@ -80,10 +79,13 @@ describe('through the gateway: file, domiciliation, SMS consent, mail, counted b
     expect(retried.body.id).to.equal(letters.body.id);
     expect((await api.post(`/v1/people/${id}/mail`, { token: tokens.agent, json: { kind: 'parcel', quantity: 2 } })).status).to.equal(201);
 
-    const counted = await eventually(async () => {
-      const r = await api.get(`/v1/people/${id}/pending-mail`, { token: tokens.agent });
-      return r.body.counts?.letter === 3 && r.body.counts?.parcel === 2 && r.body;
-    }, { what: 'notifications counted 3 letters and 2 parcels' });
+    const counted = await eventually(
+      async () => {
+        const r = await api.get(`/v1/people/${id}/pending-mail`, { token: tokens.agent });
+        return r.body.counts?.letter === 3 && r.body.counts?.parcel === 2 && r.body;
+      },
+      { what: 'notifications counted 3 letters and 2 parcels' },
+    );
     expect(counted.counts.deliveryNotice).to.equal(0);
 
     // Handing over the parcels lowers the count notifications keeps.
@@ -109,21 +111,26 @@ describe('through the gateway: file, domiciliation, SMS consent, mail, counted b
     // A round of mail in one request: counted by notifications like single registrations.
     const batch = await api.post('/v1/mail/batch', {
       token: tokens.agent,
-      json: { items: [{ personId: id, kind: 'deliveryNotice' }, { personId: id, kind: 'letter', quantity: 2 }] },
+      json: {
+        items: [
+          { personId: id, kind: 'deliveryNotice' },
+          { personId: id, kind: 'letter', quantity: 2 },
+        ],
+      },
     });
     expect(batch.status, JSON.stringify(batch.body)).to.equal(200);
     expect(batch.body).to.include({ registered: 2, refused: 0 });
-    await eventually(async () => {
-      const counts = (await api.get(`/v1/people/${id}/pending-mail`, { token: tokens.agent })).body.counts;
-      return counts?.letter === 5 && counts?.deliveryNotice === 1;
-    }, { what: 'the round counted' });
+    await eventually(
+      async () => {
+        const counts = (await api.get(`/v1/people/${id}/pending-mail`, { token: tokens.agent })).body.counts;
+        return counts?.letter === 5 && counts?.deliveryNotice === 1;
+      },
+      { what: 'the round counted' },
+    );
   });
 
   it('answers bad input with a 422 a person understands', async () => {
-    const reply = expectProblem(
-      await t.api.post(`/v1/people/${randomUUID()}/mail`, { token: tokens.agent, json: { kind: 'fax', quantity: 0 } }),
-      422,
-    );
+    const reply = expectProblem(await t.api.post(`/v1/people/${randomUUID()}/mail`, { token: tokens.agent, json: { kind: 'fax', quantity: 0 } }), 422);
     const paths = reply.errors!.map((e) => e.path);
     expect(paths).to.include.members(['kind', 'quantity']);
     const round = expectProblem(

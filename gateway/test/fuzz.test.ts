@@ -49,8 +49,12 @@ describe('fuzz: every operation of the OpenAPI document, hostile and valid reque
     ops = operationsOf((await client.json('GET', '/openapi.json', null)).json as OpenApiDoc);
     run = await runRequests(client, fuzzRequests(ops, fx, { seed: SEED, count: REQUESTS }), { concurrency: CONCURRENCY, check: true });
     missing = await verifyAcks(client, fx, run.acks, CONCURRENCY);
-    const classes = Object.entries(run.byClass).map(([c, n]) => `${c} ${n}`).join(', ');
-    process.stderr.write(`      fuzz: seed ${SEED}, ${run.sent} requests in ${(run.ms / 1000).toFixed(1)} s (${classes}), ${run.acks.length} writes read back\n`);
+    const classes = Object.entries(run.byClass)
+      .map(([c, n]) => `${c} ${n}`)
+      .join(', ');
+    process.stderr.write(
+      `      fuzz: seed ${SEED}, ${run.sent} requests in ${(run.ms / 1000).toFixed(1)} s (${classes}), ${run.acks.length} writes read back\n`,
+    );
   });
 
   after(async function () {

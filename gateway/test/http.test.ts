@@ -75,9 +75,7 @@ describe('gateway HTTP surface', function () {
 
     it('refuses at start-up a route whose path parameter is missing from its input', () => {
       const route: Route = { ...testRoutes[0], path: '/v1/widgets/:widgetId/parts/:partId' };
-      expect(() => createApp({ broker: t.gw.broker, store: t.gw.store, routes: [route], config: t.config })).to.throw(
-        /path parameter partId is missing/,
-      );
+      expect(() => createApp({ broker: t.gw.broker, store: t.gw.store, routes: [route], config: t.config })).to.throw(/path parameter partId is missing/);
     });
 
     it('refuses a body that is not JSON with 415', async () => {

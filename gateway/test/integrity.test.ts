@@ -51,10 +51,17 @@ describe('no acknowledged write lost, no 500 on any input (through the gateway)'
 
   it('refuses mail holding a NUL with a 422 naming the field, stores and publishes nothing', async () => {
     const reply = await t.api.post(`/v1/people/${person}/mail`, { token, json: { kind: 'letter', sender: 'CAF\u0000' } });
-    expect(expectProblem(reply, 422).errors).to.deep.equal([{ path: 'sender', message: 'contains a control character (U+0000) that cannot be stored; remove it' }]);
+    expect(expectProblem(reply, 422).errors).to.deep.equal([
+      { path: 'sender', message: 'contains a control character (U+0000) that cannot be stored; remove it' },
+    ]);
     const round = await t.api.post('/v1/mail/batch', {
       token,
-      json: { items: [{ personId: person, kind: 'letter' }, { personId: person, kind: 'parcel', note: 'x\u0000' }] },
+      json: {
+        items: [
+          { personId: person, kind: 'letter' },
+          { personId: person, kind: 'parcel', note: 'x\u0000' },
+        ],
+      },
     });
     expect(expectProblem(round, 422).errors![0].path).to.equal('items.1.note');
     const list = await t.api.get(`/v1/people/${person}/mail`, { token });
@@ -75,7 +82,10 @@ describe('no acknowledged write lost, no 500 on any input (through the gateway)'
     ];
     for (const [path, field, json] of cases) {
       const reply = await t.api.post(path, { token, json });
-      expect(expectProblem(reply, 422).errors!.map((e) => e.path), JSON.stringify(json)).to.include(field);
+      expect(
+        expectProblem(reply, 422).errors!.map((e) => e.path),
+        JSON.stringify(json),
+      ).to.include(field);
     }
     // A lone surrogate, sent as JSON escapes, is not turned into U+FFFD.
     const lone = await raw('POST', '/v1/people', '{"lastName":"Pierre\\ud800","firstName":"L"}', { 'content-type': 'application/json' });
@@ -96,7 +106,7 @@ describe('no acknowledged write lost, no 500 on any input (through the gateway)'
     expect(badUrl.status).to.equal(400);
   });
 
-  it('answers another org\'s person with 404 on every route that takes a person id', async () => {
+  it("answers another org's person with 404 on every route that takes a person id", async () => {
     const paths: [string, string, object?][] = [
       ['GET', `/v1/people/${person}/mail`],
       ['GET', `/v1/people/${person}/pending-mail`],
@@ -196,9 +206,7 @@ describe('a retry after a timed-out creation (504)', function () {
     expect(expectProblem(first, 504).detail).to.match(/same Idempotency-Key/);
     const stored = await eventually(async () => (await t.api.get('/v1/people?name=lenteur', { token })).body.items[0], { what: 'the stored person' });
 
-    expect(expectProblem(await t.api.post('/v1/people', { token, json: { ...body, firstName: 'Jean' }, headers }), 422).detail).to.match(
-      /different request/,
-    );
+    expect(expectProblem(await t.api.post('/v1/people', { token, json: { ...body, firstName: 'Jean' }, headers }), 422).detail).to.match(/different request/);
     const retry = await t.api.post('/v1/people', { token, json: body, headers });
     expect(retry.status).to.equal(201);
     expect(retry.body.id).to.equal(stored.id);

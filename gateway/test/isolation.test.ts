@@ -44,7 +44,17 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
     expect(reply.status, `${what}: ${reply.text}`).to.equal(status);
     return reply.json;
   };
-  const aIds = () => [fx.orgId, ...victim.mailPeople, ...victim.mailItems, ...Object.values(victim.channels), ...Object.values(victim.notes), ...Object.values(victim.attachments), ...Object.values(victim.checks), ...fx.users, ...victim.revocableTokens];
+  const aIds = () => [
+    fx.orgId,
+    ...victim.mailPeople,
+    ...victim.mailItems,
+    ...Object.values(victim.channels),
+    ...Object.values(victim.notes),
+    ...Object.values(victim.attachments),
+    ...Object.values(victim.checks),
+    ...fx.users,
+    ...victim.revocableTokens,
+  ];
 
   /** Everything org A's admin can read about its resources, by request. */
   async function snapshot(): Promise<Map<string, string>> {
@@ -73,7 +83,9 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
     const admin = fx.tokens.admin;
     const personId = fx.mailPeople[0];
     ok(await json('PUT', `/v1/people/${personId}/sms-consent`, admin, { consent: true, phone: '06 12 34 56 78' }), 200, 'consent');
-    const handed = (ok(await json('POST', `/v1/people/${personId}/mail`, admin, { kind: 'parcel', quantity: 2, sender: 'La Poste' }), 201, 'mail') as { id: string }).id;
+    const handed = (
+      ok(await json('POST', `/v1/people/${personId}/mail`, admin, { kind: 'parcel', quantity: 2, sender: 'La Poste' }), 201, 'mail') as { id: string }
+    ).id;
     ok(await json('POST', `/v1/people/${personId}/mail/hand-over`, admin, { mailItemIds: [handed], to: 'proxy', proxyName: 'Marie Curie' }), 200, 'hand-over');
     const userId = fx.mutableUsers[0];
     const token = ok(await json('POST', `/v1/users/${userId}/tokens`, admin, { label: 'A agent' }), 201, 'token') as { id: string; token: string };
@@ -81,10 +93,13 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
     ok(await json('PUT', '/v1/notifications/settings', admin, { smsEnabled: false, senderId: 'CCAS', signature: 'CCAS A', sendDays: [1] }), 200, 'settings');
     ok(await json('PUT', '/v1/notifications/templates/mail.letter', admin, { source: 'Bonjour, {{count}} courrier(s). {{signature}}' }), 200, 'template');
     // Notifications counts the mail from events: wait until it has, so the snapshot does not move by itself.
-    await eventually(async () => {
-      const counts = (await json('GET', `/v1/people/${personId}/pending-mail`, admin)).json as { counts?: { letter?: number } } | undefined;
-      return counts?.counts?.letter === 1;
-    }, { what: "notifications counted A's pending letter" });
+    await eventually(
+      async () => {
+        const counts = (await json('GET', `/v1/people/${personId}/pending-mail`, admin)).json as { counts?: { letter?: number } } | undefined;
+        return counts?.counts?.letter === 1;
+      },
+      { what: "notifications counted A's pending letter" },
+    );
 
     const one = <T>(x: T) => [x];
     victim = {
@@ -123,12 +138,26 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
       revocableTokens: fresh(),
     };
 
-    const bUser = ok(await json('POST', '/v1/users', fx.other.adminToken, { name: 'B caseworker', email: 'cw@b.test', role: 'caseworker' }), 201, 'B user') as { id: string };
+    const bUser = ok(await json('POST', '/v1/users', fx.other.adminToken, { name: 'B caseworker', email: 'cw@b.test', role: 'caseworker' }), 201, 'B user') as {
+      id: string;
+    };
     bCaseworker = (ok(await json('POST', `/v1/users/${bUser.id}/tokens`, fx.other.adminToken, {}), 201, 'B token') as { token: string }).token;
 
     // Every operation with an id in its path; a uuid parameter this test has no id of A for fails here, not silently.
     idOps = ops.filter((op) => op.pathParams.some((p) => p.schema.format === 'uuid'));
-    const known = new Set(['personId', 'partyId', 'debtorId', 'companyId', 'mailItemId', 'channelId', 'noteId', 'attachmentId', 'checkId', 'userId', 'tokenId']);
+    const known = new Set([
+      'personId',
+      'partyId',
+      'debtorId',
+      'companyId',
+      'mailItemId',
+      'channelId',
+      'noteId',
+      'attachmentId',
+      'checkId',
+      'userId',
+      'tokenId',
+    ]);
     const unmapped = idOps.flatMap((op) => op.pathParams.filter((p) => p.schema.format === 'uuid' && !known.has(p.name)).map((p) => `${op.route}: ${p.name}`));
     expect(unmapped, 'id parameters without an id of org A').to.deep.equal([]);
     initial = await snapshot();
@@ -157,7 +186,8 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
       for (const req of requestsOf(op, victim, fx.other.adminToken)) {
         const reply = await send(req, fx.other.adminToken);
         const problem = checkReply(req, reply);
-        if (reply.status !== 404 || problem) wrong.push(`${req.method} ${req.path} ${req.body?.toString() ?? ''} -> ${reply.status} ${reply.text.slice(0, 160)}`);
+        if (reply.status !== 404 || problem)
+          wrong.push(`${req.method} ${req.path} ${req.body?.toString() ?? ''} -> ${reply.status} ${reply.text.slice(0, 160)}`);
       }
     }
     expect(wrong.length, wrong.join('\n')).to.equal(0);
@@ -186,7 +216,11 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
     const person = (await json('GET', `/v1/people/${victim.mailPeople[0]}`, fx.tokens.admin)).json as { lastName: string };
     const searches = [`/v1/people?name=${encodeURIComponent(person.lastName)}`, `/v1/mail?date=${day(0)}`, `/v1/users`, `/v1/notifications/deliveries`];
     const replies = [
-      ...(await Promise.all(lists.flatMap((op) => requestsOf(op, victim, fx.other.adminToken)).map(async (req) => ({ what: `${req.method} ${req.path}`, reply: await send(req, fx.other.adminToken) })))),
+      ...(await Promise.all(
+        lists
+          .flatMap((op) => requestsOf(op, victim, fx.other.adminToken))
+          .map(async (req) => ({ what: `${req.method} ${req.path}`, reply: await send(req, fx.other.adminToken) })),
+      )),
       ...(await Promise.all(searches.map(async (path) => ({ what: `GET ${path}`, reply: await json('GET', path, fx.other.adminToken) })))),
     ];
     for (const { what, reply } of replies) {
@@ -204,7 +238,9 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
 
   it("leaves org A's data as it was", async () => {
     const after = await snapshot();
-    const changed = [...initial.keys()].filter((k) => after.get(k) !== initial.get(k)).map((k) => `${k}\n  before: ${initial.get(k)}\n  after:  ${after.get(k)}`);
+    const changed = [...initial.keys()]
+      .filter((k) => after.get(k) !== initial.get(k))
+      .map((k) => `${k}\n  before: ${initial.get(k)}\n  after:  ${after.get(k)}`);
     expect(changed.length, changed.join('\n')).to.equal(0);
     // The snapshot read real data, not a row of 404s.
     expect([...initial.values()].filter((v) => v.startsWith('200 ')).length).to.be.greaterThan(15);

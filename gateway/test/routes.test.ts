@@ -52,7 +52,15 @@ const routes: Route[] = [
     tag: 'Probe',
   },
   { method: 'delete', path: '/v1/items/:itemId', action: 'probe.missing', input: readInput, status: 204, roles: STAFF, summary: 'Delete', tag: 'Probe' },
-  { method: 'post', path: '/v1/admin-notes', action: 'probe.adminOnly', input: z.strictObject({ note: z.string() }), roles: ['admin'], summary: 'Note', tag: 'Probe' },
+  {
+    method: 'post',
+    path: '/v1/admin-notes',
+    action: 'probe.adminOnly',
+    input: z.strictObject({ note: z.string() }),
+    roles: ['admin'],
+    summary: 'Note',
+    tag: 'Probe',
+  },
   { method: 'get', path: '/v1/absent', action: 'absent.list', input: z.strictObject({}), roles: STAFF, summary: 'Nobody serves this', tag: 'Probe' },
 ];
 
@@ -71,7 +79,12 @@ describe('gateway route table over NATS', function () {
     // The services run on a broker of their own: every call crosses NATS.
     serviceNode = await startNode(t.config, 'probe', [probeService, sickService]);
     await t.gw.broker.waitForServices(['probe', 'sick'], 15_000);
-    const org = await createOrgWithAdmin(t.gw.store, { name: 'Probe org', region: 'GP', timeZone: 'America/Guadeloupe', admin: { name: 'Ada', email: 'ada@p.example' } });
+    const org = await createOrgWithAdmin(t.gw.store, {
+      name: 'Probe org',
+      region: 'GP',
+      timeZone: 'America/Guadeloupe',
+      admin: { name: 'Ada', email: 'ada@p.example' },
+    });
     const created = await createUserWithToken(t.gw.store, org.org.id, { name: 'Al', email: 'al@p.example', role: 'agent' });
     agent = { token: created.token.token, userId: created.user.id, orgId: org.org.id };
   });

@@ -12,8 +12,7 @@ import { serviceRoutes } from '../src/routes';
 import { expectProblem, gatewayTestConfig, startTestGateway, type Reply, type TestGateway } from './support';
 
 type Json = { Publications: { DatePublication: string; PublicationDetail: Record<string, unknown>[] } };
-const fixture = (): Json =>
-  JSON.parse(readFileSync(new URL('../../services/contacts/test/fixtures/gels-avoirs-sample.json', import.meta.url), 'utf8')) as Json;
+const fixture = (): Json => JSON.parse(readFileSync(new URL('../../services/contacts/test/fixtures/gels-avoirs-sample.json', import.meta.url), 'utf8')) as Json;
 
 /**
  * Asset-freeze screening over HTTP (issue 15): the real gateway and the contacts service over NATS,
@@ -129,7 +128,10 @@ describe('through the gateway: asset-freeze screening', function () {
     expect(ok(await t.api.get('/v1/parties?name=belscaro', { token: tokens.agent })).items).to.deep.equal([]);
 
     // A rename into a register name is refused too, and the file keeps its name.
-    const renamed = expectProblem(await t.api.patch(`/v1/people/${dupont.id}`, { token: tokens.caseworker, json: { lastName: 'Marveline', firstName: 'Corentin' } }), 409);
+    const renamed = expectProblem(
+      await t.api.patch(`/v1/people/${dupont.id}`, { token: tokens.caseworker, json: { lastName: 'Marveline', firstName: 'Corentin' } }),
+      409,
+    );
     expect(renamed.detail).to.include('90014 "MARVELINE Corentin"');
     expect(ok(await t.api.get(`/v1/people/${dupont.id}`, { token: tokens.agent }))).to.include({ lastName: 'Dupont' });
     const [refusal] = await checksOf(dupont.id);
@@ -253,8 +255,14 @@ describe('through the gateway: asset-freeze screening', function () {
     expect(ok(await t.api.get(`${base}?all=true`, { token: tokens.agent })).items).to.deep.equal([]);
 
     const reason = 'Homonym: the accountant of the company since 2009, identity checked.';
-    expectProblem(await t.api.post(base, { token: tokens.caseworker, json: { name: 'Elodie Vanterhoek', function: 'Comptable', screeningOverride: { reason } } }), 403);
-    const kept = ok(await t.api.post(base, { token: tokens.manager, json: { name: 'Elodie Vanterhoek', function: 'Comptable', screeningOverride: { reason } } }), 201);
+    expectProblem(
+      await t.api.post(base, { token: tokens.caseworker, json: { name: 'Elodie Vanterhoek', function: 'Comptable', screeningOverride: { reason } } }),
+      403,
+    );
+    const kept = ok(
+      await t.api.post(base, { token: tokens.manager, json: { name: 'Elodie Vanterhoek', function: 'Comptable', screeningOverride: { reason } } }),
+      201,
+    );
     const clear = ok(await t.api.post(base, { token: tokens.caseworker, json: { name: 'Paul Grondin', function: 'Gérant' } }), 201);
     // A rename into a register name is refused, and the contact keeps its name; another change is not screened.
     expectProblem(await t.api.patch(`${base}/${clear.number}`, { token: tokens.caseworker, json: { name: 'Corentin Marveline' } }), 409);
@@ -280,11 +288,19 @@ describe('through the gateway: asset-freeze screening', function () {
     // A newer publication naming the manager: the re-screen covers client contacts too, and lists the new hit.
     const newest = fixture();
     newest.Publications.DatePublication = '2026-06-04T17:00:00+02:00';
-    newest.Publications.PublicationDetail.push({ IdRegistre: 90022, Nature: 'Personne physique', Nom: 'GRONDIN', RegistreDetail: [{ TypeChamp: 'PRENOM', Valeur: [{ Prenom: 'Paul' }] }] });
+    newest.Publications.PublicationDetail.push({
+      IdRegistre: 90022,
+      Nature: 'Personne physique',
+      Nom: 'GRONDIN',
+      RegistreDetail: [{ TypeChamp: 'PRENOM', Valeur: [{ Prenom: 'Paul' }] }],
+    });
     await register.importPublication(newest);
     const hit = await eventually(
       async () => {
-        const hits = ok(await t.api.get('/v1/screening/hits', { token: tokens.manager })).items as { subject: { kind: string; partyId: string }; candidates: { entryId: string }[] }[];
+        const hits = ok(await t.api.get('/v1/screening/hits', { token: tokens.manager })).items as {
+          subject: { kind: string; partyId: string };
+          candidates: { entryId: string }[];
+        }[];
         return hits.find((h) => h.subject.kind === 'clientContact' && h.subject.partyId === client.id);
       },
       { what: "the re-screen raised the client contact's new match" },

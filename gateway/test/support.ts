@@ -39,9 +39,7 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-export async function startTestGateway(
-  options: StartOptions & { routes?: Route[]; config?: GatewayConfig } = {},
-): Promise<TestGateway> {
+export async function startTestGateway(options: StartOptions & { routes?: Route[]; config?: GatewayConfig } = {}): Promise<TestGateway> {
   const config = options.config ?? gatewayTestConfig();
   let gw: RunningGateway;
   try {
@@ -148,7 +146,9 @@ export function expectProblem(reply: Reply, status: number): { detail: string; e
   expect(reply.headers.get('content-type')).to.match(/^application\/problem\+json/);
   expect(reply.body).to.include({ status, type: 'about:blank' });
   expect(reply.body.title).to.be.a('string');
-  expect(reply.body.detail).to.be.a('string').and.not.match(/\n\s+at /);
+  expect(reply.body.detail)
+    .to.be.a('string')
+    .and.not.match(/\n\s+at /);
   expect(reply.body).to.not.have.any.keys('stack', 'data');
   return reply.body;
 }

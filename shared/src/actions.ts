@@ -52,7 +52,9 @@ export function defineSystemAction<S extends z.ZodType, R>(spec: {
 export function createdId(ctx: RelaisContext, orgId: string): string {
   const key = ctx.meta?.idempotencyKey;
   if (!key) return randomUUID();
-  const h = createHash('sha256').update(`${orgId}\n${ctx.action?.name ?? ''}\n${key}`).digest();
+  const h = createHash('sha256')
+    .update(`${orgId}\n${ctx.action?.name ?? ''}\n${key}`)
+    .digest();
   // Formatted as a version 8 (custom) UUID so that it looks like every other id.
   h[6] = (h[6] & 0x0f) | 0x80;
   h[8] = (h[8] & 0x3f) | 0x80;

@@ -97,10 +97,7 @@ export function createBroker({ config, name, services = [] }: BrokerOptions): Se
         },
       },
     },
-    metrics:
-      config.METRICS_PORT > 0
-        ? { enabled: true, reporter: [{ type: 'Prometheus', options: { port: config.METRICS_PORT, path: '/metrics' } }] }
-        : false,
+    metrics: config.METRICS_PORT > 0 ? { enabled: true, reporter: [{ type: 'Prometheus', options: { port: config.METRICS_PORT, path: '/metrics' } }] } : false,
   });
   broker.localBus.on('$transporter.connected', () => watchTransport(broker));
   for (const schema of services) broker.createService(schema);

@@ -4,9 +4,7 @@ import { logFormats } from './log';
 /** Settings every Relais process reads from its environment. */
 export const baseConfigSchema = z.object({
   NATS_URL: z.string().min(1, 'must name at least one NATS server, e.g. nats://127.0.0.1:4222'),
-  MONGO_URL: z
-    .string()
-    .regex(/^mongodb(\+srv)?:\/\//, 'must be a MongoDB connection string starting with mongodb:// or mongodb+srv://'),
+  MONGO_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a MongoDB connection string starting with mongodb:// or mongodb+srv://'),
   RELAIS_NAMESPACE: z
     .string()
     .regex(/^[a-z][a-z0-9_]{0,30}$/, 'must be lower-case letters, digits or _ (at most 31), starting with a letter')
@@ -32,7 +30,12 @@ export const baseConfigSchema = z.object({
    * by the gateway (which stops reading an upload there). At most 100 MiB: the broker cannot slow a sender
    * down, so a receiver may have to hold a whole file's bytes before it writes them.
    */
-  ATTACHMENT_MAX_BYTES: z.coerce.number().int().min(1).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
+  ATTACHMENT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100 * 1024 * 1024)
+    .default(10 * 1024 * 1024),
 });
 export type BaseConfig = z.infer<typeof baseConfigSchema>;
 

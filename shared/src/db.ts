@@ -13,10 +13,7 @@ export function modelOf<T>(db: Connection, name: string, schema: Schema<T> | Sch
 }
 
 /** One mongoose connection per service, opened in started(), closed in stopped(). */
-export async function connectDatabase(
-  config: Pick<BaseConfig, 'MONGO_URL' | 'RELAIS_NAMESPACE' | 'DB_TIMEOUT_MS'>,
-  service: string,
-): Promise<Connection> {
+export async function connectDatabase(config: Pick<BaseConfig, 'MONGO_URL' | 'RELAIS_NAMESPACE' | 'DB_TIMEOUT_MS'>, service: string): Promise<Connection> {
   const conn = mongoose.createConnection(config.MONGO_URL, {
     dbName: databaseName(config, service),
     serverSelectionTimeoutMS: 5_000,
@@ -30,7 +27,6 @@ export async function connectDatabase(
   await conn.asPromise();
   return conn;
 }
-
 
 /** Splits a list into chunks (FerretDB: cap the size of one update command). */
 export function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -122,10 +118,7 @@ export async function insertEach<T>(model: mongoose.Model<T>, docs: readonly Rec
  * insertMany(ordered: false) that treats duplicate keys as "already there" and returns how many
  * documents it inserted: the basis of every idempotent write in Relais. Other errors are thrown.
  */
-export async function insertManyIgnoringDuplicates<T>(
-  model: mongoose.Model<T>,
-  docs: readonly Record<string, unknown>[],
-): Promise<number> {
+export async function insertManyIgnoringDuplicates<T>(model: mongoose.Model<T>, docs: readonly Record<string, unknown>[]): Promise<number> {
   return (await insertEach(model, docs)).filter(Boolean).length;
 }
 

@@ -18,8 +18,7 @@ export class AppError extends Errors.MoleculerClientError {
   }
 }
 
-export const validationError = (message: string, errors: FieldProblem[] = []) =>
-  new AppError(message, 422, 'VALIDATION', { errors });
+export const validationError = (message: string, errors: FieldProblem[] = []) => new AppError(message, 422, 'VALIDATION', { errors });
 export const notFound = (what: string) => new AppError(`${what} was not found`, 404, 'NOT_FOUND');
 export const forbidden = (message: string) => new AppError(message, 403, 'FORBIDDEN');
 export const unauthorized = (message: string) => new AppError(message, 401, 'UNAUTHORIZED');

@@ -6,9 +6,20 @@ import pretty from 'pino-pretty';
  * bodies) and secrets. Applied to every logger of the project.
  */
 export const redactPaths = [
-  '*.phone', '*.phoneE164', '*.mobile', '*.email', '*.to', '*.body', '*.text', '*.content',
-  '*.token', '*.password', '*.authorization', 'req.headers.authorization',
-  'params', 'data',
+  '*.phone',
+  '*.phoneE164',
+  '*.mobile',
+  '*.email',
+  '*.to',
+  '*.body',
+  '*.text',
+  '*.content',
+  '*.token',
+  '*.password',
+  '*.authorization',
+  'req.headers.authorization',
+  'params',
+  'data',
 ];
 
 /** Pino's redaction, shared by createLogger and the broker: redaction runs before formatting, so both formats hide the same fields. */
@@ -24,10 +35,7 @@ export type LogFormat = (typeof logFormats)[number];
  * and pipes (what log collectors read). A value other than json/pretty counts as unset here: loadConfig
  * already refuses it with a message naming the variable.
  */
-export function logFormat(
-  env: { LOG_FORMAT?: string; NODE_ENV?: string } = process.env,
-  stdoutIsTTY: boolean = process.stdout.isTTY === true,
-): LogFormat {
+export function logFormat(env: { LOG_FORMAT?: string; NODE_ENV?: string } = process.env, stdoutIsTTY: boolean = process.stdout.isTTY === true): LogFormat {
   const explicit = env.LOG_FORMAT;
   if (explicit === 'json' || explicit === 'pretty') return explicit;
   return stdoutIsTTY && env.NODE_ENV !== 'production' ? 'pretty' : 'json';
@@ -52,7 +60,12 @@ const two = (n: number) => String(n).padStart(2, '0');
 
 type Colors = Parameters<pretty.MessageFormatFunc>[3]['colors'];
 const levelColor: Record<number, (c: Colors) => (s: string) => string> = {
-  60: (c) => c.bgRed, 50: (c) => c.red, 40: (c) => c.yellow, 30: (c) => c.green, 20: (c) => c.blue, 10: (c) => c.gray,
+  60: (c) => c.bgRed,
+  50: (c) => c.red,
+  40: (c) => c.yellow,
+  30: (c) => c.green,
+  20: (c) => c.blue,
+  10: (c) => c.gray,
 };
 
 /**

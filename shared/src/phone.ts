@@ -1,10 +1,4 @@
-import {
-  parsePhoneNumberWithError,
-  validatePhoneNumberLength,
-  type CountryCode,
-  type PhoneNumber,
-  type PhoneNumberType,
-} from 'libphonenumber-js/max';
+import { parsePhoneNumberWithError, validatePhoneNumberLength, type CountryCode, type PhoneNumber, type PhoneNumberType } from 'libphonenumber-js/max';
 
 /**
  * Phone numbers typed by staff, read the same way by every service: libphonenumber-js with its

@@ -52,8 +52,14 @@ export function healthAction(service: string, runtime: () => ServiceRuntime | nu
       const rt = runtime();
       if (!rt) return { service, database: false, nats: false };
       const [database, nats] = await Promise.all([
-        withTimeout(rt.db.db!.command({ ping: 1 }), 2_000, 'database ping').then(() => true, () => false),
-        withTimeout(rt.events.ping(), 2_000, 'nats ping').then(() => true, () => false),
+        withTimeout(rt.db.db!.command({ ping: 1 }), 2_000, 'database ping').then(
+          () => true,
+          () => false,
+        ),
+        withTimeout(rt.events.ping(), 2_000, 'nats ping').then(
+          () => true,
+          () => false,
+        ),
       ]);
       return { service, database, nats };
     },

@@ -13,9 +13,7 @@ describe('Batcher (group commit)', () => {
     );
     const results = await Promise.allSettled([1, 2, 3, 4].map((i) => b.add(i)));
     expect(writes).to.deep.equal([[1, 2, 3, 4]]);
-    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).to.deep.equal([
-      10, 20, 'bad 3', 40,
-    ]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).to.deep.equal([10, 20, 'bad 3', 40]);
   });
 
   it('splits at maxItems; a failed write is retried item by item, so only the bad item fails', async () => {
@@ -34,7 +32,7 @@ describe('Batcher (group commit)', () => {
     expect(sizes.filter((s) => s === 1)).to.have.length(5);
     const rejected = results.flatMap((r, i) => (r.status === 'rejected' ? [[i, (r.reason as Error).message]] : []));
     expect(rejected).to.deep.equal([[13, 'cannot store 13']]);
-    expect(results.filter((r) => r.status === 'fulfilled').map((r) => (r).value)).to.have.length(14);
+    expect(results.filter((r) => r.status === 'fulfilled').map((r) => r.value)).to.have.length(14);
   });
 
   it('chunks lists', () => {

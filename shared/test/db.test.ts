@@ -39,9 +39,24 @@ describe('idempotent inserts (real database)', function () {
   it('stores documents as the schema does (cast, defaults, nulls kept) and tells new from already there', async () => {
     const Rows = db.model<Row>('Row', schema);
     const at = '2026-06-16T17:00:00.000Z';
-    expect(await insertEach(Rows, [{ _id: 'a', at, n: '7', closedAt: null }, { _id: 'b', at: new Date(at), state: 'closed' }])).to.deep.equal([true, true]);
-    expect(await insertEach(Rows, [{ _id: 'a', at }, { _id: 'c', at }])).to.deep.equal([false, true]);
-    expect(await insertManyIgnoringDuplicates(Rows, [{ _id: 'c', at }, { _id: 'd', at }])).to.equal(1);
+    expect(
+      await insertEach(Rows, [
+        { _id: 'a', at, n: '7', closedAt: null },
+        { _id: 'b', at: new Date(at), state: 'closed' },
+      ]),
+    ).to.deep.equal([true, true]);
+    expect(
+      await insertEach(Rows, [
+        { _id: 'a', at },
+        { _id: 'c', at },
+      ]),
+    ).to.deep.equal([false, true]);
+    expect(
+      await insertManyIgnoringDuplicates(Rows, [
+        { _id: 'c', at },
+        { _id: 'd', at },
+      ]),
+    ).to.equal(1);
     const a = await db.collection('rows').findOne({ _id: 'a' as never });
     expect(a).to.deep.equal({ _id: 'a', at: new Date(at), closedAt: null, n: 7, tags: [], state: 'open' });
     expect(await db.collection('rows').countDocuments({ closedAt: null, state: 'open' })).to.equal(3);
@@ -58,15 +73,30 @@ describe('idempotent inserts (real database)', function () {
     const bad = { _id: 'nul', at, state: 'a\u0000b' };
     const err = await insertEach(Rows, [{ _id: 'g1', at }, bad, { _id: 'g2', at }]).catch((e: Error) => e);
     expect(err).to.be.instanceOf(Error);
-    const stored = await db.collection('rows').find({ _id: { $in: ['g1', 'nul', 'g2'] as never[] } }).toArray();
+    const stored = await db
+      .collection('rows')
+      .find({ _id: { $in: ['g1', 'nul', 'g2'] as never[] } })
+      .toArray();
     expect(stored.map((d) => d._id)).to.not.include('nul');
 
     // Callers sharing one insert: the bad one fails alone, the others are stored, each told the truth.
     const batcher = new Batcher<Record<string, unknown>, boolean>((docs) => insertEach(Rows, docs), { maxItems: 10, maxWaitMs: 5 });
-    const docs = [{ _id: 'h1', at }, { _id: 'h2', at, state: 'x\u0000' }, { _id: 'h3', at }, { _id: 'g1', at }];
+    const docs = [
+      { _id: 'h1', at },
+      { _id: 'h2', at, state: 'x\u0000' },
+      { _id: 'h3', at },
+      { _id: 'g1', at },
+    ];
     const outcomes = await Promise.allSettled(docs.map((d) => batcher.add(d)));
     expect(outcomes.map((o) => o.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
-    const ids = (await db.collection('rows').find({ _id: { $in: ['h1', 'h2', 'h3'] as never[] } }).toArray()).map((d) => d._id).sort();
+    const ids = (
+      await db
+        .collection('rows')
+        .find({ _id: { $in: ['h1', 'h2', 'h3'] as never[] } })
+        .toArray()
+    )
+      .map((d) => d._id)
+      .sort();
     expect(ids).to.deep.equal(['h1', 'h3']);
   });
 

@@ -101,10 +101,13 @@ describe('durable events on JetStream', function () {
       },
     });
     await events.publish([env]);
-    const dead = await eventually(async () => {
-      const letters = await events.deadLetters();
-      return letters.find((d) => d.envelope?.id === env.id);
-    }, { what: 'dead letter' });
+    const dead = await eventually(
+      async () => {
+        const letters = await events.deadLetters();
+        return letters.find((d) => d.envelope?.id === env.id);
+      },
+      { what: 'dead letter' },
+    );
     expect(attempts).to.have.length(3);
     expect(attempts[1] - attempts[0]).to.be.at.least(280);
     expect(attempts[2] - attempts[1]).to.be.at.least(880);

@@ -41,8 +41,9 @@ describe('errors map to problem+json in one place', () => {
 
 describe('configuration', () => {
   it('names each missing or malformed variable', () => {
-    expect(() => loadConfig(baseConfigSchema, { NATS_URL: 'nats://x', MONGO_URL: 'postgres://x', REQUEST_TIMEOUT_MS: 'soon' }))
-      .to.throw(/MONGO_URL is invalid: must be a MongoDB connection string[\s\S]*REQUEST_TIMEOUT_MS is invalid/);
+    expect(() => loadConfig(baseConfigSchema, { NATS_URL: 'nats://x', MONGO_URL: 'postgres://x', REQUEST_TIMEOUT_MS: 'soon' })).to.throw(
+      /MONGO_URL is invalid: must be a MongoDB connection string[\s\S]*REQUEST_TIMEOUT_MS is invalid/,
+    );
     expect(() => loadConfig(baseConfigSchema, { MONGO_URL: 'mongodb://x' })).to.throw(/NATS_URL is not set/);
   });
 

@@ -50,8 +50,7 @@ describe('log format', () => {
     expect(loadConfig(baseConfigSchema, env).LOG_FORMAT).to.equal(undefined);
     expect(loadConfig(baseConfigSchema, { ...env, LOG_FORMAT: '' }).LOG_FORMAT).to.equal(undefined);
     expect(loadConfig(baseConfigSchema, { ...env, LOG_FORMAT: 'pretty' }).LOG_FORMAT).to.equal('pretty');
-    expect(() => loadConfig(baseConfigSchema, { ...env, LOG_FORMAT: 'xml' }))
-      .to.throw(ConfigError, /LOG_FORMAT is invalid/);
+    expect(() => loadConfig(baseConfigSchema, { ...env, LOG_FORMAT: 'xml' })).to.throw(ConfigError, /LOG_FORMAT is invalid/);
   });
 
   it('colours only a terminal, unless NO_COLOR or FORCE_COLOR says otherwise', () => {

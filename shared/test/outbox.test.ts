@@ -93,7 +93,15 @@ describe('outbox (real database and NATS)', function () {
     const outbox = new Outbox({ events, model: Thing, dbTimeoutMs: 10_000 });
     const docs = Array.from({ length: 120 }, () => ({ _id: randomUUID(), event: event() }));
     const parts = [docs.slice(0, 50), docs.slice(50)];
-    const results = await Promise.all(parts.map((p) => outbox.writeSoon(p.map((d) => d.event), p.map((d) => d._id), insertWrite(p))));
+    const results = await Promise.all(
+      parts.map((p) =>
+        outbox.writeSoon(
+          p.map((d) => d.event),
+          p.map((d) => d._id),
+          insertWrite(p),
+        ),
+      ),
+    );
     expect(results).to.deep.equal([50, 70]);
     await outbox.stop();
     expect(await intents().countDocuments()).to.equal(0);

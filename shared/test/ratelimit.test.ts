@@ -9,7 +9,12 @@ describe('shared rate limit (JetStream key-value)', function () {
   const buckets: string[] = [];
   after(async () => {
     for (const nc of connections) {
-      for (const bucket of buckets) await nc.jetstream().views.kv(bucket).then((kv) => kv.destroy()).catch(() => undefined);
+      for (const bucket of buckets)
+        await nc
+          .jetstream()
+          .views.kv(bucket)
+          .then((kv) => kv.destroy())
+          .catch(() => undefined);
       await nc.close();
     }
   });
@@ -74,6 +79,8 @@ describe('shared rate limit (JetStream key-value)', function () {
     await limiter.take('sms:BIG', 80, 100);
     const waiting = limiter.take('sms:BIG', 1, 100, aborted.signal).catch((e: Error) => e);
     aborted.abort();
-    expect(await waiting).to.be.instanceOf(Error).with.property('message', 'rate limit wait aborted');
+    expect(await waiting)
+      .to.be.instanceOf(Error)
+      .with.property('message', 'rate limit wait aborted');
   });
 });

@@ -100,7 +100,14 @@ export function runScript(shell: Shell, file: string, cwd: string, env: NodeJS.P
   });
 }
 
-const indent = (text: string) => (text.trim() === '' ? '    (nothing)' : text.trim().split('\n').map((l) => `    ${l}`).join('\n'));
+const indent = (text: string) =>
+  text.trim() === ''
+    ? '    (nothing)'
+    : text
+        .trim()
+        .split('\n')
+        .map((l) => `    ${l}`)
+        .join('\n');
 
 function describeStep(step: Step): string {
   return `README.md:${step.line}: ${step.command.replace(/\\\n\s*/g, ' ')}`;
@@ -129,7 +136,10 @@ export function check(steps: Step[], { code, output }: Outcome, nonce: string): 
       if (value === '' || value === 'null') problems.push(`${describeStep(step)}\n  left $${step.captures} ${value === '' ? 'empty' : '"null"'}`);
     }
     for (const expectation of step.expectations) {
-      const pieces = expectation.text.split(ANYTHING).map((p) => p.trim()).filter(Boolean);
+      const pieces = expectation.text
+        .split(ANYTHING)
+        .map((p) => p.trim())
+        .filter(Boolean);
       let at = 0;
       const missing = pieces.find((piece) => {
         const found = answer.indexOf(piece, at);

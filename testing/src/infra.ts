@@ -208,7 +208,9 @@ async function localMongo(opts: InfraOptions): Promise<Provided | string> {
     await stop();
     // Lost a race with another run that started FerretDB on the same port at the same time.
     if (await pingMongo(url, 2_000)) return { url, source: `MongoDB-compatible server on 127.0.0.1:${port} (reused)` };
-    throw new Error(`FerretDB did not answer ping on 127.0.0.1:${port} within ${FERRETDB_READY_MS / 1000} s; see ${logPath('ferretdb')}:\n${await logTail('ferretdb')}`);
+    throw new Error(
+      `FerretDB did not answer ping on 127.0.0.1:${port} within ${FERRETDB_READY_MS / 1000} s; see ${logPath('ferretdb')}:\n${await logTail('ferretdb')}`,
+    );
   }
   return { url, source: `FerretDB spawned on 127.0.0.1:${port} (PostgreSQL ${pgAddress(pg)})`, stop };
 }
@@ -308,8 +310,13 @@ export async function pingMongo(url: string, ms: number): Promise<boolean> {
 function rawPing(host: string, port: number, ms: number): Promise<boolean> {
   const cstring = (s: string) => Buffer.from(`${s}\0`, 'utf8');
   const body = Buffer.concat([
-    Buffer.from([0x10]), cstring('ping'), int32(1),
-    Buffer.from([0x02]), cstring('$db'), int32(6), cstring('admin'),
+    Buffer.from([0x10]),
+    cstring('ping'),
+    int32(1),
+    Buffer.from([0x02]),
+    cstring('$db'),
+    int32(6),
+    cstring('admin'),
     Buffer.from([0x00]),
   ]);
   const doc = Buffer.concat([int32(body.length + 4), body]);
@@ -415,7 +422,9 @@ export async function spawnNatsServer(
   const stop = () => terminate(child);
   if (!(await waitFor(() => probeJetStream(url, 2_000), NATS_READY_MS, child))) {
     await stop();
-    throw new Error(`nats-server did not start JetStream on ${url} within ${NATS_READY_MS / 1000} s; see ${logPath('nats-server')}:\n${await logTail('nats-server')}`);
+    throw new Error(
+      `nats-server did not start JetStream on ${url} within ${NATS_READY_MS / 1000} s; see ${logPath('nats-server')}:\n${await logTail('nats-server')}`,
+    );
   }
   return { url, stop };
 }
@@ -574,7 +583,6 @@ function findOnPath(name: string): string | undefined {
 function portOpen(host: string, port: number, ms = 1_000): Promise<boolean> {
   return canConnect({ host, port }, ms);
 }
-
 
 /** A TCP port free on 127.0.0.1 right now. */
 export function freePort(): Promise<number> {

@@ -30,7 +30,6 @@ function assertPrefix(prefix: string): void {
   }
 }
 
-
 /** Drops every database whose name starts with `prefix`; returns the names dropped. */
 export async function dropTestDatabases(mongoUrl: string, prefix: string): Promise<string[]> {
   assertPrefix(prefix);

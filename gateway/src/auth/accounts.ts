@@ -2,16 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { parseInput, type Role } from '@relais/shared';
 import { newToken } from './tokens';
 import type { OrgDoc, TokenDoc, UserDoc } from './models';
-import {
-  createOrgInput,
-  createUserInput,
-  type CreateOrgInput,
-  type CreateUserInput,
-  type IssuedToken,
-  type Org,
-  type TokenInfo,
-  type User,
-} from './schemas';
+import { createOrgInput, createUserInput, type CreateOrgInput, type CreateUserInput, type IssuedToken, type Org, type TokenInfo, type User } from './schemas';
 import type { GatewayStore } from './store';
 
 /** Use cases on orgs, users and tokens, shared by the HTTP routes, the tests and the demo seeding. */
@@ -57,13 +48,12 @@ export async function createUser(store: GatewayStore, orgId: string, input: Crea
 }
 
 /** An org's live tokens (or one user's; `all` adds revoked ones), newest first, with their last use. */
-export async function listTokens(
-  store: GatewayStore,
-  orgId: string,
-  opts: { userId?: string; include: 'active' | 'all' },
-): Promise<TokenInfo[]> {
+export async function listTokens(store: GatewayStore, orgId: string, opts: { userId?: string; include: 'active' | 'all' }): Promise<TokenInfo[]> {
   const docs = await store.tokens.list(orgId, opts);
-  const used = await store.tokenUsage.lastUsed(orgId, docs.map((d) => d._id));
+  const used = await store.tokenUsage.lastUsed(
+    orgId,
+    docs.map((d) => d._id),
+  );
   return docs.map((d) => ({
     id: d._id,
     userId: d.userId,

@@ -205,8 +205,7 @@ export function accountOperations({ store, verifier }: { store: GatewayStore; ve
       roles: ROLES,
       security: 'bearer',
       summary: 'Revoke an API token (admins: any in the org; others: their own)',
-      description:
-        'Takes effect at once on this gateway instance, and within TOKEN_CACHE_TTL_MS on the others. Revoking twice is harmless.',
+      description: 'Takes effect at once on this gateway instance, and within TOKEN_CACHE_TTL_MS on the others. Revoking twice is harmless.',
       tag: TAG,
       async run({ input }, ctx) {
         const auth = authOf(ctx);

@@ -1,23 +1,6 @@
 import type { Connection, Model } from 'mongoose';
-import {
-  TenantRepository,
-  conflict,
-  connectDatabase,
-  isDuplicateKey,
-  withTimeout,
-  type BaseConfig,
-  type OrgContext,
-} from '@relais/shared';
-import {
-  orgSchema,
-  tokenSchema,
-  tokenUsageSchema,
-  userSchema,
-  type OrgDoc,
-  type TokenDoc,
-  type TokenUsageDoc,
-  type UserDoc,
-} from './models';
+import { TenantRepository, conflict, connectDatabase, isDuplicateKey, withTimeout, type BaseConfig, type OrgContext } from '@relais/shared';
+import { orgSchema, tokenSchema, tokenUsageSchema, userSchema, type OrgDoc, type TokenDoc, type TokenUsageDoc, type UserDoc } from './models';
 import { IdempotencyKeys } from '../http/idempotency';
 import type { Principal } from './principal';
 
@@ -111,7 +94,6 @@ export class TokenRepository extends TenantRepository<TokenDoc> {
   async revoke(orgId: string, tokenId: string, at: Date): Promise<void> {
     await this.model.updateOne(this.scoped(orgId, { _id: tokenId, revokedAt: null }), { $set: { revokedAt: at } }).exec();
   }
-
 }
 
 export class TokenUsageRepository extends TenantRepository<TokenUsageDoc> {

@@ -19,7 +19,13 @@ export const providerStatusFromCallback = z
     delivery: z.string().min(1).max(300).optional(),
     MessageSid: z.string().regex(/^[SM]M[0-9a-fA-F]{32}$/, 'must be a Twilio message SID (SM followed by 32 hex digits)'),
     MessageStatus: z.string().regex(/^[a-z_]{1,40}$/, 'must be a Twilio message status such as delivered'),
-    ErrorCode: z.preprocess(absentIfEmpty, z.string().regex(/^\d{1,10}$/, 'must be a Twilio error code').optional()),
+    ErrorCode: z.preprocess(
+      absentIfEmpty,
+      z
+        .string()
+        .regex(/^\d{1,10}$/, 'must be a Twilio error code')
+        .optional(),
+    ),
   })
   .transform((c) => ({
     ...(c.delivery !== undefined ? { deliveryId: c.delivery } : {}),
@@ -51,24 +57,28 @@ export function twilioCallbacks(opts: TwilioCallbackOptions): Router {
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 100 });
 
-  router.post('/twilio/status', (req, res, next) => {
-    res.locals.route = ROUTE;
-    if (!req.is('application/x-www-form-urlencoded')) {
-      return next(httpError(415, 'Twilio callbacks are sent as application/x-www-form-urlencoded.'));
-    }
-    form(req, res, next);
-  }, async (req, res) => {
-    const params = (req.body ?? {}) as Record<string, string | string[]>;
-    const signature = req.get('X-Twilio-Signature');
-    // Twilio signs the StatusCallback URL it was given: the public base plus path and query as received.
-    if (!signature || !twilio.validateRequest(opts.authToken, signature, base + req.originalUrl, params)) {
-      opts.logger?.warn({ reqId: res.locals.requestId, route: ROUTE, signature: signature ? 'invalid' : 'missing' }, 'twilio callback refused');
-      throw httpError(403, signature ? 'The X-Twilio-Signature does not match this request.' : 'The X-Twilio-Signature header is missing.');
-    }
-    const report = parseInput(providerStatusFromCallback, { ...params, delivery: queryValue(req) });
-    await opts.onStatus(report);
-    res.status(204).end();
-  });
+  router.post(
+    '/twilio/status',
+    (req, res, next) => {
+      res.locals.route = ROUTE;
+      if (!req.is('application/x-www-form-urlencoded')) {
+        return next(httpError(415, 'Twilio callbacks are sent as application/x-www-form-urlencoded.'));
+      }
+      form(req, res, next);
+    },
+    async (req, res) => {
+      const params = (req.body ?? {}) as Record<string, string | string[]>;
+      const signature = req.get('X-Twilio-Signature');
+      // Twilio signs the StatusCallback URL it was given: the public base plus path and query as received.
+      if (!signature || !twilio.validateRequest(opts.authToken, signature, base + req.originalUrl, params)) {
+        opts.logger?.warn({ reqId: res.locals.requestId, route: ROUTE, signature: signature ? 'invalid' : 'missing' }, 'twilio callback refused');
+        throw httpError(403, signature ? 'The X-Twilio-Signature does not match this request.' : 'The X-Twilio-Signature header is missing.');
+      }
+      const report = parseInput(providerStatusFromCallback, { ...params, delivery: queryValue(req) });
+      await opts.onStatus(report);
+      res.status(204).end();
+    },
+  );
 
   router.all('/twilio/status', (_req, res, next) => {
     res.locals.route = ROUTE;

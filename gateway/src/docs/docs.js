@@ -24,15 +24,21 @@
 
   /** Text with `code` spans: the spans become <code> elements, everything stays a text node. */
   function rich(text) {
-    return String(text).split('`').map(function (part, i, parts) {
-      // An odd part is inside backticks, unless it is the tail after an unmatched one.
-      if (i % 2 === 1 && i < parts.length - 1) return el('code', { text: part });
-      return document.createTextNode(i % 2 === 1 ? '`' + part : part);
-    });
+    return String(text)
+      .split('`')
+      .map(function (part, i, parts) {
+        // An odd part is inside backticks, unless it is the tail after an unmatched one.
+        if (i % 2 === 1 && i < parts.length - 1) return el('code', { text: part });
+        return document.createTextNode(i % 2 === 1 ? '`' + part : part);
+      });
   }
 
   function paragraphs(text, attrs) {
-    return String(text).split('\n\n').map(function (p) { return el('p', attrs, rich(p)); });
+    return String(text)
+      .split('\n\n')
+      .map(function (p) {
+        return el('p', attrs, rich(p));
+      });
   }
 
   var doc;
@@ -41,14 +47,21 @@
     var seen = 0;
     while (schema && schema.$ref && seen++ < 10) {
       var parts = schema.$ref.replace(/^#\//, '').split('/');
-      schema = parts.reduce(function (o, p) { return o && o[p]; }, doc);
+      schema = parts.reduce(function (o, p) {
+        return o && o[p];
+      }, doc);
     }
     return schema || {};
   }
 
   function typeOf(s) {
     s = resolve(s);
-    if (s.enum) return s.enum.map(function (v) { return JSON.stringify(v); }).join(' | ');
+    if (s.enum)
+      return s.enum
+        .map(function (v) {
+          return JSON.stringify(v);
+        })
+        .join(' | ');
     if (s.const !== undefined) return JSON.stringify(s.const);
     if (s.anyOf || s.oneOf) return (s.anyOf || s.oneOf).map(typeOf).join(' | ');
     if (s.type === 'array') return typeOf(s.items || {}) + '[]';
@@ -75,20 +88,24 @@
     var names = Object.keys(props);
     if (!names.length || depth > 5) return null;
     var required = s.required || [];
-    return el('ul', { class: 'schema' }, names.map(function (name) {
-      var p = props[name];
-      var extra = constraints(p);
-      var desc = resolve(p).description;
-      return el('li', {}, [
-        el('code', { text: name }),
-        ' ',
-        el('span', { class: 'muted', text: typeOf(p) }),
-        required.indexOf(name) >= 0 ? el('span', { class: 'badge', text: 'required' }) : null,
-        extra ? el('span', { class: 'muted', text: ' · ' + extra }) : null,
-        desc ? el('div', { class: 'muted' }, rich(desc)) : null,
-        schemaTree(p, depth + 1),
-      ]);
-    }));
+    return el(
+      'ul',
+      { class: 'schema' },
+      names.map(function (name) {
+        var p = props[name];
+        var extra = constraints(p);
+        var desc = resolve(p).description;
+        return el('li', {}, [
+          el('code', { text: name }),
+          ' ',
+          el('span', { class: 'muted', text: typeOf(p) }),
+          required.indexOf(name) >= 0 ? el('span', { class: 'badge', text: 'required' }) : null,
+          extra ? el('span', { class: 'muted', text: ' · ' + extra }) : null,
+          desc ? el('div', { class: 'muted' }, rich(desc)) : null,
+          schemaTree(p, depth + 1),
+        ]);
+      }),
+    );
   }
 
   function rawSchema(schema) {
@@ -144,15 +161,25 @@
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     var bytes = new Uint8Array(16);
     crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join('');
+    return Array.prototype.map
+      .call(bytes, function (b) {
+        return (b + 256).toString(16).slice(1);
+      })
+      .join('');
   }
 
   function paramInput(p) {
     var s = resolve(p.schema);
     if (s.enum) {
-      var select = el('select', { name: p.name }, (p.required ? [] : [el('option', { value: '', text: '(not sent)' })]).concat(
-        s.enum.map(function (v) { return el('option', { value: String(v), text: String(v) }); }),
-      ));
+      var select = el(
+        'select',
+        { name: p.name },
+        (p.required ? [] : [el('option', { value: '', text: '(not sent)' })]).concat(
+          s.enum.map(function (v) {
+            return el('option', { value: String(v), text: String(v) });
+          }),
+        ),
+      );
       return select;
     }
     var hint = [typeOf(s), s.default !== undefined ? 'default ' + JSON.stringify(s.default) : ''].filter(Boolean).join(' · ');
@@ -161,15 +188,25 @@
 
   function showResponse(out, response, text, ms) {
     out.textContent = '';
-    out.appendChild(el('p', {}, [
-      el('strong', { class: response.ok ? 'ok' : 'ko', text: response.status + ' ' + response.statusText }),
-      el('span', { class: 'muted', text: ' · ' + ms + ' ms' }),
-    ]));
-    var headers = SHOWN_HEADERS.filter(function (h) { return response.headers.has(h); });
+    out.appendChild(
+      el('p', {}, [
+        el('strong', { class: response.ok ? 'ok' : 'ko', text: response.status + ' ' + response.statusText }),
+        el('span', { class: 'muted', text: ' · ' + ms + ' ms' }),
+      ]),
+    );
+    var headers = SHOWN_HEADERS.filter(function (h) {
+      return response.headers.has(h);
+    });
     if (headers.length) {
-      out.appendChild(el('table', { class: 'headers' }, headers.map(function (h) {
-        return el('tr', {}, [el('th', { text: h }), el('td', {}, [el('code', { text: response.headers.get(h) })])]);
-      })));
+      out.appendChild(
+        el(
+          'table',
+          { class: 'headers' },
+          headers.map(function (h) {
+            return el('tr', {}, [el('th', { text: h }), el('td', {}, [el('code', { text: response.headers.get(h) })])]);
+          }),
+        ),
+      );
     }
     var shown = text;
     if (/json/.test(response.headers.get('content-type') || '')) {
@@ -184,28 +221,51 @@
   }
 
   function tryIt(method, path, op) {
-    var params = (op.parameters || []).filter(function (p) { return p.in === 'path' || p.in === 'query'; });
-    var idempotency = (op.parameters || []).some(function (p) { return p.in === 'header' && p.name === 'Idempotency-Key'; });
+    var params = (op.parameters || []).filter(function (p) {
+      return p.in === 'path' || p.in === 'query';
+    });
+    var idempotency = (op.parameters || []).some(function (p) {
+      return p.in === 'header' && p.name === 'Idempotency-Key';
+    });
     var media = op.requestBody && op.requestBody.content && op.requestBody.content['application/json'];
     var open = op.security && op.security.length === 0;
     var box = el('div', { class: 'try-body' });
     var fields = [];
 
     if (params.length) {
-      box.appendChild(el('table', {}, params.map(function (p) {
-        var input = paramInput(p);
-        fields.push({ param: p, input: input });
-        return el('tr', {}, [
-          el('th', {}, [el('code', { text: p.name }), ' ', el('span', { class: 'muted', text: p.in }), p.required ? el('span', { class: 'badge', text: 'required' }) : null]),
-          el('td', {}, [input]),
-        ]);
-      })));
+      box.appendChild(
+        el(
+          'table',
+          {},
+          params.map(function (p) {
+            var input = paramInput(p);
+            fields.push({ param: p, input: input });
+            return el('tr', {}, [
+              el('th', {}, [
+                el('code', { text: p.name }),
+                ' ',
+                el('span', { class: 'muted', text: p.in }),
+                p.required ? el('span', { class: 'badge', text: 'required' }) : null,
+              ]),
+              el('td', {}, [input]),
+            ]);
+          }),
+        ),
+      );
     }
     var key;
     if (idempotency) {
-      key = el('input', { type: 'text', name: 'Idempotency-Key', placeholder: 'optional: the same key replays the first answer', spellcheck: 'false', autocomplete: 'off' });
+      key = el('input', {
+        type: 'text',
+        name: 'Idempotency-Key',
+        placeholder: 'optional: the same key replays the first answer',
+        spellcheck: 'false',
+        autocomplete: 'off',
+      });
       var generate = el('button', { type: 'button', text: 'New key' });
-      generate.addEventListener('click', function () { key.value = newKey(); });
+      generate.addEventListener('click', function () {
+        key.value = newKey();
+      });
       box.appendChild(el('div', { class: 'row' }, [el('label', {}, [el('code', { text: 'Idempotency-Key' }), ' ', key]), generate]));
     }
     var textarea;
@@ -214,15 +274,19 @@
       textarea = el('textarea', { name: 'body', rows: String(Math.min(20, initial.split('\n').length + 1)), spellcheck: 'false' });
       textarea.value = initial;
       var reset = el('button', { type: 'button', text: 'Reset to the example' });
-      reset.addEventListener('click', function () { textarea.value = initial; });
+      reset.addEventListener('click', function () {
+        textarea.value = initial;
+      });
       box.appendChild(el('div', {}, [el('div', { class: 'muted', text: 'Body (application/json)' }), textarea, reset]));
     }
     var send = el('button', { type: 'button', class: 'send', text: 'Send ' + method.toUpperCase() });
     var out = el('div', { class: 'result', 'aria-live': 'polite' });
-    box.appendChild(el('div', { class: 'row' }, [
-      send,
-      el('span', { class: 'muted', text: open ? 'Sent without credentials.' : 'Sent with Authorization: Bearer and the token above.' }),
-    ]));
+    box.appendChild(
+      el('div', { class: 'row' }, [
+        send,
+        el('span', { class: 'muted', text: open ? 'Sent without credentials.' : 'Sent with Authorization: Bearer and the token above.' }),
+      ]),
+    );
     box.appendChild(out);
 
     send.addEventListener('click', function () {
@@ -258,13 +322,17 @@
       out.textContent = 'Sending…';
       fetch(apiBase() + url + (qs ? '?' + qs : ''), init)
         .then(function (response) {
-          return response.text().then(function (text) { showResponse(out, response, text, Math.round(performance.now() - started)); });
+          return response.text().then(function (text) {
+            showResponse(out, response, text, Math.round(performance.now() - started));
+          });
         })
         .catch(function (err) {
           out.textContent = '';
           out.appendChild(el('p', { class: 'ko', text: 'The request failed: ' + err.message }));
         })
-        .then(function () { send.disabled = false; });
+        .then(function () {
+          send.disabled = false;
+        });
     });
 
     return el('details', { class: 'try' }, [el('summary', { text: 'Try it' }), box]);
@@ -278,25 +346,51 @@
     function add(node) {
       if (node) body.appendChild(node);
     }
-    if (op.description) paragraphs(op.description).forEach(function (p) { body.appendChild(p); });
-    var auth = op.security && op.security.length === 0 ? 'No authentication.'
-      : op.security ? 'Authentication: ' + op.security.map(function (s) { return Object.keys(s).join(', '); }).join(' or ') + '.'
-      : 'Authentication: bearer API token.';
+    if (op.description)
+      paragraphs(op.description).forEach(function (p) {
+        body.appendChild(p);
+      });
+    var auth =
+      op.security && op.security.length === 0
+        ? 'No authentication.'
+        : op.security
+          ? 'Authentication: ' +
+            op.security
+              .map(function (s) {
+                return Object.keys(s).join(', ');
+              })
+              .join(' or ') +
+            '.'
+          : 'Authentication: bearer API token.';
     body.appendChild(el('p', { class: 'muted', text: auth + ' Operation id: ' + op.operationId }));
 
     if (op.parameters && op.parameters.length) {
       body.appendChild(el('h4', { text: 'Parameters' }));
-      body.appendChild(el('table', {}, [
-        el('tr', {}, ['Name', 'In', 'Type', 'Notes'].map(function (h) { return el('th', { text: h }); })),
-      ].concat(op.parameters.map(function (p) {
-        var notes = [constraints(p.schema), p.description].filter(Boolean).join(' · ');
-        return el('tr', {}, [
-          el('td', {}, [el('code', { text: p.name }), p.required ? el('span', { class: 'badge', text: 'required' }) : null]),
-          el('td', { text: p.in }),
-          el('td', { text: typeOf(p.schema) }),
-          el('td', {}, rich(notes)),
-        ]);
-      }))));
+      body.appendChild(
+        el(
+          'table',
+          {},
+          [
+            el(
+              'tr',
+              {},
+              ['Name', 'In', 'Type', 'Notes'].map(function (h) {
+                return el('th', { text: h });
+              }),
+            ),
+          ].concat(
+            op.parameters.map(function (p) {
+              var notes = [constraints(p.schema), p.description].filter(Boolean).join(' · ');
+              return el('tr', {}, [
+                el('td', {}, [el('code', { text: p.name }), p.required ? el('span', { class: 'badge', text: 'required' }) : null]),
+                el('td', { text: p.in }),
+                el('td', { text: typeOf(p.schema) }),
+                el('td', {}, rich(notes)),
+              ]);
+            }),
+          ),
+        ),
+      );
     }
     if (op.requestBody) {
       var media = op.requestBody.content && op.requestBody.content['application/json'];
@@ -312,11 +406,13 @@
       var r = resolve(op.responses[code]);
       var content = r.content || {};
       var type = Object.keys(content)[0];
-      body.appendChild(el('div', { class: 'response' }, [
-        el('strong', { text: code + ' ' }),
-        el('span', {}, rich(r.description || '')),
-        type ? el('span', { class: 'muted', text: ' — ' + type }) : null,
-      ]));
+      body.appendChild(
+        el('div', { class: 'response' }, [
+          el('strong', { text: code + ' ' }),
+          el('span', {}, rich(r.description || '')),
+          type ? el('span', { class: 'muted', text: ' — ' + type }) : null,
+        ]),
+      );
       if (!type) return;
       var success = /^2/.test(code);
       if (success && content[type].schema && Object.keys(content[type].schema).length) {
@@ -343,9 +439,13 @@
     document.getElementById('title').textContent = doc.info.title + ' ' + doc.info.version;
     var intro = document.getElementById('intro');
     intro.textContent = '';
-    paragraphs(doc.info.description || '').forEach(function (p) { intro.appendChild(p); });
+    paragraphs(doc.info.description || '').forEach(function (p) {
+      intro.appendChild(p);
+    });
     var byTag = {};
-    (doc.tags || []).forEach(function (t) { byTag[t.name] = []; });
+    (doc.tags || []).forEach(function (t) {
+      byTag[t.name] = [];
+    });
     Object.keys(doc.paths).forEach(function (path) {
       Object.keys(doc.paths[path]).forEach(function (method) {
         var op = doc.paths[path][method];
@@ -356,14 +456,20 @@
     var content = document.getElementById('content');
     content.textContent = '';
     var toggle = el('button', { type: 'button', text: 'Expand all' });
-    toggle.addEventListener('click', function () { setAll(toggle.textContent === 'Expand all'); });
+    toggle.addEventListener('click', function () {
+      setAll(toggle.textContent === 'Expand all');
+    });
     content.appendChild(toggle);
     Object.keys(byTag).forEach(function (tag) {
       content.appendChild(el('h2', { text: tag }));
-      byTag[tag].forEach(function (node) { content.appendChild(node); });
+      byTag[tag].forEach(function (node) {
+        content.appendChild(node);
+      });
     });
     function setAll(open) {
-      Array.prototype.forEach.call(document.querySelectorAll('details.op'), function (d) { d.open = open; });
+      Array.prototype.forEach.call(document.querySelectorAll('details.op'), function (d) {
+        d.open = open;
+      });
       toggle.textContent = open ? 'Collapse all' : 'Expand all';
     }
     // /docs#expand opens every operation (handy for printing or searching the page); #<operationId> opens that one.
@@ -383,7 +489,10 @@
       if (!r.ok) throw new Error('GET /openapi.json answered ' + r.status);
       return r.json();
     })
-    .then(function (json) { doc = json; render(); })
+    .then(function (json) {
+      doc = json;
+      render();
+    })
     .catch(function (err) {
       document.getElementById('content').textContent = '';
       document.getElementById('error').textContent = 'Could not load the API description: ' + err.message;

@@ -28,13 +28,7 @@ const invalid = (path: string, message: string) => validationError(`Invalid inpu
  * file): then, as when the client goes away, the stream fails and the service deletes what it wrote.
  * Mounted before the JSON body parser, which would refuse the body.
  */
-export function mountUpload(
-  router: Router,
-  registry: RouteRegistry,
-  op: Operation,
-  guards: Record<Security, RequestHandler>,
-  limits: UploadLimits,
-): void {
+export function mountUpload(router: Router, registry: RouteRegistry, op: Operation, guards: Record<Security, RequestHandler>, limits: UploadLimits): void {
   const { schema, tagRoute } = prepareOperation(registry, op);
   const fileField = op.multipart!.file;
   router.post(op.path, tagRoute, noStore, guards[op.security], async (req, res) => {
@@ -104,7 +98,12 @@ function readUpload(
       if (bytes && running) {
         failStream(bytes, err);
         // The service answers once it has dropped what it wrote; the client hears of the problem.
-        settle(running.then(() => Promise.reject(err), () => Promise.reject(err)));
+        settle(
+          running.then(
+            () => Promise.reject(err),
+            () => Promise.reject(err),
+          ),
+        );
       } else {
         settle(Promise.reject(err));
       }

@@ -148,10 +148,9 @@ export class IdempotencyKeys {
         continue;
       }
       if (earlier.request !== request) {
-        throw validationError(
-          'This Idempotency-Key was already used for a different request; use a new key for a new request.',
-          [{ path: 'Idempotency-Key', message: 'was used with another request body or path' }],
-        );
+        throw validationError('This Idempotency-Key was already used for a different request; use a new key for a new request.', [
+          { path: 'Idempotency-Key', message: 'was used with another request body or path' },
+        ]);
       }
       if (earlier.state === 'unknown') {
         // The same request again after a timeout: run it again (its writes meet the first ones).

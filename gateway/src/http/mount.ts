@@ -9,8 +9,7 @@ const QUERY_METHODS = new Set(['get', 'delete']);
 // Printable ASCII: the key is stored and compared by services, so no control characters.
 const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,200}$/;
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * The params of the call: path parameters plus the query string (GET/DELETE) or the JSON body
@@ -79,13 +78,7 @@ export function prepareOperation(registry: RouteRegistry, op: Operation) {
 }
 
 /** Mounts one operation: record its pattern, authenticate, validate, run (once per Idempotency-Key), answer. */
-export function mountOperation(
-  router: Router,
-  registry: RouteRegistry,
-  op: Operation,
-  guards: Record<Security, RequestHandler>,
-  keys: IdempotencyKeys,
-): void {
+export function mountOperation(router: Router, registry: RouteRegistry, op: Operation, guards: Record<Security, RequestHandler>, keys: IdempotencyKeys): void {
   const { schema, tagRoute } = prepareOperation(registry, op);
   const status = op.status ?? 200;
   const idempotent = takesIdempotencyKey(op);
@@ -122,13 +115,7 @@ export function mountOperation(
 }
 
 /** Mounts a plain handler (health, docs) so that it counts for 405 detection and logging. */
-export function mountPlain(
-  router: Router,
-  registry: RouteRegistry,
-  method: 'get',
-  path: string,
-  handler: RequestHandler,
-): void {
+export function mountPlain(router: Router, registry: RouteRegistry, method: 'get', path: string, handler: RequestHandler): void {
   registry.add(method, path);
   router[method](
     path,

@@ -283,7 +283,15 @@ export class RawClient {
       if (req.body !== undefined) headers['content-length'] = req.body.length;
       let out: http.ClientRequest;
       try {
-        out = http.request({ host: this.base.hostname, port: this.base.port, method: req.method, path: req.path, headers, agent: this.agent, timeout: this.timeoutMs });
+        out = http.request({
+          host: this.base.hostname,
+          port: this.base.port,
+          method: req.method,
+          path: req.path,
+          headers,
+          agent: this.agent,
+          timeout: this.timeoutMs,
+        });
       } catch (err) {
         // Node refuses some requests before sending them (e.g. a character it will not put in a header).
         resolve(noReply(`not sent: ${(err as Error).message}`));
@@ -408,7 +416,11 @@ export const SAMPLE_FILES: readonly SampleFile[] = [
   { filename: 'relevé d’identité.pdf', contentType: 'application/pdf', bytes: samplePdf('Releve d identite') },
   { filename: "Courrier CAF (mars) l'avis.pdf", contentType: 'application/octet-stream', bytes: samplePdf('Avis CAF') },
   { filename: 'pièce-jointe.png', contentType: 'image/png', bytes: SAMPLE_PNG },
-  { filename: '李小龙 — notes 😀.txt', contentType: 'text/plain; charset=utf-8', bytes: Buffer.from('Bonjour,\nvotre dossier est complet.\nZoë N’Diaye — 李小龙 😀\n') },
+  {
+    filename: '李小龙 — notes 😀.txt',
+    contentType: 'text/plain; charset=utf-8',
+    bytes: Buffer.from('Bonjour,\nvotre dossier est complet.\nZoë N’Diaye — 李小龙 😀\n'),
+  },
   { filename: 'compte-rendu.txt', contentType: 'text/plain', bytes: Buffer.from('Appel du 12 mars : paiement promis le 15.\n') },
 ];
 
@@ -431,7 +443,12 @@ export function day(offset: number): string {
 export async function createFixture(client: RawClient, platformToken: string, label: string): Promise<Fixture> {
   const org = async (name: string) =>
     expectStatus(
-      await client.json('POST', '/v1/orgs', platformToken, { name, region: 'FR', timeZone: 'Europe/Paris', admin: { name: 'Admin', email: 'admin@relais.test' } }),
+      await client.json('POST', '/v1/orgs', platformToken, {
+        name,
+        region: 'FR',
+        timeZone: 'Europe/Paris',
+        admin: { name: 'Admin', email: 'admin@relais.test' },
+      }),
       201,
       'POST /v1/orgs',
     ) as { org: { id: string }; admin: { id: string }; token: { token: string } };
@@ -481,8 +498,7 @@ export async function createFixture(client: RawClient, platformToken: string, la
   const company = async (admin: string, i: number) =>
     (expectStatus(await client.json('POST', '/v1/companies', admin, { companyName: `Fuzz SARL ${label} ${i}` }), 201, 'POST companies') as { id: string }).id;
   const mail = async (admin: string, personId: string) =>
-    (expectStatus(await client.json('POST', `/v1/people/${personId}/mail`, admin, { kind: 'letter', sender: 'CAF' }), 201, 'POST mail') as { id: string })
-      .id;
+    (expectStatus(await client.json('POST', `/v1/people/${personId}/mail`, admin, { kind: 'letter', sender: 'CAF' }), 201, 'POST mail') as { id: string }).id;
 
   const a = await org(`Fuzz A ${label}`);
   const admin = a.token.token;
@@ -687,9 +703,15 @@ const BODY_HINTS: Record<string, (c: GenContext) => Record<string, Value>> = {
   'domiciliation.setSmsConsent': (c) => (c.full || c.rng.chance(0.75) ? { consent: true, phone: c.rng.pick(PHONES) } : { consent: false }),
   'contacts.addChannel': (c) =>
     c.rng.chance(0.5)
-      ? { kind: 'email', type: c.rng.pick(['private', 'professional']), email: `fuzz-${c.seed}-${c.unique()}@relais.test`, ...(c.full ? { observation: text(c) } : {}) }
+      ? {
+          kind: 'email',
+          type: c.rng.pick(['private', 'professional']),
+          email: `fuzz-${c.seed}-${c.unique()}@relais.test`,
+          ...(c.full ? { observation: text(c) } : {}),
+        }
       : { kind: 'phone', type: c.rng.pick(['mobile', 'private', 'professional']), number: c.rng.pick(PHONES) },
-  'contacts.changeChannel': (c) => (c.full || c.rng.chance(0.5) ? { observation: text(c) } : { kind: 'email', email: `fuzz-${c.seed}-${c.unique()}@relais.test` }),
+  'contacts.changeChannel': (c) =>
+    c.full || c.rng.chance(0.5) ? { observation: text(c) } : { kind: 'email', email: `fuzz-${c.seed}-${c.unique()}@relais.test` },
   'contacts.recordContactAction': (c) =>
     c.rng.chance(0.5)
       ? {
@@ -932,7 +954,13 @@ function insertMarker(d: Draft, ref: Draft, p: Place, m: string, rng: Rng): void
   // Split between code points: cutting a surrogate pair would add a lone surrogate the label does not name.
   // The text String() gives, except that an object gives none rather than '[object Object]'.
   const text =
-    typeof current === 'string' ? current : Array.isArray(current) ? current.join(',') : typeof current === 'number' || typeof current === 'boolean' ? String(current) : '';
+    typeof current === 'string'
+      ? current
+      : Array.isArray(current)
+        ? current.join(',')
+        : typeof current === 'number' || typeof current === 'boolean'
+          ? String(current)
+          : '';
   const chars = Array.from(text);
   const at = rng.pick([0, Math.floor(chars.length / 2), chars.length]);
   put(d, ref, p, rng.chance(0.2) ? m : [...chars.slice(0, at), m, ...chars.slice(at)].join(''));
@@ -1121,7 +1149,16 @@ function badIds(real: string, rng: Rng): { name: string; raw: string }[] {
 }
 
 /** The path parameters that name an org's resource, and org B's id for each. */
-const ID_PARAMS = ['personId', 'mailItemId', 'channelId', 'noteId', 'attachmentId', 'checkId', 'userId', 'tokenId'] as const satisfies readonly (keyof OrgIds)[];
+const ID_PARAMS = [
+  'personId',
+  'mailItemId',
+  'channelId',
+  'noteId',
+  'attachmentId',
+  'checkId',
+  'userId',
+  'tokenId',
+] as const satisfies readonly (keyof OrgIds)[];
 const isIdParam = (name: string): name is keyof OrgIds => (ID_PARAMS as readonly string[]).includes(name);
 
 /** One request to make: a mutation of a fresh valid draft. Returns null when it does not apply to that draft. */
@@ -1133,15 +1170,28 @@ const UPLOAD_MAX_BYTES = 10 * 1024 * 1024;
 
 /** Files of types read from their bytes but not allowed. */
 const REFUSED_FILES: { name: string; file: SampleFile }[] = [
-  { name: 'an executable', file: { filename: 'setup.exe', contentType: 'application/x-msdownload', bytes: Buffer.concat([Buffer.from('MZ'), Buffer.alloc(254)]) } },
+  {
+    name: 'an executable',
+    file: { filename: 'setup.exe', contentType: 'application/x-msdownload', bytes: Buffer.concat([Buffer.from('MZ'), Buffer.alloc(254)]) },
+  },
   {
     name: 'a zip archive',
     // A local file header for one stored file "a.txt" holding "hello".
-    file: { filename: 'pieces.zip', contentType: 'application/zip', bytes: Buffer.from('504b0304140000000000000000000000000005000000050000000500000061' + '2e74787468656c6c6f', 'hex') },
+    file: {
+      filename: 'pieces.zip',
+      contentType: 'application/zip',
+      bytes: Buffer.from('504b0304140000000000000000000000000005000000050000000500000061' + '2e74787468656c6c6f', 'hex'),
+    },
   },
-  { name: 'a GIF image', file: { filename: 'scan.gif', contentType: 'image/gif', bytes: Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64') } },
+  {
+    name: 'a GIF image',
+    file: { filename: 'scan.gif', contentType: 'image/gif', bytes: Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64') },
+  },
   { name: 'text sent as application/pdf', file: { filename: 'lettre.pdf', contentType: 'application/pdf', bytes: Buffer.from('Ceci n’est pas un PDF.\n') } },
-  { name: 'binary bytes sent as text/plain', file: { filename: 'notes.txt', contentType: 'text/plain', bytes: Buffer.from([0x00, 0xff, 0x13, 0x37, 0x00, 0x80, 0x81]) } },
+  {
+    name: 'binary bytes sent as text/plain',
+    file: { filename: 'notes.txt', contentType: 'text/plain', bytes: Buffer.from([0x00, 0xff, 0x13, 0x37, 0x00, 0x80, 0x81]) },
+  },
 ];
 
 /** The bytes a percent-encoded string stands for (CONTROLS' URL form). */
@@ -1165,10 +1215,16 @@ function formTasks(form: NonNullable<FuzzOperation['form']>, add: AddTask): void
   add('form: a file part without a filename (application/octet-stream)', setFile({ filename: undefined, contentType: 'application/octet-stream' }));
   add('form: 12 text parts', (d) => void insertBeforeFile(d, ...Array.from({ length: 12 }, (_, i) => ({ name: `f${i}`, value: 'x' }))));
   for (const name of ['orgId', 'partyId', 'uploadedBy', 'sha256', '__proto__', 'constructor', '']) {
-    add(`form: extra text part "${name}"`, (d, c) => void insertBeforeFile(d, { name, value: name === 'partyId' || name === 'orgId' ? c.fx.other.orgId : 'x' }));
+    add(
+      `form: extra text part "${name}"`,
+      (d, c) => void insertBeforeFile(d, { name, value: name === 'partyId' || name === 'orgId' ? c.fx.other.orgId : 'x' }),
+    );
   }
   add('form: a part without Content-Disposition', (d) => void insertBeforeFile(d, { name: '', headerRaw: 'Content-Type: text/plain', value: 'stray' }));
-  add('form: a part header of 20,000 bytes', setFile({ headerRaw: `Content-Disposition: form-data; name="${form.file}"; filename="a.pdf"\r\nX-Padding: ${'p'.repeat(20_000)}` }));
+  add(
+    'form: a part header of 20,000 bytes',
+    setFile({ headerRaw: `Content-Disposition: form-data; name="${form.file}"; filename="a.pdf"\r\nX-Padding: ${'p'.repeat(20_000)}` }),
+  );
 
   if (fieldName) {
     const maxLength = form.fields.properties![fieldName].maxLength ?? 1000;
@@ -1185,8 +1241,10 @@ function formTasks(form: NonNullable<FuzzOperation['form']>, add: AddTask): void
     add(`form: ${fieldName} of ${maxLength + 1} characters`, (d) => field(d, 'é'.repeat(maxLength + 1)));
     add(`form: ${fieldName} of 20,000 characters`, (d) => field(d, 'x'.repeat(20_000)));
     add(`form: ${fieldName} in latin-1, declared`, (d) => field(d, Buffer.from('Pi\u00e8ce', 'latin1'), 'text/plain; charset=latin1'));
-    for (const ctl of CONTROLS) add(`form: ${ctl.name} in ${fieldName}`, (d) => field(d, Buffer.concat([Buffer.from('Pièce '), percentBytes(ctl.url), Buffer.from(' jointe')])));
-    for (const u of INVALID_UTF8) add(`form: invalid UTF-8 (${u.name}) in ${fieldName}`, (d) => field(d, Buffer.concat([Buffer.from('Pi'), Buffer.from(u.bytes), Buffer.from('ce')])));
+    for (const ctl of CONTROLS)
+      add(`form: ${ctl.name} in ${fieldName}`, (d) => field(d, Buffer.concat([Buffer.from('Pièce '), percentBytes(ctl.url), Buffer.from(' jointe')])));
+    for (const u of INVALID_UTF8)
+      add(`form: invalid UTF-8 (${u.name}) in ${fieldName}`, (d) => field(d, Buffer.concat([Buffer.from('Pi'), Buffer.from(u.bytes), Buffer.from('ce')])));
   }
 
   add('form: empty file name', setFile({ filename: '' }));
@@ -1198,12 +1256,22 @@ function formTasks(form: NonNullable<FuzzOperation['form']>, add: AddTask): void
     add(`form: ${ctl.name} in the file name (filename*)`, setFile({ filenameStar: `note${ctl.url}.pdf` }));
   }
   for (const u of INVALID_UTF8) {
-    add(`form: invalid UTF-8 (${u.name}) in the file name`, setFile({ filename: Buffer.concat([Buffer.from('pi'), Buffer.from(u.bytes), Buffer.from('ce.pdf')]) }));
+    add(
+      `form: invalid UTF-8 (${u.name}) in the file name`,
+      setFile({ filename: Buffer.concat([Buffer.from('pi'), Buffer.from(u.bytes), Buffer.from('ce.pdf')]) }),
+    );
   }
 
   for (const refused of REFUSED_FILES) add(`form: ${refused.name}`, setFile({ ...refused.file, value: refused.file.bytes }));
   add('form: an empty file', setFile({ value: Buffer.alloc(0) }));
-  add('form: a PDF one byte past 10 MiB', setFile({ filename: 'big.pdf', contentType: 'application/pdf', value: Buffer.concat([samplePdf(), Buffer.alloc(UPLOAD_MAX_BYTES + 1 - samplePdf().length)]) }));
+  add(
+    'form: a PDF one byte past 10 MiB',
+    setFile({
+      filename: 'big.pdf',
+      contentType: 'application/pdf',
+      value: Buffer.concat([samplePdf(), Buffer.alloc(UPLOAD_MAX_BYTES + 1 - samplePdf().length)]),
+    }),
+  );
 
   add('form: body cut in the middle of the file', (d) => {
     const body = formBody(d.form!);
@@ -1317,7 +1385,11 @@ function tasksFor(op: FuzzOperation, ref: Draft, rng: Rng): Task[] {
     add(`array of 501 copies at ${placeName(c)}`, (d) => {
       const v = getAt(d, c);
       if (!Array.isArray(v) || v.length === 0) return null;
-      setAt(d, c, Array.from({ length: 501 }, () => v[0]));
+      setAt(
+        d,
+        c,
+        Array.from({ length: 501 }, () => v[0]),
+      );
     });
     add(`array of 20,000 zeros at ${placeName(c)}`, (d) => put(d, ref, c, new Array(20_000).fill(0)));
   }
@@ -1451,7 +1523,7 @@ export function* fuzzRequests(ops: FuzzOperation[], fx: Fixture, { seed, count }
   const valid = all.filter((t) => t.task.mutation === 'valid');
   let unique = 1_000_000;
   let swept = 0;
-  for (let n = 1; n <= count; ) {
+  for (let n = 1; n <= count;) {
     const { op, task } = swept < sweep.length ? sweep[swept++] : rng.chance(0.25) ? rng.pick(valid) : rng.pick(all);
     // A task that needs an optional field a fresh draft left out gets a few more drafts, then is passed over.
     for (let attempt = 0; attempt < 4; attempt++) {
@@ -1477,12 +1549,7 @@ export function validRequest(op: FuzzOperation, fx: Fixture, seed: number, token
 // ---------------------------------------------------------------- checking answers
 
 export type FailureKind =
-  | 'server error'
-  | 'no answer'
-  | 'not a problem document'
-  | 'not the documented success body'
-  | "another org's id answered 2xx"
-  | 'acknowledged but missing';
+  'server error' | 'no answer' | 'not a problem document' | 'not the documented success body' | "another org's id answered 2xx" | 'acknowledged but missing';
 
 export interface Failure {
   kind: FailureKind;
@@ -1553,7 +1620,8 @@ function mailAck(item: MailItem): Ack['verify'] {
     const stored = byId.json as MailItem;
     const fields = ['personId', 'kind', 'quantity', 'sender', 'note', 'registeredAt', 'registeredBy'] as const;
     const differ = fields.filter((f) => JSON.stringify(stored[f]) !== JSON.stringify(item[f]));
-    if (differ.length > 0) return `GET /v1/mail/${item.id} differs in ${differ.map((f) => `${f} (${JSON.stringify(item[f])} -> ${JSON.stringify(stored[f])})`).join(', ')}`;
+    if (differ.length > 0)
+      return `GET /v1/mail/${item.id} differs in ${differ.map((f) => `${f} (${JSON.stringify(item[f])} -> ${JSON.stringify(stored[f])})`).join(', ')}`;
     const list = await client.json('GET', `/v1/people/${item.personId}/mail`, admin);
     const items = (list.json as { items?: { id: string }[] } | undefined)?.items ?? [];
     if (list.status !== 200 || !items.some((i) => i.id === item.id)) return `not in GET /v1/people/${item.personId}/mail (${list.status})`;
@@ -1693,7 +1761,8 @@ const READ_BACK: Record<string, (body: never, req: FuzzRequest) => Pick<Ack, 'wh
       async verify(client, admin) {
         const sent = req.upload;
         if (!sent) return 'acknowledged, but the request sent no file part';
-        if (body.size !== sent.size || body.sha256 !== sent.sha256) return `acknowledged ${body.size} bytes (sha256 ${body.sha256}), sent ${sent.size} (${sent.sha256})`;
+        if (body.size !== sent.size || body.sha256 !== sent.sha256)
+          return `acknowledged ${body.size} bytes (sha256 ${body.sha256}), sent ${sent.size} (${sent.sha256})`;
         // Requests of the run delete only the fixture's attachments, so one uploaded by a request is still listed.
         const base = `/v1/parties/${body.partyId}/attachments`;
         const list = await client.json('GET', base, admin);
@@ -1755,12 +1824,18 @@ export function acknowledged(req: FuzzRequest, reply: RawReply): { acks: Ack[]; 
   const writer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
   const readBack = READ_BACK[req.op.operationId];
   if (!readBack) {
-    return { acks: [], failure: { ...base, kind: 'acknowledged but missing', status: reply.status, detail: `no read-back is known for ${req.op.operationId}` } };
+    return {
+      acks: [],
+      failure: { ...base, kind: 'acknowledged but missing', status: reply.status, detail: `no read-back is known for ${req.op.operationId}` },
+    };
   }
   try {
     return { acks: readBack(reply.json as never, req).map((a) => ({ ...base, writer, ...a })) };
   } catch (err) {
-    return { acks: [], failure: { ...base, kind: 'acknowledged but missing', status: reply.status, detail: `unreadable acknowledgement: ${(err as Error).message}` } };
+    return {
+      acks: [],
+      failure: { ...base, kind: 'acknowledged but missing', status: reply.status, detail: `unreadable acknowledgement: ${(err as Error).message}` },
+    };
   }
 }
 
@@ -1817,7 +1892,8 @@ export async function verifyAcks(client: RawClient, fx: Fixture, acks: Ack[], co
       // Requests carrying org B's admin token write in org B.
       const admin = ack.writer === fx.other.adminToken ? fx.other.adminToken : fx.tokens.admin;
       const wrong = await ack.verify(client, admin).catch((err: Error) => `read-back failed: ${err.message}`);
-      if (wrong) failures.push({ kind: 'acknowledged but missing', n: ack.n, route: ack.route, mutation: ack.mutation, status: 0, detail: `${ack.what}: ${wrong}` });
+      if (wrong)
+        failures.push({ kind: 'acknowledged but missing', n: ack.n, route: ack.route, mutation: ack.mutation, status: 0, detail: `${ack.what}: ${wrong}` });
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));

@@ -20,4 +20,14 @@ export * from './contract/screening';
 export * from './contract/settings';
 export * from './contract/vocabulary';
 
-export const routes: Route[] = [...peopleRoutes, ...partyRoutes, ...channelRoutes, ...contactActionRoutes, ...noteRoutes, ...settingsRoutes, ...attachmentRoutes, ...clientContactRoutes, ...screeningRoutes];
+export const routes: Route[] = [
+  ...peopleRoutes,
+  ...partyRoutes,
+  ...channelRoutes,
+  ...contactActionRoutes,
+  ...noteRoutes,
+  ...settingsRoutes,
+  ...attachmentRoutes,
+  ...clientContactRoutes,
+  ...screeningRoutes,
+];

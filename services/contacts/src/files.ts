@@ -35,7 +35,7 @@ export interface ChannelDecision<R> {
 /** Writes that lose a race are decided again on the fresh documents this many times. */
 const ATTEMPTS = 3;
 
-const raced = () => conflict("This file was being changed by someone else at the same time; reload it and try again.");
+const raced = () => conflict('This file was being changed by someone else at the same time; reload it and try again.');
 
 /**
  * The files of an org's parties: reads a file whole, and writes a change of any of its
@@ -55,7 +55,10 @@ export class Files {
     const parent = doc.debtorOf ? await this.parties.byId(orgId, doc.debtorOf) : null;
     const root = fileRootId(doc, parent) === doc._id ? doc : parent!;
     const debtorIds = (root.debtors ?? []).map((d) => d.partyId);
-    const found = await this.parties.byIds(orgId, debtorIds.filter((id) => id !== doc._id));
+    const found = await this.parties.byIds(
+      orgId,
+      debtorIds.filter((id) => id !== doc._id),
+    );
     const byId = new Map<string, PartyDoc>([...found, doc].map((d) => [d._id, d]));
     // A debtor whose own document does not point back (an unlink half done) is not on the file.
     const debtors = debtorIds.map((id) => byId.get(id)).filter((d): d is PartyDoc => d?.debtorOf === root._id);
@@ -77,7 +80,13 @@ export class Files {
       const kindOf = (id: string) => file.members.find((m) => m._id === id)!.kind;
       const writes = decision.changed.map((party) => {
         const doc = file.members.find((m) => m._id === party.partyId)!;
-        const events = primaryChangedEvents(auth.orgId, decision.primaryChanges.filter((c) => c?.partyId === party.partyId), kindOf, stamp, randomUUID);
+        const events = primaryChangedEvents(
+          auth.orgId,
+          decision.primaryChanges.filter((c) => c?.partyId === party.partyId),
+          kindOf,
+          stamp,
+          randomUUID,
+        );
         const removedHere = decision.removed && doc.channels?.some((c) => c.id === decision.removed!.channel.id);
         let next: PartyDoc = withChannels(doc, party, events, removedHere ? decision.removed : undefined);
         if (decision.erased && party.partyId === partyId) {
@@ -92,7 +101,13 @@ export class Files {
       if (await this.write(auth.orgId, writes, partyId)) {
         const written = new Map(writes.map((w) => [w.next._id, w.next]));
         const members = file.members.map((m) => written.get(m._id) ?? m);
-        const after = { ...file, doc: written.get(file.doc._id) ?? file.doc, root: written.get(file.root._id) ?? file.root, members, parties: members.map(partyChannelsOf) };
+        const after = {
+          ...file,
+          doc: written.get(file.doc._id) ?? file.doc,
+          root: written.get(file.root._id) ?? file.root,
+          members,
+          parties: members.map(partyChannelsOf),
+        };
         return decision.result(after);
       }
     }
@@ -103,7 +118,11 @@ export class Files {
    * Writes documents of a file (no channel events): `change` gets the fresh file and returns the
    * documents to write, already at their next revision, or null for "nothing to change".
    */
-  async changeDocs<R>(auth: AuthContext, partyId: string, change: (file: FileRead, stamp: Stamp) => { docs: PartyDoc[]; result: (file: FileRead) => R } | { unchanged: R }): Promise<R> {
+  async changeDocs<R>(
+    auth: AuthContext,
+    partyId: string,
+    change: (file: FileRead, stamp: Stamp) => { docs: PartyDoc[]; result: (file: FileRead) => R } | { unchanged: R },
+  ): Promise<R> {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const file = await this.read(auth.orgId, partyId);
       const decision = change(file, { by: auth.userId, at: new Date() });

@@ -167,7 +167,9 @@ export class Rescreen {
     }
     const claimed = job;
     this.running = this.run(claimed)
-      .catch((err: unknown) => this.logger?.warn({ err: (err as Error).message, jobId: claimed._id }, 'rescreen: stopped by an error, resumed at the next poll'))
+      .catch((err: unknown) =>
+        this.logger?.warn({ err: (err as Error).message, jobId: claimed._id }, 'rescreen: stopped by an error, resumed at the next poll'),
+      )
       .finally(() => {
         this.running = null;
       });

@@ -77,14 +77,18 @@ export class RegisterIndexCache {
       if (!current) this.loaded = null;
       else if (current.contentHash !== this.loaded?.hash) {
         this.loaded = await this.load();
-        if (this.loaded) this.logger?.info({ publishedAt: this.loaded.publishedAt.toISOString(), entries: this.loaded.entryCount }, 'screening: register index built');
+        if (this.loaded)
+          this.logger?.info({ publishedAt: this.loaded.publishedAt.toISOString(), entries: this.loaded.entryCount }, 'screening: register index built');
       }
       this.checkedAt = this.now();
       return this.loaded;
     } catch (err) {
       // A register that cannot be read: the index in hand (a few seconds old) is better than no screening.
       if (!this.loaded) throw unavailable('The asset-freeze register cannot be read right now; nothing was saved. Retry shortly.');
-      this.logger?.warn({ err: (err as Error).message, publishedAt: this.loaded.publishedAt.toISOString() }, 'screening: the register could not be read, the publication in hand is kept');
+      this.logger?.warn(
+        { err: (err as Error).message, publishedAt: this.loaded.publishedAt.toISOString() },
+        'screening: the register could not be read, the publication in hand is kept',
+      );
       this.checkedAt = this.now();
       return this.loaded;
     }
@@ -96,7 +100,13 @@ export class RegisterIndexCache {
     if (!read) return null;
     const { current, publication } = read;
     const byId = new Map(publication.entries.map((e) => [e.id, e]));
-    return { hash: current.contentHash, publishedAt: current.publishedAt, entryCount: current.entryCount, index: buildIndex(publication), entry: (id) => byId.get(id) };
+    return {
+      hash: current.contentHash,
+      publishedAt: current.publishedAt,
+      entryCount: current.entryCount,
+      index: buildIndex(publication),
+      entry: (id) => byId.get(id),
+    };
   }
 }
 

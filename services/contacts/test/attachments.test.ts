@@ -75,7 +75,10 @@ describe('attachments repository: GridFS on the real database', function () {
   });
 
   it('lists the party’s attachments newest first, only in their org', async () => {
-    const later = await attachments.save(newAttachment({ uploadedAt: new Date(Date.now() + 1000), filename: 'b.txt', contentType: 'text/plain' }), inParts(Buffer.from('bonjour')));
+    const later = await attachments.save(
+      newAttachment({ uploadedAt: new Date(Date.now() + 1000), filename: 'b.txt', contentType: 'text/plain' }),
+      inParts(Buffer.from('bonjour')),
+    );
     expect((await attachments.list(orgId, partyId)).map((a) => a._id)).to.deep.equal([later._id, big._id]);
     expect(await attachments.list(randomUUID(), partyId)).to.deep.equal([]);
     expect(await attachments.byId(randomUUID(), partyId, big._id)).to.equal(null);
@@ -84,7 +87,10 @@ describe('attachments repository: GridFS on the real database', function () {
 
   it('refuses content past the limit and leaves no chunk of it', async () => {
     const doc = newAttachment();
-    const err = await attachments.save(doc, inParts(randomBytes(MAX + 1))).then(() => null, (e: unknown) => e);
+    const err = await attachments.save(doc, inParts(randomBytes(MAX + 1))).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).to.be.instanceOf(AttachmentTooLarge);
     expect(await chunksOf(doc._id)).to.equal(0);
     expect(await filesOf(doc._id)).to.equal(0);
@@ -97,7 +103,10 @@ describe('attachments repository: GridFS on the real database', function () {
       yield randomBytes(2 * CHUNK + 10);
       throw new Error('client gone');
     }
-    const err = await attachments.save(doc, delivered(failing())).then(() => null, (e: Error) => e);
+    const err = await attachments.save(doc, delivered(failing())).then(
+      () => null,
+      (e: Error) => e,
+    );
     expect(err?.message).to.equal('client gone');
     expect(await chunksOf(doc._id)).to.equal(0);
     expect(await filesOf(doc._id)).to.equal(0);

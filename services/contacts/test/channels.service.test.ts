@@ -122,16 +122,17 @@ describe('contacts service: contact channels', function () {
     const again = await call('addChannel', { partyId, kind: 'email', type: 'professional', email: 'compta@acme.re' }, caseworker, key);
     expect(again).to.deep.equal(first);
     expect((await list(partyId)).items).to.have.length(1);
-    await fails(
-      call('addChannel', { partyId, kind: 'email', type: 'professional', email: 'compta@acme.re' }, caseworker, { idempotencyKey: 'another' }),
-      409,
-    );
+    await fails(call('addChannel', { partyId, kind: 'email', type: 'professional', email: 'compta@acme.re' }, caseworker, { idempotencyKey: 'another' }), 409);
   });
 
   it('refuses to remove or invalidate the last phone or e-mail, and hands the star on when it can', async () => {
     const partyId = await person();
     const mobile = await addMobile(partyId);
-    await fails(call('removeChannel', { partyId, channelId: mobile.id }), 409, /must keep at least one phone number or e-mail address.*add another before removing/);
+    await fails(
+      call('removeChannel', { partyId, channelId: mobile.id }),
+      409,
+      /must keep at least one phone number or e-mail address.*add another before removing/,
+    );
     await fails(
       call('qualifyChannel', { partyId, channelId: mobile.id, action: 'invalidate', invalidity: { reason: 'numberNotAttributed' } }),
       409,

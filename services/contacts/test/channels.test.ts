@@ -22,7 +22,6 @@ const t0 = new Date('2026-03-02T09:00:00Z');
 const later = new Date('2026-03-03T10:00:00Z');
 const agent = 'user-agent';
 
-
 const party = (partyId = 'lea', name = 'Léa Hoarau'): PartyChannels => ({ partyId, name, channels: [], primaryChannelId: null });
 const mobile = (number: string): ChannelInput => ({ kind: 'phone', type: 'mobile', number });
 const privatePhone = (number: string): ChannelInput => ({ kind: 'phone', type: 'private', number });
@@ -132,8 +131,7 @@ describe('channel values', () => {
       must(readPostalAddress({ street: '  12  rue des Lilas ', complement: ' ', postalCode: '97 400', city: ' Saint-Denis ' }, 'RE')).address,
     ).to.deep.equal({ street: '12 rue des Lilas', postalCode: '97400', city: 'Saint-Denis', country: 'FR' });
     expect(
-      must(readPostalAddress({ street: 'Lot 4', locality: 'Lieu-dit Bellemène', postalCode: '97460', city: 'Saint-Paul', country: 're' }, 'FR'))
-        .address,
+      must(readPostalAddress({ street: 'Lot 4', locality: 'Lieu-dit Bellemène', postalCode: '97460', city: 'Saint-Paul', country: 're' }, 'FR')).address,
     ).to.deep.include({ locality: 'Lieu-dit Bellemène', country: 'FR' });
     // Some countries have no postal codes.
     expect(must(readPostalAddress({ street: '8 Queen’s Road', city: 'Hong Kong', country: 'HK' }, 'FR')).address).to.deep.equal({
@@ -145,7 +143,10 @@ describe('channel values', () => {
 
   it('refuses a postal address without street or city, with a French postal code that is not five digits, or an unknown country', () => {
     const read = (address: Parameters<typeof readPostalAddress>[0]) => problem(readPostalAddress(address, 'FR'));
-    expect(read({ street: ' ', postalCode: '75011', city: 'Paris' })).to.include({ path: 'address.street', message: 'the street (number and name) is required' });
+    expect(read({ street: ' ', postalCode: '75011', city: 'Paris' })).to.include({
+      path: 'address.street',
+      message: 'the street (number and name) is required',
+    });
     expect(read({ street: '1 rue A', postalCode: '75011', city: '' })).to.include({ path: 'address.city', message: 'the city is required' });
     expect(read({ street: '1 rue A', city: 'Paris' })).to.include({ path: 'address.postalCode', message: 'the postal code is required' });
     expect(read({ street: '1 rue A', postalCode: '7501', city: 'Paris' }).message).to.equal(
@@ -182,7 +183,13 @@ describe('adding channels', () => {
   it('keeps a checked observation', () => {
     const checked = checkObservation('  Comptable,  joignable le matin ', sensitiveList());
     if (!checked.ok || !checked.observation) return expect.fail('refused');
-    const r = must(addChannel(party(), { value: email('compta@acme.fr', 'professional'), observation: checked.observation }, { id: 'e', orgRegion: 'FR', by: agent, at: t0 }));
+    const r = must(
+      addChannel(
+        party(),
+        { value: email('compta@acme.fr', 'professional'), observation: checked.observation },
+        { id: 'e', orgRegion: 'FR', by: agent, at: t0 },
+      ),
+    );
     expect(r.channel.observation).to.equal('Comptable, joignable le matin');
   });
 
@@ -208,16 +215,15 @@ describe('adding channels', () => {
 
   it('says a duplicate is the invalid channel already there', () => {
     const p = withChannels(party(), ['m', mobile('0692 01 02 03')], ['e', email('lea@example.fr')]);
-    const invalid = must(qualify([p], 'lea', 'm', { action: 'invalidate', invalidity: { reason: 'numberNotAttributed' } }, { by: agent, at: later })).parties[0];
+    const invalid = must(qualify([p], 'lea', 'm', { action: 'invalidate', invalidity: { reason: 'numberNotAttributed' } }, { by: agent, at: later }))
+      .parties[0];
     expect(problem(addChannel(invalid, { value: mobile('0692010203') }, { id: 'x', orgRegion: 'RE', by: agent, at: later })).message).to.match(
       /^\+262 692 01 02 03 is already on this file, as its mobile phone \(marked invalid\)/,
     );
   });
 
   it('refuses a landline typed mobile', () => {
-    expect(problem(addChannel(party(), { value: mobile('0262 12 34 56') }, { id: 'x', orgRegion: 'RE', by: agent, at: t0 })).code).to.equal(
-      'wrong-phone-type',
-    );
+    expect(problem(addChannel(party(), { value: mobile('0262 12 34 56') }, { id: 'x', orgRegion: 'RE', by: agent, at: t0 })).code).to.equal('wrong-phone-type');
   });
 });
 
@@ -378,13 +384,7 @@ describe('the primary channel', () => {
 });
 
 describe('channel lists', () => {
-  let p = withChannels(
-    party(),
-    ['p', postal],
-    ['e', email('lea@example.fr')],
-    ['m', mobile('0692 01 02 03')],
-    ['h', privatePhone('0262 12 34 56')],
-  );
+  let p = withChannels(party(), ['p', postal], ['e', email('lea@example.fr')], ['m', mobile('0692 01 02 03')], ['h', privatePhone('0262 12 34 56')]);
   p = must(qualify([p], 'lea', 'h', { action: 'invalidate', invalidity: { reason: 'numberNotAttributed' } }, { by: agent, at: later })).parties[0]!;
 
   it('shows phones, e-mails, then postal addresses, oldest first, without the invalid ones', () => {

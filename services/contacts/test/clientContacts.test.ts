@@ -102,7 +102,6 @@ describe('client contacts (seed 003)', () => {
       expect(listed(docs, '2026-02-01').map((d) => d.number)).to.deep.equal([2]);
       expect(listed(docs, null).map((d) => d.number)).to.deep.equal([1, 2]);
     });
-
   });
 
   describe('routing', () => {
@@ -194,7 +193,10 @@ describe('client contacts (seed 003)', () => {
       expect(clientAddressOf(channels)?.channelId).to.equal('p2');
       const read = readContactFields({ copyClientAddress: true }, { orgRegion: 'RE', clientAddress: clientAddressOf(channels) });
       expect(read.ok && read.fields).to.deep.equal({ address: channels[1].kind === 'postal' && channels[1].address, addressCopiedFrom: 'p2' });
-      const both = readContactFields({ copyClientAddress: true, address: { street: 'x', city: 'y' } }, { orgRegion: 'RE', clientAddress: clientAddressOf(channels) });
+      const both = readContactFields(
+        { copyClientAddress: true, address: { street: 'x', city: 'y' } },
+        { orgRegion: 'RE', clientAddress: clientAddressOf(channels) },
+      );
       expect(!both.ok && both.problem.fields).to.deep.equal([{ path: 'copyClientAddress', message: 'give either address or copyClientAddress, not both' }]);
       const none = readContactFields({ copyClientAddress: true }, { orgRegion: 'RE', clientAddress: clientAddressOf([postal('p3', '3 rue C', 'invalid')]) });
       expect(!none.ok && none.problem.fields).to.deep.equal([
@@ -206,7 +208,9 @@ describe('client contacts (seed 003)', () => {
       expect(() => parseInput(createClientContactInput, { partyId })).to.throw(/name: is required; function: is required/);
       expect(() => parseInput(createClientContactInput, { partyId, name: '  ', function: 'DAF' })).to.throw(/name: cannot be empty/);
       expect(() => parseInput(updateClientContactInput, { partyId, contactNumber: '1', function: '' })).to.throw(/function: cannot be empty/);
-      expect(() => parseInput(createClientContactInput, { partyId, name: 'A', function: 'B', routingRoles: ['dueNotices', 'dueNotices'] })).to.throw(/lists a role twice/);
+      expect(() => parseInput(createClientContactInput, { partyId, name: 'A', function: 'B', routingRoles: ['dueNotices', 'dueNotices'] })).to.throw(
+        /lists a role twice/,
+      );
       expect(parseInput(listClientContactsInput, { partyId, all: 'true', validAsOf: '2026-01-01' })).to.include({ all: true, validAsOf: '2026-01-01' });
       expect(parseInput(listClientContactsInput, { partyId }).all).to.equal(false);
       expect(() => parseInput(listClientContactsInput, { partyId, all: 'yes' })).to.throw(/all: must be true or false/);
@@ -264,8 +268,15 @@ describe('client contacts (seed 003)', () => {
 
     it('records nothing for a value the consent already has, and refuses a consent given without its wording', () => {
       expect(changeConsent(DEFAULT_CONSENTS, { consent: 'partnerEmails', granted: false, method: 'paper' }, ctx(1))).to.deep.include({ ok: true, entry: null });
-      expect(changeConsent(DEFAULT_CONSENTS, { consent: 'partnerEmails', granted: true, method: 'paper' }, ctx(1))).to.deep.include({ ok: false, field: 'wording' });
-      const future = changeConsent(DEFAULT_CONSENTS, { consent: 'electronicSignature', granted: true, method: 'portal', wording: 'x', collectedAt: at(60) }, ctx(1));
+      expect(changeConsent(DEFAULT_CONSENTS, { consent: 'partnerEmails', granted: true, method: 'paper' }, ctx(1))).to.deep.include({
+        ok: false,
+        field: 'wording',
+      });
+      const future = changeConsent(
+        DEFAULT_CONSENTS,
+        { consent: 'electronicSignature', granted: true, method: 'portal', wording: 'x', collectedAt: at(60) },
+        ctx(1),
+      );
       expect(future).to.deep.include({ ok: false, field: 'collectedAt' });
     });
 
@@ -277,7 +288,9 @@ describe('client contacts (seed 003)', () => {
       expect(applied.doc!.consents.electronicSignature).to.equal(true);
       expect(applied.doc!.consentLedger).to.deep.equal([applied.entry]);
       expect(applied.doc!.revisions.at(-1)).to.deep.include({ action: 'consent', changes: [{ field: 'consents.electronicSignature', from: 'no', to: 'yes' }] });
-      expect(parseInput(changeConsentInput, { partyId, contactNumber: 2, consent: 'commercialEmails', granted: true, method: 'portal', wording: ' x ' }).wording).to.equal('x');
+      expect(
+        parseInput(changeConsentInput, { partyId, contactNumber: 2, consent: 'commercialEmails', granted: true, method: 'portal', wording: ' x ' }).wording,
+      ).to.equal('x');
     });
   });
 

@@ -1,14 +1,7 @@
 import { expect } from 'chai';
 import { parseInput } from '@relais/shared';
 import { createPersonInput, searchPeopleInput, updatePersonInput } from '../src/api';
-import {
-  applyChanges,
-  birthDateProblem,
-  newPerson,
-  page,
-  peopleQuery,
-  toPerson,
-} from '../src/domain/people';
+import { applyChanges, birthDateProblem, newPerson, page, peopleQuery, toPerson } from '../src/domain/people';
 import { canonicalLanguage, decodeCursor, encodeCursor, searchText } from '../src/contract/parsing';
 import { PREFIX_CAP, SEARCH_VERSION, escapeRegex, nameFilter, nameKeys, partySearchKeys, sortKey } from '../src/domain/search';
 
@@ -34,9 +27,22 @@ describe('name search keys', () => {
 
   it('keys every word of every name, and each compound name run together, with every prefix of each', () => {
     expect(nameKeys(['Lea', 'Jean-Pi', undefined])).to.deep.equal(['l', 'le', 'lea', 'j', 'je', 'jea', 'jean', 'p', 'pi', 'jeanp', 'jeanpi']);
-    expect(nameKeys(["N'Diaÿe", 'AWA', 'awa'])).to.deep.equal(
-      ['n', 'd', 'di', 'dia', 'diay', 'diaye', 'nd', 'ndi', 'ndia', 'ndiay', 'ndiaye', 'a', 'aw', 'awa'],
-    );
+    expect(nameKeys(["N'Diaÿe", 'AWA', 'awa'])).to.deep.equal([
+      'n',
+      'd',
+      'di',
+      'dia',
+      'diay',
+      'diaye',
+      'nd',
+      'ndi',
+      'ndia',
+      'ndiay',
+      'ndiaye',
+      'a',
+      'aw',
+      'awa',
+    ]);
     expect(nameKeys(['Martin', 'Jean-Pierre'])).to.include.members(['martin', 'jean', 'pierre', 'jeanpierre', 'mar', 'pie', 'jeanp']);
   });
 
@@ -56,12 +62,7 @@ describe('name search keys', () => {
   });
 
   it('sorts by last name then first name, accents ignored, a shorter last name first', () => {
-    const keys = [
-      sortKey('Dupont Aignan', 'Zoé', id),
-      sortKey('Émond', 'Luc', id),
-      sortKey('Dupont', 'Zoé', id),
-      sortKey('dupont', 'Anne', id),
-    ];
+    const keys = [sortKey('Dupont Aignan', 'Zoé', id), sortKey('Émond', 'Luc', id), sortKey('Dupont', 'Zoé', id), sortKey('dupont', 'Anne', id)];
     expect([...keys].sort()).to.deep.equal([keys[3], keys[2], keys[0], keys[1]]);
   });
 
@@ -150,9 +151,7 @@ describe('people search query', () => {
   });
 
   it('refuses a name without letters, too many words, a foreign cursor and a limit over 100', () => {
-    expect(problems(() => parseInput(searchPeopleInput, { name: '*' }))).to.deep.equal([
-      { path: 'name', message: 'must contain a letter or a digit' },
-    ]);
+    expect(problems(() => parseInput(searchPeopleInput, { name: '*' }))).to.deep.equal([{ path: 'name', message: 'must contain a letter or a digit' }]);
     expect(problems(() => parseInput(searchPeopleInput, { name: 'a b c d e f' }))[0].message).to.equal('must have at most 5 words');
     expect(problems(() => parseInput(searchPeopleInput, { cursor: 'abc', limit: '500' }))).to.deep.equal([
       { path: 'limit', message: 'must be at most 100' },
@@ -188,9 +187,7 @@ describe('civil status rules', () => {
 
   it('explains what is wrong with a new file, field by field', () => {
     expect(
-      problems(() =>
-        parseInput(createPersonInput, { firstName: '  ', sex: 'f', birthDate: '1976-02-30', spokenLanguage: 'français', colour: 'red' }),
-      ),
+      problems(() => parseInput(createPersonInput, { firstName: '  ', sex: 'f', birthDate: '1976-02-30', spokenLanguage: 'français', colour: 'red' })),
     ).to.deep.equal([
       { path: 'lastName', message: 'is required' },
       { path: 'firstName', message: 'cannot be empty' },
@@ -199,9 +196,7 @@ describe('civil status rules', () => {
       { path: 'spokenLanguage', message: 'must be an ISO 639 language code, e.g. fr, ar or rcf' },
       { path: '', message: 'unknown field(s): colour' },
     ]);
-    expect(problems(() => parseInput(updatePersonInput, { personId: id, lastName: null }))).to.deep.equal([
-      { path: 'lastName', message: 'cannot be empty' },
-    ]);
+    expect(problems(() => parseInput(updatePersonInput, { personId: id, lastName: null }))).to.deep.equal([{ path: 'lastName', message: 'cannot be empty' }]);
     expect(problems(() => parseInput(createPersonInput, { lastName: 'a\u0000', firstName: 'b' }))).to.deep.equal([
       { path: 'lastName', message: 'contains a control character (U+0000) that cannot be stored; remove it' },
     ]);

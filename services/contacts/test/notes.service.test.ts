@@ -9,7 +9,12 @@ import { contactsService } from '../src/service';
 import type { ChannelViewOutput, NoteView, Person } from '../src/api';
 
 type Page = { items: NoteView[]; nextCursor: string | null };
-type Terms = { defaults: { term: string; category: string; disabled: boolean }[]; added: { term: string; category: string }[]; updatedAt: string | null; updatedBy: string | null };
+type Terms = {
+  defaults: { term: string; category: string; disabled: boolean }[];
+  added: { term: string; category: string }[];
+  updatedAt: string | null;
+  updatedBy: string | null;
+};
 
 /**
  * The notepad of a file and the org's sensitive-term list through the contacts service's actions,
@@ -38,7 +43,14 @@ describe('contacts service: notes and sensitive terms', function () {
   const addChannel = (partyId: string, observation: string, auth = caseworker, acknowledgedTerms?: string[]) =>
     call<ChannelViewOutput>(
       'addChannel',
-      { partyId, kind: 'email', type: 'professional', email: `${randomUUID().slice(0, 8)}@acme.re`, observation, ...(acknowledgedTerms ? { acknowledgedTerms } : {}) },
+      {
+        partyId,
+        kind: 'email',
+        type: 'professional',
+        email: `${randomUUID().slice(0, 8)}@acme.re`,
+        observation,
+        ...(acknowledgedTerms ? { acknowledgedTerms } : {}),
+      },
       auth,
     );
   const setTerms = (terms: object, auth = admin) => call<Terms>('setSensitiveTerms', terms, auth);
@@ -64,7 +76,12 @@ describe('contacts service: notes and sensitive terms', function () {
     it('leaves notes that every staff role reads, newest first, page after page, with author and date', async () => {
       const partyId = await person();
       const first = await addNote(partyId, '  Called: promised to pay on the 15th.\nCall back if nothing comes.  ');
-      expect(first).to.deep.include({ partyId, text: 'Called: promised to pay on the 15th.\nCall back if nothing comes.', author: caseworker.userId, editedAt: null });
+      expect(first).to.deep.include({
+        partyId,
+        text: 'Called: promised to pay on the 15th.\nCall back if nothing comes.',
+        author: caseworker.userId,
+        editedAt: null,
+      });
       expect(Date.parse(first.createdAt)).to.be.closeTo(Date.now(), 10_000);
       const second = await addNote(partyId, 'Sent the payment plan.', colleague);
       const third = await addNote(partyId, 'Payment received.', admin);
@@ -168,7 +185,9 @@ describe('contacts service: notes and sensitive terms', function () {
       expect((await addChannel(partyId, 'Comptable, pénible')).observation).to.equal('Comptable, pénible');
       // The change of an existing channel's observation reads the same list.
       const channel = await addChannel(partyId, 'Comptable');
-      expect((await call<ChannelViewOutput>('changeChannel', { partyId, channelId: channel.id, observation: 'DAF pénible' })).observation).to.equal('DAF pénible');
+      expect((await call<ChannelViewOutput>('changeChannel', { partyId, channelId: channel.id, observation: 'DAF pénible' })).observation).to.equal(
+        'DAF pénible',
+      );
       await fails(call('changeChannel', { partyId, channelId: channel.id, observation: 'DAF diabétique' }), 422, /"diabétique" \(health\)/);
       expect((await call<Terms>('sensitiveTerms', {}, agent)).defaults.find((t) => t.term === 'pénible')!.disabled).to.equal(true);
     });

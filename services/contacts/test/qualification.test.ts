@@ -18,16 +18,17 @@ const t1 = new Date('2026-03-02T10:00:00Z');
 const t2 = new Date('2026-03-02T11:00:00Z');
 const caseworker = 'user-caseworker';
 
-
 const mobile = (number: string): ChannelInput => ({ kind: 'phone', type: 'mobile', number });
 const phone = (type: 'private' | 'professional', number: string): ChannelInput => ({ kind: 'phone', type, number });
 const email = (address: string): ChannelInput => ({ kind: 'email', type: 'private', address });
 
 function party(partyId: string, name: string, ...channels: [string, ChannelInput][]): PartyChannels {
-  return channels.reduce(
-    (acc, [id, value]) => must(addChannel(acc, { value }, { id, orgRegion: 'RE', by: caseworker, at: t0 })).party,
-    { partyId, name, channels: [], primaryChannelId: null } as PartyChannels,
-  );
+  return channels.reduce((acc, [id, value]) => must(addChannel(acc, { value }, { id, orgRegion: 'RE', by: caseworker, at: t0 })).party, {
+    partyId,
+    name,
+    channels: [],
+    primaryChannelId: null,
+  } as PartyChannels);
 }
 
 /** Applies commands in turn to a one-party file, each an hour apart. */
@@ -249,7 +250,12 @@ describe('qualification and the rules of the file', () => {
     expect(must(qualify(r.parties, 'lea', 'm', cancel, { by: caseworker, at: t2 })).primaryChanges).to.deep.equal([]);
 
     // A party whose only phone is invalid (its file reachable through a co-debtor) gets its star back when it is no longer.
-    const alone = must(qualify([party('x', 'X', ['m', mobile('0692 01 02 03')]), party('y', 'Y', ['e', email('y@example.fr')])], 'x', 'm', invalidate, { by: caseworker, at: t1 }));
+    const alone = must(
+      qualify([party('x', 'X', ['m', mobile('0692 01 02 03')]), party('y', 'Y', ['e', email('y@example.fr')])], 'x', 'm', invalidate, {
+        by: caseworker,
+        at: t1,
+      }),
+    );
     expect(alone.primaryChanges).to.deep.equal([{ partyId: 'x', previousChannelId: 'm', primary: null }]);
     const back = must(qualify(alone.parties, 'x', 'm', cancel, { by: caseworker, at: t2 }));
     expect(back.primaryChanges).to.deep.equal([
@@ -287,8 +293,7 @@ describe('evidence from deliveries', () => {
     }
   });
 
-  const delivered = (medium: 'sms' | 'email', occurredAt = t1): AutomaticFact =>
-    factFromDelivery({ medium, status: 'delivered', ref: 'd', occurredAt })!;
+  const delivered = (medium: 'sms' | 'email', occurredAt = t1): AutomaticFact => factFromDelivery({ medium, status: 'delivered', ref: 'd', occurredAt })!;
   const bounced = (occurredAt = t1): AutomaticFact => factFromDelivery({ medium: 'email', status: 'failed', bounce: 'hard', ref: 'b', occurredAt })!;
   const notAMobile = (occurredAt = t1): AutomaticFact =>
     factFromDelivery({ medium: 'sms', status: 'failed', error: 'notAMobile', permanent: true, ref: 'n', occurredAt })!;
@@ -373,7 +378,15 @@ describe('qualification history', () => {
   });
 
   it('shows the dates of evidence as ISO strings, and says what each action did', () => {
-    const r = must(applyFact([party('lea', 'L', ['m', mobile('0692 01 02 03')])], 'lea', 'm', factFromDelivery({ medium: 'sms', status: 'delivered', ref: 'd9', occurredAt: t1 })!, t2));
+    const r = must(
+      applyFact(
+        [party('lea', 'L', ['m', mobile('0692 01 02 03')])],
+        'lea',
+        'm',
+        factFromDelivery({ medium: 'sms', status: 'delivered', ref: 'd9', occurredAt: t1 })!,
+        t2,
+      ),
+    );
     expect(qualificationHistory(channel(r.parties[0], 'm'))[0]).to.deep.include({
       by: 'notifications',
       automatic: true,

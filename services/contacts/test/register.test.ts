@@ -60,7 +60,10 @@ describe('asset-freeze register repository (real database)', function () {
     expect(read.entries.map((e) => e.id)).to.not.include('90014');
     expect(await db.collection('register_entries').countDocuments()).to.equal(19);
 
-    const error = await register.importPublication(sample()).then(() => null, (err: unknown) => err);
+    const error = await register.importPublication(sample()).then(
+      () => null,
+      (err: unknown) => err,
+    );
     expect(error).to.be.instanceOf(RegisterImportError);
     expect((error as Error).message).to.match(/older than the current one/);
     expect((await register.current())!.entryCount).to.equal(19);

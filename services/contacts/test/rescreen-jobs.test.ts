@@ -47,7 +47,13 @@ describe('re-screen after a new publication (real database)', function () {
 
   /** An instance of the contacts service's re-screen: its own index cache, its own clock. */
   const instance = (owner: string, opts: { clock?: () => Date; jobs?: RescreenJobs } = {}) =>
-    new Rescreen({ jobs: opts.jobs ?? jobs, log, cache: new RegisterIndexCache(register, 0), sources: [partySource(parties.raw)] }, owner, options, undefined, opts.clock);
+    new Rescreen(
+      { jobs: opts.jobs ?? jobs, log, cache: new RegisterIndexCache(register, 0), sources: [partySource(parties.raw)] },
+      owner,
+      options,
+      undefined,
+      opts.clock,
+    );
 
   const person = (orgId: string, label: string, firstName: string, lastName: string, birthDate?: string) => {
     const auth: AuthContext = { orgId, userId: 'u', role: 'admin' };
@@ -166,7 +172,8 @@ describe('re-screen after a new publication (real database)', function () {
     // The first progress write fails once, after the page's checks were written.
     let failures = 1;
     const flaky = Object.create(jobs) as RescreenJobs;
-    flaky.progress = (...args: Parameters<RescreenJobs['progress']>) => (failures-- > 0 ? Promise.reject(new Error('connection reset')) : jobs.progress(...args));
+    flaky.progress = (...args: Parameters<RescreenJobs['progress']>) =>
+      failures-- > 0 ? Promise.reject(new Error('connection reset')) : jobs.progress(...args);
     const a = instance('a', { jobs: flaky });
     await a.tick();
     await a.settled();

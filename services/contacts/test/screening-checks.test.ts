@@ -28,7 +28,8 @@ const at = new Date('2026-05-02T08:00:00Z');
 const ORG = 'org-1';
 const PARTY = '6f1c3b0e-5d2a-4c8e-9a57-3d6f1b2c4e8a';
 
-const person = (fields: Partial<PersonDoc>): PersonDoc => ({ kind: 'person', _id: PARTY, orgId: ORG, firstName: 'Jean', lastName: 'Dupont', sex: 'male', ...fields }) as PersonDoc;
+const person = (fields: Partial<PersonDoc>): PersonDoc =>
+  ({ kind: 'person', _id: PARTY, orgId: ORG, firstName: 'Jean', lastName: 'Dupont', sex: 'male', ...fields }) as PersonDoc;
 
 function check(input: ScreeningInput, screened = true): ScreeningCheckDoc {
   return newCheck({
@@ -71,7 +72,14 @@ describe('screening log: what a party is screened as', () => {
 describe('screening log: checks', () => {
   it('logs a check made before any import as notScreened, with no publication and no candidates', () => {
     const c = check({ nature: 'person', name: 'Massimiliano Trivellano' }, false);
-    expect(c).to.deep.include({ outcome: 'notScreened', publication: null, candidates: [], algorithmVersion: ALGORITHM_VERSION, saveRefused: false, decision: null });
+    expect(c).to.deep.include({
+      outcome: 'notScreened',
+      publication: null,
+      candidates: [],
+      algorithmVersion: ALGORITHM_VERSION,
+      saveRefused: false,
+      decision: null,
+    });
   });
 
   it('names each candidate as the register does, with the name that matched and the score', () => {
@@ -117,7 +125,14 @@ describe('screening log: new hits of a re-screen', () => {
   });
 
   it("a subject's status keeps the check, its outcome and the potential entries", () => {
-    expect(statusOf(potential)).to.deep.include({ _id: `${ORG}:party:${PARTY}`, checkId: potential._id, outcome: 'potential', potentialIds: ['90003'], publicationHash: 'h1', changedAt: at });
+    expect(statusOf(potential)).to.deep.include({
+      _id: `${ORG}:party:${PARTY}`,
+      checkId: potential._id,
+      outcome: 'potential',
+      potentialIds: ['90003'],
+      publicationHash: 'h1',
+      changedAt: at,
+    });
   });
 });
 
@@ -126,7 +141,9 @@ describe('screening log: saves and decisions', () => {
 
   it('a refused save names the candidates (register id, name, score) and tells how to go on', () => {
     const message = refusalMessage(potential);
-    expect(message).to.match(/^Not saved: "Massimilano Trivelano" is a potential match in the national register of asset freezes \(publication of 2026-04-30\): 90011 "TRIVELLANO Massimiliano", score 0\.\d{3}/);
+    expect(message).to.match(
+      /^Not saved: "Massimilano Trivelano" is a potential match in the national register of asset freezes \(publication of 2026-04-30\): 90011 "TRIVELLANO Massimiliano", score 0\.\d{3}/,
+    );
     expect(message).to.include('a manager or an admin can save it with "screeningOverride": { "reason": "..." }');
     expect(message).to.include(`Screening check ${potential._id}.`);
   });
@@ -152,7 +169,15 @@ describe('screening log: saves and decisions', () => {
 
   it('shows a check with dates as ISO strings and its review state', () => {
     const view = toCheckView({ ...potential, hit: true, review: 'open' });
-    expect(view).to.deep.include({ id: potential._id, outcome: 'potential', trigger: 'save', at: at.toISOString(), review: 'open', decision: null, saveRefused: false });
+    expect(view).to.deep.include({
+      id: potential._id,
+      outcome: 'potential',
+      trigger: 'save',
+      at: at.toISOString(),
+      review: 'open',
+      decision: null,
+      saveRefused: false,
+    });
     expect(view.subject).to.deep.equal({ kind: 'party', id: PARTY, partyId: PARTY });
     expect(view.publication).to.deep.equal({ publishedAt: '2026-04-30T15:05:12.347Z' });
   });

@@ -11,7 +11,11 @@ import { RegisterIndexCache, Screening } from '../src/screening';
 
 type Json = { Publications: { DatePublication: string; PublicationDetail: Record<string, unknown>[] } };
 const sample = (): Json => JSON.parse(readFileSync(new URL('./fixtures/gels-avoirs-sample.json', import.meta.url), 'utf8')) as Json;
-const rejects = (p: Promise<unknown>) => p.then(() => expect.fail('accepted'), (err: { code?: number; message: string }) => err);
+const rejects = (p: Promise<unknown>) =>
+  p.then(
+    () => expect.fail('accepted'),
+    (err: { code?: number; message: string }) => err,
+  );
 
 describe('screening log and register index (real database)', function () {
   this.timeout(60_000);
@@ -36,7 +40,16 @@ describe('screening log and register index (real database)', function () {
   });
 
   const checkAt = (orgId: string, partyId: string, at: Date, extra: Partial<ScreeningCheckDoc> = {}): ScreeningCheckDoc => ({
-    ...newCheck({ id: randomUUID(), orgId, subject: subjectOfParty(partyId), input: { nature: 'person', name: 'Jean Dupont' }, trigger: 'onDemand', by: 'u', at, screened: null }),
+    ...newCheck({
+      id: randomUUID(),
+      orgId,
+      subject: subjectOfParty(partyId),
+      input: { nature: 'person', name: 'Jean Dupont' },
+      trigger: 'onDemand',
+      by: 'u',
+      at,
+      screened: null,
+    }),
     ...extra,
   });
 
@@ -94,7 +107,21 @@ describe('screening log and register index (real database)', function () {
 
   describe('the re-screen claims', () => {
     it('one of two instances creating the same job wins; a lease is claimed once', async () => {
-      const job = { _id: 'hash-1', publishedAt: new Date(), entryCount: 1, startedAt: new Date(), owner: 'a', lease: 1, heartbeatAt: new Date(), sourceIndex: 0, lastId: null, done: 0, total: 3, newHits: 0, finishedAt: null };
+      const job = {
+        _id: 'hash-1',
+        publishedAt: new Date(),
+        entryCount: 1,
+        startedAt: new Date(),
+        owner: 'a',
+        lease: 1,
+        heartbeatAt: new Date(),
+        sourceIndex: 0,
+        lastId: null,
+        done: 0,
+        total: 3,
+        newHits: 0,
+        finishedAt: null,
+      };
       const results = await Promise.all([jobs.create(job), jobs.create({ ...job, owner: 'b' })]);
       expect(results.filter(Boolean)).to.have.length(1);
       const claims = await Promise.all([jobs.claim('hash-1', 2, 'b', new Date()), jobs.claim('hash-1', 2, 'c', new Date())]);
@@ -154,7 +181,9 @@ describe('screening log and register index (real database)', function () {
     it('refuses a potential match with a 409 naming the candidates, saves nothing and logs the refusal', async () => {
       const partyId = randomUUID();
       let saved = 0;
-      const err = await rejects(screening.guard({ orgId: orgA, subject: subjectOfParty(partyId), input: trivellano, auth: caseworker }, () => Promise.resolve(saved++)));
+      const err = await rejects(
+        screening.guard({ orgId: orgA, subject: subjectOfParty(partyId), input: trivellano, auth: caseworker }, () => Promise.resolve(saved++)),
+      );
       expect(err.code).to.equal(409);
       expect(err.message).to.match(/90011 "TRIVELLANO Massimiliano", score/);
       expect(saved).to.equal(0);
@@ -166,10 +195,18 @@ describe('screening log and register index (real database)', function () {
     it('refuses an override from a caseworker (403) before screening, and lets a manager save with it, logged as overridden', async () => {
       const partyId = randomUUID();
       const override = { reason: 'Checked the passport: born 1988' };
-      expect((await rejects(screening.guard({ orgId: orgA, subject: subjectOfParty(partyId), input: trivellano, auth: caseworker, override }, () => Promise.resolve(1)))).code).to.equal(403);
+      expect(
+        (
+          await rejects(
+            screening.guard({ orgId: orgA, subject: subjectOfParty(partyId), input: trivellano, auth: caseworker, override }, () => Promise.resolve(1)),
+          )
+        ).code,
+      ).to.equal(403);
       expect(await log.ofParty(orgA, partyId, { limit: 5 })).to.deep.equal([]);
 
-      expect(await screening.guard({ orgId: orgA, subject: subjectOfParty(partyId), input: trivellano, auth: manager, override }, () => Promise.resolve('saved'))).to.equal('saved');
+      expect(
+        await screening.guard({ orgId: orgA, subject: subjectOfParty(partyId), input: trivellano, auth: manager, override }, () => Promise.resolve('saved')),
+      ).to.equal('saved');
       const [logged] = await log.ofParty(orgA, partyId, { limit: 5 });
       expect(logged.decision).to.deep.include({ decision: 'overridden', reason: override.reason, by: 'manager-1' });
       // The status the next re-screen compares with: this entry is known, not a new hit.
@@ -180,7 +217,13 @@ describe('screening log and register index (real database)', function () {
     it('records decisions only on potential checks of the party named, in its org', async () => {
       const partyId = randomUUID();
       const potential = await screening.check({ orgId: orgA, subject: subjectOfParty(partyId), input: trivellano, trigger: 'onDemand', by: 'u' });
-      const clear = await screening.check({ orgId: orgA, subject: subjectOfParty(partyId), input: { nature: 'person', name: 'Jean Dupont' }, trigger: 'onDemand', by: 'u' });
+      const clear = await screening.check({
+        orgId: orgA,
+        subject: subjectOfParty(partyId),
+        input: { nature: 'person', name: 'Jean Dupont' },
+        trigger: 'onDemand',
+        by: 'u',
+      });
       expect(potential.outcome).to.equal('potential');
       expect((await rejects(screening.decide(manager, partyId, clear._id, 'confirmed', 'It is the same person'))).code).to.equal(409);
       expect((await rejects(screening.decide(manager, randomUUID(), potential._id, 'confirmed', 'It is the same person'))).code).to.equal(404);

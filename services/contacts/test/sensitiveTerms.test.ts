@@ -42,7 +42,13 @@ describe("an org's list of sensitive terms", () => {
   it('validates each term with termProblem, its category, and at most 500 added terms', () => {
     const parsed = setSensitiveTermsInput.parse({ added: [{ term: '  huissier ' }], disabled: [' pénible'] });
     expect(parsed).to.deep.equal({ added: [{ term: 'huissier', category: 'org' }], disabled: ['pénible'] });
-    const bad = setSensitiveTermsInput.safeParse({ added: [{ term: '--', category: 'health' }, { term: 'x', category: 'gossip' }], disabled: ['!!'] });
+    const bad = setSensitiveTermsInput.safeParse({
+      added: [
+        { term: '--', category: 'health' },
+        { term: 'x', category: 'gossip' },
+      ],
+      disabled: ['!!'],
+    });
     expect(bad.success).to.equal(false);
     expect(bad.error!.issues.map((i) => [i.path.join('.'), i.message])).to.deep.equal([
       ['added.0.term', 'must contain a letter or a digit'],

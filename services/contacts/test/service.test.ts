@@ -17,9 +17,12 @@ describe('contacts service', function () {
   let client: ServiceBroker;
   let service: ServiceBroker;
 
-  const call = <T = Person>(action: string, params: object, auth = agent) =>
-    client.call<T, object>(action, params, as(auth, reunion));
-  const rejects = async (p: Promise<unknown>) => p.then(() => expect.fail('accepted'), (err) => err);
+  const call = <T = Person>(action: string, params: object, auth = agent) => client.call<T, object>(action, params, as(auth, reunion));
+  const rejects = async (p: Promise<unknown>) =>
+    p.then(
+      () => expect.fail('accepted'),
+      (err) => err,
+    );
   const open = (fields: object = {}) => call('contacts.createPerson', { lastName: 'Doe', firstName: 'Sam', ...fields });
 
   before(async () => {

@@ -22,7 +22,13 @@ export const activateInput = z.strictObject({ personId, startDate, endDate });
 
 export const refuseInput = z.strictObject({
   personId,
-  reason: z.string().trim().min(1).max(1000).optional().meta({ examples: ['Aucun lien avec la commune'] }),
+  reason: z
+    .string()
+    .trim()
+    .min(1)
+    .max(1000)
+    .optional()
+    .meta({ examples: ['Aucun lien avec la commune'] }),
 });
 
 export const renewInput = z.strictObject({
@@ -45,7 +51,11 @@ export const setSmsConsentInput = z
     personId,
     consent: z.boolean(),
     /** The mobile number as typed (national or international form); required with consent. */
-    phone: z.string().max(40).optional().meta({ examples: ['06 12 34 56 78'] }),
+    phone: z
+      .string()
+      .max(40)
+      .optional()
+      .meta({ examples: ['06 12 34 56 78'] }),
   })
   .refine((v) => !v.consent || v.phone !== undefined, { message: 'is required when SMS consent is given', path: ['phone'] })
   .refine((v) => v.consent || v.phone === undefined, { message: 'only applies when SMS consent is given', path: ['phone'] });

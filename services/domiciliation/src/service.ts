@@ -10,17 +10,7 @@ import {
   type RelaisContext,
   type ServiceRuntime,
 } from '@relais/shared';
-import {
-  DECIDERS,
-  activateInput,
-  changeEndDateInput,
-  endInput,
-  peopleInput,
-  personInput,
-  refuseInput,
-  renewInput,
-  setSmsConsentInput,
-} from './api';
+import { DECIDERS, activateInput, changeEndDateInput, endInput, peopleInput, personInput, refuseInput, renewInput, setSmsConsentInput } from './api';
 import { Domiciliations } from './data/domiciliations';
 import { DomiciliationUseCases, type Caller } from './useCases';
 
@@ -37,7 +27,12 @@ export function domiciliationService(config: BaseConfig): ServiceSchema {
   /** The use cases of a started instance (actions only run once it is). */
   const u = () => useCases!;
   const zone = (ctx: RelaisContext) => orgOf(ctx).timeZone;
-  const caller = (auth: AuthContext, ctx: RelaisContext): Caller => ({ orgId: auth.orgId, userId: auth.userId, timeZone: zone(ctx), region: orgOf(ctx).region });
+  const caller = (auth: AuthContext, ctx: RelaisContext): Caller => ({
+    orgId: auth.orgId,
+    userId: auth.userId,
+    timeZone: zone(ctx),
+    region: orgOf(ctx).region,
+  });
 
   return {
     name: SERVICE,

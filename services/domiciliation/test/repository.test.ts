@@ -62,7 +62,13 @@ describe('domiciliations repository (real database)', function () {
     expect(saved!.eventIds).to.deep.equal([created.eventIds[0], change.events[0].id]);
 
     // A write decided on the old version loses, and changes nothing.
-    const stale = smsConsentChange(created, { consent: true, phone: { e164: '+262692010203', region: 'RE', raw: '0692010203' } }, randomUUID(), orgA, new Date())!;
+    const stale = smsConsentChange(
+      created,
+      { consent: true, phone: { e164: '+262692010203', region: 'RE', raw: '0692010203' } },
+      randomUUID(),
+      orgA,
+      new Date(),
+    )!;
     expect(await repo.apply(created, stale, new Date())).to.equal(null);
     // Another org cannot write it even at the right version.
     expect(await repo.apply({ ...saved!, orgId: orgB.orgId }, stale, new Date())).to.equal(null);

@@ -93,10 +93,7 @@ describe('domiciliation service', function () {
     await serviceDb?.close();
     await Promise.all([client, service].map((b) => b?.stop()));
     if (config) {
-      await Promise.allSettled([
-        dropTestDatabases(config.MONGO_URL, config.RELAIS_NAMESPACE),
-        deleteTestStreams(config.NATS_URL, config.RELAIS_NAMESPACE),
-      ]);
+      await Promise.allSettled([dropTestDatabases(config.MONGO_URL, config.RELAIS_NAMESPACE), deleteTestStreams(config.NATS_URL, config.RELAIS_NAMESPACE)]);
     }
   });
 
@@ -148,10 +145,13 @@ describe('domiciliation service', function () {
     expect(history.entries[0].by).to.equal(agent.userId);
     expect(history.entries[6]).to.deep.include({ from: 'active', to: 'ended', by: caseworker.userId });
 
-    const published = await eventually(() => {
-      const got = eventsOf(person, 'domiciliation.changed');
-      return got.length >= 4 && got;
-    }, { what: 'four domiciliation.changed events' });
+    const published = await eventually(
+      () => {
+        const got = eventsOf(person, 'domiciliation.changed');
+        return got.length >= 4 && got;
+      },
+      { what: 'four domiciliation.changed events' },
+    );
     const facts = published.map((e) => e.data as { status: string; endDate: string | null });
     expect(facts.map((d) => d.status).sort()).to.deep.equal(['active', 'active', 'ended', 'requested']);
     expect(facts.find((d) => d.status === 'ended')).to.deep.include({ endDate: today().toISODate() });
@@ -175,11 +175,7 @@ describe('domiciliation service', function () {
     const no = await call<Dom['smsConsent']>('setSmsConsent', { personId: person, consent: false });
     expect(no).to.deep.include({ consent: false, phoneE164: null, region: null });
 
-    const history = await call<{ entries: { field: string; from: unknown; to: unknown; by: string }[] }>(
-      'smsConsentHistory',
-      { personId: person },
-      agent,
-    );
+    const history = await call<{ entries: { field: string; from: unknown; to: unknown; by: string }[] }>('smsConsentHistory', { personId: person }, agent);
     expect(history.entries.map((h) => [h.field, h.from, h.to])).to.deep.equal([
       ['smsConsent', false, true],
       ['smsPhone', null, '+262692010203'],
@@ -188,10 +184,13 @@ describe('domiciliation service', function () {
     ]);
     expect(history.entries.every((h) => h.by === caseworker.userId)).to.equal(true);
 
-    const published = await eventually(() => {
-      const evs = eventsOf(person, 'domiciliation.smsConsentChanged');
-      return evs.length >= 2 && evs;
-    }, { what: 'two smsConsentChanged events' });
+    const published = await eventually(
+      () => {
+        const evs = eventsOf(person, 'domiciliation.smsConsentChanged');
+        return evs.length >= 2 && evs;
+      },
+      { what: 'two smsConsentChanged events' },
+    );
     const data = published.map((e) => e.data).sort((a, b) => Number(b.consent) - Number(a.consent));
     expect(data[0]).to.deep.include({ consent: true, phoneE164: '+262692010203', region: 'RE', changedBy: caseworker.userId });
     expect(data[1]).to.deep.include({ consent: false, phoneE164: null, region: null });

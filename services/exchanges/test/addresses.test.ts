@@ -27,7 +27,8 @@ describe("exchanges: a party's default address from contact.primaryChanged", fun
       changedAt,
       changedBy: staff.userId,
     });
-  const address = (partyId: string, auth = staff) => client.call<{ email: string | null; changedAt: string | null }, object>('exchanges.defaultAddress', { partyId }, as(auth));
+  const address = (partyId: string, auth = staff) =>
+    client.call<{ email: string | null; changedAt: string | null }, object>('exchanges.defaultAddress', { partyId }, as(auth));
 
   before(async () => {
     config = testConfig(uniqueNamespace());
@@ -40,7 +41,8 @@ describe("exchanges: a party's default address from contact.primaryChanged", fun
   after(async () => {
     await bus?.close();
     await Promise.all([client, service].map((b) => b?.stop()));
-    if (config) await Promise.allSettled([dropTestDatabases(config.MONGO_URL, config.RELAIS_NAMESPACE), deleteTestStreams(config.NATS_URL, config.RELAIS_NAMESPACE)]);
+    if (config)
+      await Promise.allSettled([dropTestDatabases(config.MONGO_URL, config.RELAIS_NAMESPACE), deleteTestStreams(config.NATS_URL, config.RELAIS_NAMESPACE)]);
   });
 
   it('keeps the primary e-mail, forgets it when the primary becomes a phone, and ignores late and repeated events', async () => {
@@ -50,7 +52,9 @@ describe("exchanges: a party's default address from contact.primaryChanged", fun
     await eventually(async () => (await address(party)).email === 'marie@example.re', { what: 'the primary e-mail' });
 
     await bus.publish([changed(party, { kind: 'phone', value: '+262692123456' }, '2027-01-01T10:00:00.000Z')]);
-    await eventually(async () => (await address(party)).email === null && (await address(party)).changedAt === '2027-01-01T10:00:00.000Z', { what: 'no default e-mail' });
+    await eventually(async () => (await address(party)).email === null && (await address(party)).changedAt === '2027-01-01T10:00:00.000Z', {
+      what: 'no default e-mail',
+    });
 
     // An older event delivered late, and the first one again under another message id: nothing changes.
     await bus.publish([changed(party, { kind: 'email', value: 'old@example.re' }, '2027-01-01T09:30:00.000Z'), { ...first, id: randomUUID() }]);

@@ -9,15 +9,31 @@ export const registerMailInput = z.strictObject({
   personId,
   kind: mailKind,
   quantity: z.number().int().min(1).max(1000).default(1),
-  sender: z.string().trim().min(1).max(200).refine(singleLine.check, singleLine.message).optional().meta({ examples: ['CAF'] }),
-  note: z.string().trim().min(1).max(2000).optional().meta({ examples: ['Lettre recommandée avec accusé de réception'] }),
+  sender: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .refine(singleLine.check, singleLine.message)
+    .optional()
+    .meta({ examples: ['CAF'] }),
+  note: z
+    .string()
+    .trim()
+    .min(1)
+    .max(2000)
+    .optional()
+    .meta({ examples: ['Lettre recommandée avec accusé de réception'] }),
 });
 export type RegisterMailInput = z.infer<typeof registerMailInput>;
 
 /** A mail-room round: the mail of many people registered in one request. */
 export const MAX_BATCH = 500;
 export const registerBatchInput = z.strictObject({
-  items: z.array(registerMailInput).min(1, { message: 'must hold at least one item' }).max(MAX_BATCH, { message: `must hold at most ${MAX_BATCH} items; split the round` }),
+  items: z
+    .array(registerMailInput)
+    .min(1, { message: 'must hold at least one item' })
+    .max(MAX_BATCH, { message: `must hold at most ${MAX_BATCH} items; split the round` }),
 });
 export type RegisterBatchInput = z.infer<typeof registerBatchInput>;
 
@@ -29,11 +45,25 @@ export const handOverInput = z
   .strictObject({
     personId,
     /** The items handed over; all pending items of the person when omitted. */
-    mailItemIds: z.array(z.uuid({ message: 'must be a mail item id (UUID)' })).min(1).max(500).optional(),
+    mailItemIds: z
+      .array(z.uuid({ message: 'must be a mail item id (UUID)' }))
+      .min(1)
+      .max(500)
+      .optional(),
     /** Who took the mail: the person, or a proxy holding a power of attorney. */
     // The examples (API document only) form a pair the refinements below accept.
-    to: z.enum(['person', 'proxy']).default('person').meta({ examples: ['proxy'] }),
-    proxyName: z.string().trim().min(1).max(200).refine(singleLine.check, singleLine.message).optional().meta({ examples: ['Marie Pierre'] }),
+    to: z
+      .enum(['person', 'proxy'])
+      .default('person')
+      .meta({ examples: ['proxy'] }),
+    proxyName: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .refine(singleLine.check, singleLine.message)
+      .optional()
+      .meta({ examples: ['Marie Pierre'] }),
   })
   .refine((v) => v.to !== 'proxy' || v.proxyName, { message: 'is required when mail is handed to a proxy', path: ['proxyName'] })
   .refine((v) => v.to === 'proxy' || !v.proxyName, { message: 'only applies when mail is handed to a proxy', path: ['proxyName'] });
@@ -53,9 +83,7 @@ export const mailItem = z.object({
   status: z.enum(['pending', 'handedOver']),
   registeredAt: z.iso.datetime(),
   registeredBy: z.string(),
-  handOver: z
-    .object({ at: z.iso.datetime(), by: z.string(), to: z.enum(['person', 'proxy']), proxyName: z.string().optional() })
-    .optional(),
+  handOver: z.object({ at: z.iso.datetime(), by: z.string(), to: z.enum(['person', 'proxy']), proxyName: z.string().optional() }).optional(),
 });
 export type MailItem = z.infer<typeof mailItem>;
 

@@ -18,10 +18,9 @@ export class HandOvers {
     const pending = await this.items.pendingForPerson(auth.orgId, input.personId);
     const selection = selectForHandOver(pending, input.mailItemIds);
     if (!selection.ok) {
-      throw validationError(
-        `These items are not pending mail of this person: ${selection.unknown.join(', ')}`,
-        [{ path: 'mailItemIds', message: `not pending for this person: ${selection.unknown.join(', ')}` }],
-      );
+      throw validationError(`These items are not pending mail of this person: ${selection.unknown.join(', ')}`, [
+        { path: 'mailItemIds', message: `not pending for this person: ${selection.unknown.join(', ')}` },
+      ]);
     }
     if (selection.ids.length === 0) throw conflict('This person has no pending mail to hand over.');
     const handOver: HandOver = {

@@ -57,7 +57,12 @@ export class Registration {
     // what was registered and registers only the rest.
     const key = ctx.meta.idempotencyKey;
     const keyOf = (i: number) => (key ? `${key}:${i}` : undefined);
-    const earlier = key ? await this.items.byIdempotencyKeys(auth.orgId, inputs.map((_, i) => keyOf(i)!)) : new Map<string, MailItemDoc>();
+    const earlier = key
+      ? await this.items.byIdempotencyKeys(
+          auth.orgId,
+          inputs.map((_, i) => keyOf(i)!),
+        )
+      : new Map<string, MailItemDoc>();
     const todo: { index: number; input: RegisterMailInput }[] = [];
     inputs.forEach((input, index) => {
       const done = earlier.get(keyOf(index) ?? '');

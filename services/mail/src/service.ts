@@ -1,15 +1,5 @@
 import type { ServiceSchema } from 'moleculer';
-import {
-  STAFF,
-  defineAction,
-  healthAction,
-  notFound,
-  openRuntime,
-  orgOf,
-  type BaseConfig,
-  type Logger,
-  type ServiceRuntime,
-} from '@relais/shared';
+import { STAFF, defineAction, healthAction, notFound, openRuntime, orgOf, type BaseConfig, type Logger, type ServiceRuntime } from '@relais/shared';
 import { dayInput, getMailInput, handOverInput, listPersonMailInput, registerBatchInput, registerMailInput } from './api';
 import { dayBounds, pendingCounts, toMailItem, totalsByKind } from './domain/mail';
 import { startEngine, type RunningEngine } from './engine';

@@ -72,7 +72,11 @@ describe('mail service', function () {
   }
   const call = <A extends keyof Answers>(action: A, params: object, auth = agent, meta: object = {}) =>
     client.call<Answers[A], object>(action, params, as(auth, { ...paris, ...meta }));
-  const rejects = async (p: Promise<unknown>) => p.then(() => expect.fail('accepted'), (err) => err);
+  const rejects = async (p: Promise<unknown>) =>
+    p.then(
+      () => expect.fail('accepted'),
+      (err) => err,
+    );
 
   before(async () => {
     config = testConfig(uniqueNamespace());
@@ -99,9 +103,12 @@ describe('mail service', function () {
     const view = await call('mail.listForPerson', { personId: person });
     expect(view.pending).to.deep.equal({ letter: 3, parcel: 2, deliveryNotice: 0 });
     expect(view.items.map((i: { id: string }) => i.id)).to.have.members(registered.map((r) => r.id));
-    await eventually(() => registered.every((r) => received.some((e) => e.type === 'mail.registered' && (e.data as { mailItemId: string }).mailItemId === r.id)), {
-      what: 'both events received',
-    });
+    await eventually(
+      () => registered.every((r) => received.some((e) => e.type === 'mail.registered' && (e.data as { mailItemId: string }).mailItemId === r.id)),
+      {
+        what: 'both events received',
+      },
+    );
     const letterEvent = received.find((e) => (e.data as { mailItemId: string }).mailItemId === registered[0].id)!;
     expect(letterEvent).to.deep.include({ orgId: agent.orgId, type: 'mail.registered' });
     expect(letterEvent.data).to.include({ personId: person, kind: 'letter', quantity: 3 });
@@ -172,7 +179,12 @@ describe('mail service', function () {
     const person = domiciled();
     const later = domiciled('requested');
     const key = `round-${randomUUID()}`;
-    const round = { items: [{ personId: person, kind: 'letter' }, { personId: later, kind: 'letter' }] };
+    const round = {
+      items: [
+        { personId: person, kind: 'letter' },
+        { personId: later, kind: 'letter' },
+      ],
+    };
     const first = await call('mail.registerBatch', round, agent, { idempotencyKey: key });
     expect(first).to.include({ registered: 1, refused: 1 });
     statuses.set(later, 'active'); // activated in between: the retry registers it
@@ -188,7 +200,12 @@ describe('mail service', function () {
   it('refuses a malformed round as a whole (422 naming the item) and registers nothing', async () => {
     const person = domiciled();
     const err = await rejects(
-      call('mail.registerBatch', { items: [{ personId: person, kind: 'letter' }, { personId: person, kind: 'postcard' }] }),
+      call('mail.registerBatch', {
+        items: [
+          { personId: person, kind: 'letter' },
+          { personId: person, kind: 'postcard' },
+        ],
+      }),
     );
     expect(err.code).to.equal(422);
     expect(JSON.stringify(err.data)).to.match(/items\.1\.kind/);
@@ -198,9 +215,7 @@ describe('mail service', function () {
 
   it('hands over some items, then the rest, to a proxy; publishes mail.handedOver', async () => {
     const person = domiciled();
-    const items = await Promise.all(
-      ['letter', 'letter', 'deliveryNotice'].map((kind) => call('mail.register', { personId: person, kind })),
-    );
+    const items = await Promise.all(['letter', 'letter', 'deliveryNotice'].map((kind) => call('mail.register', { personId: person, kind })));
     const first = await call('mail.handOver', { personId: person, mailItemIds: [items[0].id] });
     expect(first.handedOver).to.have.length(1);
     expect(first.handedOver[0]).to.deep.include({ status: 'handedOver' });
@@ -214,10 +229,9 @@ describe('mail service', function () {
     expect(rest.handedOver.map((i: { id: string }) => i.id)).to.have.members([items[1].id, items[2].id]);
     expect((await call('mail.listForPerson', { personId: person })).pending).to.deep.equal({ letter: 0, parcel: 0, deliveryNotice: 0 });
     expect((await rejects(call('mail.handOver', { personId: person }))).code).to.equal(409);
-    await eventually(
-      () => received.filter((e) => e.type === 'mail.handedOver' && (e.data as { personId: string }).personId === person).length === 2,
-      { what: 'two hand-over events' },
-    );
+    await eventually(() => received.filter((e) => e.type === 'mail.handedOver' && (e.data as { personId: string }).personId === person).length === 2, {
+      what: 'two hand-over events',
+    });
     const ids = received
       .filter((e) => e.type === 'mail.handedOver' && (e.data as { personId: string }).personId === person)
       .flatMap((e) => (e.data as { mailItemIds: string[] }).mailItemIds);

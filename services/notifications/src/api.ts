@@ -58,7 +58,7 @@ export const settingsOutput = z.object({
     .datetime()
     .nullable()
     .describe("The org's next send slot (19:00 on a send day, in its time zone), as a UTC instant; null while SMS are off"),
-  nextSlotLocal: z.string().nullable().describe('`nextSlotAt` in the org\'s time zone, ISO 8601 with its offset: 2026-12-08T19:00:00+01:00'),
+  nextSlotLocal: z.string().nullable().describe("`nextSlotAt` in the org's time zone, ISO 8601 with its offset: 2026-12-08T19:00:00+01:00"),
   updatedAt: z.iso.datetime().nullable(),
   updatedBy: z.string().nullable(),
 });
@@ -120,9 +120,7 @@ const preview = z.object({
 export const previewOutput = z.object({ senderId: z.string().nullable(), previews: z.array(preview) });
 
 export const templatesOutput = z.object({
-  templates: z.array(
-    z.object({ kind: templateKinds, label: z.string(), source: z.string(), isDefault: z.boolean(), variables: z.array(z.string()) }),
-  ),
+  templates: z.array(z.object({ kind: templateKinds, label: z.string(), source: z.string(), isDefault: z.boolean(), variables: z.array(z.string()) })),
 });
 
 export const setTemplateInput = z.strictObject({ kind: templateKinds, source: templateSource });
@@ -165,7 +163,7 @@ export const historyInput = z.strictObject({
   personId,
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
-const listZone = z.string().describe('The IANA time zone of the local times below (the org\'s, from its SMS settings): Europe/Paris');
+const listZone = z.string().describe("The IANA time zone of the local times below (the org's, from its SMS settings): Europe/Paris");
 export const historyOutput = z.object({ personId: z.string(), timeZone: listZone, entries: z.array(delivery) });
 
 export const deliveriesInput = z.strictObject({

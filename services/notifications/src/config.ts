@@ -8,7 +8,11 @@ export const schedulingConfigSchema = z.object({
   /** How often each instance looks for deliveries to send (it loops without waiting while there is work). */
   SEND_INTERVAL_MS: z.coerce.number().int().min(20).max(60_000).default(1_000),
   /** A slot or reminder missed (service down) is still sent within this delay, else recorded as skipped. */
-  MAX_LATENESS_MS: z.coerce.number().int().min(0).default(6 * 3600_000),
+  MAX_LATENESS_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(6 * 3600_000),
   /** Deliveries per send lot: what one claim covers and one set of writes records. */
   SEND_BATCH: z.coerce.number().int().min(1).max(2_000).default(500),
   SEND_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),

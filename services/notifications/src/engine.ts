@@ -46,11 +46,7 @@ const BACKLOG_WAIT_MS = 30_000;
 const KEEP_CLAIMS_AND_LOTS_MS = 7 * 86_400_000;
 
 /** The service's collections, each behind its repository; the ledger owns every delivery's state. */
-export function openStores(
-  db: Connection,
-  config: Pick<NotificationsConfig, 'DB_UPDATE_BATCH' | 'STUCK_AFTER_MS'>,
-  outcomes?: Omit<OutboxOptions, 'model'>,
-) {
+export function openStores(db: Connection, config: Pick<NotificationsConfig, 'DB_UPDATE_BATCH' | 'STUCK_AFTER_MS'>, outcomes?: Omit<OutboxOptions, 'model'>) {
   return {
     pending: PendingMail.open(db, config.DB_UPDATE_BATCH),
     recipients: Recipients.open(db, config.DB_UPDATE_BATCH),
@@ -94,7 +90,10 @@ export function wireParts(stores: Stores, deps: PartsDeps, opts: PartsOptions) {
   const { ledger, claims, recipients, schedule } = stores;
   const templates = new TemplateBook();
   const cache = new SettingsCache(stores.settings, opts.settingsCacheMs);
-  const sender = new Sender({ ledger, claims, recipients, settings: cache, providers: deps.providers, rate: deps.rate, clock: deps.clock, log: deps.log }, opts.sender);
+  const sender = new Sender(
+    { ledger, claims, recipients, settings: cache, providers: deps.providers, rate: deps.rate, clock: deps.clock, log: deps.log },
+    opts.sender,
+  );
   const scheduler = new Scheduler(
     {
       settings: stores.settings,

@@ -69,7 +69,11 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
   let engine: RunningEngine | null = null;
   /** The engine of a started instance (actions only run once it is). */
   const e = () => engine!;
-  const editor = (auth: { orgId: string; userId: string }, ctx: Parameters<typeof orgOf>[0]) => ({ orgId: auth.orgId, userId: auth.userId, zone: orgOf(ctx).timeZone });
+  const editor = (auth: { orgId: string; userId: string }, ctx: Parameters<typeof orgOf>[0]) => ({
+    orgId: auth.orgId,
+    userId: auth.userId,
+    zone: orgOf(ctx).timeZone,
+  });
 
   return {
     name: SERVICE,
@@ -158,7 +162,8 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
             to: input.to ? new Date(input.to) : undefined,
           };
           const cursor = input.cursor ? decodeCursor(input.cursor) : undefined;
-          if (cursor === null) throw validationError('Invalid cursor: use the nextCursor of the previous page', [{ path: 'cursor', message: 'is not a cursor of this list' }]);
+          if (cursor === null)
+            throw validationError('Invalid cursor: use the nextCursor of the previous page', [{ path: 'cursor', message: 'is not a cursor of this list' }]);
           const { ledger } = e().stores;
           const [page, counts, { timeZone }] = await Promise.all([
             ledger.page(auth.orgId, filter, input.limit, cursor),
@@ -184,7 +189,12 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
           if (!org.smsEnabled) throw conflict('SMS are off for this org: switch them on (PUT /v1/notifications/settings) first.');
           const rehearsal = await e().scheduler.rehearse(org);
           if (!rehearsal) throw unavailable('Mail registered just now is still being counted; try again in a few seconds.');
-          return { ...rehearsal, nextSlotAt: nextSlot(rehearsal.slotAt, org.sendDays, org.timeZone).toISOString(), slotAt: rehearsal.slotAt.toISOString(), from: rehearsal.from.toISOString() };
+          return {
+            ...rehearsal,
+            nextSlotAt: nextSlot(rehearsal.slotAt, org.sendDays, org.timeZone).toISOString(),
+            slotAt: rehearsal.slotAt.toISOString(),
+            from: rehearsal.from.toISOString(),
+          };
         },
       }),
 

@@ -53,10 +53,20 @@ describe('notifications: a slot caught up after an outage waits for the events s
     const phones = persons.map((_, i) => `+3361${String(i).padStart(7, '0')}`);
     await events.publish(
       persons.map((personId, i) =>
-        makeEnvelope('domiciliation.smsConsentChanged', admin.orgId, { personId, consent: true, phoneE164: phones[i], region: 'FR', changedAt: clock.now().toISOString(), changedBy: 'u' }),
+        makeEnvelope('domiciliation.smsConsentChanged', admin.orgId, {
+          personId,
+          consent: true,
+          phoneE164: phones[i],
+          region: 'FR',
+          changedAt: clock.now().toISOString(),
+          changedBy: 'u',
+        }),
       ),
     );
-    await eventually(async () => (await db.collection('recipient_consents').countDocuments({ orgId: admin.orgId })) === people, { timeoutMs: 60_000, what: 'consents applied' });
+    await eventually(async () => (await db.collection('recipient_consents').countDocuments({ orgId: admin.orgId })) === people, {
+      timeoutMs: 60_000,
+      what: 'consents applied',
+    });
 
     // Down from Tuesday noon; the mail of the day is registered meanwhile.
     await node!.stop();

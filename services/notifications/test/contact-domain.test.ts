@@ -1,5 +1,13 @@
 import { expect } from 'chai';
-import { DELIVERY_KIND_LABELS, contactDelivery, contactDeliveryId, contactEmailDelivery, followsConsent, signedEmail, signedText } from '../src/planning/deliveries';
+import {
+  DELIVERY_KIND_LABELS,
+  contactDelivery,
+  contactDeliveryId,
+  contactEmailDelivery,
+  followsConsent,
+  signedEmail,
+  signedText,
+} from '../src/planning/deliveries';
 import { STATUS_RANK, acceptedStatus, finalChange, withChange } from '../src/delivery/status';
 import { sendItem } from '../src/delivery/lot';
 import { outcomeError, outcomeEvent, outcomeEventId, outcomeStatus } from '../src/delivery/outcomes';
@@ -11,7 +19,12 @@ const now = new Date('2026-06-16T10:00:00Z');
 
 describe('contact SMS (pure)', () => {
   it('is one delivery per (org, contact action), due now, to the number given, with the text as written and the signature', () => {
-    const doc = contactDelivery(orgId, { personId, to: '+33612345678', text: 'Merci de rappeler le CCAS.', ref }, { senderId: 'CCAS', signature: 'CCAS de Saint-Denis' }, now);
+    const doc = contactDelivery(
+      orgId,
+      { personId, to: '+33612345678', text: 'Merci de rappeler le CCAS.', ref },
+      { senderId: 'CCAS', signature: 'CCAS de Saint-Denis' },
+      now,
+    );
     expect(doc).to.include({
       _id: contactDeliveryId(orgId, ref),
       orgId,
@@ -100,8 +113,12 @@ describe('delivery.outcome (pure)', () => {
     expect(outcomeEvent({ ...doc, _id: 'digest:x', type: 'mail.letter', ref: undefined }, 'delivered', undefined, at)!.data.ref).to.equal(null);
   });
 
-  it('records the number an attempt went to when it is not the row\'s (a new consent number at send time)', () => {
-    const change = finalChange({ id: doc._id, kind: 'failed', error: { code: '21614', message: 'not a mobile', transient: false }, to: '+33699999999' }, { attempt: 1, startedAt: now }, at);
+  it("records the number an attempt went to when it is not the row's (a new consent number at send time)", () => {
+    const change = finalChange(
+      { id: doc._id, kind: 'failed', error: { code: '21614', message: 'not a mobile', transient: false }, to: '+33699999999' },
+      { attempt: 1, startedAt: now },
+      at,
+    );
     const after = withChange({ ...doc, status: 'pending', statusRank: STATUS_RANK.pending }, change, at);
     expect(after).to.include({ status: 'failed', to: '+33699999999' });
     expect(outcomeEvent(after, after.status, after.error, at)!.data.to).to.equal('+33699999999');
@@ -136,13 +153,13 @@ describe('contact e-mail (pure)', () => {
     expect(sendItem(contactDelivery(orgId, { ...email, to: '+33612345678' }, { senderId: 'CCAS', signature: null }, now))).not.to.have.property('channel');
   });
 
-  it('signs once, and leaves an unsigned org\'s text as written', () => {
+  it("signs once, and leaves an unsigned org's text as written", () => {
     expect(signedEmail('Merci.\n\nCCAS', 'CCAS')).to.equal('Merci.\n\nCCAS');
     expect(signedEmail('Merci.  ', null)).to.equal('Merci.  ');
     expect(signedEmail('Merci.', '  ')).to.equal('Merci.');
   });
 
-  it('takes the SMTP server\'s acceptance as delivered: it is the last status SMTP reports', () => {
+  it("takes the SMTP server's acceptance as delivered: it is the last status SMTP reports", () => {
     expect(acceptedStatus('sent', 'email')).to.equal('delivered');
     expect(acceptedStatus('sent', 'sms')).to.equal('sent');
     expect(acceptedStatus('sending', 'sms')).to.equal('queued');
@@ -163,7 +180,17 @@ describe('contact e-mail (pure)', () => {
   it('publishes delivery.outcome with the e-mail medium and the address', () => {
     const doc = contactEmailDelivery(orgId, email, null, now);
     const at = new Date('2026-06-16T10:00:05Z');
-    expect(outcomeEvent(doc, 'delivered', undefined, at)!.data).to.deep.include({ medium: 'email', to: email.to, type: 'contact.email', ref, status: 'delivered', error: null });
-    expect(outcomeEvent(doc, 'failed', { code: '550', transient: false }, at)!.data).to.deep.include({ status: 'failed', error: { code: '550', kind: 'hardBounce', permanent: true } });
+    expect(outcomeEvent(doc, 'delivered', undefined, at)!.data).to.deep.include({
+      medium: 'email',
+      to: email.to,
+      type: 'contact.email',
+      ref,
+      status: 'delivered',
+      error: null,
+    });
+    expect(outcomeEvent(doc, 'failed', { code: '550', transient: false }, at)!.data).to.deep.include({
+      status: 'failed',
+      error: { code: '550', kind: 'hardBounce', permanent: true },
+    });
   });
 });

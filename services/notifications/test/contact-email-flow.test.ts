@@ -69,7 +69,14 @@ describe('notifications: contact e-mails sent from a file, and their delivery.ou
   it('refuses agents (403) and invalid input (422), sending nothing', async () => {
     const ok = email('jeanne.payet@example.org');
     await refusal(send(ok, { ...caseworker, role: 'agent' }), 403);
-    for (const bad of [{ ...ok, to: 'jeanne.payet' }, { ...ok, subject: ' ' }, { ...ok, text: '' }, { ...ok, text: 'x'.repeat(10_001) }, { ...ok, ref: 'a-1' }, { ...ok, cc: 'x@example.org' }]) {
+    for (const bad of [
+      { ...ok, to: 'jeanne.payet' },
+      { ...ok, subject: ' ' },
+      { ...ok, text: '' },
+      { ...ok, text: 'x'.repeat(10_001) },
+      { ...ok, ref: 'a-1' },
+      { ...ok, cc: 'x@example.org' },
+    ]) {
       await refusal(send(bad), 422);
     }
     expect(receivedBy(ok.to)).to.deep.equal([]);
@@ -87,12 +94,31 @@ describe('notifications: contact e-mails sent from a file, and their delivery.ou
 
     const [outcome] = await eventually(() => outcomesOf(first.deliveryId).length > 0 && outcomesOf(first.deliveryId), { what: 'delivery.outcome consumed' });
     expect(outcome.orgId).to.equal(caseworker.orgId);
-    expect(outcome.data).to.deep.include({ personId: mail.personId, medium: 'email', to: mail.to, type: 'contact.email', ref: mail.ref, status: 'delivered', error: null });
-    const [entry] = await eventually(async () => {
-      const entries = await history(mail.personId);
-      return entries[0]?.status === 'delivered' && entries;
-    }, { what: 'the history entry delivered' });
-    expect(entry).to.include({ id: first.deliveryId, type: 'contact.email', typeLabel: 'E-mail envoyé depuis le dossier', channel: 'email', subject: 'Votre dossier', provider: 'smtp', attempts: 1 });
+    expect(outcome.data).to.deep.include({
+      personId: mail.personId,
+      medium: 'email',
+      to: mail.to,
+      type: 'contact.email',
+      ref: mail.ref,
+      status: 'delivered',
+      error: null,
+    });
+    const [entry] = await eventually(
+      async () => {
+        const entries = await history(mail.personId);
+        return entries[0]?.status === 'delivered' && entries;
+      },
+      { what: 'the history entry delivered' },
+    );
+    expect(entry).to.include({
+      id: first.deliveryId,
+      type: 'contact.email',
+      typeLabel: 'E-mail envoyé depuis le dossier',
+      channel: 'email',
+      subject: 'Votre dossier',
+      provider: 'smtp',
+      attempts: 1,
+    });
 
     // Asked again later (an answer lost on the way back): the same delivery, nothing sent twice.
     expect(await send(mail)).to.deep.equal(first);
@@ -106,7 +132,13 @@ describe('notifications: contact e-mails sent from a file, and their delivery.ou
     smtp.rejectNext(1, 550, { message: '5.1.1 User unknown' });
     const { deliveryId } = await send(mail);
     const [outcome] = await eventually(() => outcomesOf(deliveryId).length > 0 && outcomesOf(deliveryId), { what: 'delivery.outcome consumed' });
-    expect(outcome.data).to.deep.include({ medium: 'email', to: mail.to, ref: mail.ref, status: 'failed', error: { code: '550', kind: 'hardBounce', permanent: true } });
+    expect(outcome.data).to.deep.include({
+      medium: 'email',
+      to: mail.to,
+      ref: mail.ref,
+      status: 'failed',
+      error: { code: '550', kind: 'hardBounce', permanent: true },
+    });
     const [entry] = await history(mail.personId);
     expect(entry).to.include({ status: 'failed', attempts: 1 });
     expect(entry.error).to.include({ code: '550' });
@@ -118,7 +150,10 @@ describe('notifications: contact e-mails sent from a file, and their delivery.ou
     const mail = email('plus.tard@example.org');
     smtp.rejectNext(1, 451, { message: '4.3.0 Try again later', stage: 'data' });
     const { deliveryId } = await send(mail);
-    const [outcome] = await eventually(() => outcomesOf(deliveryId).length > 0 && outcomesOf(deliveryId), { what: 'delivery.outcome after the retry', timeoutMs: 30_000 });
+    const [outcome] = await eventually(() => outcomesOf(deliveryId).length > 0 && outcomesOf(deliveryId), {
+      what: 'delivery.outcome after the retry',
+      timeoutMs: 30_000,
+    });
     expect(outcome.data).to.deep.include({ status: 'delivered', error: null });
     expect(receivedBy(mail.to)).to.have.length(1);
     const [entry] = await history(mail.personId);

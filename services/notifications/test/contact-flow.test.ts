@@ -68,7 +68,12 @@ describe('notifications: contact SMS sent from a file, and their delivery.outcom
     expect(off).to.include({ code: 409 });
     expect(off.message).to.match(/SMS are switched off/);
     expect(await refused(send(sms, { ...caseworker, role: 'agent' }))).to.include({ code: 403 });
-    for (const bad of [{ ...sms, to: '0612000001' }, { ...sms, text: '   ' }, { ...sms, ref: 'action-1' }, { ...sms, extra: 1 }]) {
+    for (const bad of [
+      { ...sms, to: '0612000001' },
+      { ...sms, text: '   ' },
+      { ...sms, ref: 'action-1' },
+      { ...sms, extra: 1 },
+    ]) {
       expect(await refused(send(bad)), JSON.stringify(bad)).to.include({ code: 422 });
     }
     expect(twilio.messages).to.deep.equal([]);
@@ -77,7 +82,16 @@ describe('notifications: contact SMS sent from a file, and their delivery.outcom
   it('refuses (409) an org whose SMS settings have no sender id', async () => {
     const orgId = randomUUID();
     await db.collection<{ _id: string } & Record<string, unknown>>('org_settings').insertOne({
-      _id: orgId, smsEnabled: true, senderId: null, signature: null, sendDays: [2, 4], timeZone: 'Europe/Paris', customTemplates: [], version: 1, updatedAt: null, updatedBy: null,
+      _id: orgId,
+      smsEnabled: true,
+      senderId: null,
+      signature: null,
+      sendDays: [2, 4],
+      timeZone: 'Europe/Paris',
+      customTemplates: [],
+      version: 1,
+      updatedAt: null,
+      updatedBy: null,
     });
     const err = await refused(send({ personId: randomUUID(), to: '+33612000002', text: 'Bonjour', ref: randomUUID() }, { ...caseworker, orgId }));
     expect(err).to.include({ code: 409 });
@@ -95,10 +109,17 @@ describe('notifications: contact SMS sent from a file, and their delivery.outcom
     expect(message).to.include({ from: 'CCAS', body: 'Votre dossier est complet, merci. CCAS' });
 
     // The history shows it once the attempt is recorded; then Twilio says it was delivered.
-    const entry = await eventually(async () => {
-      const { entries } = await contacts.call<{ entries: { id: string; status: string; typeLabel: string; type: string }[] }, object>('notifications.history', { personId }, as(caseworker));
-      return entries[0]?.status === 'queued' && entries[0];
-    }, { what: 'the delivery queued' });
+    const entry = await eventually(
+      async () => {
+        const { entries } = await contacts.call<{ entries: { id: string; status: string; typeLabel: string; type: string }[] }, object>(
+          'notifications.history',
+          { personId },
+          as(caseworker),
+        );
+        return entries[0]?.status === 'queued' && entries[0];
+      },
+      { what: 'the delivery queued' },
+    );
     expect(entry).to.include({ id: first.deliveryId, type: 'contact.sms', typeLabel: 'SMS envoyé depuis le dossier' });
     expect(await callback(first.deliveryId, message.sid, 'delivered')).to.deep.equal({ moved: true });
     expect(await callback(first.deliveryId, message.sid, 'delivered')).to.deep.equal({ moved: false });
@@ -117,7 +138,11 @@ describe('notifications: contact SMS sent from a file, and their delivery.outcom
     const { deliveryId } = await send(sms);
     const [outcome] = await eventually(() => outcomesOf(deliveryId).length > 0 && outcomesOf(deliveryId), { what: 'delivery.outcome consumed' });
     expect(outcome.data).to.deep.include({ to: sms.to, ref: sms.ref, status: 'failed', error: { code: '21614', kind: 'notAMobile', permanent: true } });
-    const { entries } = await contacts.call<{ entries: { status: string; error?: { code?: string } }[] }, object>('notifications.history', { personId: sms.personId }, as(caseworker));
+    const { entries } = await contacts.call<{ entries: { status: string; error?: { code?: string } }[] }, object>(
+      'notifications.history',
+      { personId: sms.personId },
+      as(caseworker),
+    );
     expect(entries[0]).to.include({ status: 'failed' });
     expect(entries[0].error).to.include({ code: '21614' });
     expect(sentTo(sms.to)).to.deep.equal([]);

@@ -107,18 +107,31 @@ describe('notifications: three processes, one killed mid-slot', function () {
     await publishPeopleWithMail(events, admin.orgId, phones, 'parcel', at);
     await waitUntilApplied(config, admin.orgId, people, 30_000);
     await client.call('notifications.updateSettings', { smsEnabled: true, senderId: 'CCAS', signature: 'CCAS' }, as(admin, meta));
-    if (Date.now() > realSlotAt - 2_000) throw new Error(`setup ended ${Date.now() - realSlotAt} ms after the slot: the machine is too slow for this test's margin`);
+    if (Date.now() > realSlotAt - 2_000)
+      throw new Error(`setup ended ${Date.now() - realSlotAt} ms after the slot: the machine is too slow for this test's margin`);
 
     await eventually(() => twilio.messages.length >= people / 3, { timeoutMs: 60_000, intervalMs: 20, what: 'a third sent' });
     children[0].kill('SIGKILL');
     await eventually(() => new Set(twilio.messages.map((m) => m.to)).size === people, { timeoutMs: 90_000, what: 'every person reached' }).catch(
       async (err) => {
         const diag = await connectDatabase(config, 'notifications');
-        const rows = await diag.collection('deliveries').find({ orgId: admin.orgId }).project({ status: 1, attempts: 1, retryAt: 1, attemptStartedAt: 1 }).toArray();
+        const rows = await diag
+          .collection('deliveries')
+          .find({ orgId: admin.orgId })
+          .project({ status: 1, attempts: 1, retryAt: 1, attemptStartedAt: 1 })
+          .toArray();
         const claims = await diag.collection('claims').countDocuments({});
         await diag.close();
-        const byStatus = rows.reduce<Record<string, number>>((acc, r) => ({ ...acc, [`${r.status}/${r.attempts}/${r.retryAt ? 'retry' : '-'}`]: (acc[`${r.status}/${r.attempts}/${r.retryAt ? 'retry' : '-'}`] ?? 0) + 1 }), {});
-        throw new Error(`${(err as Error).message}; ${rows.length} rows by status/attempts: ${JSON.stringify(byStatus)}; claims ${claims}; messages ${twilio.messages.length}`);
+        const byStatus = rows.reduce<Record<string, number>>(
+          (acc, r) => ({
+            ...acc,
+            [`${r.status}/${r.attempts}/${r.retryAt ? 'retry' : '-'}`]: (acc[`${r.status}/${r.attempts}/${r.retryAt ? 'retry' : '-'}`] ?? 0) + 1,
+          }),
+          {},
+        );
+        throw new Error(
+          `${(err as Error).message}; ${rows.length} rows by status/attempts: ${JSON.stringify(byStatus)}; claims ${claims}; messages ${twilio.messages.length}`,
+        );
       },
     );
     await new Promise((r) => setTimeout(r, 5_000)); // the reconciler's window for a late duplicate
@@ -128,10 +141,13 @@ describe('notifications: three processes, one killed mid-slot', function () {
     expect(twilio.messages).to.have.length(people);
     expect(twilio.messages[0].body).to.equal('Bonjour, Vous avez reçu 1 nouveau colis CCAS');
     expect(twilio.messages[0].from).to.equal('CCAS');
-    const ops = await eventually(async () => {
-      const o = await client.call<{ counts: Record<string, number> }, object>('notifications.deliveries', { limit: 1 }, as(admin));
-      return o.counts.queued === people && o;
-    }, { timeoutMs: 30_000, what: 'every delivery recorded as queued' });
+    const ops = await eventually(
+      async () => {
+        const o = await client.call<{ counts: Record<string, number> }, object>('notifications.deliveries', { limit: 1 }, as(admin));
+        return o.counts.queued === people && o;
+      },
+      { timeoutMs: 30_000, what: 'every delivery recorded as queued' },
+    );
     expect(ops.counts).to.deep.equal({ queued: people });
 
     // Brokers learn that the killed node is gone when its heartbeats stop; until then calls may go to it.
@@ -153,5 +169,9 @@ describe('notifications: three processes, one killed mid-slot', function () {
   });
 });
 
-const stringify = (o: object) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
-
+const stringify = (o: object) =>
+  Object.fromEntries(
+    Object.entries(o)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, String(v)]),
+  );

@@ -28,11 +28,27 @@ describe('digest: people no longer domiciled', () => {
     const slot = new Date('2027-03-09T18:00:00Z');
     const s: Sending = { smsEnabled: true, senderId: 'CCAS', signature: 'CCAS', render: () => 'Bonjour', now: slot, maxLatenessMs: 3600_000 };
     const counts = new Map<string, Map<MailKind, number>>([
-      ['ended', new Map<MailKind, number>([['letter', 1], ['parcel', 0]])],
+      [
+        'ended',
+        new Map<MailKind, number>([
+          ['letter', 1],
+          ['parcel', 0],
+        ]),
+      ],
       ['active', new Map<MailKind, number>([['letter', 2]])],
     ]);
     const phone = { consent: true, phoneE164: '+33612345678' };
-    const docs = digestDeliveries('o', slot, counts, new Map([['ended', phone], ['active', phone]]), s, new Map([['ended', 'the domiciliation has ended']]));
+    const docs = digestDeliveries(
+      'o',
+      slot,
+      counts,
+      new Map([
+        ['ended', phone],
+        ['active', phone],
+      ]),
+      s,
+      new Map([['ended', 'the domiciliation has ended']]),
+    );
     const of = (person: string, kind: MailKind) => docs.find((d) => d._id === `digest:${person}:${slot.toISOString()}:${kind}`)!;
     expect(of('ended', 'letter')).to.include({ status: 'skipped', reason: 'the domiciliation has ended', to: null });
     expect(of('ended', 'parcel')).to.include({ status: 'cancelled' });

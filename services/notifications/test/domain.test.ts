@@ -83,9 +83,7 @@ describe('templates', () => {
 
   it('renders the seed texts with French plurals', () => {
     expect(render('mail.letter', { count: 1, signature: 'CCAS' })).to.equal('Bonjour, Vous avez reçu 1 nouveau courrier CCAS');
-    expect(render('mail.deliveryNotice', { count: 2, signature: 'CCAS' })).to.equal(
-      'Bonjour, Vous avez reçu 2 nouveaux avis de passage CCAS',
-    );
+    expect(render('mail.deliveryNotice', { count: 2, signature: 'CCAS' })).to.equal('Bonjour, Vous avez reçu 2 nouveaux avis de passage CCAS');
     expect(render('mail.letter', { count: 3, signature: 'CCAS' })).to.equal('Bonjour, Vous avez reçu 3 nouveaux courriers CCAS');
     expect(render('mail.parcel', { count: 0, signature: 'CCAS' })).to.equal('Bonjour, Vous avez reçu 0 nouveau colis CCAS');
   });
@@ -101,9 +99,25 @@ describe('final outcomes of an attempt', () => {
   const startedAt = new Date('2026-06-16T17:00:01Z');
   const at = new Date('2026-06-16T17:00:03Z');
   const row = (status: DeliveryDoc['status']): DeliveryDoc => ({
-    _id: 'd1', orgId: 'o', personId: 'p', type: 'mail.letter', channel: 'sms', to: '+33611000001', from: 'CCAS', content: 'Bonjour',
-    encoding: 'GSM-7', segments: 1, status, statusRank: STATUS_RANK[status], events: [{ status: 'pending', at: startedAt }],
-    dueAt: startedAt, lot: 'l', attempts: 0, retryAt: null, createdAt: startedAt, updatedAt: startedAt,
+    _id: 'd1',
+    orgId: 'o',
+    personId: 'p',
+    type: 'mail.letter',
+    channel: 'sms',
+    to: '+33611000001',
+    from: 'CCAS',
+    content: 'Bonjour',
+    encoding: 'GSM-7',
+    segments: 1,
+    status,
+    statusRank: STATUS_RANK[status],
+    events: [{ status: 'pending', at: startedAt }],
+    dueAt: startedAt,
+    lot: 'l',
+    attempts: 0,
+    retryAt: null,
+    createdAt: startedAt,
+    updatedAt: startedAt,
   });
 
   it('an accepted message moves a pending delivery to queued, with the attempt and both events', () => {
@@ -118,7 +132,11 @@ describe('final outcomes of an attempt', () => {
   });
 
   it('never moves a delivery back: one already delivered stays as it is', () => {
-    const change = finalChange({ id: 'd1', kind: 'failed', error: { code: '21211', message: 'invalid number', transient: false } }, { attempt: 1, startedAt }, at);
+    const change = finalChange(
+      { id: 'd1', kind: 'failed', error: { code: '21211', message: 'invalid number', transient: false } },
+      { attempt: 1, startedAt },
+      at,
+    );
     const delivered = row('delivered');
     expect(withChange(delivered, change, at)).to.equal(delivered);
     expect(withChange(row('sending'), change, at)).to.deep.include({ status: 'failed', error: { code: '21211', message: 'invalid number', transient: false } });

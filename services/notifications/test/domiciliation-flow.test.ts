@@ -34,8 +34,7 @@ describe('notifications: the org zone and ended domiciliations, from the domicil
 
   const newOrg = (zone: string, region: string) => {
     const admin: AuthContext = { orgId: randomUUID(), userId: randomUUID(), role: 'admin' };
-    const call = <T = Parsed>(action: string, params: object = {}) =>
-      client.call<T, object>(action, params, as(admin, { org: { region, timeZone: zone } }));
+    const call = <T = Parsed>(action: string, params: object = {}) => client.call<T, object>(action, params, as(admin, { org: { region, timeZone: zone } }));
     return { admin, call, orgId: admin.orgId };
   };
   type Org = ReturnType<typeof newOrg>;
@@ -81,7 +80,7 @@ describe('notifications: the org zone and ended domiciliations, from the domicil
     await Promise.all([client, domiciliation, notifications].map((b) => b?.stop()));
   });
 
-  it("an overseas org that domiciles people before its first save gets their reminder at 19:00 in its own zone", async () => {
+  it('an overseas org that domiciles people before its first save gets their reminder at 19:00 in its own zone', async () => {
     const org = newOrg('America/Martinique', 'MQ');
     clock.set('2027-03-01T14:00:00Z'); // Monday 10:00 in Martinique
     const p = randomUUID();
@@ -105,7 +104,13 @@ describe('notifications: the org zone and ended domiciliations, from the domicil
     // As the domiciliation service published it before its events carried the org's zone.
     await events.publish([
       makeEnvelope('domiciliation.changed', org.orgId, {
-        domiciliationId: randomUUID(), personId: p, status: 'active', startDate: '2026-12-01', endDate: '2027-05-31', changedAt: clock.now().toISOString(), changedBy: 'u',
+        domiciliationId: randomUUID(),
+        personId: p,
+        status: 'active',
+        startDate: '2026-12-01',
+        endDate: '2027-05-31',
+        changedAt: clock.now().toISOString(),
+        changedBy: 'u',
       }),
     ]);
     // Planned in Paris, the only zone known then.
@@ -184,10 +189,13 @@ describe('notifications: the org zone and ended domiciliations, from the domicil
 
     clock.set('2027-03-16T18:00:05Z'); // Tuesday 19:00
     await eventually(() => sentTo('+33612345604').length === 1, { what: 'SMS of the person still domiciled' });
-    const skipped = await eventually(async () => {
-      const [e] = (await org.call('notifications.history', { personId: ending })).entries;
-      return e;
-    }, { what: 'delivery of the ended one recorded' });
+    const skipped = await eventually(
+      async () => {
+        const [e] = (await org.call('notifications.history', { personId: ending })).entries;
+        return e;
+      },
+      { what: 'delivery of the ended one recorded' },
+    );
     expect(skipped).to.include({ status: 'skipped', type: 'mail.letter', reason: 'the domiciliation has ended' });
     const [refusedEntry] = (await org.call('notifications.history', { personId: refused })).entries;
     expect(refusedEntry).to.include({ status: 'skipped', reason: 'the domiciliation was refused' });

@@ -50,7 +50,18 @@ describe('notifications: send lots (real database)', function () {
       { providers: { sms: provider, email: new MemoryProvider() }, rate: null, clock, log: quiet },
       {
         scheduler: { owner, leaseMs: 60_000, maxLatenessMs: 3600_000, lotSize },
-        sender: { owner, concurrency: 2, ratePerSecond: 0, retryBaseMs: 1_000, maxAttempts: 3, maxBatchMs: 10_000, stuckAfterMs: 30_000, applyAfterIdleMs: 0, maxPendingResults: 50, ...sending },
+        sender: {
+          owner,
+          concurrency: 2,
+          ratePerSecond: 0,
+          retryBaseMs: 1_000,
+          maxAttempts: 3,
+          maxBatchMs: 10_000,
+          stuckAfterMs: 30_000,
+          applyAfterIdleMs: 0,
+          maxPendingResults: 50,
+          ...sending,
+        },
         reconciler: { owner, stuckAfterMs: 30_000, unfinishedAfterMs: 600_000 },
         settingsCacheMs: 0,
       },
@@ -62,18 +73,45 @@ describe('notifications: send lots (real database)', function () {
   const orgWithMail = async (phones: string[]) => {
     const orgId = randomUUID();
     const org: OrgSettings = {
-      orgId, smsEnabled: true, senderId: 'CCAS', signature: 'CCAS', sendDays: [2, 4], timeZone: 'Europe/Paris',
-      templates: {}, defaultWording: 'standard', version: 1, updatedAt: null, updatedBy: null,
+      orgId,
+      smsEnabled: true,
+      senderId: 'CCAS',
+      signature: 'CCAS',
+      sendDays: [2, 4],
+      timeZone: 'Europe/Paris',
+      templates: {},
+      defaultWording: 'standard',
+      version: 1,
+      updatedAt: null,
+      updatedBy: null,
     };
     await settings.save(org);
     const people = phones.map(() => randomUUID());
     const at = new Date('2026-06-15T09:00:00Z');
     await recipients.applyConsents(
-      people.map((personId, i) => makeEnvelope('domiciliation.smsConsentChanged', orgId, { personId, consent: true, phoneE164: phones[i], region: 'FR', changedAt: at.toISOString(), changedBy: 'u' })),
+      people.map((personId, i) =>
+        makeEnvelope('domiciliation.smsConsentChanged', orgId, {
+          personId,
+          consent: true,
+          phoneE164: phones[i],
+          region: 'FR',
+          changedAt: at.toISOString(),
+          changedBy: 'u',
+        }),
+      ),
       at,
     );
     await pending.applyRegistered(
-      people.map((personId) => makeEnvelope('mail.registered', orgId, { mailItemId: randomUUID(), personId, kind: 'letter', quantity: 1, registeredAt: at.toISOString(), registeredBy: 'u' })),
+      people.map((personId) =>
+        makeEnvelope('mail.registered', orgId, {
+          mailItemId: randomUUID(),
+          personId,
+          kind: 'letter',
+          quantity: 1,
+          registeredAt: at.toISOString(),
+          registeredBy: 'u',
+        }),
+      ),
     );
     return { org, people };
   };
@@ -89,7 +127,10 @@ describe('notifications: send lots (real database)', function () {
       return Promise.resolve();
     },
   };
-  const outcomesOf = (deliveryId: string) => bus.published.filter((e) => e.type === 'delivery.outcome' && (e as Envelope<'delivery.outcome'>).data.deliveryId === deliveryId) as Envelope<'delivery.outcome'>[];
+  const outcomesOf = (deliveryId: string) =>
+    bus.published.filter(
+      (e) => e.type === 'delivery.outcome' && (e as Envelope<'delivery.outcome'>).data.deliveryId === deliveryId,
+    ) as Envelope<'delivery.outcome'>[];
 
   before(async () => {
     config = testConfig(uniqueNamespace());
@@ -115,7 +156,14 @@ describe('notifications: send lots (real database)', function () {
     // Every fourth person refused SMS, every fourth has no consent record; one person of another org.
     // Both ways (one pass from 1,000 people on, lists below) leave out all three.
     const consent = (personId: string, i: number, org = orgId) =>
-      makeEnvelope('domiciliation.smsConsentChanged', org, { personId, consent: i % 4 !== 1, phoneE164: i % 4 === 1 ? null : `+336${String(i).padStart(8, '0')}`, region: 'FR', changedAt: at.toISOString(), changedBy: 'u' });
+      makeEnvelope('domiciliation.smsConsentChanged', org, {
+        personId,
+        consent: i % 4 !== 1,
+        phoneE164: i % 4 === 1 ? null : `+336${String(i).padStart(8, '0')}`,
+        region: 'FR',
+        changedAt: at.toISOString(),
+        changedBy: 'u',
+      });
     const stranger = randomUUID();
     await recipients.applyConsents([...people.flatMap((p, i) => (i % 4 === 3 ? [] : [consent(p, i)])), consent(stranger, 0, other)], at);
 
@@ -133,9 +181,21 @@ describe('notifications: send lots (real database)', function () {
 
   it('puts the deliveries to send into lots in id order, the first ones smaller; closed ones get none (pure)', () => {
     const doc = (id: string, status: 'pending' | 'skipped') => ({ _id: id, status, dueAt: slot }) as never;
-    const { docs, lots: made } = assignLots('digest:o:s', 'o', [doc('c', 'pending'), doc('a', 'pending'), doc('x', 'skipped'), doc('b', 'pending')], 2, slot, slot);
+    const { docs, lots: made } = assignLots(
+      'digest:o:s',
+      'o',
+      [doc('c', 'pending'), doc('a', 'pending'), doc('x', 'skipped'), doc('b', 'pending')],
+      2,
+      slot,
+      slot,
+    );
     expect(made.map((l) => l._id)).to.deep.equal(['digest:o:s:0', 'digest:o:s:1']);
-    expect(docs.map((d) => [d._id, d.lot])).to.deep.equal([['c', 'digest:o:s:1'], ['a', 'digest:o:s:0'], ['x', null], ['b', 'digest:o:s:0']]);
+    expect(docs.map((d) => [d._id, d.lot])).to.deep.equal([
+      ['c', 'digest:o:s:1'],
+      ['a', 'digest:o:s:0'],
+      ['x', null],
+      ['b', 'digest:o:s:0'],
+    ]);
     expect(made[0]).to.include({ state: 'ready', attempt: 1, round: 0, recover: false });
     // 500 a lot: 63, 125, 250, then 500s; 120 a lot: 50 at least. The same input gives the same lots.
     const many = Array.from({ length: 1_500 }, (_, i) => doc(`d${String(i).padStart(4, '0')}`, 'pending'));
@@ -215,8 +275,22 @@ describe('notifications: send lots (real database)', function () {
     const later = new Date('2026-06-16T17:00:02Z');
     await recipients.applyConsents(
       [
-        makeEnvelope('domiciliation.smsConsentChanged', org.orgId, { personId: people[0], consent: false, phoneE164: null, region: 'FR', changedAt: later.toISOString(), changedBy: 'u' }),
-        makeEnvelope('domiciliation.smsConsentChanged', org.orgId, { personId: people[1], consent: true, phoneE164: '+33699999999', region: 'FR', changedAt: later.toISOString(), changedBy: 'u' }),
+        makeEnvelope('domiciliation.smsConsentChanged', org.orgId, {
+          personId: people[0],
+          consent: false,
+          phoneE164: null,
+          region: 'FR',
+          changedAt: later.toISOString(),
+          changedBy: 'u',
+        }),
+        makeEnvelope('domiciliation.smsConsentChanged', org.orgId, {
+          personId: people[1],
+          consent: true,
+          phoneE164: '+33699999999',
+          region: 'FR',
+          changedAt: later.toISOString(),
+          changedBy: 'u',
+        }),
       ],
       later,
     );
@@ -249,7 +323,16 @@ describe('notifications: send lots (real database)', function () {
     // The first person withdraws afterwards: the SMS already went out, and is recorded as such.
     const withdrawnAt = new Date(clock.now().getTime() + 1_000);
     await recipients.applyConsents(
-      [makeEnvelope('domiciliation.smsConsentChanged', org.orgId, { personId: people[0], consent: false, phoneE164: null, region: 'FR', changedAt: withdrawnAt.toISOString(), changedBy: 'u' })],
+      [
+        makeEnvelope('domiciliation.smsConsentChanged', org.orgId, {
+          personId: people[0],
+          consent: false,
+          phoneE164: null,
+          region: 'FR',
+          changedAt: withdrawnAt.toISOString(),
+          changedBy: 'u',
+        }),
+      ],
       withdrawnAt,
     );
 
@@ -291,7 +374,9 @@ describe('notifications: send lots (real database)', function () {
     expect(queued.items.map((d) => d.status)).to.deep.equal(['queued']);
     const rest = await ledger.page(org.orgId, { status: 'queued' }, 1, { dueAt: queued.last!.dueAt, id: queued.last!._id });
     expect(rest).to.deep.include({ last: null });
-    expect(rest.items.map((d) => d._id)).to.have.length(1).and.not.include(queued.items[0]._id);
+    expect(rest.items.map((d) => d._id))
+      .to.have.length(1)
+      .and.not.include(queued.items[0]._id);
     const all = await ledger.page(org.orgId, {}, 1);
     expect(all.items.map((d) => d.status)).to.deep.equal(['queued']);
     expect(all.last?._id).to.equal(all.items[0]._id);
@@ -340,7 +425,9 @@ describe('notifications: send lots (real database)', function () {
     const applied = await db.collection('deliveries').findOne({ _id: deliveryId as never });
     expect(applied!.events.map((e: { status: string }) => e.status)).to.deep.equal(['pending', 'sending', 'queued', 'delivered']);
     expect(await db.collection('provider_messages').findOne({ _id: providerId as never })).to.include({ deliveryId });
-    expect(await ledger.providerStatus({ providerId }, 'undelivered', new Date(clock.now().getTime())).then(() => statusOf(org.orgId, people[0]))).to.include({ status: 'delivered' });
+    expect(await ledger.providerStatus({ providerId }, 'undelivered', new Date(clock.now().getTime())).then(() => statusOf(org.orgId, people[0]))).to.include({
+      status: 'delivered',
+    });
   });
 
   it('shows the same counts and list while a result is applied to the rows as before and after', async () => {
@@ -409,7 +496,11 @@ describe('notifications: send lots (real database)', function () {
     const [a, b] = [reminder(sentTo, 'lot-a'), reminder(notYet, 'lot-b')];
     await deliveries.insertNew([a, b]);
     const attempt = { lot: 'lot-a', orgId, round: 0, owner: 'other', attempt: 1, startedAt: clock.now() };
-    await deliveries.recordAttempt(attempt, [{ id: a._id, kind: 'accepted', status: 'queued', provider: 'memory', providerId: `SM${randomUUID()}` }], clock.now());
+    await deliveries.recordAttempt(
+      attempt,
+      [{ id: a._id, kind: 'accepted', status: 'queued', provider: 'memory', providerId: `SM${randomUUID()}` }],
+      clock.now(),
+    );
 
     for (const personId of [sentTo, notYet]) {
       await ledger.cancelReminders(orgId, personId, 'the domiciliation is ended', clock.now());
@@ -425,10 +516,25 @@ describe('notifications: send lots (real database)', function () {
     const provider = new MemoryProvider();
     const { sender } = engine(provider, 10);
     const orgId = randomUUID();
-    await settings.save({ orgId, smsEnabled: true, senderId: 'CCAS', signature: 'CCAS', sendDays: [2, 4], timeZone: 'Europe/Paris', templates: {}, defaultWording: 'standard', version: 1, updatedAt: null, updatedBy: null });
+    await settings.save({
+      orgId,
+      smsEnabled: true,
+      senderId: 'CCAS',
+      signature: 'CCAS',
+      sendDays: [2, 4],
+      timeZone: 'Europe/Paris',
+      templates: {},
+      defaultWording: 'standard',
+      version: 1,
+      updatedAt: null,
+      updatedBy: null,
+    });
     const sending = { smsEnabled: true, senderId: 'CCAS', signature: 'CCAS', render: () => 'Bonjour', now: clock.now(), maxLatenessMs: 3600_000 };
     const write = async (personId: string, phone: string) => {
-      const doc = { ...reminderDelivery(orgId, personId, '2026-08-16', clock.now(), { consent: true, phoneE164: phone }, sending), lot: `reminder-lot:${personId}` };
+      const doc = {
+        ...reminderDelivery(orgId, personId, '2026-08-16', clock.now(), { consent: true, phoneE164: phone }, sending),
+        lot: `reminder-lot:${personId}`,
+      };
       await deliveries.insertNew([doc]);
       await lots.insertNew([{ ...newLot(doc.lot, orgId, clock.now(), clock.now()), payload: JSON.stringify([sendItem(doc)]) }]);
       return doc;
@@ -461,10 +567,25 @@ describe('notifications: send lots (real database)', function () {
     }
     const provider = new CancellingProvider();
     const { sender } = engine(provider, 10);
-    await settings.save({ orgId, smsEnabled: true, senderId: 'CCAS', signature: 'CCAS', sendDays: [2, 4], timeZone: 'Europe/Paris', templates: {}, defaultWording: 'standard', version: 1, updatedAt: null, updatedBy: null });
+    await settings.save({
+      orgId,
+      smsEnabled: true,
+      senderId: 'CCAS',
+      signature: 'CCAS',
+      sendDays: [2, 4],
+      timeZone: 'Europe/Paris',
+      templates: {},
+      defaultWording: 'standard',
+      version: 1,
+      updatedAt: null,
+      updatedBy: null,
+    });
     const sending = { smsEnabled: true, senderId: 'CCAS', signature: 'CCAS', render: () => 'Bonjour', now: clock.now(), maxLatenessMs: 3600_000 };
     const write = async (personId: string, phone: string, dueAt: Date) => {
-      const doc = { ...reminderDelivery(orgId, personId, '2026-08-16', clock.now(), { consent: true, phoneE164: phone }, sending), lot: `reminder-lot:${personId}` };
+      const doc = {
+        ...reminderDelivery(orgId, personId, '2026-08-16', clock.now(), { consent: true, phoneE164: phone }, sending),
+        lot: `reminder-lot:${personId}`,
+      };
       await deliveries.insertNew([doc]);
       await lots.insertNew([{ ...newLot(doc.lot, orgId, dueAt, clock.now()), payload: JSON.stringify([sendItem(doc)]) }]);
     };
@@ -485,13 +606,20 @@ describe('notifications: send lots (real database)', function () {
       await rows.init();
       const orgId = randomUUID();
       const sending = { smsEnabled: true, senderId: 'CCAS', signature: 'CCAS', render: () => 'Bonjour', now: clock.now(), maxLatenessMs: 3600_000 };
-      const reminder = (lot: string | null) => ({ ...reminderDelivery(orgId, randomUUID(), '2026-08-16', clock.now(), { consent: true, phoneE164: '+33668000001' }, sending), lot });
+      const reminder = (lot: string | null) => ({
+        ...reminderDelivery(orgId, randomUUID(), '2026-08-16', clock.now(), { consent: true, phoneE164: '+33668000001' }, sending),
+        lot,
+      });
       const sent = Array.from({ length: 5 }, () => reminder('lot-sent'));
       const stray = reminder(null);
       await rows.insertNew(sent);
       await rows.insertNew([stray]);
       const attempt = { lot: 'lot-sent', orgId, round: 0, owner: 'gone', attempt: 1, startedAt: clock.now() };
-      await rows.recordAttempt(attempt, sent.map((d) => ({ id: d._id, kind: 'accepted', status: 'queued', provider: 'memory', providerId: `SM${randomUUID()}` })), clock.now());
+      await rows.recordAttempt(
+        attempt,
+        sent.map((d) => ({ id: d._id, kind: 'accepted', status: 'queued', provider: 'memory', providerId: `SM${randomUUID()}` })),
+        clock.now(),
+      );
       const later = new Date(clock.now().getTime() + 60_000);
       // Five settled rows come first in the collection; a limit of five still finds the stray.
       expect((await rows.unsent(later, 5)).map((d) => d._id)).to.deep.equal([stray._id]);
@@ -522,7 +650,16 @@ describe('notifications: send lots (real database)', function () {
       contactDelivery(orgId, { personId, to, text, ref: randomUUID() }, { senderId: 'CCAS', signature: 'CCAS' }, clock.now());
     const withdraw = (orgId: string, personId: string) =>
       recipients.applyConsents(
-        [makeEnvelope('domiciliation.smsConsentChanged', orgId, { personId, consent: false, phoneE164: null, region: 'FR', changedAt: clock.now().toISOString(), changedBy: 'u' })],
+        [
+          makeEnvelope('domiciliation.smsConsentChanged', orgId, {
+            personId,
+            consent: false,
+            phoneE164: null,
+            region: 'FR',
+            changedAt: clock.now().toISOString(),
+            changedBy: 'u',
+          }),
+        ],
         clock.now(),
       );
 
@@ -537,7 +674,13 @@ describe('notifications: send lots (real database)', function () {
       while ((await sender.runOnce()) > 0);
       expect(provider.sent.map((m) => [m.to, m.from, m.body])).to.deep.equal([['+33651000099', 'CCAS', 'Merci de rappeler le CCAS. CCAS']]);
       const entry = toDelivery(await statusOf(org.orgId, people[0]), org.timeZone);
-      expect(entry).to.include({ id: doc._id, type: 'contact.sms', typeLabel: 'SMS envoyé depuis le dossier', status: 'queued', content: 'Merci de rappeler le CCAS. CCAS' });
+      expect(entry).to.include({
+        id: doc._id,
+        type: 'contact.sms',
+        typeLabel: 'SMS envoyé depuis le dossier',
+        status: 'queued',
+        content: 'Merci de rappeler le CCAS. CCAS',
+      });
       expect(await ledger.page(org.orgId, { type: 'contact.sms' }, 10)).to.have.nested.property('items[0]._id', doc._id);
       expect(outcomesOf(doc._id)).to.deep.equal([]); // not final yet
     });
@@ -590,7 +733,15 @@ describe('notifications: send lots (real database)', function () {
       const [event, ...more] = outcomesOf(deliveryId);
       expect(more).to.deep.equal([]);
       expect(event.data).to.deep.equal({
-        deliveryId, personId: people[0], medium: 'sms', to: '+33654000001', type: 'mail.letter', ref: null, status: 'delivered', error: null, occurredAt: at.toISOString(),
+        deliveryId,
+        personId: people[0],
+        medium: 'sms',
+        to: '+33654000001',
+        type: 'mail.letter',
+        ref: null,
+        status: 'delivered',
+        error: null,
+        occurredAt: at.toISOString(),
       });
     });
 
@@ -605,7 +756,9 @@ describe('notifications: send lots (real database)', function () {
       expect(await ledger.providerStatus({ providerId, deliveryId, errorCode: '30006' }, 'undelivered', at)).to.equal(true);
       clock.set(new Date(clock.now().getTime() + 31_000));
       while ((await sender.runOnce()) > 0); // the dead instance's result applied: the row is past it
-      expect(await statusOf(org.orgId, (await db.collection('deliveries').findOne({ _id: deliveryId as never }))!.personId)).to.include({ status: 'undelivered' });
+      expect(await statusOf(org.orgId, (await db.collection('deliveries').findOne({ _id: deliveryId as never }))!.personId)).to.include({
+        status: 'undelivered',
+      });
       const [event, ...more] = outcomesOf(deliveryId);
       expect(more).to.deep.equal([]);
       expect(event.data).to.deep.include({ status: 'failed', to: '+33655000001', error: { code: '30006', kind: 'notAMobile', permanent: true } });

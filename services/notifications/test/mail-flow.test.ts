@@ -32,8 +32,7 @@ describe('mail registered -> counted by notifications', function () {
 
   const counts = (personId: string, auth = orgA) =>
     client.call<{ counts: Record<string, number> }, object>('notifications.pendingMail', { personId }, as(auth));
-  const register = (personId: string, kind: string, auth = orgA) =>
-    client.call<{ id: string }, object>('mail.register', { personId, kind }, as(auth));
+  const register = (personId: string, kind: string, auth = orgA) => client.call<{ id: string }, object>('mail.register', { personId, kind }, as(auth));
   const total = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
 
   before(async () => {
@@ -52,14 +51,14 @@ describe('mail registered -> counted by notifications', function () {
     notifications.push(await startNode(config, 'notif-2', [notificationsService(notificationsTestConfig(config), { smsProvider: new MemoryProvider() })]));
     await client.waitForServices(['notifications'], 20_000);
     const person = randomUUID();
-    await Promise.all([
-      ...Array.from({ length: 30 }, () => register(person, 'letter')),
-      ...Array.from({ length: 20 }, () => register(person, 'parcel')),
-    ]);
-    const c = await eventually(async () => {
-      const { counts: now } = await counts(person);
-      return total(now) >= 50 && now;
-    }, { what: '50 items counted' });
+    await Promise.all([...Array.from({ length: 30 }, () => register(person, 'letter')), ...Array.from({ length: 20 }, () => register(person, 'parcel'))]);
+    const c = await eventually(
+      async () => {
+        const { counts: now } = await counts(person);
+        return total(now) >= 50 && now;
+      },
+      { what: '50 items counted' },
+    );
     // Let any late duplicate land before asserting it did not.
     await new Promise((r) => setTimeout(r, 1500));
     expect((await counts(person)).counts).to.deep.equal({ letter: 30, parcel: 20, deliveryNotice: 0 });

@@ -30,7 +30,12 @@ describe("a party's primary channel (contact.primaryChanged)", () => {
     });
     expect(primaryView(orgId, changed(mobile, '2027-03-01T09:00:00.000Z'))).to.deep.include({ email: null, mobile: '+262692123456' });
     // A landline or a professional phone is a primary, but no SMS goes to it.
-    expect(primaryView(orgId, changed(landline, '2027-03-01T09:00:00.000Z', 'company'))).to.deep.include({ partyKind: 'company', primary: landline, email: null, mobile: null });
+    expect(primaryView(orgId, changed(landline, '2027-03-01T09:00:00.000Z', 'company'))).to.deep.include({
+      partyKind: 'company',
+      primary: landline,
+      email: null,
+      mobile: null,
+    });
   });
 
   it('a party left without a phone or e-mail has no primary, e-mail nor mobile', () => {

@@ -73,11 +73,23 @@ describe("notifications: each party's primary channel, from contact.primaryChang
     const person = randomUUID();
     await publish(changed(person, email, '2027-03-01T09:00:00.000Z'));
     await handled();
-    expect(await primaryContact(person)).to.deep.equal({ partyId: person, primary: email, email: email.value, mobile: null, changedAt: '2027-03-01T09:00:00.000Z' });
+    expect(await primaryContact(person)).to.deep.equal({
+      partyId: person,
+      primary: email,
+      email: email.value,
+      mobile: null,
+      changedAt: '2027-03-01T09:00:00.000Z',
+    });
 
     await publish(changed(person, mobile, '2027-03-01T09:05:00.000Z'));
     await handled();
-    expect(await primaryContact(person)).to.deep.equal({ partyId: person, primary: mobile, email: null, mobile: mobile.value, changedAt: '2027-03-01T09:05:00.000Z' });
+    expect(await primaryContact(person)).to.deep.equal({
+      partyId: person,
+      primary: mobile,
+      email: null,
+      mobile: mobile.value,
+      changedAt: '2027-03-01T09:05:00.000Z',
+    });
     expect(await stored(person)).to.deep.equal({
       _id: `${caseworker.orgId}:${person}`,
       orgId: caseworker.orgId,

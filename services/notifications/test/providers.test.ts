@@ -46,7 +46,13 @@ describe('providers', () => {
 
     before(async () => {
       fake = await FakeTwilio.start();
-      twilio = new TwilioSmsProvider({ accountSid: fake.accountSid, authToken: fake.authToken, apiUrl: fake.url, publicBaseUrl: `${PUBLIC}/`, timeoutMs: 2_000 });
+      twilio = new TwilioSmsProvider({
+        accountSid: fake.accountSid,
+        authToken: fake.authToken,
+        apiUrl: fake.url,
+        publicBaseUrl: `${PUBLIC}/`,
+        timeoutMs: 2_000,
+      });
     });
     afterEach(() => fake.reset());
     after(async () => {
@@ -83,8 +89,16 @@ describe('providers', () => {
     it('maps every Twilio status onto the tracked ones', async () => {
       const { providerId } = await twilio.send(sms());
       const expected = {
-        accepted: 'queued', scheduled: 'queued', queued: 'queued', sending: 'sending', sent: 'sent',
-        delivered: 'delivered', read: 'delivered', undelivered: 'undelivered', failed: 'failed', canceled: 'failed',
+        accepted: 'queued',
+        scheduled: 'queued',
+        queued: 'queued',
+        sending: 'sending',
+        sent: 'sent',
+        delivered: 'delivered',
+        read: 'delivered',
+        undelivered: 'undelivered',
+        failed: 'failed',
+        canceled: 'failed',
       };
       for (const [status, tracked] of Object.entries(expected)) {
         fake.setStatus(providerId, status);
@@ -152,7 +166,12 @@ describe('providers', () => {
     });
 
     it('reports an unreachable Twilio as transient', async () => {
-      const down = new TwilioSmsProvider({ accountSid: fake.accountSid, authToken: fake.authToken, apiUrl: `http://127.0.0.1:${await closedPort()}`, publicBaseUrl: PUBLIC });
+      const down = new TwilioSmsProvider({
+        accountSid: fake.accountSid,
+        authToken: fake.authToken,
+        apiUrl: `http://127.0.0.1:${await closedPort()}`,
+        publicBaseUrl: PUBLIC,
+      });
       try {
         expect(await refusal(down.send(sms()))).to.include({ transient: true, code: 'ECONNREFUSED' });
       } finally {
@@ -251,12 +270,22 @@ describe('providers', () => {
       const accepted = await redirected.send(sms());
       expect(inner.messages[0]).to.include({ to: '+33700000000', body: `[to +33 6 ** ** ** 78] ${sms().body}` });
       expect(redirected.name).to.equal('log+redirect');
-      expect(await redirected.findSent!({ to: sms().to, body: sms().body, since: new Date(0) })).to.deep.equal({ providerId: accepted.providerId, status: 'sent' });
+      expect(await redirected.findSent!({ to: sms().to, body: sms().body, since: new Date(0) })).to.deep.equal({
+        providerId: accepted.providerId,
+        status: 'sent',
+      });
     });
 
     it('redirects e-mail, subject included', async () => {
       const inner = new LogProvider('email', { logger: quiet });
-      await redirectTo(inner, 'qa@relais.example.org', {}).send({ deliveryId: 'd', channel: 'email', to: 'lucas.pierre@example.org', from: 'x@y.org', subject: 'Hello', body: 'Body' });
+      await redirectTo(inner, 'qa@relais.example.org', {}).send({
+        deliveryId: 'd',
+        channel: 'email',
+        to: 'lucas.pierre@example.org',
+        from: 'x@y.org',
+        subject: 'Hello',
+        body: 'Body',
+      });
       expect(inner.messages[0]).to.include({ to: 'qa@relais.example.org', subject: '[to l***@example.org] Hello', body: '[to l***@example.org] Body' });
     });
 
@@ -299,12 +328,23 @@ describe('providers', () => {
       const message = failure({ NODE_ENV: 'production', REDIRECT_ALL_TO_PHONE: '+33700000000', REDIRECT_ALL_TO_EMAIL: 'qa@example.org' });
       expect(message).to.include('REDIRECT_ALL_TO_PHONE is invalid: must not be set when NODE_ENV=production');
       expect(message).to.include('REDIRECT_ALL_TO_EMAIL is invalid: must not be set when NODE_ENV=production');
-      expect(() => providersFromConfig({ ...loadConfig(providersConfig, { REDIRECT_ALL_TO_PHONE: '+33700000000' }), NODE_ENV: 'production' })).to.throw(ConfigError, /REDIRECT_ALL_TO_PHONE/);
+      expect(() => providersFromConfig({ ...loadConfig(providersConfig, { REDIRECT_ALL_TO_PHONE: '+33700000000' }), NODE_ENV: 'production' })).to.throw(
+        ConfigError,
+        /REDIRECT_ALL_TO_PHONE/,
+      );
     });
 
     it('merges into the service config and builds Twilio, SMTP and the redirect from it', () => {
       const schema = withProvidersConfig(notificationsConfigSchema);
-      const config = loadConfig(schema, { ...base, ...twilioEnv, TWILIO_API_URL: 'http://127.0.0.1:4010', EMAIL_PROVIDER: 'smtp', SMTP_URL: 'smtp://127.0.0.1:2525', EMAIL_FROM: 'no-reply@relais.example.org', REDIRECT_ALL_TO_PHONE: '+33700000000' });
+      const config = loadConfig(schema, {
+        ...base,
+        ...twilioEnv,
+        TWILIO_API_URL: 'http://127.0.0.1:4010',
+        EMAIL_PROVIDER: 'smtp',
+        SMTP_URL: 'smtp://127.0.0.1:2525',
+        EMAIL_FROM: 'no-reply@relais.example.org',
+        REDIRECT_ALL_TO_PHONE: '+33700000000',
+      });
       expect(config).to.include({ SEND_CONCURRENCY: 16, SMS_PROVIDER: 'twilio', TWILIO_API_URL: 'http://127.0.0.1:4010' });
       const providers = providersFromConfig(config);
       try {

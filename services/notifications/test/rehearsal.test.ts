@@ -81,7 +81,9 @@ describe('notifications: next slot and rehearsal', function () {
   it('is refused with 403 where rehearsals are off (production)', async () => {
     const prodConfig = testConfig(uniqueNamespace());
     const prodClient = await startNode(prodConfig, 'client');
-    const prod = await startNode(prodConfig, 'notifications', [notificationsService(notificationsTestConfig(prodConfig), { smsProvider: new MemoryProvider(), clock })]);
+    const prod = await startNode(prodConfig, 'notifications', [
+      notificationsService(notificationsTestConfig(prodConfig), { smsProvider: new MemoryProvider(), clock }),
+    ]);
     try {
       await prodClient.waitForServices(['notifications'], 20_000);
       const org = newOrg(() => prodClient);

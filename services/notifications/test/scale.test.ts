@@ -34,10 +34,20 @@ describe('notifications scale-out', function () {
 
   it(`sends one SMS per person for a slot of ${people} people, none twice`, async () => {
     const admin: AuthContext = { orgId: randomUUID(), userId: randomUUID(), role: 'admin' };
-    await client.call('notifications.updateSettings', { smsEnabled: true, senderId: 'CCAS', signature: 'CCAS' }, as(admin, { org: { region: 'FR', timeZone: 'Europe/Paris' } }));
+    await client.call(
+      'notifications.updateSettings',
+      { smsEnabled: true, senderId: 'CCAS', signature: 'CCAS' },
+      as(admin, { org: { region: 'FR', timeZone: 'Europe/Paris' } }),
+    );
     const ids = Array.from({ length: people }, () => randomUUID());
     const at = clock.now().toISOString();
-    await publishPeopleWithMail(events, admin.orgId, ids.map((_, i) => `+3361${String(i).padStart(7, '0')}`), 'letter', at);
+    await publishPeopleWithMail(
+      events,
+      admin.orgId,
+      ids.map((_, i) => `+3361${String(i).padStart(7, '0')}`),
+      'letter',
+      at,
+    );
     await waitUntilApplied(config, admin.orgId, people, 60_000);
     clock.set('2026-09-08T17:00:05Z'); // Tuesday 19:00 Paris
     await eventually(() => provider.sent.length >= people, { timeoutMs: 90_000, what: `${people} SMS sent` });

@@ -28,10 +28,14 @@ describe('notifications: scheduler timing (real database)', function () {
     await initStores(stores);
     ({ schedule, settings } = stores);
     const provider = new MemoryProvider();
-    ({ scheduler } = wireParts(stores, { providers: { sms: provider, email: provider }, rate: null, clock, log: { warn: () => undefined } }, {
-      ...partsOptions(notificationsTestConfig(config), 'test'),
-      scheduler: { owner: 'test', leaseMs: 60_000, maxLatenessMs: 3600_000, lotSize: 10 },
-    }));
+    ({ scheduler } = wireParts(
+      stores,
+      { providers: { sms: provider, email: provider }, rate: null, clock, log: { warn: () => undefined } },
+      {
+        ...partsOptions(notificationsTestConfig(config), 'test'),
+        scheduler: { owner: 'test', leaseMs: 60_000, maxLatenessMs: 3600_000, lotSize: 10 },
+      },
+    ));
   });
 
   after(async () => {

@@ -22,8 +22,7 @@ describe('notifications: mail digests and reminders on the org clock', function 
 
   const newOrg = (zone = 'Europe/Paris', region = 'FR') => {
     const admin: AuthContext = { orgId: randomUUID(), userId: randomUUID(), role: 'admin' };
-    const call = <T = Parsed>(action: string, params: object = {}) =>
-      client.call<T, object>(action, params, as(admin, { org: { region, timeZone: zone } }));
+    const call = <T = Parsed>(action: string, params: object = {}) => client.call<T, object>(action, params, as(admin, { org: { region, timeZone: zone } }));
     return { admin, call, orgId: admin.orgId };
   };
 
@@ -31,17 +30,25 @@ describe('notifications: mail digests and reminders on the org clock', function 
     await events.publish(evs.map(([type, , data]) => makeEnvelope(type, orgId, data as never, { occurredAt: clock.now() })));
   };
   const consent = (orgId: string, personId: string, phoneE164: string | null, changedAt = clock.now()) =>
-    publish(orgId, ['domiciliation.smsConsentChanged', orgId, { personId, consent: phoneE164 !== null, phoneE164, region: 'FR', changedAt: changedAt.toISOString(), changedBy: 'u' }]);
+    publish(orgId, [
+      'domiciliation.smsConsentChanged',
+      orgId,
+      { personId, consent: phoneE164 !== null, phoneE164, region: 'FR', changedAt: changedAt.toISOString(), changedBy: 'u' },
+    ]);
   const mail = (orgId: string, personId: string, kind: MailKind, quantity: number, at = clock.now()) => {
     const mailItemId = randomUUID();
-    return publish(orgId, ['mail.registered', orgId, { mailItemId, personId, kind, quantity, registeredAt: at.toISOString(), registeredBy: 'u' }]).then(() => mailItemId);
+    return publish(orgId, ['mail.registered', orgId, { mailItemId, personId, kind, quantity, registeredAt: at.toISOString(), registeredBy: 'u' }]).then(
+      () => mailItemId,
+    );
   };
   const sentTo = (phone: string) => provider.sent.filter((m) => m.to === phone).map((m) => m.body);
 
   before(async () => {
     config = testConfig(uniqueNamespace());
     client = await startNode(config, 'client');
-    node = await startNode(config, 'notifications', [notificationsService(notificationsTestConfig(config, { MAX_LATENESS_MS: String(2 * 3600_000) }), { smsProvider: provider, clock })]);
+    node = await startNode(config, 'notifications', [
+      notificationsService(notificationsTestConfig(config, { MAX_LATENESS_MS: String(2 * 3600_000) }), { smsProvider: provider, clock }),
+    ]);
     await client.waitForServices(['notifications'], 20_000);
     events = await DurableEvents.connect({ natsUrl: config.NATS_URL, namespace: config.RELAIS_NAMESPACE, name: 'test' });
   });
@@ -93,7 +100,11 @@ describe('notifications: mail digests and reminders on the org clock', function 
     await mail(org.orgId, paul, 'deliveryNotice', 2);
     await eventually(async () => (await org.call('notifications.pendingMail', { personId: paul })).counts.deliveryNotice === 2, { what: 'mail known' });
     // Marie collects her parcel on Monday evening; Paul withdraws his consent on Tuesday morning.
-    await publish(org.orgId, ['mail.handedOver', org.orgId, { personId: marie, mailItemIds: [parcel], handedOverAt: '2026-06-15T17:00:00.000Z', handedOverBy: 'u' }]);
+    await publish(org.orgId, [
+      'mail.handedOver',
+      org.orgId,
+      { personId: marie, mailItemIds: [parcel], handedOverAt: '2026-06-15T17:00:00.000Z', handedOverBy: 'u' },
+    ]);
     await consent(org.orgId, paul, null, new Date('2026-06-16T07:00:00Z'));
     await eventually(async () => (await org.call('notifications.pendingMail', { personId: marie })).counts.parcel === 0, { what: 'hand-over known' });
     await new Promise((r) => setTimeout(r, 300));
@@ -104,14 +115,14 @@ describe('notifications: mail digests and reminders on the org clock', function 
 
     clock.set('2026-06-16T17:00:05Z');
     await eventually(() => sentTo('+33612345678').length === 2, { what: 'two SMS for Lucas' });
-    expect(sentTo('+33612345678')).to.have.members([
-      'Bonjour, Vous avez reçu 3 nouveaux courriers CCAS',
-      'Bonjour, Vous avez reçu 2 nouveaux colis CCAS',
-    ]);
-    const history = await eventually(async () => {
-      const h = await org.call('notifications.history', { personId: lucas });
-      return h.entries.every((e: { status: string }) => e.status === 'queued') && h.entries.length === 2 && h;
-    }, { what: 'history queued' });
+    expect(sentTo('+33612345678')).to.have.members(['Bonjour, Vous avez reçu 3 nouveaux courriers CCAS', 'Bonjour, Vous avez reçu 2 nouveaux colis CCAS']);
+    const history = await eventually(
+      async () => {
+        const h = await org.call('notifications.history', { personId: lucas });
+        return h.entries.every((e: { status: string }) => e.status === 'queued') && h.entries.length === 2 && h;
+      },
+      { what: 'history queued' },
+    );
     expect(history.entries[0]).to.include({ date: '2026-06-16T17:00:00.000Z', encoding: 'UCS-2', segments: 1 });
     expect(history.entries.map((e: { typeLabel: string }) => e.typeLabel)).to.have.members(['Courrier enregistré', 'Colis enregistré']);
 
@@ -179,10 +190,13 @@ describe('notifications: mail digests and reminders on the org clock', function 
     await mail(org.orgId, p, 'parcel', 1, new Date('2026-10-23T09:00:00Z'));
     await eventually(async () => (await org.call('notifications.pendingMail', { personId: p })).counts.parcel === 1, { what: 'parcel known' });
     clock.set('2026-10-27T21:00:00Z');
-    const late = await eventually(async () => {
-      const h = await org.call('notifications.history', { personId: p });
-      return h.entries.find((e: { type: string }) => e.type === 'mail.parcel');
-    }, { what: 'late slot recorded' });
+    const late = await eventually(
+      async () => {
+        const h = await org.call('notifications.history', { personId: p });
+        return h.entries.find((e: { type: string }) => e.type === 'mail.parcel');
+      },
+      { what: 'late slot recorded' },
+    );
     expect(late).to.include({ status: 'skipped', date: '2026-10-27T18:00:00.000Z' });
     expect(late.reason).to.match(/missed by more than the allowed lateness/);
     expect(sentTo('+33700000001')).to.have.length(1);
@@ -197,7 +211,11 @@ describe('notifications: mail digests and reminders on the org clock', function 
     await consent(org.orgId, p, '+33700000002');
     await consent(org.orgId, q, '+33700000003');
     const changed = (personId: string, status: 'active' | 'ended', endDate: string | null, at: string) =>
-      publish(org.orgId, ['domiciliation.changed', org.orgId, { domiciliationId: randomUUID(), personId, status, startDate: '2025-06-01', endDate, changedAt: at, changedBy: 'u' }]);
+      publish(org.orgId, [
+        'domiciliation.changed',
+        org.orgId,
+        { domiciliationId: randomUUID(), personId, status, startDate: '2025-06-01', endDate, changedAt: at, changedBy: 'u' },
+      ]);
     await changed(p, 'active', '2026-05-31', '2026-03-02T08:00:00Z');
     await changed(q, 'active', '2026-05-31', '2026-03-02T08:00:00Z');
     await new Promise((r) => setTimeout(r, 500));
@@ -243,10 +261,13 @@ describe('notifications: mail digests and reminders on the org clock', function 
     await eventually(async () => (await org.call('notifications.pendingMail', { personId: b })).counts.letter === 1, { what: 'mail known' });
     provider.failNext(new ProviderError('The number is a landline', false, '21614'));
     clock.set('2027-03-04T18:00:05Z');
-    const failed = await eventually(async () => {
-      const [e] = (await org.call('notifications.history', { personId: b })).entries;
-      return e?.status === 'failed' && e;
-    }, { what: 'permanent failure recorded' });
+    const failed = await eventually(
+      async () => {
+        const [e] = (await org.call('notifications.history', { personId: b })).entries;
+        return e?.status === 'failed' && e;
+      },
+      { what: 'permanent failure recorded' },
+    );
     expect(failed.error).to.deep.equal({ code: '21614', message: 'The number is a landline' });
     expect(failed.attempts).to.equal(1);
     clock.set('2027-03-05T18:00:05Z');

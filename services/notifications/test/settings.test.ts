@@ -72,7 +72,10 @@ describe('notifications: settings, templates and history views (real database)',
     // "Bonjour, Vous avez reçu 2 nouveaux courriers CCAS de Nîmes": ç is the 22nd character, î the 55th.
     expect(byKind(previews, 'mail.letter')).to.deep.include({
       encoding: 'UCS-2',
-      ucs2Characters: [{ character: 'ç', position: 22 }, { character: 'î', position: 55 }],
+      ucs2Characters: [
+        { character: 'ç', position: 22 },
+        { character: 'î', position: 55 },
+      ],
     });
     expect(byKind(previews, 'domiciliation.reminder')).to.deep.include({ ucs2Characters: [{ character: 'î', position: 114 }] });
     const ascii = await org.call('notifications.preview', { signature: 'CCAS', defaultWording: 'gsm7' });
@@ -123,15 +126,34 @@ describe('notifications: settings, templates and history views (real database)',
     expect(put.message).to.not.match(/TypeError|lookupProperty|is not a function/);
   });
 
-  it("seed 001: the history gives each date in the org's zone, as ISO with offset and as \"13/10/2021 à 19:00\"", async () => {
+  it('seed 001: the history gives each date in the org\'s zone, as ISO with offset and as "13/10/2021 à 19:00"', async () => {
     const paris = newOrg();
     const reunion = newOrg('Indian/Reunion');
     const person = randomUUID();
     const deliveries = DeliveryRows.open(db);
     const row = (orgId: string, dueAt: Date, sentAt: Date): DeliveryDoc => ({
-      _id: `digest:${randomUUID()}`, orgId, personId: person, type: 'mail.letter', channel: 'sms', to: '+33612345678', from: 'CCAS',
-      content: 'Bonjour, Vous avez reçu 1 nouveau courrier CCAS', encoding: 'UCS-2', segments: 1, status: 'queued', statusRank: STATUS_RANK.queued,
-      events: [{ status: 'pending', at: dueAt }, { status: 'queued', at: sentAt }], dueAt, lot: null, attempts: 1, retryAt: null, createdAt: dueAt, updatedAt: sentAt,
+      _id: `digest:${randomUUID()}`,
+      orgId,
+      personId: person,
+      type: 'mail.letter',
+      channel: 'sms',
+      to: '+33612345678',
+      from: 'CCAS',
+      content: 'Bonjour, Vous avez reçu 1 nouveau courrier CCAS',
+      encoding: 'UCS-2',
+      segments: 1,
+      status: 'queued',
+      statusRank: STATUS_RANK.queued,
+      events: [
+        { status: 'pending', at: dueAt },
+        { status: 'queued', at: sentAt },
+      ],
+      dueAt,
+      lot: null,
+      attempts: 1,
+      retryAt: null,
+      createdAt: dueAt,
+      updatedAt: sentAt,
     });
     await deliveries.insertNew([
       row(paris.orgId, new Date('2021-10-13T17:00:00Z'), new Date('2021-10-13T17:00:03Z')),
@@ -146,7 +168,12 @@ describe('notifications: settings, templates and history views (real database)',
       ['2021-11-16T18:00:00.000Z', '2021-11-16T19:00:00+01:00', '16/11/2021 à 19:00'],
       ['2021-10-13T17:00:00.000Z', '2021-10-13T19:00:00+02:00', '13/10/2021 à 19:00'],
     ]);
-    expect(history.entries[1].events[1]).to.deep.equal({ status: 'queued', at: '2021-10-13T17:00:03.000Z', localAt: '2021-10-13T19:00:03+02:00', atLabel: '13/10/2021 à 19:00' });
+    expect(history.entries[1].events[1]).to.deep.equal({
+      status: 'queued',
+      at: '2021-10-13T17:00:03.000Z',
+      localAt: '2021-10-13T19:00:03+02:00',
+      atLabel: '13/10/2021 à 19:00',
+    });
 
     // The zone of the org's settings wins over the request's; the ops list shows the same.
     const other = await paris.call('notifications.updateSettings', { timeZone: 'Indian/Reunion' });

@@ -28,7 +28,7 @@ describe('SMS texts: what forces UCS-2, segment sizes, the GSM-7 wording', () =>
   });
 
   it('the GSM-7 wording keeps every default SMS in GSM-7, where a long signature still fits one segment', () => {
-    const signature = 'Centre communal d\'action sociale de Saint-Denis';
+    const signature = "Centre communal d'action sociale de Saint-Denis";
     for (const kind of SMS_KINDS) {
       for (const count of [1, 2]) {
         const text = compileTemplate(GSM7_TEMPLATES[kind])({ ...sampleVariables(kind, signature), count });

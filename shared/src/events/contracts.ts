@@ -90,9 +90,7 @@ export const eventContracts = {
     ref: z.string().nullable(),
     status: z.enum(['delivered', 'failed']),
     /** Why it failed: `notAMobile` when the operator says the number cannot take SMS; `permanent` when a retry would fail the same. */
-    error: z
-      .object({ code: z.string().nullable(), kind: z.enum(['notAMobile', 'hardBounce', 'softBounce', 'other']), permanent: z.boolean() })
-      .nullable(),
+    error: z.object({ code: z.string().nullable(), kind: z.enum(['notAMobile', 'hardBounce', 'softBounce', 'other']), permanent: z.boolean() }).nullable(),
     occurredAt: z.iso.datetime(),
   }),
 } as const;

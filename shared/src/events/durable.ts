@@ -363,7 +363,10 @@ class ConsumerWorker<T extends EventType> implements Subscription {
     }
     if (valid.length === 0) return;
     try {
-      await this.apply(valid.map((v) => v.env), valid.some((v) => v.msg.redelivered));
+      await this.apply(
+        valid.map((v) => v.env),
+        valid.some((v) => v.msg.redelivered),
+      );
       for (const { msg } of valid) msg.ack();
     } catch (err) {
       if (valid.length > 1) {
@@ -384,7 +387,14 @@ class ConsumerWorker<T extends EventType> implements Subscription {
     const unique = [...new Map(envs.map((e) => [e.id, e])).values()];
     const keys = unique.map((e) => `${this.durable}:${e.id}`);
     const seen = redelivered
-      ? await withTimeout(this.processed.find({ _id: { $in: keys } }, { _id: 1 }).lean().exec(), this.dbTimeout, 'processed-events lookup')
+      ? await withTimeout(
+          this.processed
+            .find({ _id: { $in: keys } }, { _id: 1 })
+            .lean()
+            .exec(),
+          this.dbTimeout,
+          'processed-events lookup',
+        )
       : [];
     const seenKeys = new Set(seen.map((d) => d._id));
     const fresh = unique.filter((_, i) => !seenKeys.has(keys[i]));
@@ -392,7 +402,10 @@ class ConsumerWorker<T extends EventType> implements Subscription {
     await withTimeout(this.opts.handle(fresh), this.dbTimeout * 2, `handler of ${this.opts.type}`);
     const now = new Date();
     await withTimeout(
-      insertManyIgnoringDuplicates(this.processed, fresh.map((e) => ({ _id: `${this.durable}:${e.id}`, at: now }))),
+      insertManyIgnoringDuplicates(
+        this.processed,
+        fresh.map((e) => ({ _id: `${this.durable}:${e.id}`, at: now })),
+      ),
       this.dbTimeout,
       'processed-events mark',
     );
@@ -423,8 +436,8 @@ class ConsumerWorker<T extends EventType> implements Subscription {
 
   private async prune(): Promise<void> {
     const cutOff = new Date(Date.now() - PROCESSED_RETENTION_MS);
-    await withTimeout(this.processed.deleteMany({ at: { $lt: cutOff } }).exec(), this.dbTimeout, 'processed-events prune').catch(
-      (err) => this.log?.warn({ error: (err as Error).message }, 'processed-events prune failed'),
+    await withTimeout(this.processed.deleteMany({ at: { $lt: cutOff } }).exec(), this.dbTimeout, 'processed-events prune').catch((err) =>
+      this.log?.warn({ error: (err as Error).message }, 'processed-events prune failed'),
     );
   }
 

@@ -2,12 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { eventContracts, type Envelope, type EventData, type EventType } from './contracts';
 
 /** Builds an envelope, validating the payload against its contract. */
-export function makeEnvelope<T extends EventType>(
-  type: T,
-  orgId: string,
-  data: EventData<T>,
-  opts: { id?: string; occurredAt?: Date } = {},
-): Envelope<T> {
+export function makeEnvelope<T extends EventType>(type: T, orgId: string, data: EventData<T>, opts: { id?: string; occurredAt?: Date } = {}): Envelope<T> {
   const parsed = eventContracts[type].parse(data) as EventData<T>;
   return {
     id: opts.id ?? randomUUID(),

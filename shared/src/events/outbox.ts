@@ -169,9 +169,7 @@ export class Outbox {
         batch.push(next);
         size += next.events.length;
       }
-      await this.settle(batch).catch((err) =>
-        this.opts.logger?.warn({ error: (err as Error).message }, 'publish deferred to the outbox sweep'),
-      );
+      await this.settle(batch).catch((err) => this.opts.logger?.warn({ error: (err as Error).message }, 'publish deferred to the outbox sweep'));
     }
     this.draining = null;
   }
@@ -186,7 +184,12 @@ export class Outbox {
     let republished = 0;
     for (;;) {
       const stale = await withTimeout(
-        this.intents.find({ at: { $lt: before } }).sort({ at: 1 }).limit(SWEEP_BATCH).lean<Intent[]>().exec(),
+        this.intents
+          .find({ at: { $lt: before } })
+          .sort({ at: 1 })
+          .limit(SWEEP_BATCH)
+          .lean<Intent[]>()
+          .exec(),
         this.opts.dbTimeoutMs,
         'outbox sweep',
       );

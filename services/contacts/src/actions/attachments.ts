@@ -5,7 +5,14 @@ import { fileTypeFromBuffer } from 'file-type';
 import { Errors, type ActionSchema } from 'moleculer';
 import { AppError, STAFF, defineAction, forbidden, notFound, validationError, type RelaisContext, type StreamedFile } from '@relais/shared';
 import { WRITERS } from '../api';
-import { ATTACHMENT_TYPES, attachmentRefInput, deleteAttachmentInput, listAttachmentsInput, uploadAttachmentInput, type AttachmentView } from '../contract/attachments';
+import {
+  ATTACHMENT_TYPES,
+  attachmentRefInput,
+  deleteAttachmentInput,
+  listAttachmentsInput,
+  uploadAttachmentInput,
+  type AttachmentView,
+} from '../contract/attachments';
 import { AttachmentTooLarge, type AttachmentDoc, type StoredAttachment } from '../data/attachments';
 import type { ContactsDeps } from './deps';
 
@@ -29,8 +36,10 @@ const mebibytes = (bytes: number) => `${Number((bytes / 1024 / 1024).toFixed(2))
 const interrupted = () => new Errors.MoleculerClientError('The upload was interrupted before the end of the file; nothing was stored.', 400, 'INTERRUPTED');
 
 const attachmentNotFound = (doc?: AttachmentDoc | null) => {
-  if (doc?.state === 'deleted') return new AppError(`This attachment was deleted on ${doc.deletedAt.toISOString()}; it is no longer available.`, 404, 'NOT_FOUND');
-  if (doc?.state === 'erased') return new AppError(`This attachment was erased on ${doc.erasedAt.toISOString()}; its content no longer exists.`, 404, 'NOT_FOUND');
+  if (doc?.state === 'deleted')
+    return new AppError(`This attachment was deleted on ${doc.deletedAt.toISOString()}; it is no longer available.`, 404, 'NOT_FOUND');
+  if (doc?.state === 'erased')
+    return new AppError(`This attachment was erased on ${doc.erasedAt.toISOString()}; its content no longer exists.`, 404, 'NOT_FOUND');
   return new AppError('This attachment was not found on this file.', 404, 'NOT_FOUND');
 };
 
@@ -166,7 +175,8 @@ export function attachmentActions(deps: ContactsDeps): Record<string, ActionSche
           if (!stream) throw validationError('Invalid input: file: the bytes of the file are missing', [{ path: 'file', message: 'is required' }]);
           await requireParty(auth.orgId, partyId);
           const upload = await incoming(stream);
-          if (upload.whole && upload.head.length === 0) throw validationError('Invalid input: file: the file is empty', [{ path: 'file', message: 'is empty' }]);
+          if (upload.whole && upload.head.length === 0)
+            throw validationError('Invalid input: file: the file is empty', [{ path: 'file', message: 'is empty' }]);
           const contentType = await contentTypeOf(upload.head, upload.whole, file.contentType);
           const doc = {
             _id: randomUUID(),
@@ -224,7 +234,8 @@ export function attachmentActions(deps: ContactsDeps): Record<string, ActionSche
       input: deleteAttachmentInput,
       roles: WRITERS,
       async handler({ partyId, attachmentId, erase }, auth) {
-        if (erase && auth.role !== 'admin') throw forbidden('Only an admin can erase an attachment for good; delete it instead (it stays on the file as deleted).');
+        if (erase && auth.role !== 'admin')
+          throw forbidden('Only an admin can erase an attachment for good; delete it instead (it stays on the file as deleted).');
         await requireParty(auth.orgId, partyId);
         const at = new Date();
         if (erase) {

@@ -87,7 +87,12 @@ export function channelActions(deps: ContactsDeps): Record<string, ActionSchema>
       roles: WRITERS,
       async handler(input, auth, ctx) {
         const observation = await checkedObservation(deps, auth.orgId, input.observation, input.acknowledgedTerms);
-        const value = { kind: input.kind, type: input.type, number: input.number, address: input.kind === 'email' ? input.email : input.address } as ChannelInput;
+        const value = {
+          kind: input.kind,
+          type: input.type,
+          number: input.number,
+          address: input.kind === 'email' ? input.email : input.address,
+        } as ChannelInput;
         const id = createdId(ctx, auth.orgId);
         return deps.files.changeChannels(auth, input.partyId, (file, stamp) => {
           const party = partyOf(file);
@@ -126,7 +131,8 @@ export function channelActions(deps: ContactsDeps): Record<string, ActionSchema>
       async handler({ partyId, channelId, erase, reason }, auth) {
         return deps.files.changeChannels(auth, partyId, (file, stamp) => {
           // Checked on the file read, so that another org's file is a 404 whatever the role.
-          if (erase && auth.role !== 'admin') throw forbidden('Only an admin can erase a channel for good; remove it instead (it stays in the file as removed).');
+          if (erase && auth.role !== 'admin')
+            throw forbidden('Only an admin can erase a channel for good; remove it instead (it stays in the file as removed).');
           const party = partyOf(file);
           const removedBefore = file.doc.removedChannels?.find((r) => r.channel.id === channelId);
           // Erasing a channel already removed: nothing left to refuse, only its trace to drop.

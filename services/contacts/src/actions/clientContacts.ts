@@ -85,7 +85,8 @@ const NUMBER_ATTEMPTS = 12;
 
 /** Today in the org's time zone, or a 422 for a zone nobody knows (only internal callers pass one). */
 function today(timeZone: string): string {
-  if (!isTimeZone(timeZone)) throw validationError(`Invalid input: timeZone: "${timeZone}" is not an IANA time zone`, [{ path: 'timeZone', message: 'is not an IANA time zone' }]);
+  if (!isTimeZone(timeZone))
+    throw validationError(`Invalid input: timeZone: "${timeZone}" is not an IANA time zone`, [{ path: 'timeZone', message: 'is not an IANA time zone' }]);
   return todayIn(timeZone, new Date());
 }
 
@@ -93,7 +94,7 @@ function today(timeZone: string): string {
 export function clientContactActions(deps: ContactsDeps): Record<string, ActionSchema> {
   /** A party of the org, else a 404: another org's client looks like no client. */
   async function requireParty(orgId: string, partyId: string): Promise<PartyDoc> {
-    const party = (await deps.parties.byId(orgId, partyId));
+    const party = await deps.parties.byId(orgId, partyId);
     if (!party) throw notFound('Party');
     return party;
   }
@@ -109,7 +110,14 @@ export function clientContactActions(deps: ContactsDeps): Record<string, ActionS
     const docs = await deps.clientContacts.ofParty(orgId, party._id);
     if (docs.length > 0 || party.kind !== 'person') return docs;
     const self = newContact(
-      { id: selfContactId(orgId, party._id), orgId, partyId: party._id, number: 1, self: true, state: selfContactState({ name: partyName(party), channels: party.channels ?? [] }) },
+      {
+        id: selfContactId(orgId, party._id),
+        orgId,
+        partyId: party._id,
+        number: 1,
+        self: true,
+        state: selfContactState({ name: partyName(party), channels: party.channels ?? [] }),
+      },
       { by, at: new Date() },
     );
     if (await deps.clientContacts.insert(self)) return [self];
@@ -172,7 +180,8 @@ export function clientContactActions(deps: ContactsDeps): Record<string, ActionS
         const now = today(orgOf(ctx).timeZone);
         /** The contact a retried creation (same Idempotency-Key) made the first time, as its answer. */
         const replay = (first: StoredContact) => {
-          if (first.partyId !== partyId) throw conflict('This Idempotency-Key was already used to add a contact to another client; send this one with a new key.');
+          if (first.partyId !== partyId)
+            throw conflict('This Idempotency-Key was already used to add a contact to another client; send this one with a new key.');
           if (isDeleted(first)) throw conflict('The contact this request created has been deleted since; send it again with a new Idempotency-Key.');
           return toContactView(first, now);
         };
@@ -182,7 +191,13 @@ export function clientContactActions(deps: ContactsDeps): Record<string, ActionS
         const fields = fieldsOf(input, party, ctx);
         let docs = await contactsOf(auth.orgId, party, auth.userId);
         // The contact's name is screened against the asset-freeze register before anything is written.
-        const screened = { orgId: auth.orgId, subject: { kind: 'clientContact' as const, id, partyId }, input: contactScreeningInput(input.name), auth, override: input.screeningOverride };
+        const screened = {
+          orgId: auth.orgId,
+          subject: { kind: 'clientContact' as const, id, partyId },
+          input: contactScreeningInput(input.name),
+          auth,
+          override: input.screeningOverride,
+        };
         return deps.screening.guard(screened, async () => {
           for (let attempt = 0; attempt < NUMBER_ATTEMPTS; attempt++) {
             if (liveContacts(docs).length >= MAX_CONTACTS) throw conflict(`A client has at most ${MAX_CONTACTS} contacts; end or delete some first.`);
@@ -251,7 +266,13 @@ export function clientContactActions(deps: ContactsDeps): Record<string, ActionS
         const renamed = input.name !== undefined && before && !isDeleted(before) && before.name !== input.name;
         const doc = renamed
           ? await deps.screening.guard(
-              { orgId: auth.orgId, subject: { kind: 'clientContact', id: before._id, partyId }, input: contactScreeningInput(input.name!), auth, override: screeningOverride },
+              {
+                orgId: auth.orgId,
+                subject: { kind: 'clientContact', id: before._id, partyId },
+                input: contactScreeningInput(input.name!),
+                auth,
+                override: screeningOverride,
+              },
               save,
             )
           : await save();
@@ -270,7 +291,11 @@ export function clientContactActions(deps: ContactsDeps): Record<string, ActionS
         // Decided on the client's contacts as read; two admins deleting the last two holders of a role at
         // the same instant could both pass (no transactions): the window is one request wide.
         await change(auth.orgId, partyId, contactNumber, (current) => {
-          const problem = deletionProblem(current, docs.map((d) => (d.number === current.number ? current : d)), day);
+          const problem = deletionProblem(
+            current,
+            docs.map((d) => (d.number === current.number ? current : d)),
+            day,
+          );
           if (problem) throw contactError(problem);
           return tombstoneOf(current, stamp, reason ?? null);
         });

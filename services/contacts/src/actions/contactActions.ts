@@ -85,7 +85,10 @@ export function contactActionActions(deps: ContactsDeps): Record<string, ActionS
           input.type === 'sms' && channel.kind === 'phone'
             ? { action: 'notifications.sendContactSms', params: { personId: party.partyId, to: channel.phone.e164, text: input.text!, ref: id } }
             : input.type === 'email' && channel.kind === 'email'
-              ? { action: 'notifications.sendContactEmail', params: { personId: party.partyId, to: channel.email, subject: input.subject!, text: input.text!, ref: id } }
+              ? {
+                  action: 'notifications.sendContactEmail',
+                  params: { personId: party.partyId, to: channel.email, subject: input.subject!, text: input.text!, ref: id },
+                }
               : null;
         if (message) {
           // Sent first, idempotent on the action's id: a retry after a lost answer sends nothing twice.
@@ -109,7 +112,15 @@ export function contactActionActions(deps: ContactsDeps): Record<string, ActionS
       roles: STAFF,
       async handler({ partyId, limit }, auth) {
         const { members } = await deps.files.read(auth.orgId, partyId);
-        return { items: (await deps.contactActions.ofParties(auth.orgId, members.map((m) => m._id), limit)).map(toView) };
+        return {
+          items: (
+            await deps.contactActions.ofParties(
+              auth.orgId,
+              members.map((m) => m._id),
+              limit,
+            )
+          ).map(toView),
+        };
       },
     }),
   };
@@ -143,7 +154,13 @@ export async function applyDeliveryOutcomes(deps: ContactsDeps, events: readonly
         : factFromDelivery(
             outcome.status === 'delivered'
               ? { medium: 'email', status: 'delivered', ref: outcome.deliveryId, occurredAt }
-              : { medium: 'email', status: 'failed', bounce: outcome.error?.kind === 'hardBounce' ? 'hard' : outcome.error?.kind === 'softBounce' ? 'soft' : null, ref: outcome.deliveryId, occurredAt },
+              : {
+                  medium: 'email',
+                  status: 'failed',
+                  bounce: outcome.error?.kind === 'hardBounce' ? 'hard' : outcome.error?.kind === 'softBounce' ? 'soft' : null,
+                  ref: outcome.deliveryId,
+                  occurredAt,
+                },
           );
     const system: AuthContext = { orgId: event.orgId, userId: 'notifications', role: 'admin' };
     let channelChange: ChannelChange = null;
@@ -161,7 +178,12 @@ export async function applyDeliveryOutcomes(deps: ContactsDeps, events: readonly
     }
     if (outcome.ref) {
       const error = outcome.status === 'failed' ? `not delivered${outcome.error?.code ? ` (provider error ${outcome.error.code})` : ''}` : undefined;
-      await deps.contactActions.settle(event.orgId, outcome.ref, { status: outcome.status, ...(error ? { error } : {}), ...(channelChange ? { channelChange } : {}) }, new Date());
+      await deps.contactActions.settle(
+        event.orgId,
+        outcome.ref,
+        { status: outcome.status, ...(error ? { error } : {}), ...(channelChange ? { channelChange } : {}) },
+        new Date(),
+      );
     }
   }
 }

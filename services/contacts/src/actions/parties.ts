@@ -67,7 +67,8 @@ async function requireCollaborator(ctx: RelaisContext, userId: string): Promise<
     if (err?.code === 404) return null;
     throw err;
   })) as { disabled?: boolean } | null;
-  if (!user) throw validationError(`Invalid input: userId: no user ${userId} in this organisation`, [{ path: 'userId', message: 'is not a user of this organisation' }]);
+  if (!user)
+    throw validationError(`Invalid input: userId: no user ${userId} in this organisation`, [{ path: 'userId', message: 'is not a user of this organisation' }]);
   if (user.disabled) {
     throw validationError('Invalid input: userId: this user is deactivated and cannot be given files', [{ path: 'userId', message: 'is deactivated' }]);
   }
@@ -110,7 +111,9 @@ export function partyActions(deps: ContactsDeps): Record<string, ActionSchema> {
       const first = await deps.parties.ofKind(doc.orgId, doc.kind, doc._id);
       if (first) return first as D;
     }
-    return deps.screening.guard({ orgId: auth.orgId, subject: subjectOfParty(doc._id), input: partyScreeningInput(doc), auth, override }, () => create(doc, customId));
+    return deps.screening.guard({ orgId: auth.orgId, subject: subjectOfParty(doc._id), input: partyScreeningInput(doc), auth, override }, () =>
+      create(doc, customId),
+    );
   }
 
   /**
@@ -283,12 +286,17 @@ export function partyActions(deps: ContactsDeps): Record<string, ActionSchema> {
       async handler({ partyId, debtorId, role }, auth) {
         const [file, debtor] = await Promise.all([deps.parties.byId(auth.orgId, partyId), deps.parties.byId(auth.orgId, debtorId)]);
         if (!file) throw notFound('Party');
-        if (!debtor) throw validationError(`Invalid input: debtorId: no person or company ${debtorId} in this organisation`, [{ path: 'debtorId', message: 'is not a party of this organisation' }]);
-        return deps.files.changeDocs(auth, partyId, ({ doc }, stamp) => {
-          const linked = done(linkDebtor(doc, debtor, role, stamp));
-          // The debtor first: a file lists a debtor only once the debtor points back to it (see fileRootId).
-          return linked.file ? { docs: [linked.debtor, linked.file], result: fileView } : { unchanged: null };
-        }).then(async (view) => view ?? fileView(await deps.files.read(auth.orgId, partyId)));
+        if (!debtor)
+          throw validationError(`Invalid input: debtorId: no person or company ${debtorId} in this organisation`, [
+            { path: 'debtorId', message: 'is not a party of this organisation' },
+          ]);
+        return deps.files
+          .changeDocs(auth, partyId, ({ doc }, stamp) => {
+            const linked = done(linkDebtor(doc, debtor, role, stamp));
+            // The debtor first: a file lists a debtor only once the debtor points back to it (see fileRootId).
+            return linked.file ? { docs: [linked.debtor, linked.file], result: fileView } : { unchanged: null };
+          })
+          .then(async (view) => view ?? fileView(await deps.files.read(auth.orgId, partyId)));
       },
     }),
 

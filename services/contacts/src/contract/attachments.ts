@@ -151,7 +151,7 @@ export const attachmentRoutes: Route[] = [
     summary: 'Delete an attachment (kept, with who and when, but no longer listed nor downloadable)',
     description:
       'Caseworkers, managers and admins. erase=true (admins only, else 403) also removes the bytes for good, a deleted attachment ' +
-      "included; the file then keeps only that it was erased, by whom and when. Erasing again answers the same erasure.",
+      'included; the file then keeps only that it was erased, by whom and when. Erasing again answers the same erasure.',
     tag: 'Attachments',
   },
 ];

@@ -8,7 +8,7 @@ import { CHANNEL_KINDS, EMAIL_TYPES, EVIDENCE_KINDS, INVALID_REASONS, PHONE_TYPE
 /** Agents read a file; caseworkers and above change it. */
 export const WRITERS: readonly Role[] = ['admin', 'manager', 'caseworker'];
 
-export const partyId = z.uuid({ message: 'must be a party id (UUID): a person\'s or a company\'s' });
+export const partyId = z.uuid({ message: "must be a party id (UUID): a person's or a company's" });
 export const channelId = z.uuid({ message: 'must be a channel id (UUID)' });
 
 const postalAddressInput = z.strictObject({
@@ -79,7 +79,8 @@ export const addChannelInput = z
   })
   .superRefine((v, ctx) => {
     kindFields(v, ctx, v.kind);
-    if (v.kind !== 'postal' && v.type === undefined) ctx.addIssue({ code: 'custom', path: ['type'], message: `is required for ${v.kind === 'phone' ? 'a phone' : 'an e-mail'}` });
+    if (v.kind !== 'postal' && v.type === undefined)
+      ctx.addIssue({ code: 'custom', path: ['type'], message: `is required for ${v.kind === 'phone' ? 'a phone' : 'an e-mail'}` });
   })
   .meta({ examples: [{ kind: 'phone', type: 'mobile', number: '0692 12 34 56', observation: 'Comptable' }] });
 export type AddChannelInput = z.infer<typeof addChannelInput>;
@@ -107,16 +108,15 @@ export type ChangeChannelInput = z.infer<typeof changeChannelInput>;
 
 export const channelRefInput = z.strictObject({ partyId, channelId });
 
-export const removeChannelInput = z
-  .strictObject({
-    partyId,
-    channelId,
-    erase: z
-      .stringbool({ error: 'must be true or false' })
-      .default(false)
-      .describe('Admins only: erase the channel for good, its value and history included (the erasure itself is kept, without the value)'),
-    reason: z.string().max(500, 'must be at most 500 characters').optional().describe('Why it is removed or erased, kept with the removal'),
-  });
+export const removeChannelInput = z.strictObject({
+  partyId,
+  channelId,
+  erase: z
+    .stringbool({ error: 'must be true or false' })
+    .default(false)
+    .describe('Admins only: erase the channel for good, its value and history included (the erasure itself is kept, without the value)'),
+  reason: z.string().max(500, 'must be at most 500 characters').optional().describe('Why it is removed or erased, kept with the removal'),
+});
 
 const evidenceInput = z.strictObject({
   kind: z.enum(EVIDENCE_KINDS, { error: `must be one of ${EVIDENCE_KINDS.join(', ')}` }),

@@ -37,8 +37,12 @@ export const contactNumber = z.coerce
 
 const calendarDate = z.iso.date({ message: 'must be a date (YYYY-MM-DD)' });
 
-const name = text(200).describe('Nom: the name of the contact').meta({ examples: ['Jeanne Payet'] });
-const fn = text(100).describe('Fonction: what the contact is at the client (comptable, DAF, conjoint...)').meta({ examples: ['Comptable'] });
+const name = text(200)
+  .describe('Nom: the name of the contact')
+  .meta({ examples: ['Jeanne Payet'] });
+const fn = text(100)
+  .describe('Fonction: what the contact is at the client (comptable, DAF, conjoint...)')
+  .meta({ examples: ['Comptable'] });
 const displayOrder = z
   .number()
   .int('must be an integer')
@@ -65,7 +69,7 @@ const routingRoles = z
   .max(ROUTING_ROLES.length)
   .refine((roles) => new Set(roles).size === roles.length, 'lists a role twice')
   .describe('What this contact receives: due notices, unpaid reminders, document reminders, claim settlements');
-const endDate = calendarDate.describe('Date de fin d\'activité: the last day the contact is valid (YYYY-MM-DD)');
+const endDate = calendarDate.describe("Date de fin d'activité: the last day the contact is valid (YYYY-MM-DD)");
 
 export const createClientContactInput = z
   .strictObject({
@@ -83,7 +87,13 @@ export const createClientContactInput = z
   })
   .meta({
     examples: [
-      { name: 'Jeanne Payet', function: 'Comptable', email: 'compta@payet.re', phones: [{ type: 'professional', number: '0262 12 34 56' }], routingRoles: ['dueNotices'] },
+      {
+        name: 'Jeanne Payet',
+        function: 'Comptable',
+        email: 'compta@payet.re',
+        phones: [{ type: 'professional', number: '0262 12 34 56' }],
+        routingRoles: ['dueNotices'],
+      },
     ],
   });
 export type CreateClientContactInput = z.infer<typeof createClientContactInput>;
@@ -242,7 +252,14 @@ export const clientContactRevisions = z.object({
 
 export const clientContactDeletions = z.object({
   items: z.array(
-    z.object({ number: z.number().int(), name: z.string(), function: z.string(), deletedAt: z.iso.datetime(), deletedBy: z.string(), reason: z.string().nullable() }),
+    z.object({
+      number: z.number().int(),
+      name: z.string(),
+      function: z.string(),
+      deletedAt: z.iso.datetime(),
+      deletedBy: z.string(),
+      reason: z.string().nullable(),
+    }),
   ),
 });
 
@@ -387,7 +404,7 @@ export const clientContactRoutes: Route[] = [
     input: z.strictObject({ partyId }),
     output: clientContactDeletions,
     roles: AUDITORS,
-    summary: "The contacts deleted from a client: their number and name, who deleted them and when",
+    summary: 'The contacts deleted from a client: their number and name, who deleted them and when',
     description: 'Admins and managers.',
     tag: 'Client contacts',
   },

@@ -17,7 +17,10 @@ export const recordContactActionInput = z
     type: z.enum(CONTACT_ACTION_TYPES, { error: 'must be call, letter, sms or email' }),
     channelId: channelId.optional().describe("The channel used, on any debtor of the file; the file's default of the kind when left out"),
     direction: z.enum(CALL_DIRECTIONS, { error: 'must be outbound or inbound' }).optional().describe('call: who called (default outbound)'),
-    outcome: z.enum(CALL_OUTCOMES, { error: `must be one of ${CALL_OUTCOMES.join(', ')}` }).optional().describe('call: how it ended (required)'),
+    outcome: z
+      .enum(CALL_OUTCOMES, { error: `must be one of ${CALL_OUTCOMES.join(', ')}` })
+      .optional()
+      .describe('call: how it ended (required)'),
     text: z
       .string()
       .trim()
@@ -27,10 +30,7 @@ export const recordContactActionInput = z
       .describe(`sms, email: the message (required; at most ${SMS_TEXT_MAX} characters for an SMS)`),
     subject: z.string().trim().min(1, 'cannot be empty').max(200, 'must be at most 200 characters').optional().describe('email: the subject (required)'),
     note: z.string().max(2000, 'must be at most 2000 characters').optional().describe('What was said or sent, for the file'),
-    qualify: z
-      .boolean()
-      .default(true)
-      .describe('call: let the outcome qualify the number (reached validates it; wrongPerson, notAttributed mark it invalid)'),
+    qualify: z.boolean().default(true).describe('call: let the outcome qualify the number (reached validates it; wrongPerson, notAttributed mark it invalid)'),
   })
   .superRefine((v, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });

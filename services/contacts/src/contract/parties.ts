@@ -30,10 +30,16 @@ function luhn(digits: string): boolean {
 }
 
 const companyFields = {
-  companyName: text(200).describe('Raison sociale').meta({ examples: ['Transports Hoarau SARL'] }),
-  legalForm: text(50).describe('SARL, SAS, association...').meta({ examples: ['SARL'] }),
+  companyName: text(200)
+    .describe('Raison sociale')
+    .meta({ examples: ['Transports Hoarau SARL'] }),
+  legalForm: text(50)
+    .describe('SARL, SAS, association...')
+    .meta({ examples: ['SARL'] }),
   siren: siren.meta({ examples: ['732829320'] }),
-  customId: text(100).describe('"Identifiant personnalisé": the org\'s own reference of the file, unique in the org').meta({ examples: ['REC-2024-0107'] }),
+  customId: text(100)
+    .describe('"Identifiant personnalisé": the org\'s own reference of the file, unique in the org')
+    .meta({ examples: ['REC-2024-0107'] }),
 };
 
 export const createCompanyInput = z.strictObject({
@@ -87,11 +93,7 @@ const cursor = z
 export const searchPartiesInput = z.strictObject({
   kind: z.enum(PARTY_KINDS, { error: 'must be person or company' }).optional(),
   name: nameQuery.optional().describe('Beginning of a name (last, first, usage or company name), case and accents ignored; each word must match'),
-  assignedTo: z
-    .string()
-    .max(100)
-    .optional()
-    .describe('Files assigned to this user id; "me" for the caller, "nobody" for files assigned to no one'),
+  assignedTo: z.string().max(100).optional().describe('Files assigned to this user id; "me" for the caller, "nobody" for files assigned to no one'),
   limit,
   cursor,
 });
@@ -178,7 +180,8 @@ export const partyRoutes: Route[] = [
     output: company,
     roles: STAFF,
     summary: 'Change a company (fields left out are kept; null clears an optional field)',
-    description: 'Every staff role. A change of the name is screened against the asset-freeze register as at creation (409 unless a manager or admin overrides).',
+    description:
+      'Every staff role. A change of the name is screened against the asset-freeze register as at creation (409 unless a manager or admin overrides).',
     tag: 'Companies',
   },
   {
@@ -209,7 +212,8 @@ export const partyRoutes: Route[] = [
     output: assignmentHistory,
     roles: WRITERS,
     summary: 'Assign the file to a collaborator of the org (or to nobody)',
-    description: 'The user must belong to the org and be active (else 422). A debtor on another file follows that file (409). Caseworkers, managers and admins.',
+    description:
+      'The user must belong to the org and be active (else 422). A debtor on another file follows that file (409). Caseworkers, managers and admins.',
     tag: 'Files',
   },
   {
@@ -219,7 +223,7 @@ export const partyRoutes: Route[] = [
     input: getPartyInput,
     output: assignmentHistory,
     roles: STAFF,
-    summary: "Who the file is assigned to, and every change of it, newest first",
+    summary: 'Who the file is assigned to, and every change of it, newest first',
     tag: 'Files',
   },
   {

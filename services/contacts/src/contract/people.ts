@@ -29,7 +29,9 @@ const customId = text(100).describe('"Identifiant personnalisé": the org\'s own
 const civilStatus = {
   lastName: text(100).meta({ examples: ['Pierre'] }),
   firstName: text(100).meta({ examples: ['Lucas'] }),
-  usageName: text(100).describe("Nom d'usage or nickname").meta({ examples: ['Luc'] }),
+  usageName: text(100)
+    .describe("Nom d'usage or nickname")
+    .meta({ examples: ['Luc'] }),
   sex: sex.meta({ examples: ['male'] }),
   birthDate: birthDate.describe('YYYY-MM-DD, from 1900-01-01 to today').meta({ examples: ['1987-03-14'] }),
   birthPlace: text(200).meta({ examples: ['Saint-Denis (La Réunion)'] }),

@@ -71,7 +71,9 @@ export const decideScreeningInput = z
   .strictObject({
     partyId,
     checkId,
-    decision: z.enum(REVIEW_DECISIONS, { error: 'must be confirmed or dismissed' }).describe('confirmed: it is the person or entity of the register; dismissed: it is not'),
+    decision: z
+      .enum(REVIEW_DECISIONS, { error: 'must be confirmed or dismissed' })
+      .describe('confirmed: it is the person or entity of the register; dismissed: it is not'),
     reason: screeningReason,
   })
   .meta({ examples: [{ decision: 'dismissed', reason: 'Different birth date and nationality on the passport we hold.' }] });

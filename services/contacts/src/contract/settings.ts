@@ -36,7 +36,17 @@ export const setSensitiveTermsInput = z
       .max(DEFAULT_SENSITIVE_TERMS.length, `must hold at most ${DEFAULT_SENSITIVE_TERMS.length} terms, the size of the default list`)
       .describe('Default terms the org does not want flagged, as written in the default list'),
   })
-  .meta({ examples: [{ added: [{ term: 'mauvais payeur', category: 'insult' }, { term: 'huissier', category: 'org' }], disabled: ['pénible'] }] });
+  .meta({
+    examples: [
+      {
+        added: [
+          { term: 'mauvais payeur', category: 'insult' },
+          { term: 'huissier', category: 'org' },
+        ],
+        disabled: ['pénible'],
+      },
+    ],
+  });
 export type SetSensitiveTermsInput = z.infer<typeof setSensitiveTermsInput>;
 
 export const sensitiveTermsView = z.object({

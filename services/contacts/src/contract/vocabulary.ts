@@ -93,8 +93,7 @@ export interface SensitiveTerm {
   category: SensitiveCategory;
 }
 
-const list = (category: SensitiveCategory, terms: string) =>
-  terms.split(',').map((term) => ({ term: term.trim(), category }));
+const list = (category: SensitiveCategory, terms: string) => terms.split(',').map((term) => ({ term: term.trim(), category }));
 
 /**
  * The French default: words and phrases whose presence in a comment field is very likely
@@ -120,10 +119,7 @@ export const DEFAULT_SENSITIVE_TERMS: readonly SensitiveTerm[] = [
       'extrême droite, extrême gauche, front national, rassemblement national, gilet jaune, syndiqué, syndicaliste, ' +
       'délégué syndical, cgt',
   ),
-  ...list(
-    'sexualLife',
-    'homosexuel, homosexualité, homo, gay, lesbienne, bisexuel, transsexuel, transgenre, orientation sexuelle, vie sexuelle',
-  ),
+  ...list('sexualLife', 'homosexuel, homosexualité, homo, gay, lesbienne, bisexuel, transsexuel, transgenre, orientation sexuelle, vie sexuelle'),
   ...list(
     'ethnicOrigin',
     'origine ethnique, ethnie, race, racial, couleur de peau, beur, rebeu, gitan, manouche, romanichel, bougnoule, ' +

@@ -72,7 +72,10 @@ export class ContactActions extends TenantRepository<ContactActionDoc> {
 
   /** The actions on any of a file's parties: a debtor's own actions follow it onto the file it joins. */
   ofParties(orgId: string, partyIds: readonly string[], limit: number) {
-    return this.find(orgId, { partyId: { $in: [...partyIds] } }).sort({ at: -1, _id: 1 }).limit(limit).exec();
+    return this.find(orgId, { partyId: { $in: [...partyIds] } })
+      .sort({ at: -1, _id: 1 })
+      .limit(limit)
+      .exec();
   }
 
   /** Sets fields of an action (its delivery, its status), unless it is already final. */

@@ -3,10 +3,7 @@ import { TenantRepository, insertEach, modelOf } from '@relais/shared';
 import type { NoteDoc, NoteVersion } from '../domain/notes';
 import { ConcurrentChangeError } from './parties';
 
-const versionSchema = new mongoose.Schema<NoteVersion>(
-  { text: { type: String, required: true }, replacedAt: { type: Date, required: true } },
-  { _id: false },
-);
+const versionSchema = new mongoose.Schema<NoteVersion>({ text: { type: String, required: true }, replacedAt: { type: Date, required: true } }, { _id: false });
 
 /** The `notes` collection: the notepad of each party's file (seed 002). */
 const schema = new mongoose.Schema<NoteDoc>(

@@ -96,8 +96,7 @@ export class Parties extends TenantRepository<PartyBase> {
 
   static open(db: Connection): Parties {
     const parties = modelOf<PartyBase>(db, 'Party', partySchema);
-    const person =
-      (parties.discriminators?.Person as Model<PersonDoc> | undefined) ?? parties.discriminator<PersonDoc>('Person', personSchema, 'person');
+    const person = (parties.discriminators?.Person as Model<PersonDoc> | undefined) ?? parties.discriminator<PersonDoc>('Person', personSchema, 'person');
     const company =
       (parties.discriminators?.Company as Model<CompanyDoc> | undefined) ?? parties.discriminator<CompanyDoc>('Company', companySchema, 'company');
     return new Parties(parties, { person, company });
@@ -120,20 +119,23 @@ export class Parties extends TenantRepository<PartyBase> {
 
   /** A party of any kind. */
   byId(orgId: string, partyId: string): Promise<AnyParty | null> {
-    return this.parties.findOne(this.scoped(orgId, { _id: partyId })).lean<AnyParty>().exec();
+    return this.parties
+      .findOne(this.scoped(orgId, { _id: partyId }))
+      .lean<AnyParty>()
+      .exec();
   }
 
   /** A party of one kind: a person id never reaches a company and back. */
   ofKind<K extends PartyKind>(orgId: string, kind: K, partyId: string): Promise<Extract<AnyParty, { kind: K }> | null> {
-    return (this.kinds[kind] as unknown as Model<PartyBase>)
-      .findOne({ orgId, _id: partyId })
-      .lean<Extract<AnyParty, { kind: K }>>()
-      .exec();
+    return (this.kinds[kind] as unknown as Model<PartyBase>).findOne({ orgId, _id: partyId }).lean<Extract<AnyParty, { kind: K }>>().exec();
   }
 
   byIds(orgId: string, partyIds: readonly string[]): Promise<AnyParty[]> {
     if (partyIds.length === 0) return Promise.resolve([]);
-    return this.parties.find(this.scoped(orgId, { _id: { $in: [...partyIds] } })).lean<AnyParty[]>().exec();
+    return this.parties
+      .find(this.scoped(orgId, { _id: { $in: [...partyIds] } }))
+      .lean<AnyParty[]>()
+      .exec();
   }
 
   /**
@@ -214,7 +216,12 @@ export class Parties extends TenantRepository<PartyBase> {
 
   /** People matching a search, in name order. */
   searchPeople(orgId: string, query: PeopleQuery): Promise<PersonDoc[]> {
-    return this.kinds.person.find({ ...query.filter, orgId }).sort({ sortKey: 1 }).limit(query.read).lean<PersonDoc[]>().exec();
+    return this.kinds.person
+      .find({ ...query.filter, orgId })
+      .sort({ sortKey: 1 })
+      .limit(query.read)
+      .lean<PersonDoc[]>()
+      .exec();
   }
 
   /** Parties of any kind matching a search, in name order. */

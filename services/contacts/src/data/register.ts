@@ -69,7 +69,9 @@ const INSERT_BATCH = 500;
 
 /** sha256 of a publication's date and entries as parsed: formatting and ignored fields do not change it. */
 export function publicationHash(publication: Publication): string {
-  return createHash('sha256').update(JSON.stringify({ publishedAt: publication.publishedAt.toISOString(), entries: publication.entries })).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify({ publishedAt: publication.publishedAt.toISOString(), entries: publication.entries }))
+    .digest('hex');
 }
 
 /**
@@ -146,7 +148,8 @@ export class Register {
       if (!current) return null;
       const docs = await this.entries.find({ publicationHash: current.contentHash }).lean<RegisterEntryDoc[]>().exec();
       if (docs.length !== current.entryCount && attempt < attempts) continue;
-      if (docs.length !== current.entryCount) throw new RegisterImportError(`the publication of ${current.publishedAt.toISOString()} has ${docs.length} of its ${current.entryCount} entries`);
+      if (docs.length !== current.entryCount)
+        throw new RegisterImportError(`the publication of ${current.publishedAt.toISOString()} has ${docs.length} of its ${current.entryCount} entries`);
       const entries = docs
         .map(({ _id, publicationHash: _publication, ...entry }): RegisterEntry => ({ ...entry, birthDates: entry.birthDates.map(withoutNulls) }))
         .sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));

@@ -10,7 +10,13 @@ const subjectSchema = new mongoose.Schema(
   { _id: false },
 );
 const inputSchema = new mongoose.Schema(
-  { nature: { type: String, required: true }, name: { type: String, required: true }, otherNames: { type: [String], default: undefined }, birthDate: String, nationality: String },
+  {
+    nature: { type: String, required: true },
+    name: { type: String, required: true },
+    otherNames: { type: [String], default: undefined },
+    birthDate: String,
+    nationality: String,
+  },
   { _id: false },
 );
 const candidateSchema = new mongoose.Schema(
@@ -74,8 +80,7 @@ export interface CheckPageQuery {
   after?: { at: Date; id: string };
 }
 
-const afterFilter = (after: CheckPageQuery['after']) =>
-  after ? { $or: [{ at: { $lt: after.at } }, { at: after.at, _id: { $lt: after.id } }] } : {};
+const afterFilter = (after: CheckPageQuery['after']) => (after ? { $or: [{ at: { $lt: after.at } }, { at: after.at, _id: { $lt: after.id } }] } : {});
 
 /**
  * The screening log (`screening_checks`, every check kept as it was made, with its decisions)
@@ -162,7 +167,10 @@ export class ScreeningLog {
   /** The latest status of each of these subjects (by statusKey) that has one. */
   async statusesOf(keys: readonly string[]): Promise<Map<string, ScreeningStatusDoc>> {
     if (keys.length === 0) return new Map();
-    const docs = await this.statuses.find({ _id: { $in: [...keys] } }).lean<ScreeningStatusDoc[]>().exec();
+    const docs = await this.statuses
+      .find({ _id: { $in: [...keys] } })
+      .lean<ScreeningStatusDoc[]>()
+      .exec();
     return new Map(docs.map((d) => [d._id, d]));
   }
 
@@ -255,10 +263,7 @@ export class RescreenJobs {
   ) {}
 
   static open(db: Connection): RescreenJobs {
-    return new RescreenJobs(
-      modelOf<RescreenJobDoc>(db, 'RescreenJob', jobSchema),
-      modelOf<RescreenClaimDoc>(db, 'RescreenClaim', claimSchema),
-    );
+    return new RescreenJobs(modelOf<RescreenJobDoc>(db, 'RescreenJob', jobSchema), modelOf<RescreenClaimDoc>(db, 'RescreenClaim', claimSchema));
   }
 
   async init(): Promise<void> {
@@ -320,7 +325,10 @@ export class RescreenJobs {
 
   /** Ends the unfinished jobs of older publications: the new job re-screens every subject anyway. */
   async supersedeOthers(jobId: string, at: Date): Promise<void> {
-    const stale = await this.jobs.find({ finishedAt: null, _id: { $ne: jobId } }, { _id: 1 }).lean<{ _id: string }[]>().exec();
+    const stale = await this.jobs
+      .find({ finishedAt: null, _id: { $ne: jobId } }, { _id: 1 })
+      .lean<{ _id: string }[]>()
+      .exec();
     // One document per command: a handful at most, and never a multi-document update on FerretDB.
     for (const { _id } of stale) await this.jobs.updateOne({ _id }, { $set: { finishedAt: at, supersededBy: jobId } }).exec();
   }

@@ -50,9 +50,7 @@ export interface PostalAddressInput {
 
 /** A channel's value, normalised: what makes two channels the same. */
 export type ChannelValue =
-  | { kind: 'phone'; type: PhoneType; phone: ParsedPhone }
-  | { kind: 'email'; type: EmailType; email: string }
-  | { kind: 'postal'; address: PostalAddress };
+  { kind: 'phone'; type: PhoneType; phone: ParsedPhone } | { kind: 'email'; type: EmailType; email: string } | { kind: 'postal'; address: PostalAddress };
 
 export interface ChannelMeta {
   id: string;
@@ -71,9 +69,7 @@ export type EmailChannel = Extract<ChannelValue, { kind: 'email' }> & ChannelMet
 
 /** What staff type to add or change a channel. */
 export type ChannelInput =
-  | { kind: 'phone'; type: PhoneType; number: string }
-  | { kind: 'email'; type: EmailType; address: string }
-  | { kind: 'postal'; address: PostalAddressInput };
+  { kind: 'phone'; type: PhoneType; number: string } | { kind: 'email'; type: EmailType; address: string } | { kind: 'postal'; address: PostalAddressInput };
 
 /** A party (person or company) with its channels, as the domain reads and returns it. */
 export interface PartyChannels {
@@ -205,7 +201,11 @@ export function readEmail(rawInput: string): Outcome<{ email: string; key: strin
   if (at < 0) return bad(`${quoted} is not an e-mail address: it has no @`);
   if (raw.indexOf('@') !== at) return bad(`${quoted} is not an e-mail address: it has more than one @`);
   const local = raw.slice(0, at);
-  const domain = raw.slice(at + 1).normalize('NFC').toLowerCase().replace(/\.$/, '');
+  const domain = raw
+    .slice(at + 1)
+    .normalize('NFC')
+    .toLowerCase()
+    .replace(/\.$/, '');
   if (local === '') return bad(`${quoted} is not an e-mail address: nothing comes before the @`);
   if (domain === '') return bad(`${quoted} is not an e-mail address: no domain comes after the @`);
   if (local.length > 64) return bad(`${quoted} is not an e-mail address: the part before the @ is longer than 64 characters`);
@@ -428,9 +428,7 @@ export function settlePrimary(before: PartyChannels | null, after: PartyChannels
       .filter(({ c }) => isReachable(c))
       .sort(
         (a, b) =>
-          Number(b.c.kind === lostKind) - Number(a.c.kind === lostKind) ||
-          RANK[a.c.qualification.state] - RANK[b.c.qualification.state] ||
-          a.index - b.index,
+          Number(b.c.kind === lostKind) - Number(a.c.kind === lostKind) || RANK[a.c.qualification.state] - RANK[b.c.qualification.state] || a.index - b.index,
       );
     primaryChannelId = candidates[0]?.c.id ?? null;
   }

@@ -118,7 +118,10 @@ export const ROLE_LABELS: Record<RoutingRole, string> = {
   claimSettlements: 'claim settlements',
 };
 
-const notFoundProblem = (number: number): ContactProblem => ({ status: 404, message: `Contact ${number} was not found on this client; it may have been deleted.` });
+const notFoundProblem = (number: number): ContactProblem => ({
+  status: 404,
+  message: `Contact ${number} was not found on this client; it may have been deleted.`,
+});
 
 // ---------------------------------------------------------------------------------------------
 // Numbering, order, validity
@@ -393,7 +396,10 @@ export function applyConsent(
 ): ContactOutcome<{ doc: ClientContactDoc | null; entry: ConsentEntry | null }> {
   const changed = changeConsent(doc.consents, command, ctx);
   if (!changed.ok) {
-    return { ok: false, problem: { status: 422, message: `Invalid input: ${changed.field}: ${changed.message}`, fields: [{ path: changed.field, message: changed.message }] } };
+    return {
+      ok: false,
+      problem: { status: 422, message: `Invalid input: ${changed.field}: ${changed.message}`, fields: [{ path: changed.field, message: changed.message }] },
+    };
   }
   if (!changed.entry) return { ok: true, doc: null, entry: null };
   const yesNo = (v: boolean) => (v ? 'yes' : 'no');
@@ -522,6 +528,13 @@ export function deletionsView(docs: readonly StoredContact[]) {
     items: docs
       .filter(isDeleted)
       .sort((a, b) => a.number - b.number)
-      .map((d) => ({ number: d.number, name: d.name, function: d.function, deletedAt: d.deletedAt.toISOString(), deletedBy: d.deletedBy, reason: d.deletionReason })),
+      .map((d) => ({
+        number: d.number,
+        name: d.name,
+        function: d.function,
+        deletedAt: d.deletedAt.toISOString(),
+        deletedBy: d.deletedBy,
+        reason: d.deletionReason,
+      })),
   };
 }

@@ -40,9 +40,7 @@ export interface ConsentCommand {
   collectedAt?: Date;
 }
 
-export type ConsentOutcome =
-  | { ok: true; consents: Consents; entry: ConsentEntry | null }
-  | { ok: false; field: 'wording' | 'collectedAt'; message: string };
+export type ConsentOutcome = { ok: true; consents: Consents; entry: ConsentEntry | null } | { ok: false; field: 'wording' | 'collectedAt'; message: string };
 
 /**
  * The consents after a command, and the ledger entry that records it. Setting a consent to the

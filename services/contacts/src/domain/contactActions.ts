@@ -43,13 +43,20 @@ export function chooseChannel(file: FileParties, type: ContactActionType, channe
     }
   }
   const { channel } = chosen;
-  if (channel.kind !== kind) return refused('wrong-channel', `${WORDS[type].replace(/^./, (c) => c.toUpperCase())} needs ${withArticle(KIND_WORDS[kind])}, not ${describeChannel(channel)}.`);
+  if (channel.kind !== kind)
+    return refused(
+      'wrong-channel',
+      `${WORDS[type].replace(/^./, (c) => c.toUpperCase())} needs ${withArticle(KIND_WORDS[kind])}, not ${describeChannel(channel)}.`,
+    );
   if (type === 'sms' && channel.kind === 'phone' && channel.type !== 'mobile') {
     return refused('wrong-channel', `An SMS needs a mobile phone, and ${describeChannel(channel)} is not one.`);
   }
   // A call may be tried on a number marked invalid when staff choose it: getting through is evidence it works again.
   if (channel.qualification.state === 'invalid' && !(type === 'call' && channelId)) {
-    return refused('invalid-channel', `${describeChannel(channel).replace(/^./, (c) => c.toUpperCase())} is marked invalid; validate it again or choose another channel.`);
+    return refused(
+      'invalid-channel',
+      `${describeChannel(channel).replace(/^./, (c) => c.toUpperCase())} is marked invalid; validate it again or choose another channel.`,
+    );
   }
   return { ok: true, ...chosen };
 }

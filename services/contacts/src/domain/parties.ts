@@ -169,7 +169,13 @@ export function unlinkDebtor<F extends PartyBase, D extends PartyBase>(
   stamp: { by: string; at: Date },
 ): FileOutcome<{ file: F; debtor: D | null }> {
   if (!(file.debtors ?? []).some((d) => d.partyId === debtorId)) return refused('not-found', 'This party is not a debtor on this file.');
-  const nextFile = { ...file, debtors: (file.debtors ?? []).filter((d) => d.partyId !== debtorId), revision: file.revision + 1, updatedAt: stamp.at, updatedBy: stamp.by };
+  const nextFile = {
+    ...file,
+    debtors: (file.debtors ?? []).filter((d) => d.partyId !== debtorId),
+    revision: file.revision + 1,
+    updatedAt: stamp.at,
+    updatedBy: stamp.by,
+  };
   if (!debtor || debtor.debtorOf !== file._id) return { ok: true, file: nextFile, debtor: null };
   const { debtorOf: _dropped, ...rest } = debtor;
   return { ok: true, file: nextFile, debtor: { ...(rest as D), revision: debtor.revision + 1, updatedAt: stamp.at, updatedBy: stamp.by } };
@@ -215,10 +221,7 @@ export interface PartiesQuery {
  * The filter of a list of parties: kind, beginning of a name, assignee ("me" is the caller,
  * "nobody" a file assigned to no one), resuming after the cursor. Pure.
  */
-export function partiesQuery(
-  input: { kind?: PartyKind; name?: string; assignedTo?: string; limit: number; cursor?: string },
-  callerId: string,
-): PartiesQuery {
+export function partiesQuery(input: { kind?: PartyKind; name?: string; assignedTo?: string; limit: number; cursor?: string }, callerId: string): PartiesQuery {
   const after = input.cursor === undefined ? undefined : (decodeCursor(input.cursor) ?? undefined);
   const words = input.name === undefined ? [] : searchWords(input.name);
   const assignee = input.assignedTo === 'me' ? callerId : input.assignedTo;

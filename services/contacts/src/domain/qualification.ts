@@ -244,13 +244,7 @@ function withQualification(party: PartyChannels, channelId: string, qualificatio
  * history. Marking invalid is refused for the file's last phone or e-mail, and an invalid
  * primary hands the star to its successor. Pure.
  */
-export function qualify(
-  file: FileParties,
-  partyId: string,
-  channelId: string,
-  command: QualificationCommand,
-  stamp: Stamp,
-): Outcome<QualifyChange> {
+export function qualify(file: FileParties, partyId: string, channelId: string, command: QualificationCommand, stamp: Stamp): Outcome<QualifyChange> {
   const found = locate(file, partyId, channelId);
   if (!found.ok) return found;
   const { party, channel } = found;

@@ -136,13 +136,68 @@ export function parseRegister(json: unknown): Publication {
 
 // Titles and honorifics, dropped wherever they stand: they are not part of who someone is.
 const TITLES = new Set([
-  'm', 'mr', 'mme', 'mlle', 'mrs', 'ms', 'miss', 'monsieur', 'madame', 'mademoiselle', // civil
-  'dr', 'docteur', 'doctor', 'pr', 'prof', 'professeur', 'maitre', 'me', // professional
-  'sheikh', 'shaikh', 'cheikh', 'cheik', 'sayyid', 'sayed', 'hadj', 'hajj', 'haji', 'mullah', 'mollah', 'imam', // religious
-  'general', 'colonel', 'col', 'gen', 'capt', // military
+  'm',
+  'mr',
+  'mme',
+  'mlle',
+  'mrs',
+  'ms',
+  'miss',
+  'monsieur',
+  'madame',
+  'mademoiselle', // civil
+  'dr',
+  'docteur',
+  'doctor',
+  'pr',
+  'prof',
+  'professeur',
+  'maitre',
+  'me', // professional
+  'sheikh',
+  'shaikh',
+  'cheikh',
+  'cheik',
+  'sayyid',
+  'sayed',
+  'hadj',
+  'hajj',
+  'haji',
+  'mullah',
+  'mollah',
+  'imam', // religious
+  'general',
+  'colonel',
+  'col',
+  'gen',
+  'capt', // military
 ]);
 // Legal forms, dropped from entity names only ("ACME Ltd" is ACME).
-const LEGAL_FORMS = new Set(['sa', 'sas', 'sarl', 'eurl', 'ltd', 'limited', 'llc', 'inc', 'corp', 'co', 'gmbh', 'ag', 'bv', 'jsc', 'ojsc', 'pjsc', 'cjsc', 'ooo', 'zao', 'oao', 'pao', 'fze', 'plc']);
+const LEGAL_FORMS = new Set([
+  'sa',
+  'sas',
+  'sarl',
+  'eurl',
+  'ltd',
+  'limited',
+  'llc',
+  'inc',
+  'corp',
+  'co',
+  'gmbh',
+  'ag',
+  'bv',
+  'jsc',
+  'ojsc',
+  'pjsc',
+  'cjsc',
+  'ooo',
+  'zao',
+  'oao',
+  'pao',
+  'fze',
+  'plc',
+]);
 // Arabic articles: glued to a preceding abd/abu ("Abd al-Qadir" -> abdalqadir), else dropped ("al-Rashid" -> rashid).
 const ARTICLES = new Set(['al', 'el', 'ul', 'ar', 'ad', 'as', 'ash', 'at', 'az', 'an', 'ed', 'er', 'es', 'et']);
 const GLUED_ARTICLES = new Set(['al', 'el', 'ul']);
@@ -275,7 +330,8 @@ export function compareDates(a: PartialDate, b: PartialDate): DateAgreement {
 }
 
 const RANK: Record<DateAgreement, number> = { exact: 2, partial: 1, contradicts: 0 };
-const showDate = (d: PartialDate) => [String(d.year), ...(d.month ? [String(d.month).padStart(2, '0')] : []), ...(d.day ? [String(d.day).padStart(2, '0')] : [])].join('-');
+const showDate = (d: PartialDate) =>
+  [String(d.year), ...(d.month ? [String(d.month).padStart(2, '0')] : []), ...(d.day ? [String(d.day).padStart(2, '0')] : [])].join('-');
 
 /** Countries and nationalities as the register writes them ("RUSSIE", "Russe"): equal on the first 4 letters. */
 const countryKey = (value: string) => searchText(value).replace(/ /g, '').slice(0, 4);
@@ -397,7 +453,9 @@ export function scoreEntry(input: PreparedInput, indexed: IndexedEntry): Candida
   if (input.birthDate && entry.birthDates.length > 0) {
     const agreement = entry.birthDates.map((d) => compareDates(input.birthDate!, d)).reduce((a, b) => (RANK[b] > RANK[a] ? b : a));
     score += agreement === 'exact' ? BIRTH_EXACT : agreement === 'partial' ? BIRTH_PARTIAL : BIRTH_CONTRADICTS;
-    reasons.push(`birth date ${agreement === 'exact' ? 'matches' : agreement === 'partial' ? 'matches partially' : 'contradicts'} (${entry.birthDates.map(showDate).join(', ')})`);
+    reasons.push(
+      `birth date ${agreement === 'exact' ? 'matches' : agreement === 'partial' ? 'matches partially' : 'contradicts'} (${entry.birthDates.map(showDate).join(', ')})`,
+    );
   }
   if (input.nature !== entry.nature) {
     score += NATURE_DIFFERS;

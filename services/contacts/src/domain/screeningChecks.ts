@@ -4,14 +4,7 @@
  * save and the decisions on a check. The matching itself is domain/screening.ts.
  */
 import { createHash } from 'node:crypto';
-import type {
-  ReviewDecision,
-  ScreeningCheckView,
-  ScreeningDecision,
-  ScreeningOutcome,
-  ScreeningTrigger,
-  SubjectKind,
-} from '../contract/screening';
+import type { ReviewDecision, ScreeningCheckView, ScreeningDecision, ScreeningOutcome, ScreeningTrigger, SubjectKind } from '../contract/screening';
 import type { CompanyDoc } from './companies';
 import type { PersonDoc } from './people';
 import { ALGORITHM_VERSION, POTENTIAL_SCORE, type RegisterEntry, type ScreeningInput, type ScreeningResult } from './screening';

@@ -47,7 +47,8 @@ export function termListProblems(stored: StoredTermList): FieldProblem[] {
   }
   const kept = new Set(sensitiveList(orgTermList(stored)).terms);
   stored.added.forEach((term, i) => {
-    if (!kept.has(term)) problems.push({ path: `added.${i}.term`, message: `"${term.term}" is already in the list (an active default term or an earlier added term)` });
+    if (!kept.has(term))
+      problems.push({ path: `added.${i}.term`, message: `"${term.term}" is already in the list (an active default term or an earlier added term)` });
   });
   return problems;
 }

@@ -1,13 +1,5 @@
 import { DateTime } from 'luxon';
-import {
-  AppError,
-  conflict,
-  makeEnvelope,
-  validationError,
-  type DomiciliationStatus,
-  type Envelope,
-  type OutboxFields,
-} from '@relais/shared';
+import { AppError, conflict, makeEnvelope, validationError, type DomiciliationStatus, type Envelope, type OutboxFields } from '@relais/shared';
 
 /** One period of domiciliation, both days included (YYYY-MM-DD, the org's calendar). */
 export interface Period {
@@ -117,9 +109,7 @@ export const dayAfter = (date: string): string => DateTime.fromISO(date, { zone:
 function refused(current: DomiciliationState | null, action: DomiciliationAction): never {
   if (!current) throw noDomiciliation();
   if (action === 'request') {
-    throw conflict(
-      `This person already has a domiciliation (${current.status}); allowed now: ${ALLOWED[current.status].map((a) => VERBS[a]).join(', ')}.`,
-    );
+    throw conflict(`This person already has a domiciliation (${current.status}); allowed now: ${ALLOWED[current.status].map((a) => VERBS[a]).join(', ')}.`);
   }
   const allowed = ALLOWED[current.status].map((a) => VERBS[a]);
   const article = /^[aeiou]/.test(current.status) ? 'An' : 'A';
@@ -274,13 +264,7 @@ export function newDomiciliation(
 }
 
 /** The write a transition of an existing domiciliation makes, or null when it changes nothing. Pure. */
-export function domiciliationChange(
-  doc: Pick<DomiciliationDoc, '_id' | 'personId'>,
-  t: Transition,
-  eventId: string,
-  actor: Actor,
-  at: Date,
-): Change | null {
+export function domiciliationChange(doc: Pick<DomiciliationDoc, '_id' | 'personId'>, t: Transition, eventId: string, actor: Actor, at: Date): Change | null {
   if (t.changes.length === 0) return null;
   return {
     set: { status: t.next.status, periods: t.next.periods, refusalReason: t.next.refusalReason },
@@ -302,11 +286,7 @@ export interface ActiveStatus {
  * (a renewal made before the end starts the day after it, so the person stays active
  * throughout). The dates are those of the current (last) period. Pure.
  */
-export function activeStatus(
-  personId: string,
-  doc: Pick<DomiciliationDoc, 'status' | 'periods'> | null,
-  today: string,
-): ActiveStatus {
+export function activeStatus(personId: string, doc: Pick<DomiciliationDoc, 'status' | 'periods'> | null, today: string): ActiveStatus {
   if (!doc) return { personId, active: false, status: null, startDate: null, endDate: null };
   const period = currentPeriod(doc.periods);
   const inPeriod = doc.periods.some((p) => p.startDate <= today && today <= p.endDate);

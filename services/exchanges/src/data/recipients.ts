@@ -36,7 +36,14 @@ const key = (orgId: string, partyId: string) => `${orgId}:${partyId}`;
 export function addressView(event: Envelope<'contact.primaryChanged'>): RecipientAddressDoc {
   const { partyId, primary, changedAt } = event.data;
   const email = primary?.kind === 'email' ? primary : null;
-  return { _id: key(event.orgId, partyId), orgId: event.orgId, partyId, email: email?.value ?? null, channelId: email?.channelId ?? null, changedAt: new Date(changedAt) };
+  return {
+    _id: key(event.orgId, partyId),
+    orgId: event.orgId,
+    partyId,
+    email: email?.value ?? null,
+    channelId: email?.channelId ?? null,
+    changedAt: new Date(changedAt),
+  };
 }
 
 export class RecipientAddresses {

@@ -17,10 +17,7 @@ const schema = new mongoose.Schema<MailItemDoc>(
     registeredBy: { type: String, required: true },
     idempotencyKey: { type: String, required: true },
     handOver: {
-      type: new mongoose.Schema(
-        { at: Date, by: String, to: { type: String, enum: ['person', 'proxy'] }, proxyName: String },
-        { _id: false },
-      ),
+      type: new mongoose.Schema({ at: Date, by: String, to: { type: String, enum: ['person', 'proxy'] }, proxyName: String }, { _id: false }),
       required: false,
     },
     ...outboxSchemaFields,
@@ -104,7 +101,10 @@ export class MailItems extends TenantRepository<MailItemDoc> {
   }
 
   registeredBetween(orgId: string, from: Date, to: Date) {
-    return this.find(orgId, { registeredAt: { $gte: from, $lt: to } }).sort({ registeredAt: 1 }).limit(10_000).exec();
+    return this.find(orgId, { registeredAt: { $gte: from, $lt: to } })
+      .sort({ registeredAt: 1 })
+      .limit(10_000)
+      .exec();
   }
 
   forPerson(orgId: string, personId: string) {

@@ -91,13 +91,7 @@ export function pendingCounts(items: readonly Pick<MailItemDoc, 'kind' | 'quanti
 }
 
 /** One `mail.handedOver` event per group of items updated together. Pure. */
-export function handOverEvent(
-  auth: AuthContext,
-  personId: string,
-  mailItemIds: string[],
-  handOver: HandOver,
-  eventId: string,
-): Envelope<'mail.handedOver'> {
+export function handOverEvent(auth: AuthContext, personId: string, mailItemIds: string[], handOver: HandOver, eventId: string): Envelope<'mail.handedOver'> {
   return makeEnvelope(
     'mail.handedOver',
     auth.orgId,

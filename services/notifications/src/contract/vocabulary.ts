@@ -32,15 +32,5 @@ export type DeliveryChannel = (typeof DELIVERY_CHANNELS)[number];
  * status. Cancelled and skipped are final without a provider call. A retry after a transient
  * error keeps the status 'sending' and sets `retryAt`.
  */
-export const DELIVERY_STATUSES = [
-  'pending',
-  'sending',
-  'queued',
-  'sent',
-  'delivered',
-  'undelivered',
-  'failed',
-  'cancelled',
-  'skipped',
-] as const;
+export const DELIVERY_STATUSES = ['pending', 'sending', 'queued', 'sent', 'delivered', 'undelivered', 'failed', 'cancelled', 'skipped'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];

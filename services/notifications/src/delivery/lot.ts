@@ -6,7 +6,8 @@ import type { DeliveryDoc, Outcome } from './status';
  * follows the person's SMS consent (see followsConsent); absent from payloads written before it was carried.
  */
 /** What a lot sends of a delivery. `channel` absent (payloads written before e-mail): an SMS. */
-export type SendItem = Pick<DeliveryDoc, '_id' | 'personId' | 'to' | 'from' | 'content' | 'segments'> & Partial<Pick<DeliveryDoc, 'type' | 'channel' | 'subject'>>;
+export type SendItem = Pick<DeliveryDoc, '_id' | 'personId' | 'to' | 'from' | 'content' | 'segments'> &
+  Partial<Pick<DeliveryDoc, 'type' | 'channel' | 'subject'>>;
 
 /**
  * A send lot: deliveries of one org due at the same time, claimed and sent together. Its
@@ -91,7 +92,13 @@ export function assignLots(
   for (let i = 0, k = 0; i < toSend.length; k++) {
     const part = toSend.slice(i, i + (k < RAMP.length ? Math.min(size, Math.max(RAMP_MIN, Math.ceil(size / RAMP[k]))) : size));
     i += part.length;
-    const lot = newLot(`${prefix}:${k}`, orgId, part.reduce((min, d) => (d.dueAt < min ? d.dueAt : min), part[0].dueAt), now, { checkedAt });
+    const lot = newLot(
+      `${prefix}:${k}`,
+      orgId,
+      part.reduce((min, d) => (d.dueAt < min ? d.dueAt : min), part[0].dueAt),
+      now,
+      { checkedAt },
+    );
     lots.push(lot);
     for (const d of part) lotOf.set(d._id, lot._id);
   }

@@ -42,7 +42,12 @@ export class SendLots {
 
   /** Ready lots due by `now`, oldest first, without their payload (most are claimed by another instance). */
   ready(now: Date, limit: number): Promise<LotDoc[]> {
-    return this.model.find({ state: 'ready', dueAt: { $lte: now } }, { payload: 0 }).sort({ dueAt: 1 }).limit(limit).lean<LotDoc[]>().exec();
+    return this.model
+      .find({ state: 'ready', dueAt: { $lte: now } }, { payload: 0 })
+      .sort({ dueAt: 1 })
+      .limit(limit)
+      .lean<LotDoc[]>()
+      .exec();
   }
 
   /** The deliveries a lot's first round sends, when the scheduler wrote them with it and nothing dropped them since. */
@@ -63,13 +68,21 @@ export class SendLots {
 
   /** Ready lots due before `before`: a backlog, or lots whose sender died. */
   overdue(before: Date, limit: number): Promise<LotDoc[]> {
-    return this.model.find({ state: 'ready', dueAt: { $lt: before } }).limit(limit).lean<LotDoc[]>().exec();
+    return this.model
+      .find({ state: 'ready', dueAt: { $lt: before } })
+      .limit(limit)
+      .lean<LotDoc[]>()
+      .exec();
   }
 
   async byIds(ids: string[]): Promise<Map<string, LotDoc>> {
     const out = new Map<string, LotDoc>();
     for (const part of chunks(ids, 500)) {
-      for (const lot of await this.model.find({ _id: { $in: part } }).lean<LotDoc[]>().exec()) out.set(lot._id, lot);
+      for (const lot of await this.model
+        .find({ _id: { $in: part } })
+        .lean<LotDoc[]>()
+        .exec())
+        out.set(lot._id, lot);
     }
     return out;
   }
@@ -84,7 +97,9 @@ export class SendLots {
    * are sent. The caller holds the claim that makes it the only one reopening this round.
    */
   async reopen(lot: Pick<LotDoc, '_id' | 'round'>): Promise<void> {
-    await this.model.updateOne({ _id: lot._id, round: lot.round }, { $set: { state: 'ready', recover: true, round: lot.round + 1, doneAt: null, payload: null } }).exec();
+    await this.model
+      .updateOne({ _id: lot._id, round: lot.round }, { $set: { state: 'ready', recover: true, round: lot.round + 1, doneAt: null, payload: null } })
+      .exec();
   }
 
   prune(before: Date) {

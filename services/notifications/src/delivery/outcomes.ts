@@ -76,7 +76,12 @@ export function outcomeEventId(deliveryId: string): string {
  * or null when the status is not final or nothing was ever sent. `ref` is the contact action of a
  * contact SMS or e-mail, null for the others. Pure.
  */
-export function outcomeEvent(doc: OutcomeSubject, status: DeliveryStatus | undefined, error: FinalError | undefined, at: Date): Envelope<'delivery.outcome'> | null {
+export function outcomeEvent(
+  doc: OutcomeSubject,
+  status: DeliveryStatus | undefined,
+  error: FinalError | undefined,
+  at: Date,
+): Envelope<'delivery.outcome'> | null {
   const final = outcomeStatus(status);
   if (!final || !doc.to) return null;
   const medium = doc.channel;

@@ -185,7 +185,10 @@ export class DeliveryRows {
    */
   async inLot(lot: string): Promise<DeliveryDoc[]> {
     const results = await this.results.forLot(lot);
-    const docs = await this.model.find({ lot, statusRank: { $lt: STATUS_RANK.queued } }).lean<DeliveryDoc[]>().exec();
+    const docs = await this.model
+      .find({ lot, statusRank: { $lt: STATUS_RANK.queued } })
+      .lean<DeliveryDoc[]>()
+      .exec();
     return applyResults(docs, results).filter((d) => d.statusRank < STATUS_RANK.queued);
   }
 
@@ -203,16 +206,30 @@ export class DeliveryRows {
     for (const group of Map.groupBy(of('retry'), (o) => `${o.toLot}|${o.error.code ?? ''}|${o.error.message}`).values()) {
       const { error, retryAt, toLot } = group[0];
       const detail = `transient error, retry at ${retryAt.toISOString()}: ${error.message}`;
-      await write(group, 'queued', { status: 'sending', statusRank: STATUS_RANK.sending, lot: toLot, error, retryAt, attempts: a.attempt }, [tried, statusEvent('sending', at, detail)]);
+      await write(group, 'queued', { status: 'sending', statusRank: STATUS_RANK.sending, lot: toLot, error, retryAt, attempts: a.attempt }, [
+        tried,
+        statusEvent('sending', at, detail),
+      ]);
     }
     for (const group of Map.groupBy(of('unknown'), (o) => o.toLot).values()) {
       const detail = `attempt ${a.attempt}: no answer from the provider; asked again before any new attempt`;
-      await write(group, 'queued', { status: 'sending', statusRank: STATUS_RANK.sending, lot: group[0].toLot, attempts: a.attempt }, [statusEvent('sending', a.startedAt, detail)]);
+      await write(group, 'queued', { status: 'sending', statusRank: STATUS_RANK.sending, lot: group[0].toLot, attempts: a.attempt }, [
+        statusEvent('sending', a.startedAt, detail),
+      ]);
     }
     for (const group of Map.groupBy(of('deferred'), (o) => o.toLot).values()) await write(group, 'queued', { lot: group[0].toLot }, []);
     const finals = outcomes.filter(isFinal);
     if (finals.length) {
-      await this.results.insert({ orgId: a.orgId, lot: a.lot, round: a.round, owner: a.owner, attempt: a.attempt, startedAt: a.startedAt, at, outcomes: finals });
+      await this.results.insert({
+        orgId: a.orgId,
+        lot: a.lot,
+        round: a.round,
+        owner: a.owner,
+        attempt: a.attempt,
+        startedAt: a.startedAt,
+        at,
+        outcomes: finals,
+      });
     }
   }
 
@@ -254,7 +271,10 @@ export class DeliveryRows {
     }
     const accepted = r.outcomes.filter((o) => o.kind === 'accepted');
     if (accepted.length) {
-      await insertManyIgnoringDuplicates(this.messages, accepted.map((o) => ({ _id: o.providerId, deliveryId: o.id, provider: o.provider, at: r.at })));
+      await insertManyIgnoringDuplicates(
+        this.messages,
+        accepted.map((o) => ({ _id: o.providerId, deliveryId: o.id, provider: o.provider, at: r.at })),
+      );
     }
     await this.results.remove(r.id);
   }
@@ -297,7 +317,10 @@ export class DeliveryRows {
           event: outcomeEvent({ ...row, ...(change.set.to ? { to: change.set.to } : {}) }, change.set.status, error, at),
           write: async (push) => {
             const res = await this.model
-              .updateOne({ _id: row._id, lot, statusRank: below }, { $set: { ...change.set, updatedAt: at }, $push: { events: { $each: change.events }, ...push } })
+              .updateOne(
+                { _id: row._id, lot, statusRank: below },
+                { $set: { ...change.set, updatedAt: at }, $push: { events: { $each: change.events }, ...push } },
+              )
               .exec();
             return res.modifiedCount > 0;
           },
@@ -325,7 +348,11 @@ export class DeliveryRows {
     };
     if (!this.outbox) return (await run()).result;
     const events = writes.flatMap((w) => (w.event ? [w.event] : []));
-    return this.outbox.write(events, writes.map((w) => w.id), run);
+    return this.outbox.write(
+      events,
+      writes.map((w) => w.id),
+      run,
+    );
   }
 
   /**
@@ -345,8 +372,11 @@ export class DeliveryRows {
     const set = { status, statusRank: STATUS_RANK[status], updatedAt: at, ...(error ? { error: { ...error, transient: false } } : {}) };
     const reportedEvent = statusEvent(status, at, error?.message);
     const forward = async (deliveryId: string, push: Record<string, unknown> = {}) =>
-      (await this.model.updateOne({ _id: deliveryId, statusRank: { $lt: STATUS_RANK[status] } }, { $set: set, $push: { events: reportedEvent, ...push } }).exec())
-        .modifiedCount > 0;
+      (
+        await this.model
+          .updateOne({ _id: deliveryId, statusRank: { $lt: STATUS_RANK[status] } }, { $set: set, $push: { events: reportedEvent, ...push } })
+          .exec()
+      ).modifiedCount > 0;
     const finalError: FinalError | undefined = error && { code: error.code, transient: false };
     // A final status goes with its delivery.outcome, built from the row as the write leaves it.
     const final = (row: Subject, write: FinalWrite['write']) =>
@@ -361,11 +391,18 @@ export class DeliveryRows {
     }
     // Not applied yet (or being applied): the message is in the result of the delivery's lot.
     if (!report.deliveryId) return false;
-    const row = await this.model.findById(report.deliveryId, { ...SUBJECT_FIELDS, lot: 1 }).lean<Subject & Pick<DeliveryDoc, 'lot'>>().exec();
+    const row = await this.model
+      .findById(report.deliveryId, { ...SUBJECT_FIELDS, lot: 1 })
+      .lean<Subject & Pick<DeliveryDoc, 'lot'>>()
+      .exec();
     const results = row?.lot ? await this.results.forLot(row.lot) : [];
     const result = results.find((r) => r.outcomes.some((o) => o.id === report.deliveryId && o.kind === 'accepted' && o.providerId === report.providerId));
     if (!row || !result) return false; // not a message Relais knows
-    const change = finalChange(result.outcomes.find((o) => o.id === report.deliveryId)!, result, result.at);
+    const change = finalChange(
+      result.outcomes.find((o) => o.id === report.deliveryId)!,
+      result,
+      result.at,
+    );
     if (STATUS_RANK[status] <= STATUS_RANK[change.below]) return false; // the result says as much
     // While the row is not written from the result, both changes at once; else the status alone.
     const write = async (push: Record<string, unknown>) =>
@@ -385,7 +422,11 @@ export class DeliveryRows {
   async providerIds(ids: string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     for (const part of chunks(ids, 500)) {
-      for (const m of await this.messages.find({ deliveryId: { $in: part } }).lean<ProviderMessageDoc[]>().exec()) out.set(m.deliveryId, m._id);
+      for (const m of await this.messages
+        .find({ deliveryId: { $in: part } })
+        .lean<ProviderMessageDoc[]>()
+        .exec())
+        out.set(m.deliveryId, m._id);
     }
     return out;
   }
@@ -403,7 +444,8 @@ export class DeliveryRows {
     const settled = settledBy(results);
     if (settled.size > STRAYS_WAIT_FROM) return [];
     const lots = [...new Set(results.map((r) => r.lot))];
-    const read = (lotFilter: object) => this.byRank<Pick<DeliveryDoc, '_id' | 'orgId' | 'lot' | 'attempts'>>(NOT_SENT, before, limit, { _id: 1, orgId: 1, lot: 1, attempts: 1 }, lotFilter);
+    const read = (lotFilter: object) =>
+      this.byRank<Pick<DeliveryDoc, '_id' | 'orgId' | 'lot' | 'attempts'>>(NOT_SENT, before, limit, { _id: 1, orgId: 1, lot: 1, attempts: 1 }, lotFilter);
     const docs = await read(lots.length ? { lot: { $nin: lots } } : {});
     if (lots.length === 0 || docs.length >= limit) return docs;
     const inPendingLots = (await read({ lot: { $in: lots } })).filter((d) => !settled.has(d._id));
@@ -419,7 +461,13 @@ export class DeliveryRows {
     const out: T[] = [];
     for (const statusRank of ranks) {
       if (out.length >= limit) break;
-      out.push(...(await this.model.find({ statusRank, updatedAt: { $lt: before }, ...more }, fields).limit(limit - out.length).lean<T[]>().exec()));
+      out.push(
+        ...(await this.model
+          .find({ statusRank, updatedAt: { $lt: before }, ...more }, fields)
+          .limit(limit - out.length)
+          .lean<T[]>()
+          .exec()),
+      );
     }
     return out;
   }
@@ -442,7 +490,10 @@ export class DeliveryRows {
    */
   async pendingReminders(orgId: string, personId: string): Promise<{ ids: string[]; lots: string[] }> {
     const docs = await this.withResults(() =>
-      this.model.find({ orgId, personId, type: 'domiciliation.reminder', statusRank: { $lt: STATUS_RANK.queued } }).lean<DeliveryDoc[]>().exec(),
+      this.model
+        .find({ orgId, personId, type: 'domiciliation.reminder', statusRank: { $lt: STATUS_RANK.queued } })
+        .lean<DeliveryDoc[]>()
+        .exec(),
     );
     const pending = docs.filter((d) => d.statusRank < STATUS_RANK.queued);
     return { ids: pending.map((d) => d._id), lots: [...new Set(pending.flatMap((d) => (d.lot ? [d.lot] : [])))] };

@@ -3,8 +3,7 @@
  * character is in its basic set or extension table (extension characters take two
  * septets), else UCS-2 (UTF-16 code units).
  */
-const GSM_BASIC =
-  '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà';
+const GSM_BASIC = '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà';
 /** GSM-7 characters that take two septets (an escape, then the character). */
 export const GSM_EXTENSION = '\f^{}\\[~]|€';
 const basic = new Set(GSM_BASIC);
@@ -32,8 +31,7 @@ export interface SmsSize {
 
 const isGsm = (c: string) => basic.has(c) || extension.has(c);
 
-const segments = (units: number, size: { single: number; multipart: number }) =>
-  units <= size.single ? 1 : Math.ceil(units / size.multipart);
+const segments = (units: number, size: { single: number; multipart: number }) => (units <= size.single ? 1 : Math.ceil(units / size.multipart));
 
 export function smsSize(text: string): SmsSize {
   const chars = [...text];

@@ -6,14 +6,7 @@ import { smsSize } from '../delivery/sms';
 import { SMS_KIND_LABELS, mailSmsKind, type SmsKind } from '../settings/templates';
 
 // The kinds, channels and statuses are the contract's (api.ts describes them); re-exported for the domain's callers.
-export {
-  DELIVERY_CHANNELS,
-  DELIVERY_KINDS,
-  DELIVERY_STATUSES,
-  type DeliveryChannel,
-  type DeliveryKind,
-  type DeliveryStatus,
-} from '../contract/vocabulary';
+export { DELIVERY_CHANNELS, DELIVERY_KINDS, DELIVERY_STATUSES, type DeliveryChannel, type DeliveryKind, type DeliveryStatus } from '../contract/vocabulary';
 
 /** Labels of the history's "Type de SMS" column. */
 export const DELIVERY_KIND_LABELS: Record<DeliveryKind, string> = {
@@ -171,14 +164,7 @@ export function digestDeliveries(
 }
 
 /** The end-of-domiciliation reminder of one person. Pure. */
-export function reminderDelivery(
-  orgId: string,
-  personId: string,
-  endDate: string,
-  dueAt: Date,
-  recipient: Recipient | undefined,
-  s: Sending,
-): DeliveryDoc {
+export function reminderDelivery(orgId: string, personId: string, endDate: string, dueAt: Date, recipient: Recipient | undefined, s: Sending): DeliveryDoc {
   const doc = base(orgId, personId, `reminder:${personId}:${endDate}`, 'domiciliation.reminder', dueAt, s.now);
   const why = isTooLate(dueAt, s.now, s.maxLatenessMs)
     ? `the reminder was missed by more than the allowed lateness (${Math.round(s.maxLatenessMs / 60_000)} min)`

@@ -35,7 +35,10 @@ schema.index({ orgId: 1, personId: 1, handedOverAt: 1 });
 schema.index({ orgId: 1, registeredAt: 1 });
 
 export class PendingMail {
-  private constructor(private readonly model: Model<PendingMailRow>, private readonly updateBatch: number) {}
+  private constructor(
+    private readonly model: Model<PendingMailRow>,
+    private readonly updateBatch: number,
+  ) {}
 
   static open(db: Connection, updateBatch: number): PendingMail {
     return new PendingMail(db.model<PendingMailRow>('PendingMail', schema), updateBatch);

@@ -165,7 +165,10 @@ export class Recipients {
 
   /** Per person, the latest consent change of the org applied since `since`. */
   async changesSince(orgId: string, since: Date): Promise<Map<string, Recipient>> {
-    const changes = await this.changes.find({ orgId, appliedAt: { $gte: since } }).lean<ConsentChangeDoc[]>().exec();
+    const changes = await this.changes
+      .find({ orgId, appliedAt: { $gte: since } })
+      .lean<ConsentChangeDoc[]>()
+      .exec();
     const latest = new Map<string, ConsentChangeDoc>();
     for (const c of changes) if ((latest.get(c.personId)?.changedAt.getTime() ?? 0) < c.changedAt.getTime()) latest.set(c.personId, c);
     return new Map([...latest].map(([personId, c]) => [personId, { consent: c.consent, phoneE164: c.phoneE164 }]));
@@ -198,7 +201,11 @@ export class Recipients {
       const id = key(e.orgId, e.data.partyId);
       latest.set(id, afterPrimaryChange(latest.get(id) ?? null, primaryView(e.orgId, e.data)));
     }
-    await upsertNewer(this.updateBatch, this.primaries, [...latest].map(([_id, view]) => ({ _id, ...view })));
+    await upsertNewer(
+      this.updateBatch,
+      this.primaries,
+      [...latest].map(([_id, view]) => ({ _id, ...view })),
+    );
   }
 
   /** The party's primary channel as last known; null when no event told of it. */

@@ -57,11 +57,7 @@ export class Schedule {
   ) {}
 
   static open(db: Connection, updateBatch: number): Schedule {
-    return new Schedule(
-      db.model<ProgressDoc>('DigestProgress', progressSchema),
-      db.model<ReminderDoc>('Reminder', reminderSchema),
-      updateBatch,
-    );
+    return new Schedule(db.model<ProgressDoc>('DigestProgress', progressSchema), db.model<ReminderDoc>('Reminder', reminderSchema), updateBatch);
   }
 
   async init(): Promise<void> {
@@ -117,12 +113,21 @@ export class Schedule {
   }
 
   dueReminders(now: Date, limit: number) {
-    return this.reminders.find({ state: 'scheduled', dueAt: { $lte: now } }).sort({ dueAt: 1 }).limit(limit).lean<ReminderDoc[]>().exec();
+    return this.reminders
+      .find({ state: 'scheduled', dueAt: { $lte: now } })
+      .sort({ dueAt: 1 })
+      .limit(limit)
+      .lean<ReminderDoc[]>()
+      .exec();
   }
 
   /** When the first reminder still to come after `now` is due (the scheduler waits until then at most). */
   async nextReminderAt(now: Date): Promise<Date | null> {
-    const next = await this.reminders.findOne({ state: 'scheduled', dueAt: { $gt: now } }, { dueAt: 1 }).sort({ dueAt: 1 }).lean<Pick<ReminderDoc, 'dueAt'>>().exec();
+    const next = await this.reminders
+      .findOne({ state: 'scheduled', dueAt: { $gt: now } }, { dueAt: 1 })
+      .sort({ dueAt: 1 })
+      .lean<Pick<ReminderDoc, 'dueAt'>>()
+      .exec();
     return next?.dueAt ?? null;
   }
 

@@ -183,7 +183,11 @@ export class Scheduler {
     const { schedule, settings, recipients } = this.deps;
     const due = await schedule.dueReminders(now, 500);
     if (due.length === 0 || !(await eventsApplied())) return;
-    const won = await this.deps.claims.claim(due.map((r) => `reminder:${r._id}:${this.lease(now)}`), this.opts.owner, now);
+    const won = await this.deps.claims.claim(
+      due.map((r) => `reminder:${r._id}:${this.lease(now)}`),
+      this.opts.owner,
+      now,
+    );
     const done: string[] = [];
     for (const r of due.filter((r) => won.has(`reminder:${r._id}:${this.lease(now)}`))) {
       const view = await recipients.domiciliation(r.orgId, r.personId);
@@ -201,4 +205,3 @@ export class Scheduler {
     await schedule.markRemindersDone(done);
   }
 }
-

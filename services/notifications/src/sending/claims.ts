@@ -33,7 +33,10 @@ export class Claims {
   async claim(keys: string[], owner: string, at: Date): Promise<Set<string>> {
     const won = new Set<string>();
     for (const part of chunks(keys, 500)) {
-      const inserted = await insertEach(this.model, part.map((k) => ({ _id: k, owner, at })));
+      const inserted = await insertEach(
+        this.model,
+        part.map((k) => ({ _id: k, owner, at })),
+      );
       part.forEach((k, i) => inserted[i] && won.add(k));
     }
     return won;
@@ -43,7 +46,11 @@ export class Claims {
   async claimedBefore(keys: string[], before: Date): Promise<Set<string>> {
     const out = new Set<string>();
     for (const part of chunks(keys, 500)) {
-      for (const c of await this.model.find({ _id: { $in: part }, at: { $lt: before } }, { _id: 1 }).lean<ClaimDoc[]>().exec()) out.add(c._id);
+      for (const c of await this.model
+        .find({ _id: { $in: part }, at: { $lt: before } }, { _id: 1 })
+        .lean<ClaimDoc[]>()
+        .exec())
+        out.add(c._id);
     }
     return out;
   }

@@ -29,8 +29,14 @@ export class Reconciler {
     const { ledger, claims } = this.deps;
     const overdue = await ledger.overdueLots(before, 200);
     if (overdue.length === 0) return;
-    const abandoned = await claims.claimedBefore(overdue.map((l) => `send:${l._id}:${l.round}`), before);
-    await this.reopen(overdue.filter((l) => abandoned.has(`send:${l._id}:${l.round}`)), now);
+    const abandoned = await claims.claimedBefore(
+      overdue.map((l) => `send:${l._id}:${l.round}`),
+      before,
+    );
+    await this.reopen(
+      overdue.filter((l) => abandoned.has(`send:${l._id}:${l.round}`)),
+      now,
+    );
   }
 
   private async reopen(toReopen: { _id: string; round: number }[], now: Date): Promise<void> {

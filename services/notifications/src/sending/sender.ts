@@ -217,7 +217,12 @@ export class Sender {
     if (!provider.findSent || !d.content) return null;
     for (const to of new Set(numbers)) {
       const found = to ? await provider.findSent({ to, body: d.content, since }) : null;
-      if (found) return sentTo({ id: d._id, kind: 'accepted', status: acceptedStatus(found.status, channel), provider: provider.name, providerId: found.providerId }, d.to, to);
+      if (found)
+        return sentTo(
+          { id: d._id, kind: 'accepted', status: acceptedStatus(found.status, channel), provider: provider.name, providerId: found.providerId },
+          d.to,
+          to,
+        );
     }
     return null;
   }

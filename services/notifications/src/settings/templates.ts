@@ -11,23 +11,19 @@ export const mailSmsKind = (kind: MailKind): SmsKind => `mail.${kind}` as SmsKin
 export const DEFAULT_TEMPLATES: Record<SmsKind, string> = {
   'mail.letter': 'Bonjour, Vous avez reçu {{count}} {{plural count "nouveau courrier" "nouveaux courriers"}} {{signature}}',
   'mail.parcel': 'Bonjour, Vous avez reçu {{count}} {{plural count "nouveau colis" "nouveaux colis"}} {{signature}}',
-  'mail.deliveryNotice':
-    'Bonjour, Vous avez reçu {{count}} {{plural count "nouvel avis de passage" "nouveaux avis de passage"}} {{signature}}',
-  'domiciliation.reminder':
-    'Bonjour, Votre domiciliation prend fin le {{endDate}}. Pensez à la renouveler auprès de votre structure. {{signature}}',
+  'mail.deliveryNotice': 'Bonjour, Vous avez reçu {{count}} {{plural count "nouvel avis de passage" "nouveaux avis de passage"}} {{signature}}',
+  'domiciliation.reminder': 'Bonjour, Votre domiciliation prend fin le {{endDate}}. Pensez à la renouveler auprès de votre structure. {{signature}}',
 };
 
 /** The 'gsm7' wording: "Vous avez 3 nouveaux courriers" rather than a misspelt "recu". The reminder is GSM-7 already. */
 export const GSM7_TEMPLATES: Record<SmsKind, string> = {
   'mail.letter': 'Bonjour, Vous avez {{count}} {{plural count "nouveau courrier" "nouveaux courriers"}} {{signature}}',
   'mail.parcel': 'Bonjour, Vous avez {{count}} {{plural count "nouveau colis" "nouveaux colis"}} {{signature}}',
-  'mail.deliveryNotice':
-    'Bonjour, Vous avez {{count}} {{plural count "nouvel avis de passage" "nouveaux avis de passage"}} {{signature}}',
+  'mail.deliveryNotice': 'Bonjour, Vous avez {{count}} {{plural count "nouvel avis de passage" "nouveaux avis de passage"}} {{signature}}',
   'domiciliation.reminder': DEFAULT_TEMPLATES['domiciliation.reminder'],
 };
 
-export const defaultTemplate = (wording: DefaultWording, kind: SmsKind): string =>
-  (wording === 'gsm7' ? GSM7_TEMPLATES : DEFAULT_TEMPLATES)[kind];
+export const defaultTemplate = (wording: DefaultWording, kind: SmsKind): string => (wording === 'gsm7' ? GSM7_TEMPLATES : DEFAULT_TEMPLATES)[kind];
 
 /** Labels of the history's "Type de SMS" column. */
 export const SMS_KIND_LABELS: Record<SmsKind, string> = {
@@ -57,7 +53,8 @@ hb.registerHelper('plural', (...args: unknown[]) => {
   const options = args.pop() as Handlebars.HelperOptions;
   const [count, one, other] = args;
   if (typeof one !== 'string' || typeof other !== 'string') {
-    if ((options.data as { checking?: boolean } | undefined)?.checking) throw new TemplateMistake('{{plural}} needs the count and two words in quotes, e.g. {{plural count "courrier" "courriers"}}');
+    if ((options.data as { checking?: boolean } | undefined)?.checking)
+      throw new TemplateMistake('{{plural}} needs the count and two words in quotes, e.g. {{plural count "courrier" "courriers"}}');
     return typeof one === 'string' ? one : '';
   }
   return frPlural.select(Number(count)) === 'one' ? one : other;

@@ -31,9 +31,7 @@ export interface Editor {
  * send days), and the send loop's cache forgets the org.
  */
 export class SettingsUseCases {
-  constructor(
-    private readonly deps: { repo: SettingsRepo; cache: SettingsCache; templates: TemplateBook; hooks: SettingsHooks; clock: Clock },
-  ) {}
+  constructor(private readonly deps: { repo: SettingsRepo; cache: SettingsCache; templates: TemplateBook; hooks: SettingsHooks; clock: Clock }) {}
 
   /** The org's settings, or the defaults in the org's own zone when it never saved any. */
   current(orgId: string, zone: string): Promise<OrgSettings> {

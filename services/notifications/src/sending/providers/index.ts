@@ -86,10 +86,7 @@ export interface Providers {
 }
 
 /** Builds the SMS and e-mail providers the settings name, redirected to the sinks when set. */
-export function providersFromConfig(
-  config: ProvidersConfig & { SEND_CONCURRENCY?: number },
-  opts: { logger?: LineLogger } = {},
-): Providers {
+export function providersFromConfig(config: ProvidersConfig & { SEND_CONCURRENCY?: number }, opts: { logger?: LineLogger } = {}): Providers {
   const problems = providersConfigProblems(config);
   if (problems.length) throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p.variable} ${p.message}`).join('\n')}`);
 

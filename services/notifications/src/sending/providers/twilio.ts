@@ -77,7 +77,12 @@ export class TwilioHttpClient extends twilio.RequestClient {
       headers['Content-Length'] = Buffer.byteLength(body);
     }
     // The body stays a string: the SDK parses JSON answers itself.
-    return (await send(url, { method: req.method.toUpperCase(), headers, agent: this.agents[url.protocol as 'http:' | 'https:'] }, body, req.timeout ?? this.timeoutMs)) as SdkResponse<TData>;
+    return (await send(
+      url,
+      { method: req.method.toUpperCase(), headers, agent: this.agents[url.protocol as 'http:' | 'https:'] },
+      body,
+      req.timeout ?? this.timeoutMs,
+    )) as SdkResponse<TData>;
   }
 
   rebase(uri: string): string {
