@@ -22,6 +22,8 @@ import { nextSlot, previousSlot } from '../services/notifications/src/planning/s
 import { defaultSettings, type OrgSettings } from '../services/notifications/src/settings/settings';
 import type { MailKind } from '@relais/shared';
 import { TemplateBook } from '../services/notifications/src/settings/templateBook';
+import type { ConsentDoc } from '../services/notifications/src/planning/recipients';
+import type { ProgressDoc } from '../services/notifications/src/planning/schedule';
 import { Children } from './lib/children';
 import { cpuReport, cpuSnapshot } from './lib/cpu';
 import { parseArgs, rate, sleep, whenAborted, type BenchContext } from './lib/context';
@@ -33,18 +35,6 @@ const say = (msg: string) => process.stderr.write(`digest: ${msg}\n`);
 
 // The notifications service's stored documents, as far as the bench seeds them.
 type SettingsDoc = Omit<OrgSettings, 'orgId' | 'defaultWording'> & { _id: string };
-interface ProgressDoc {
-  _id: string;
-  lastSlotAt: Date;
-}
-interface ConsentDoc {
-  _id: string;
-  orgId: string;
-  personId: string;
-  consent: boolean;
-  phoneE164: string | null;
-  changedAt: Date;
-}
 
 interface FloorRun {
   ms: number;
@@ -176,7 +166,9 @@ async function relaisRun(
     updatedAt: new Date(),
     updatedBy: 'bench',
   });
-  await db.collection<ProgressDoc>('digest_progress').insertOne({ _id: orgId, lastSlotAt: previousSlot(new Date(slot.getTime() - 1), [2, 4], 'Europe/Paris') });
+  await db
+    .collection<ProgressDoc>('digest_progress')
+    .insertOne({ _id: orgId, lastSlotAt: previousSlot(new Date(slot.getTime() - 1), [2, 4], 'Europe/Paris'), replannedAt: null, replannedFor: null });
   for (const part of chunks(
     Array.from({ length: persons }, (_, i) => i),
     1000,

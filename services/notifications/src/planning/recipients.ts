@@ -8,7 +8,7 @@ import { afterPrimaryChange, primaryView, type PrimaryView } from './primaries';
  * domiciliation and primary channel live in three collections so the consumers never write the
  * same document. Each write is guarded by the event time, so an old event delivered late changes nothing.
  */
-interface ConsentDoc {
+export interface ConsentDoc {
   _id: string;
   orgId: string;
   personId: string;

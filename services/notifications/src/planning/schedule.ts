@@ -11,7 +11,7 @@ export interface SlotProgress {
   replannedAt: Date | null;
   replannedFor: string | null;
 }
-interface ProgressDoc extends SlotProgress {
+export interface ProgressDoc extends SlotProgress {
   _id: string;
 }
 const progressSchema = new mongoose.Schema<ProgressDoc>(
