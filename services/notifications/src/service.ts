@@ -37,7 +37,7 @@ import { nextSlot } from './planning/slots';
 import { LogProvider } from './sending/providers/log';
 import type { Provider } from './sending/providers/provider';
 import { twilioStatus } from './sending/providers/twilio';
-import { decodeCursor, encodeCursor, toDelivery } from './views';
+import { decodeCursor, encodeCursor, primaryContactView, toDelivery } from './views';
 
 export { SERVICE } from './engine';
 
@@ -91,16 +91,7 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
       primaryContact: defineAction({
         input: primaryContactInput,
         roles: STAFF,
-        async handler({ partyId }, auth) {
-          const view = await e().stores.recipients.primaryOf(auth.orgId, partyId);
-          return {
-            partyId,
-            primary: view?.primary ?? null,
-            email: view?.email ?? null,
-            mobile: view?.mobile ?? null,
-            changedAt: view ? view.changedAt.toISOString() : null,
-          };
-        },
+        handler: async ({ partyId }, auth) => primaryContactView(partyId, await e().stores.recipients.primaryOf(auth.orgId, partyId)),
       }),
 
       getSettings: defineAction({

@@ -2,6 +2,11 @@ import { decodeTimeCursor, encodeTimeCursor } from '@relais/shared';
 import type { DeliveryDoc } from './delivery/status';
 import { DELIVERY_KIND_LABELS } from './planning/deliveries';
 import { localTime } from './planning/localTime';
+import type { PrimaryView } from './planning/primaries';
+import { nextSlot } from './planning/slots';
+import type { OrgSettings } from './settings/settings';
+import type { TemplateBook } from './settings/templateBook';
+import { SMS_KINDS, SMS_KIND_LABELS, TEMPLATE_VARIABLES } from './settings/templates';
 import { GSM_EXTENSION, SEGMENT_SIZES } from './delivery/sms';
 
 /** What a segment holds in each encoding, as the settings show it (GSM-7 extension characters take two septets). */
@@ -9,6 +14,52 @@ export const segmentCosts = {
   'GSM-7': { ...SEGMENT_SIZES['GSM-7'], extensionCharacters: GSM_EXTENSION, extensionCost: 2 },
   'UCS-2': SEGMENT_SIZES['UCS-2'],
 };
+
+/*
+ * What the actions answer, built from what the stores hold: pure functions, one per view.
+ */
+
+/** The org's SMS settings as admins see them, with the next slot after `now` when SMS are on. */
+export function settingsView(s: OrgSettings, now: Date) {
+  const next = s.smsEnabled ? nextSlot(now, s.sendDays, s.timeZone) : null;
+  return {
+    smsEnabled: s.smsEnabled,
+    senderId: s.senderId,
+    signature: s.signature,
+    sendDays: s.sendDays,
+    timeZone: s.timeZone,
+    defaultWording: s.defaultWording,
+    segmentCosts,
+    nextSlotAt: next ? next.toISOString() : null,
+    nextSlotLocal: next ? localTime(next, s.timeZone).iso : null,
+    updatedAt: s.updatedAt ? s.updatedAt.toISOString() : null,
+    updatedBy: s.updatedBy,
+  };
+}
+
+/** Every SMS kind's template as the org sends it: its own, or the default of its wording. */
+export function templatesView(s: OrgSettings, book: TemplateBook) {
+  return {
+    templates: SMS_KINDS.map((kind) => ({
+      kind,
+      label: SMS_KIND_LABELS[kind],
+      source: book.source(s, kind),
+      isDefault: s.templates[kind] === undefined,
+      variables: TEMPLATE_VARIABLES[kind],
+    })),
+  };
+}
+
+/** A party's primary channel as the contacts service last published it (null fields: none known). */
+export function primaryContactView(partyId: string, view: PrimaryView | null) {
+  return {
+    partyId,
+    primary: view?.primary ?? null,
+    email: view?.email ?? null,
+    mobile: view?.mobile ?? null,
+    changedAt: view ? view.changedAt.toISOString() : null,
+  };
+}
 
 /** A delivery as the history and the ops list show it (seed 001: date, status, type, content), its times also in the org's `zone`. */
 export function toDelivery(d: DeliveryDoc, zone: string) {

@@ -3,14 +3,13 @@ import type { z } from 'zod';
 import type { previewInput, updateSettingsInput } from '../api';
 import type { Clock } from '../clock';
 import { smsSize, ucs2Characters } from '../delivery/sms';
-import { localTime } from '../planning/localTime';
-import { nextSlot, type Weekday } from '../planning/slots';
-import { segmentCosts } from '../views';
+import type { Weekday } from '../planning/slots';
+import { settingsView, templatesView } from '../views';
 import type { SettingsCache } from './cache';
 import type { SettingsRepo } from './repo';
 import { applySettings, type OrgSettings } from './settings';
 import type { TemplateBook } from './templateBook';
-import { SMS_KINDS, SMS_KIND_LABELS, TEMPLATE_VARIABLES, sampleVariables, templateProblem, type SmsKind } from './templates';
+import { SMS_KINDS, SMS_KIND_LABELS, sampleVariables, templateProblem, type SmsKind } from './templates';
 
 /** What planning does around a save of an org's settings (see Planning.beforeSave and afterSave). */
 export interface SettingsHooks {
@@ -39,7 +38,7 @@ export class SettingsUseCases {
   }
 
   async view(orgId: string, zone: string) {
-    return this.settingsView(await this.current(orgId, zone));
+    return settingsView(await this.current(orgId, zone), this.deps.clock.now());
   }
 
   async update(input: z.output<typeof updateSettingsInput>, who: Editor) {
@@ -48,7 +47,7 @@ export class SettingsUseCases {
     if (!result.ok) {
       throw validationError(`Invalid settings: ${result.problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, result.problems);
     }
-    return this.settingsView(await this.save(current, result.settings, who));
+    return settingsView(await this.save(current, result.settings, who), this.deps.clock.now());
   }
 
   /** The texts each kind would have with the draft's templates, signature and wording, nothing saved. */
@@ -80,21 +79,21 @@ export class SettingsUseCases {
   }
 
   async templates(orgId: string, zone: string) {
-    return this.templatesView(await this.current(orgId, zone));
+    return templatesView(await this.current(orgId, zone), this.deps.templates);
   }
 
   async setTemplate(kind: SmsKind, source: string, who: Editor) {
     const problem = templateProblem(kind, source);
     if (problem) throw validationError(`Invalid template: ${problem}`, [{ path: 'source', message: problem }]);
     const current = await this.current(who.orgId, who.zone);
-    return this.templatesView(await this.save(current, { ...current, templates: { ...current.templates, [kind]: source } }, who));
+    return templatesView(await this.save(current, { ...current, templates: { ...current.templates, [kind]: source } }, who), this.deps.templates);
   }
 
   async resetTemplate(kind: SmsKind, who: Editor) {
     const current = await this.current(who.orgId, who.zone);
     const rest = { ...current.templates };
     delete rest[kind];
-    return this.templatesView(await this.save(current, { ...current, templates: rest }, who));
+    return templatesView(await this.save(current, { ...current, templates: rest }, who), this.deps.templates);
   }
 
   private async save(current: OrgSettings, changed: OrgSettings, who: Editor): Promise<OrgSettings> {
@@ -105,38 +104,5 @@ export class SettingsUseCases {
     this.deps.cache.forget(who.orgId);
     await this.deps.hooks.afterSave(current, next, now);
     return next;
-  }
-
-  private settingsView(s: OrgSettings) {
-    return {
-      smsEnabled: s.smsEnabled,
-      senderId: s.senderId,
-      signature: s.signature,
-      sendDays: s.sendDays,
-      timeZone: s.timeZone,
-      defaultWording: s.defaultWording,
-      segmentCosts,
-      ...this.nextSlotView(s),
-      updatedAt: s.updatedAt ? s.updatedAt.toISOString() : null,
-      updatedBy: s.updatedBy,
-    };
-  }
-
-  private nextSlotView(s: OrgSettings) {
-    if (!s.smsEnabled) return { nextSlotAt: null, nextSlotLocal: null };
-    const at = nextSlot(this.deps.clock.now(), s.sendDays, s.timeZone);
-    return { nextSlotAt: at.toISOString(), nextSlotLocal: localTime(at, s.timeZone).iso };
-  }
-
-  private templatesView(s: OrgSettings) {
-    return {
-      templates: SMS_KINDS.map((kind) => ({
-        kind,
-        label: SMS_KIND_LABELS[kind],
-        source: this.deps.templates.source(s, kind),
-        isDefault: s.templates[kind] === undefined,
-        variables: TEMPLATE_VARIABLES[kind],
-      })),
-    };
   }
 }
