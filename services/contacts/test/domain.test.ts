@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { parseInput } from '@relais/shared';
+import { encodeCursor, parseInput } from '@relais/shared';
 import { createPersonInput, searchPeopleInput, updatePersonInput } from '../src/api';
 import { applyChanges, birthDateProblem, newPerson, page, peopleQuery, toPerson } from '../src/domain/people';
-import { canonicalLanguage, decodeCursor, encodeCursor, searchText } from '../src/contract/parsing';
+import { canonicalLanguage, decodeCursor, searchText } from '../src/contract/parsing';
 import { PREFIX_CAP, SEARCH_VERSION, escapeRegex, nameFilter, nameKeys, partySearchKeys, sortKey } from '../src/domain/search';
 
 const agent = { orgId: 'org-1', userId: 'user-1', role: 'agent' as const };

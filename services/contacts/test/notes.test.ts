@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import type { AuthContext } from '@relais/shared';
+import { encodeCursor, type AuthContext } from '@relais/shared';
 import { addNoteInput, listNotesInput } from '../src/api';
-import { decodeNoteCursor, encodeNoteCursor } from '../src/contract/parsing';
+import { decodeNoteCursor } from '../src/contract/parsing';
 import { deleteNote, editNote, newNote, noteSortKey, notesPage, toNoteView, type NoteDoc } from '../src/domain/notes';
 
 const orgId = randomUUID();
@@ -72,7 +72,7 @@ describe('the notepad of a file', () => {
   it('sorts notes newest first with a cursor that resumes after the last one shown', () => {
     const id = randomUUID();
     const key = noteSortKey(at(7), id);
-    expect(decodeNoteCursor(encodeNoteCursor(key))).to.equal(key);
+    expect(decodeNoteCursor(encodeCursor(key))).to.equal(key);
     expect(noteSortKey(at(7), id) > noteSortKey(at(6), id)).to.equal(true);
     expect(decodeNoteCursor('bm90IGEgY3Vyc29y')).to.equal(null);
     const docs = [note('c', 3), note('b', 2), note('a', 1)];

@@ -1,32 +1,12 @@
 import { expect } from 'chai';
-import { PREVIEWED, deletionRefusal, editRefusal, edited, emptySummary, preview, summaryOf, tombstone, type ExchangeDoc } from '../src/domain/exchanges';
+import { PREVIEWED, deletionRefusal, editRefusal, edited, emptySummary, preview, summaryOf, tombstone } from '../src/domain/exchanges';
 import { moveRefusal, moved, portalPostRefusal, requestNumber, type RequestDoc } from '../src/domain/requests';
+import { exchangeDoc, requestDoc } from './fixtures';
 
 const at = (iso: string) => new Date(iso);
 const MINUTE = 60_000;
 
-let n = 0;
-const exchange = (more: Partial<ExchangeDoc> = {}): ExchangeDoc => ({
-  _id: `x${String(++n).padStart(3, '0')}`,
-  orgId: 'org',
-  requestId: 'req',
-  direction: 'sent',
-  type: 'contact',
-  sentBy: { kind: 'user', userId: 'u1' },
-  receivedBy: { kind: 'contact', contactNumber: 1 },
-  email: null,
-  subject: null,
-  detail: 'Appel pour fixer le rendez-vous.',
-  occurredAt: at('2026-12-01T09:00:00Z'),
-  origin: 'staff',
-  visibility: 'client',
-  createdBy: 'u1',
-  createdAt: at('2026-12-01T09:00:00Z'),
-  edits: [],
-  emailDelivery: null,
-  deleted: null,
-  ...more,
-});
+const exchange = exchangeDoc;
 
 describe('exchanges: the rules of an exchange (pure)', () => {
   const author = { userId: 'u1', role: 'caseworker' as const };
@@ -94,21 +74,14 @@ describe('exchanges: the rules of an exchange (pure)', () => {
 
 describe('exchanges: intervention requests (pure)', () => {
   const request = (more: Partial<RequestDoc> = {}): RequestDoc => ({
-    _id: 'r1',
-    orgId: 'org',
+    ...requestDoc({
+      assignedTo: 'u1',
+      team: 'plomberie',
+      openedAt: at('2026-11-20T08:00:00Z'),
+      createdAt: at('2026-11-20T08:00:00Z'),
+      updatedAt: at('2026-11-20T08:00:00Z'),
+    }),
     number: 42,
-    clientId: 'c1',
-    interlocutor: 1,
-    title: 'Fuite sous l’évier',
-    assignedTo: 'u1',
-    team: 'plomberie',
-    status: 'open',
-    openedAt: at('2026-11-20T08:00:00Z'),
-    doneAt: null,
-    closedAt: null,
-    createdBy: 'u1',
-    createdAt: at('2026-11-20T08:00:00Z'),
-    updatedAt: at('2026-11-20T08:00:00Z'),
     ...more,
   });
 

@@ -7,7 +7,7 @@ import { Exchanges } from '../src/data/exchanges';
 import { InterventionRequests } from '../src/data/requests';
 import { Summaries } from '../src/data/summaries';
 import { edited, tombstone, type ExchangeDoc } from '../src/domain/exchanges';
-import type { RequestDoc } from '../src/domain/requests';
+import { exchangeDoc, requestDoc } from './fixtures';
 
 /** The exchanges service's repositories against the real database. */
 describe('exchanges: requests, exchanges and summaries (real database)', function () {
@@ -19,45 +19,8 @@ describe('exchanges: requests, exchanges and summaries (real database)', functio
   let summaries: Summaries;
   const at = new Date('2026-12-01T09:00:00Z');
 
-  const request = (orgId: string, more: Partial<RequestDoc> = {}): Omit<RequestDoc, 'number'> => ({
-    _id: randomUUID(),
-    orgId,
-    clientId: randomUUID(),
-    interlocutor: 1,
-    title: 'Fuite sous l’évier',
-    assignedTo: null,
-    team: null,
-    status: 'open',
-    openedAt: at,
-    doneAt: null,
-    closedAt: null,
-    createdBy: 'u1',
-    createdAt: at,
-    updatedAt: at,
-    ...more,
-  });
-
-  const exchange = (orgId: string, requestId: string, more: Partial<ExchangeDoc> = {}): ExchangeDoc => ({
-    _id: randomUUID(),
-    orgId,
-    requestId,
-    direction: 'sent',
-    type: 'contact',
-    sentBy: { kind: 'user', userId: 'u1' },
-    receivedBy: { kind: 'contact', contactNumber: 1 },
-    email: null,
-    subject: null,
-    detail: 'Appel pour fixer le rendez-vous.',
-    occurredAt: at,
-    origin: 'staff',
-    visibility: 'client',
-    createdBy: 'u1',
-    createdAt: at,
-    edits: [],
-    emailDelivery: null,
-    deleted: null,
-    ...more,
-  });
+  const request = (orgId: string) => requestDoc({ orgId });
+  const exchange = (orgId: string, requestId: string, more: Partial<ExchangeDoc> = {}) => exchangeDoc({ orgId, requestId, ...more });
 
   before(async () => {
     config = testConfig(uniqueNamespace());

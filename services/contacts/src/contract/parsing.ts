@@ -3,10 +3,10 @@
  * words, what a cursor this service issued looks like, which language codes are accepted, what
  * a sensitive term must contain. The contract owns them so that the gateway validates requests
  * without loading domain code; the domain builds on them (search keys, pages, term matching).
- * It imports only the shared cursor codecs, and uses the JavaScript and Node globals (Intl).
+ * It imports only the shared cursor decoders, and uses the JavaScript and Node globals (Intl).
  */
 
-import { decodeCursor as decodeSharedCursor, decodeTimeCursor, encodeCursor as encodeSharedCursor } from '@relais/shared';
+import { decodeCursor as decodeSharedCursor, decodeTimeCursor } from '@relais/shared';
 
 // ---------------------------------------------------------------------------------------------
 // Name search (see domain/search.ts for the keys and filters built on these)
@@ -38,18 +38,12 @@ export function searchWords(value: string): string[] {
 // eslint-disable-next-line no-control-regex -- U+0001 separates the key's parts
 const SORT_KEY = /^[^\u0001]*\u0001[^\u0001]*\u0001[0-9a-f-]{36}$/;
 
-/** The cursor of the page after the given party: its sort key (see @relais/shared's cursors). */
-export const encodeCursor = (key: string): string => encodeSharedCursor(key);
-
-/** The sort key inside a cursor, or null when the text is not a cursor this service issued. */
+/** The party sort key inside a cursor (made by @relais/shared's encodeCursor), or null when it is not one this service issued. */
 export const decodeCursor = (cursor: string): string | null => decodeSharedCursor(cursor, (key) => SORT_KEY.test(key));
 
 const UUID = /^[0-9a-f-]{36}$/;
 
-/** The cursor of the page after the given note: its sort key, creation time then id (domain/notes.ts noteSortKey). */
-export const encodeNoteCursor = (sortKey: string): string => encodeSharedCursor(sortKey);
-
-/** The sort key inside a cursor, or null when the text is not a cursor this service issued. */
+/** The note sort key (creation time then id, domain/notes.ts noteSortKey) inside a cursor, or null. */
 export function decodeNoteCursor(cursor: string): string | null {
   const key = decodeTimeCursor(cursor, (id) => UUID.test(id));
   return key && `${key.at.toISOString()}|${key.id}`;

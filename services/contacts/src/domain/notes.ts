@@ -1,5 +1,4 @@
-import type { AuthContext } from '@relais/shared';
-import { encodeNoteCursor } from '../contract/parsing';
+import { encodeCursor, type AuthContext } from '@relais/shared';
 
 /**
  * The notepad of a file (seed 002, "bloc-notes"): messages left on a party's file that every
@@ -105,5 +104,5 @@ export function toNoteView(doc: NoteDoc) {
 /** One page of notes (read one more than the page, to know whether another follows) and the cursor of the next. */
 export function notesPage(docs: readonly NoteDoc[], limit: number) {
   const items = docs.slice(0, limit);
-  return { items: items.map(toNoteView), nextCursor: docs.length > limit ? encodeNoteCursor(items[items.length - 1].sortKey) : null };
+  return { items: items.map(toNoteView), nextCursor: docs.length > limit ? encodeCursor(items[items.length - 1].sortKey) : null };
 }

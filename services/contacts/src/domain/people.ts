@@ -1,7 +1,7 @@
-import type { AuthContext } from '@relais/shared';
+import { encodeCursor, type AuthContext } from '@relais/shared';
 import { customIdKey, customIdLookup, patched, type PartyBase } from './parties';
 import type { CreatePersonInput, SearchPeopleInput, Sex, UpdatePersonInput } from '../api';
-import { decodeCursor, encodeCursor, searchWords } from '../contract/parsing';
+import { decodeCursor, searchWords } from '../contract/parsing';
 import { SEARCH_VERSION, nameFilter, partySearchKeys, sortKey } from './search';
 
 export type { PartyBase, RemovedChannel } from './parties';

@@ -524,7 +524,10 @@ export class DeliveryRows {
    */
   private async withResults(read: () => Promise<DeliveryDoc[]>): Promise<DeliveryDoc[]> {
     const open = (docs: DeliveryDoc[]) => docs.flatMap((d) => (d.lot && d.statusRank < STATUS_RANK.delivered ? [d.lot] : []));
-    const lots = new Set(open(await read()));
+    const first = await read();
+    const lots = new Set(open(first));
+    // Rows without a lot, or final, are beyond any pending result: the first read is the answer.
+    if (lots.size === 0) return first;
     for (let round = 0; ; round++) {
       const results = await this.results.forLots([...lots]);
       const docs = await read();
