@@ -113,6 +113,9 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
       checks: { [personId]: fx.checks[personId] },
       phones: { [personId]: fx.phones[personId] ?? Object.values(fx.phones)[0] },
       companies: one(fx.companies[0]),
+      requests: one(fx.requests[0]),
+      exchanges: { [fx.requests[0]]: fx.exchanges[fx.requests[0]] },
+      drafts: one(fx.drafts[0]),
       users: one(userId),
       mutableUsers: one(userId),
       revocableTokens: one(token.id),
@@ -122,6 +125,7 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
     // in the path draws one at random, which would shift every later draw and make the two requests differ.
     const nobody = randomUUID();
     const ofNobody = () => ({ [nobody]: randomUUID() });
+    const nobodysRequest = randomUUID();
     unknown = {
       ...victim,
       mailPeople: [nobody],
@@ -133,6 +137,9 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
       checks: ofNobody(),
       phones: ofNobody(),
       companies: fresh(),
+      requests: [nobodysRequest],
+      exchanges: { [nobodysRequest]: randomUUID() },
+      drafts: fresh(),
       users: fresh(),
       mutableUsers: fresh(),
       revocableTokens: fresh(),
@@ -157,6 +164,9 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
       'checkId',
       'userId',
       'tokenId',
+      'requestId',
+      'exchangeId',
+      'draftId',
     ]);
     const unmapped = idOps.flatMap((op) => op.pathParams.filter((p) => p.schema.format === 'uuid' && !known.has(p.name)).map((p) => `${op.route}: ${p.name}`));
     expect(unmapped, 'id parameters without an id of org A').to.deep.equal([]);

@@ -3,10 +3,12 @@ import { expect } from 'chai';
 import type { ServiceBroker } from 'moleculer';
 import { contactsService } from '@relais/contacts';
 import { domiciliationService } from '@relais/domiciliation';
+import { exchangesService } from '@relais/exchanges';
+import { exchangesConfigSchema } from '@relais/exchanges/config';
 import { mailService } from '@relais/mail';
 import { notificationsService } from '@relais/notifications';
 import { MemoryProvider, notificationsTestConfig } from '@relais/testing/notifications';
-import { dropTestDatabases, startNode, uniqueNamespace, type Parsed } from '@relais/testing';
+import { dropTestDatabases, freePort, startNode, uniqueNamespace, type Parsed } from '@relais/testing';
 import type { Route } from '@relais/shared';
 import { serviceRoutes } from '../src/routes';
 import { loadGatewayConfig, type GatewayConfig } from '../src/config';
@@ -63,28 +65,35 @@ export async function startTestGateway(options: StartOptions & { routes?: Route[
   };
 }
 
-export const STACK_SERVICES = ['contacts', 'domiciliation', 'mail', 'notifications'] as const;
+export const STACK_SERVICES = ['contacts', 'domiciliation', 'mail', 'notifications', 'exchanges'] as const;
 
 export interface TestStack extends TestGateway {
   nodes: ServiceBroker[];
   sms: MemoryProvider;
   email: MemoryProvider;
+  /** The exchanges service's inbound SMTP listener (replies and bounces), and the domain it takes mail for. */
+  inbound: { port: number; domain: string };
 }
 
 /**
  * The whole system over HTTP: the real services on their own brokers, the gateway on its own,
  * real NATS and the real database.
  */
-export async function startTestStack(overrides: Record<string, string> = {}): Promise<TestStack> {
+export async function startTestStack(overrides: Record<string, string> = {}, more: { notifications?: Record<string, string> } = {}): Promise<TestStack> {
   const config = gatewayTestConfig({ REQUEST_TIMEOUT_MS: '15000', ...overrides });
   const t = await startTestGateway({ config, routes: [...serviceRoutes], healthServices: [...STACK_SERVICES] });
   const sms = new MemoryProvider();
   const email = new MemoryProvider();
+  const inbound = { port: await freePort(), domain: 'exchanges.relais.test' };
+  const exchangesConfig = exchangesConfigSchema.parse({ ...config, INBOUND_SMTP_PORT: inbound.port, EXCHANGES_MAIL_DOMAIN: inbound.domain });
   const nodes = [
     await startNode(config, 'contacts', [contactsService(config)]),
     await startNode(config, 'domiciliation', [domiciliationService(config)]),
     await startNode(config, 'mail', [mailService(config)]),
-    await startNode(config, 'notifications', [notificationsService(notificationsTestConfig(config), { smsProvider: sms, emailProvider: email })]),
+    await startNode(config, 'notifications', [
+      notificationsService(notificationsTestConfig(config, more.notifications), { smsProvider: sms, emailProvider: email }),
+    ]),
+    await startNode(config, 'exchanges', [exchangesService(exchangesConfig)]),
   ];
   await t.gw.broker.waitForServices([...STACK_SERVICES], 30_000);
   return {
@@ -92,6 +101,7 @@ export async function startTestStack(overrides: Record<string, string> = {}): Pr
     nodes,
     sms,
     email,
+    inbound,
     async close() {
       await Promise.all(nodes.map((n) => n.stop()));
       await t.close();
@@ -137,6 +147,7 @@ export class Api {
   get = (path: string, opts?: RequestOptions) => this.request('GET', path, opts);
   post = (path: string, opts?: RequestOptions) => this.request('POST', path, opts);
   patch = (path: string, opts?: RequestOptions) => this.request('PATCH', path, opts);
+  put = (path: string, opts?: RequestOptions) => this.request('PUT', path, opts);
   delete = (path: string, opts?: RequestOptions) => this.request('DELETE', path, opts);
 }
 

@@ -207,6 +207,9 @@ export interface OrgIds {
   checkId: string;
   userId: string;
   tokenId: string;
+  requestId: string;
+  exchangeId: string;
+  draftId: string;
 }
 
 /** What the requests may name: the org A whose tokens they carry, and another org B whose ids must stay out of reach. */
@@ -231,6 +234,12 @@ export interface Fixture {
   checks: Record<string, string>;
   /** Companies of org A. */
   companies: string[];
+  /** Intervention requests of org A (their clients: mail people, who have a contact 1). */
+  requests: string[];
+  /** An exchange recorded on each request, by request id. */
+  exchanges: Record<string, string>;
+  /** Drafts of org A's admin. */
+  drafts: string[];
   /** Every user of org A, and those requests may disable or re-role (none of them holds a token of `tokens`). */
   users: string[];
   mutableUsers: string[];
@@ -497,6 +506,26 @@ export async function createFixture(client: RawClient, platformToken: string, la
     (expectStatus(await client.json('POST', `/v1/parties/${personId}/screening`, admin, {}), 201, 'POST screening') as { id: string }).id;
   const company = async (admin: string, i: number) =>
     (expectStatus(await client.json('POST', '/v1/companies', admin, { companyName: `Fuzz SARL ${label} ${i}` }), 201, 'POST companies') as { id: string }).id;
+  const request = async (admin: string, clientId: string) =>
+    (
+      expectStatus(await client.json('POST', '/v1/intervention-requests', admin, { clientId, title: 'Fuzz request' }), 201, 'POST intervention-requests') as {
+        id: string;
+      }
+    ).id;
+  const exchange = async (admin: string, requestId: string) =>
+    (
+      expectStatus(
+        await client.json('POST', `/v1/intervention-requests/${requestId}/exchanges/sent`, admin, { type: 'contact', detail: 'Fuzz call' }),
+        201,
+        'POST exchanges/sent',
+      ) as { id: string }
+    ).id;
+  const draft = async (admin: string, requestId: string) =>
+    (
+      expectStatus(await client.json('POST', `/v1/intervention-requests/${requestId}/drafts`, admin, { detail: 'Fuzz draft' }), 201, 'POST drafts') as {
+        id: string;
+      }
+    ).id;
   const mail = async (admin: string, personId: string) =>
     (expectStatus(await client.json('POST', `/v1/people/${personId}/mail`, admin, { kind: 'letter', sender: 'CAF' }), 201, 'POST mail') as { id: string }).id;
 
@@ -528,10 +557,14 @@ export async function createFixture(client: RawClient, platformToken: string, la
   const attachments = Object.fromEntries(await Promise.all(mailPeople.map(async (id, i) => [id, await attachment(admin, id, i)] as const)));
   const checks = Object.fromEntries(await Promise.all(mailPeople.map(async (id) => [id, await check(admin, id)] as const)));
   const companies = await Promise.all([0, 1].map((i) => company(admin, i)));
+  const requests = await Promise.all(mailPeople.slice(0, 2).map((id) => request(admin, id)));
+  const exchanges = Object.fromEntries(await Promise.all(requests.map(async (id) => [id, await exchange(admin, id)] as const)));
+  const drafts = await Promise.all(requests.map((id) => draft(admin, id)));
 
   const b = await org(`Fuzz B ${label}`);
   const bPerson = await person(b.token.token, 0, 'active');
   const bUser = await user(b.token.token, 'agent', 'agent@relais.test');
+  const bRequest = await request(b.token.token, bPerson);
   return {
     platformToken,
     orgId: a.org.id,
@@ -545,6 +578,9 @@ export async function createFixture(client: RawClient, platformToken: string, la
     checks,
     phones,
     companies,
+    requests,
+    exchanges,
+    drafts,
     users,
     mutableUsers,
     revocableTokens,
@@ -559,6 +595,9 @@ export async function createFixture(client: RawClient, platformToken: string, la
       checkId: await check(b.token.token, bPerson),
       userId: bUser,
       tokenId: (await token(b.token.token, bUser)).id,
+      requestId: bRequest,
+      exchangeId: await exchange(b.token.token, bRequest),
+      draftId: await draft(b.token.token, bRequest),
     },
   };
 }
@@ -641,6 +680,28 @@ const FIELD_HINTS: Record<string, (c: GenContext) => Value> = {
   // Every person has contact 1 (the client themself, made on first access); 2 exists once a request created it.
   contactNumber: (c) => 1 + c.rng.int(2),
   userId: (c) => c.rng.pick(c.fx.users),
+  requestId: (c) => c.rng.pick(c.fx.requests),
+  // The exchange of the request in the path, so most requests reach a real one.
+  exchangeId: (c) => c.fx.exchanges[c.path.requestId ?? ''] ?? c.rng.pick(Object.values(c.fx.exchanges)),
+  draftId: (c) => c.rng.pick(c.fx.drafts),
+  'exchanges.createRequest.clientId': (c) => c.rng.pick(c.fx.mailPeople),
+  'exchanges.createRequest.assignedTo': (c) => c.rng.pick(c.fx.users),
+  'exchanges.updateRequest.assignedTo': (c) => c.rng.pick(c.fx.users),
+  'exchanges.recordSent.sentBy': (c) => c.rng.pick(c.fx.users),
+  'exchanges.recordReceived.receivedBy': (c) => c.rng.pick(c.fx.users),
+  // Every client of a request has contact 1 (the person themself).
+  interlocutor: () => 1,
+  'exchanges.recordSent.receivedBy': () => 1,
+  'exchanges.recordReceived.sentBy': () => 1,
+  'exchanges.sendEmail.receivedBy': () => 1,
+  'exchanges.saveDraft.receivedBy': () => 1,
+  'exchanges.updateDraft.receivedBy': () => 1,
+  // A draft sent is gone: valid e-mails are written afresh; mutations name drafts.
+  'exchanges.sendEmail.draftId': () => OMIT,
+  'exchanges.sendEmail.to': (c) => `fuzz-${c.seed}-${c.unique()}@relais.test`,
+  'exchanges.saveDraft.to': (c) => `fuzz-${c.seed}-${c.unique()}@relais.test`,
+  'exchanges.updateDraft.to': (c) => `fuzz-${c.seed}-${c.unique()}@relais.test`,
+  type: (c) => c.rng.pick(['contact', 'appointment', 'informationRequest', 'reminder', 'other']),
   tokenId: (c) => c.rng.pick(c.fx.revocableTokens),
   lastName: text,
   firstName: text,
@@ -1158,6 +1219,9 @@ const ID_PARAMS = [
   'checkId',
   'userId',
   'tokenId',
+  'requestId',
+  'exchangeId',
+  'draftId',
 ] as const satisfies readonly (keyof OrgIds)[];
 const isIdParam = (name: string): name is keyof OrgIds => (ID_PARAMS as readonly string[]).includes(name);
 
@@ -1611,6 +1675,20 @@ export interface Ack {
   verify(client: RawClient, admin: string): Promise<string | null>;
 }
 
+/** An exchange recorded, read back in its request's history (a tombstone, if a later request deleted it, is still there). */
+function exchangeAck(body: { id: string; requestId: string }): Pick<Ack, 'what' | 'verify'>[] {
+  return [
+    {
+      what: `exchange ${body.id}`,
+      async verify(client, admin) {
+        const r = await client.json('GET', `/v1/intervention-requests/${body.requestId}/exchanges`, admin);
+        if (r.status !== 200) return `GET /v1/intervention-requests/${body.requestId}/exchanges answered ${r.status}`;
+        return (r.json as { items: { id: string }[] }).items.some((x) => x.id === body.id) ? null : 'not in the history';
+      },
+    },
+  ];
+}
+
 type MailItem = { id: string; personId: string; kind: string; quantity: number; sender?: string; note?: string; registeredAt: string; registeredBy: string };
 
 function mailAck(item: MailItem): Ack['verify'] {
@@ -1684,6 +1762,30 @@ const READ_BACK: Record<string, (body: never, req: FuzzRequest) => Pick<Ack, 'wh
         const r = await client.json('GET', `/v1/parties/${body.partyId}/contact-actions?limit=200`, admin);
         if (r.status !== 200) return `GET /v1/parties/${body.partyId}/contact-actions answered ${r.status}`;
         return (r.json as { items: { id: string }[] }).items.some((a) => a.id === body.id) ? null : 'not listed';
+      },
+    },
+  ],
+  'exchanges.createRequest': (body: { id: string; number: string }) => [
+    {
+      what: `intervention request ${body.id}`,
+      async verify(client, admin) {
+        const r = await client.json('GET', `/v1/intervention-requests/${body.id}`, admin);
+        if (r.status !== 200) return `GET /v1/intervention-requests/${body.id} answered ${r.status}`;
+        return (r.json as { number?: string }).number === body.number ? null : 'another number';
+      },
+    },
+  ],
+  'exchanges.recordSent': exchangeAck,
+  'exchanges.recordReceived': exchangeAck,
+  'exchanges.sendEmail': exchangeAck,
+  'exchanges.saveDraft': (body: { id: string }, req) => [
+    {
+      what: `draft ${body.id}`,
+      async verify(client) {
+        // A draft is its author's alone: read back with the writer's token.
+        const writer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? null;
+        const r = await client.json('GET', `/v1/drafts/${body.id}`, writer);
+        return r.status === 200 ? null : `GET /v1/drafts/${body.id} answered ${r.status}`;
       },
     },
   ],

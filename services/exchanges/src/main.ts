@@ -1,8 +1,9 @@
-import { baseConfigSchema, createBroker, loadConfig, runUntilSignal } from '@relais/shared';
+import { createBroker, loadConfig, runUntilSignal } from '@relais/shared';
+import { exchangesConfigSchema } from './config';
 import { exchangesService } from './service';
 
 await runUntilSignal(async () => {
-  const config = loadConfig(baseConfigSchema);
+  const config = loadConfig(exchangesConfigSchema);
   const broker = createBroker({ config, name: 'exchanges', services: [exchangesService(config)] });
   await broker.start();
   return broker;

@@ -1,9 +1,11 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { ServiceBroker } from 'moleculer';
-import { DurableEvents, makeEnvelope, type AuthContext, type BaseConfig } from '@relais/shared';
-import { as, deleteTestStreams, dropTestDatabases, eventually, startNode, testConfig, uniqueNamespace } from '@relais/testing';
+import { DurableEvents, makeEnvelope, type AuthContext } from '@relais/shared';
+import { as, deleteTestStreams, dropTestDatabases, eventually, startNode, uniqueNamespace } from '@relais/testing';
+import type { ExchangesConfig } from '../src/config';
 import { exchangesService } from '../src/service';
+import { exchangesTestConfig } from './fixtures';
 
 /**
  * The default address of an exchange follows contact.primaryChanged, published as the contacts
@@ -13,7 +15,7 @@ describe("exchanges: a party's default address from contact.primaryChanged", fun
   this.timeout(120_000);
   const orgId: string = randomUUID();
   const staff: AuthContext = { orgId, userId: randomUUID(), role: 'agent' };
-  let config: BaseConfig;
+  let config: ExchangesConfig;
   let client: ServiceBroker;
   let service: ServiceBroker;
   let bus: DurableEvents;
@@ -31,7 +33,7 @@ describe("exchanges: a party's default address from contact.primaryChanged", fun
     client.call<{ email: string | null; changedAt: string | null }, object>('exchanges.defaultAddress', { partyId }, as(auth));
 
   before(async () => {
-    config = testConfig(uniqueNamespace());
+    config = exchangesTestConfig(uniqueNamespace());
     service = await startNode(config, 'exchanges', [exchangesService(config)]);
     client = await startNode(config, 'client');
     await client.waitForServices(['exchanges'], 30_000);

@@ -19,11 +19,19 @@ describe('exchanges: the rules of an exchange (pure)', () => {
     expect(deletionRefusal(x, author, soon, 30 * MINUTE)).to.equal(null);
     expect(deletionRefusal(x, other, soon, 30 * MINUTE)).to.match(/only its author/);
     expect(deletionRefusal(x, author, at('2026-12-01T10:00:00Z'), 30 * MINUTE)).to.match(/within 30 minutes/);
-    expect(deletionRefusal(exchange({ emailDelivery: { deliveryId: 'd', status: 'sent' } }), author, soon, 30 * MINUTE)).to.match(/e-mail that was sent/);
+    expect(
+      deletionRefusal(exchange({ emailDelivery: { deliveryId: 'd', messageId: '<m@x>', status: 'sent', updatedAt: soon } }), author, soon, 30 * MINUTE),
+    ).to.match(/e-mail that was sent/);
     // A failed e-mail never reached anyone: its author may remove it.
-    expect(deletionRefusal(exchange({ emailDelivery: { deliveryId: 'd', status: 'failed' } }), author, soon, 30 * MINUTE)).to.equal(null);
+    expect(
+      deletionRefusal(exchange({ emailDelivery: { deliveryId: 'd', messageId: '<m@x>', status: 'failed', updatedAt: soon } }), author, soon, 30 * MINUTE),
+    ).to.equal(null);
     expect(deletionRefusal(exchange({ origin: 'portal', createdBy: 'portal:c1' }), author, soon, 30 * MINUTE)).to.match(/portal/);
-    for (const y of [x, exchange({ origin: 'portal' }), exchange({ emailDelivery: { deliveryId: 'd', status: 'sent' } })]) {
+    for (const y of [
+      x,
+      exchange({ origin: 'portal' }),
+      exchange({ emailDelivery: { deliveryId: 'd', messageId: '<m@x>', status: 'sent', updatedAt: soon } }),
+    ]) {
       expect(deletionRefusal(y, admin, at('2027-06-01T00:00:00Z'), 30 * MINUTE)).to.equal(null);
     }
     const gone = tombstone(x, admin, soon);
@@ -35,14 +43,16 @@ describe('exchanges: the rules of an exchange (pure)', () => {
     const x = exchange({ subject: 'RDV', detail: 'Mardi 10h' });
     const y = edited(x, { detail: 'Mardi 11h' }, 'u1', soon);
     expect(y).to.include({ subject: 'RDV', detail: 'Mardi 11h' });
-    expect(y.edits).to.deep.equal([{ at: soon, by: 'u1', previousSubject: 'RDV', previousDetail: 'Mardi 10h' }]);
+    expect(y.edits).to.deep.equal([
+      { at: soon, by: 'u1', previousSubject: 'RDV', previousDetail: 'Mardi 10h', previousType: 'contact', previousVisibility: 'client' },
+    ]);
     expect(edited(y, { detail: 'Mardi 11h' }, 'u1', soon)).to.equal(y); // nothing changed, nothing recorded
     expect(editRefusal(x, author)).to.equal(null);
     expect(editRefusal(x, other)).to.match(/only its author/);
     expect(editRefusal(x, admin)).to.equal(null);
     expect(editRefusal(exchange({ origin: 'portal' }), admin)).to.match(/portal/);
     expect(editRefusal(exchange({ origin: 'email', direction: 'received' }), admin)).to.match(/e-mail/);
-    expect(editRefusal(exchange({ emailDelivery: { deliveryId: 'd', status: 'sent' } }), author)).to.match(/e-mail/);
+    expect(editRefusal(exchange({ emailDelivery: { deliveryId: 'd', messageId: '<m@x>', status: 'sent', updatedAt: soon } }), author)).to.match(/e-mail/);
   });
 
   it('previews: one line, cut on a word boundary with an ellipsis, never longer than the limit', () => {

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { testConfig } from '@relais/testing';
+import { exchangesConfigSchema, type ExchangesConfig } from '../src/config';
 import type { ExchangeDoc } from '../src/domain/exchanges';
 import type { RequestDoc } from '../src/domain/requests';
 
@@ -23,6 +25,7 @@ export const exchangeDoc = (more: Partial<ExchangeDoc> = {}): ExchangeDoc => ({
   createdAt: at,
   edits: [],
   emailDelivery: null,
+  attachments: [],
   deleted: null,
   ...more,
 });
@@ -45,3 +48,7 @@ export const requestDoc = (more: Partial<RequestDoc> = {}): Omit<RequestDoc, 'nu
   updatedAt: at,
   ...more,
 });
+
+/** The configuration of a test's exchanges service: the run's database and NATS in its namespace, and `more`. */
+export const exchangesTestConfig = (namespace: string, more: Record<string, string> = {}): ExchangesConfig =>
+  exchangesConfigSchema.parse({ ...testConfig(namespace), ...more });

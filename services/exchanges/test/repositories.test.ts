@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { Connection } from 'mongoose';
-import { connectDatabase, type BaseConfig } from '@relais/shared';
+import { connectDatabase, makeEnvelope, type BaseConfig } from '@relais/shared';
 import { dropTestDatabases, testConfig, uniqueNamespace } from '@relais/testing';
 import { Exchanges } from '../src/data/exchanges';
 import { InterventionRequests } from '../src/data/requests';
@@ -63,9 +63,12 @@ describe('exchanges: requests, exchanges and summaries (real database)', functio
     const requestId = randomUUID();
     const later = exchange(orgId, requestId, { occurredAt: new Date('2026-12-02T09:00:00Z'), subject: 'RDV', detail: 'Mardi 10h' });
     const first = exchange(orgId, requestId);
-    expect(await exchanges.insertNew(later)).to.equal(true);
-    expect(await exchanges.insertNew(first)).to.equal(true);
-    expect(await exchanges.insertNew(first)).to.equal(false);
+    const ev = () => makeEnvelope('mail.handedOver', orgId, { personId: 'p', mailItemIds: ['m'], handedOverAt: new Date().toISOString(), handedOverBy: 'u1' });
+    expect((await exchanges.insertNew(later, ev())).created).to.equal(true);
+    expect((await exchanges.insertNew(first, ev())).created).to.equal(true);
+    const again = await exchanges.insertNew({ ...first, detail: 'another text' }, ev());
+    expect(again.created).to.equal(false);
+    expect(again.doc.detail).to.equal(first.detail);
     expect((await exchanges.ofRequest(orgId, requestId)).map((x) => x._id)).to.deep.equal([first._id, later._id]);
     expect(await exchanges.ofRequest(randomUUID(), requestId)).to.deep.equal([]);
 
@@ -76,7 +79,16 @@ describe('exchanges: requests, exchanges and summaries (real database)', functio
     expect(await exchanges.replace(stored, edited(stored, { detail: 'Mardi 12h' }, 'u2', new Date()))).to.equal(false);
     const now = (await exchanges.get(orgId, later._id))!;
     expect(now).to.include({ detail: 'Mardi 11h' });
-    expect(now.edits).to.deep.equal([{ at: new Date('2026-12-02T10:00:00Z'), by: 'u1', previousSubject: 'RDV', previousDetail: 'Mardi 10h' }]);
+    expect(now.edits).to.deep.equal([
+      {
+        at: new Date('2026-12-02T10:00:00Z'),
+        by: 'u1',
+        previousSubject: 'RDV',
+        previousDetail: 'Mardi 10h',
+        previousType: 'contact',
+        previousVisibility: 'client',
+      },
+    ]);
     // A tombstone stays in the history.
     expect(await exchanges.replace(now, tombstone(now, { userId: 'a1', role: 'admin' }, new Date('2026-12-03T00:00:00Z')))).to.equal(true);
     expect((await exchanges.get(orgId, later._id))!.deleted).to.deep.equal({ at: new Date('2026-12-03T00:00:00Z'), by: 'a1', byAdmin: true });

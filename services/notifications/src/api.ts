@@ -196,6 +196,12 @@ export const sendContactSmsInput = z.strictObject({
   text: z.string().trim().min(1, 'cannot be empty').max(1000, 'must be at most 1000 characters'),
   ref: z.uuid({ message: 'must be the id (UUID) of the contact action the SMS is sent for' }),
 });
+/**
+ * The delivery id of a contact SMS or e-mail: one per (org, reference), so the same request twice
+ * writes one delivery, and the requester knows it before asking. Pure.
+ */
+export const contactDeliveryId = (orgId: string, ref: string): string => `contact:${orgId}:${ref}`;
+
 /** What `sendContactSms` and `sendContactEmail` answer. */
 export const sendContactOutput = z.object({ deliveryId: z.string().describe("The delivery's id: its `delivery.outcome` names it") });
 
@@ -209,7 +215,21 @@ export const sendContactEmailInput = z.strictObject({
   to: z.email({ message: 'must be an e-mail address, such as jeanne.payet@example.org' }),
   subject: z.string().trim().min(1, 'cannot be empty').max(200, 'must be at most 200 characters'),
   text: z.string().trim().min(1, 'cannot be empty').max(10_000, 'must be at most 10000 characters'),
-  ref: z.uuid({ message: 'must be the id (UUID) of the contact action the e-mail is sent for' }),
+  ref: z.uuid({ message: 'must be the id (UUID) of the contact action or exchange the e-mail is sent for' }),
+  /** Threading of a conversation (the exchanges service): the Message-ID the e-mail goes with, where replies go, what it answers. */
+  mail: z
+    .strictObject({
+      messageId: z
+        .string()
+        .regex(/^<[^<>\s@]+@[^<>\s@]+>$/, 'must be a Message-ID such as <id@example.org>')
+        .optional(),
+      replyTo: z.email({ message: 'must be an e-mail address' }).optional(),
+      inReplyTo: z
+        .string()
+        .regex(/^<[^<>\s]+>$/, 'must be a Message-ID such as <id@example.org>')
+        .optional(),
+    })
+    .optional(),
 });
 
 /** A provider's status report (verified by the gateway before it reaches the service). */

@@ -1,13 +1,6 @@
 import { expect } from 'chai';
-import {
-  DELIVERY_KIND_LABELS,
-  contactDelivery,
-  contactDeliveryId,
-  contactEmailDelivery,
-  followsConsent,
-  signedEmail,
-  signedText,
-} from '../src/planning/deliveries';
+import { DELIVERY_KIND_LABELS, contactDelivery, contactEmailDelivery, followsConsent, signedEmail, signedText } from '../src/planning/deliveries';
+import { contactDeliveryId } from '../src/api';
 import { STATUS_RANK, acceptedStatus, finalChange, withChange } from '../src/delivery/status';
 import { sendItem } from '../src/delivery/lot';
 import { outcomeError, outcomeEvent, outcomeEventId, outcomeStatus } from '../src/delivery/outcomes';

@@ -75,6 +75,34 @@ export const eventContracts = {
     changedBy: z.string(),
   }),
   /**
+   * An exchange was recorded on an intervention request (exchanges): staff recorded or e-mailed it,
+   * the client posted it on the portal, or an e-mail came in. For the notifications service (a
+   * portal post tells the request's collaborator and team) and the contacts service (an e-mail
+   * that came from an address is evidence that the address works).
+   */
+  'exchange.recorded': z.object({
+    exchangeId: z.string(),
+    requestId: z.string(),
+    /** DIT-00042. */
+    requestNumber: z.string(),
+    clientId: z.string(),
+    title: z.string(),
+    direction: z.enum(['received', 'sent']),
+    type: z.string(),
+    origin: z.enum(['staff', 'portal', 'email']),
+    visibility: z.enum(['internal', 'client']),
+    /** The address a sent e-mail goes to, or a received one came from. */
+    email: z.string().nullable(),
+    subject: z.string().nullable(),
+    preview: z.string(),
+    /** The request's collaborator and team when it was recorded. */
+    assignedTo: z.string().nullable(),
+    team: z.string().nullable(),
+    /** The user or portal account that recorded it (never told of its own post). */
+    createdBy: z.string(),
+    occurredAt: z.iso.datetime(),
+  }),
+  /**
    * A delivery reached its final status at the provider (notifications): what the contacts service
    * takes as evidence about the channel it went to. `ref` is the requester's reference (a contact
    * action's id), null for notifications Relais sends on its own.

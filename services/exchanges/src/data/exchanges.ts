@@ -1,8 +1,10 @@
 import mongoose, { type Connection } from 'mongoose';
-import { TenantRepository, insertEach, modelOf } from '@relais/shared';
-import { EXCHANGE_DIRECTIONS, EXCHANGE_ORIGINS, EXCHANGE_VISIBILITIES, type ExchangeDoc } from '../domain/exchanges';
+import { TenantRepository, insertEach, modelOf, outboxSchemaFields, type Envelope, type OutboxFields } from '@relais/shared';
+import { EXCHANGE_DIRECTIONS, EXCHANGE_ORIGINS, EXCHANGE_VISIBILITIES, type EmailStatus, type ExchangeDoc } from '../domain/exchanges';
 
-const schema = new mongoose.Schema<ExchangeDoc>(
+type StoredExchange = ExchangeDoc & Partial<OutboxFields>;
+
+const schema = new mongoose.Schema<StoredExchange>(
   {
     _id: String,
     orgId: { type: String, required: true },
@@ -21,7 +23,10 @@ const schema = new mongoose.Schema<ExchangeDoc>(
     createdAt: { type: Date, required: true },
     edits: { type: mongoose.Schema.Types.Mixed, default: [] },
     emailDelivery: { type: mongoose.Schema.Types.Mixed, default: null },
+    inboundMessageId: { type: String, default: null },
+    attachments: { type: mongoose.Schema.Types.Mixed, default: [] },
     deleted: { type: mongoose.Schema.Types.Mixed, default: null },
+    ...outboxSchemaFields,
   },
   { versionKey: false, collection: 'exchanges', minimize: false },
 );
@@ -29,26 +34,38 @@ const schema = new mongoose.Schema<ExchangeDoc>(
 schema.index({ orgId: 1, requestId: 1 });
 
 /** A request's exchanges, tombstones included: the history shows what was deleted, by whom, when. */
-export class Exchanges extends TenantRepository<ExchangeDoc> {
+export class Exchanges extends TenantRepository<StoredExchange> {
   static open(db: Connection): Exchanges {
-    return new Exchanges(modelOf<ExchangeDoc>(db, 'Exchange', schema));
+    return new Exchanges(modelOf<StoredExchange>(db, 'Exchange', schema));
   }
 
   init = () => this.model.createIndexes();
 
-  /** Stores an exchange unless its id exists (the same request again); true when it was new. */
-  async insertNew(doc: ExchangeDoc): Promise<boolean> {
-    const [inserted] = await insertEach(this.model, [doc as unknown as Record<string, unknown>]);
-    return inserted;
+  /** The model, for the outbox that publishes what its writes applied. */
+  get raw() {
+    return this.model;
   }
 
-  get(orgId: string, id: string): Promise<ExchangeDoc | null> {
-    return this.findOne(orgId, { _id: id });
+  /**
+   * Stores an exchange with the event that tells of it, unless its id exists (the same request
+   * again, the same e-mail relayed twice): the stored exchange, and whether it is the new one.
+   */
+  async insertNew(doc: ExchangeDoc, event: Envelope): Promise<{ doc: ExchangeDoc; created: boolean }> {
+    const [inserted] = await insertEach(this.model, [{ ...doc, eventIds: [event.id] }]);
+    if (inserted) return { doc, created: true };
+    const stored = await this.get(doc.orgId, doc._id);
+    if (!stored) throw new Error(`exchange ${doc._id} is neither new nor stored`);
+    return { doc: stored, created: false };
+  }
+
+  async get(orgId: string, id: string): Promise<ExchangeDoc | null> {
+    const doc = await this.findOne(orgId, { _id: id });
+    return doc && withoutOutbox(doc);
   }
 
   /** A request's exchanges, oldest first (the order they took place in). */
   async ofRequest(orgId: string, requestId: string): Promise<ExchangeDoc[]> {
-    const docs = await this.find(orgId, { requestId }).exec();
+    const docs = (await this.find(orgId, { requestId }).exec()).map(withoutOutbox);
     return docs.sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime() || (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
   }
 
@@ -59,9 +76,30 @@ export class Exchanges extends TenantRepository<ExchangeDoc> {
   async replace(before: ExchangeDoc, after: ExchangeDoc): Promise<boolean> {
     const res = await this.model
       .updateOne(this.scoped(before.orgId, { _id: before._id, edits: { $size: before.edits.length }, deleted: null }), {
-        $set: { subject: after.subject, detail: after.detail, edits: after.edits, deleted: after.deleted },
+        $set: { subject: after.subject, detail: after.detail, type: after.type, visibility: after.visibility, edits: after.edits, deleted: after.deleted },
       })
       .exec();
     return res.modifiedCount > 0;
   }
+
+  /**
+   * Moves a sent e-mail's status forward: sending -> sent -> bounced, or sending -> failed; a
+   * status that arrives late (a repeated or reordered event) finds the exchange past it and changes
+   * nothing. True when it moved.
+   */
+  async setEmailStatus(orgId: string, id: string, status: Exclude<EmailStatus, 'sending'>, at: Date, error?: string): Promise<boolean> {
+    const from: EmailStatus[] = status === 'bounced' ? ['sending', 'sent'] : ['sending'];
+    const res = await this.model
+      .updateOne(this.scoped(orgId, { _id: id, 'emailDelivery.status': { $in: from } }), {
+        $set: { 'emailDelivery.status': status, 'emailDelivery.updatedAt': at, ...(error ? { 'emailDelivery.error': error } : {}) },
+      })
+      .exec();
+    return res.modifiedCount > 0;
+  }
+}
+
+/** The exchange without the outbox's bookkeeping. */
+function withoutOutbox(doc: StoredExchange): ExchangeDoc {
+  const { eventIds: _eventIds, ...exchange } = doc;
+  return exchange;
 }

@@ -82,10 +82,17 @@ export class InterventionRequests extends TenantRepository<RequestDoc> {
     return this.find(orgId, { clientId }).sort({ number: -1 }).exec();
   }
 
-  /** Writes the request's new status and dates (see domain/requests.ts moved). */
-  async saveStatus(r: RequestDoc): Promise<void> {
-    await this.model
-      .updateOne(this.scoped(r.orgId, { _id: r._id }), { $set: { status: r.status, doneAt: r.doneAt, closedAt: r.closedAt, updatedAt: r.updatedAt } })
-      .exec();
+  /** Writes what may change of a request: its status and dates (see domain/requests.ts moved), interlocutor, collaborator and team. */
+  async save(r: RequestDoc): Promise<void> {
+    const { status, doneAt, closedAt, interlocutor, assignedTo, team, updatedAt } = r;
+    await this.model.updateOne(this.scoped(r.orgId, { _id: r._id }), { $set: { status, doneAt, closedAt, interlocutor, assignedTo, team, updatedAt } }).exec();
+  }
+
+  /**
+   * A request by its id alone, whatever its org: only for an e-mail that came in, addressed to
+   * the request's reply address (which names no org), before anything else is known of it.
+   */
+  locate(id: string): Promise<RequestDoc | null> {
+    return this.model.findById(id).lean<RequestDoc>().exec();
   }
 }

@@ -30,8 +30,15 @@ export const DEFAULT_EXCHANGE_TYPES: readonly { id: string; label: string }[] = 
   { id: 'other', label: 'Autre' },
 ];
 
-/** Who sent or received an exchange: a collaborator of the org (user) or one of the client's contacts. */
-export type Party = { kind: 'user'; userId: string } | { kind: 'contact'; contactNumber: number };
+/**
+ * Who sent or received an exchange: a collaborator of the org (user), one of the client's contacts,
+ * or an address an e-mail came from that is none of them. Name and address as they were when the
+ * exchange was recorded: the history shows whom it went to even after the contact changed.
+ */
+export type Party =
+  | { kind: 'user'; userId: string; name?: string; email?: string | null }
+  | { kind: 'contact'; contactNumber: number; name?: string; email?: string | null }
+  | { kind: 'external'; email: string; name?: string };
 
 /** An earlier wording of an edited exchange, kept in its history. */
 export interface Edit {
@@ -39,12 +46,38 @@ export interface Edit {
   by: string;
   previousSubject: string | null;
   previousDetail: string;
+  previousType: string;
+  previousVisibility: ExchangeVisibility;
 }
+
+/** What an edit may change. */
+export interface ExchangeChange {
+  subject?: string | null;
+  detail?: string;
+  type?: string;
+  visibility?: ExchangeVisibility;
+}
+
+/** How far an e-mail got: handed to the notifications service, accepted by the SMTP server, refused, or bounced later. */
+export const EMAIL_STATUSES = ['sending', 'sent', 'failed', 'bounced'] as const;
+export type EmailStatus = (typeof EMAIL_STATUSES)[number];
 
 /** The e-mail an exchange was sent as, and how far it got (kept current from the delivery history). */
 export interface EmailDelivery {
   deliveryId: string;
-  status: 'sent' | 'failed' | 'bounced';
+  /** The Message-ID it went with: a reply names it in In-Reply-To or References. */
+  messageId: string;
+  status: EmailStatus;
+  error?: string;
+  updatedAt: Date;
+}
+
+/** A file that came with an inbound e-mail, stored with the exchange. */
+export interface AttachmentRef {
+  id: string;
+  filename: string;
+  contentType: string;
+  size: number;
 }
 
 export interface ExchangeDoc {
@@ -68,6 +101,9 @@ export interface ExchangeDoc {
   createdAt: Date;
   edits: Edit[];
   emailDelivery: EmailDelivery | null;
+  /** The Message-ID of an inbound e-mail: the same e-mail relayed twice is recorded once. */
+  inboundMessageId?: string | null;
+  attachments: AttachmentRef[];
   /** A deleted exchange stays as a tombstone: its history shows that it was, by whom and when it went. */
   deleted: { at: Date; by: string; byAdmin: boolean } | null;
 }
@@ -89,6 +125,7 @@ export function deletionRefusal(x: ExchangeDoc, actor: Actor, now: Date, windowM
   if (actor.role === 'admin') return null;
   if (x.origin === 'portal') return 'a message the client posted on the portal cannot be deleted';
   if (x.emailDelivery && x.emailDelivery.status !== 'failed') return 'an e-mail that was sent cannot be deleted';
+  if (x.origin === 'email') return 'an e-mail that came in cannot be deleted';
   if (x.createdBy !== actor.userId) return 'only its author (or an admin) can delete an exchange';
   if (now.getTime() - x.createdAt.getTime() > windowMs) {
     return `an exchange can be deleted within ${Math.round(windowMs / 60_000)} minutes of being recorded; ask an admin`;
@@ -109,12 +146,15 @@ export function editRefusal(x: ExchangeDoc, actor: Actor): string | null {
   return null;
 }
 
-/** The exchange with a new subject and detail, the previous ones kept in its history. Pure. */
-export function edited(x: ExchangeDoc, change: { subject?: string | null; detail?: string }, by: string, at: Date): ExchangeDoc {
-  const subject = change.subject === undefined ? x.subject : change.subject;
+/** The exchange as changed, its previous wording kept in its history; `x` itself when nothing changes. Pure. */
+export function edited(x: ExchangeDoc, change: ExchangeChange, by: string, at: Date): ExchangeDoc {
+  const subject = change.subject === undefined ? x.subject : change.subject || null;
   const detail = change.detail ?? x.detail;
-  if (subject === x.subject && detail === x.detail) return x;
-  return { ...x, subject, detail, edits: [...x.edits, { at, by, previousSubject: x.subject, previousDetail: x.detail }] };
+  const type = change.type ?? x.type;
+  const visibility = change.visibility ?? x.visibility;
+  if (subject === x.subject && detail === x.detail && type === x.type && visibility === x.visibility) return x;
+  const edit: Edit = { at, by, previousSubject: x.subject, previousDetail: x.detail, previousType: x.type, previousVisibility: x.visibility };
+  return { ...x, subject, detail, type, visibility, edits: [...x.edits, edit] };
 }
 
 /** The exchange as a tombstone. Pure. */

@@ -7,7 +7,7 @@ import type { DeliveryDoc, Outcome } from './status';
  */
 /** What a lot sends of a delivery. `channel` absent (payloads written before e-mail): an SMS. */
 export type SendItem = Pick<DeliveryDoc, '_id' | 'personId' | 'to' | 'from' | 'content' | 'segments'> &
-  Partial<Pick<DeliveryDoc, 'type' | 'channel' | 'subject'>>;
+  Partial<Pick<DeliveryDoc, 'type' | 'channel' | 'subject' | 'mail'>>;
 
 /**
  * A send lot: deliveries of one org due at the same time, claimed and sent together. Its
@@ -50,7 +50,7 @@ export const sendItem = (d: DeliveryDoc): SendItem => ({
   from: d.from,
   content: d.content,
   segments: d.segments,
-  ...(d.channel === 'email' ? { channel: d.channel, subject: d.subject } : {}),
+  ...(d.channel === 'email' ? { channel: d.channel, subject: d.subject, ...(d.mail ? { mail: d.mail } : {}) } : {}),
 });
 
 export const newLot = (id: string, orgId: string, dueAt: Date, at: Date, more: Partial<Pick<LotDoc, 'attempt' | 'recover' | 'checkedAt'>> = {}): LotDoc => ({

@@ -29,6 +29,7 @@ const schema = new mongoose.Schema<DeliveryDoc>(
     to: { type: String, default: null },
     from: { type: String, default: null },
     subject: String,
+    mail: { type: mongoose.Schema.Types.Mixed, default: undefined },
     content: { type: String, default: null },
     encoding: { type: String, default: null },
     segments: { type: Number, required: true },

@@ -8,6 +8,13 @@ import type { Encoding } from './sms';
  * ledger (ledger.ts) applies it.
  */
 
+/** What ties an e-mail to a conversation: its Message-ID and where replies and bounces go (seed 004's threading). */
+export interface MailThreading {
+  messageId?: string;
+  replyTo?: string;
+  inReplyTo?: string;
+}
+
 /** Provider-side statuses Relais tracks, in the order they can only move forward. */
 export type ProviderStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'undelivered' | 'failed';
 
@@ -68,6 +75,8 @@ export interface DeliveryDoc extends Partial<OutboxFields> {
   from: string | null;
   /** An e-mail's subject. */
   subject?: string;
+  /** An e-mail's threading: the Message-ID it goes with and the address replies (and bounces) go to, when the requester set them. */
+  mail?: MailThreading;
   content: string | null;
   encoding: Encoding | null;
   segments: number;

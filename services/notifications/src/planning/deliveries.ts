@@ -1,6 +1,7 @@
 import type { DomiciliationStatus, MailKind } from '@relais/shared';
+import { contactDeliveryId } from '../api';
 import type { DeliveryKind } from '../contract/vocabulary';
-import { closed, type DeliveryDoc } from '../delivery/status';
+import { closed, type DeliveryDoc, type MailThreading } from '../delivery/status';
 import { isTooLate } from './slots';
 import { smsSize } from '../delivery/sms';
 import { SMS_KIND_LABELS, mailSmsKind, type SmsKind } from '../settings/templates';
@@ -173,9 +174,6 @@ export function reminderDelivery(orgId: string, personId: string, endDate: strin
   return why ? closed(doc, 'skipped', why, s.now) : ready(doc, 'domiciliation.reminder', recipient!, s, { endDate: `${d}/${m}/${y}` });
 }
 
-/** The delivery id of a contact SMS: one per (org, contact action), so the same request twice writes one delivery. Pure. */
-export const contactDeliveryId = (orgId: string, ref: string): string => `contact:${orgId}:${ref}`;
-
 /** What a staff member sends from a file: to whom, the number, the text, and the contact action's id. */
 export interface ContactSms {
   personId: string;
@@ -219,6 +217,7 @@ export interface ContactEmail {
   subject: string;
   text: string;
   ref: string;
+  mail?: MailThreading;
 }
 
 /**
@@ -242,6 +241,7 @@ export function contactEmailDelivery(orgId: string, email: ContactEmail, signatu
     ref: email.ref,
     to: email.to,
     subject: email.subject,
+    ...(email.mail ? { mail: email.mail } : {}),
     content: signedEmail(email.text, signature),
     events: [{ status: 'pending', at: now }],
   };

@@ -5,7 +5,7 @@ import type { DeliveryDoc } from '../delivery/status';
 import type { SettingsRepo } from '../settings/repo';
 import type { OrgSettings } from '../settings/settings';
 import type { SettingsHooks } from '../settings/useCases';
-import { contactDeliveryId } from './deliveries';
+import { contactDeliveryId } from '../api';
 import type { Recipients } from './recipients';
 import type { Schedule } from './schedule';
 import type { Scheduler } from './scheduler';

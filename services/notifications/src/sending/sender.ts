@@ -241,6 +241,7 @@ export class Sender {
         to: d.to!,
         from: d.from ?? '',
         ...(d.subject !== undefined ? { subject: d.subject } : {}),
+        ...(d.mail ? { mail: d.mail } : {}),
         body: d.content!,
       });
       return { id: d._id, kind: 'accepted', status: acceptedStatus(accepted.status, channel), provider: provider.name, providerId: accepted.providerId };

@@ -5,7 +5,7 @@
  */
 
 import type { DeliveryChannel } from '../../contract/vocabulary';
-import type { ProviderStatus } from '../../delivery/status';
+import type { MailThreading, ProviderStatus } from '../../delivery/status';
 
 /** How a message travels: the contract's delivery channels. */
 export type Channel = DeliveryChannel;
@@ -19,6 +19,8 @@ export interface OutgoingMessage {
   /** Alphanumeric sender id (SMS) or From address (e-mail). */
   from: string;
   subject?: string;
+  /** An e-mail's Message-ID, Reply-To and In-Reply-To, when its requester set them. */
+  mail?: MailThreading;
   body: string;
 }
 

@@ -44,6 +44,7 @@ export class SmtpEmailProvider implements Provider {
         text: message.body,
         // Ties a bounce or a support request back to the delivery.
         headers: { 'X-Relais-Delivery': message.deliveryId },
+        ...threading(message),
       });
       return { providerId: info.messageId, status: 'sent' };
     } catch (err) {
@@ -54,6 +55,19 @@ export class SmtpEmailProvider implements Provider {
   close(): void {
     this.transport.close();
   }
+}
+
+/**
+ * The Message-ID a reply will name, and the address replies go to: also the envelope sender, so
+ * that a bounce comes back to the same listener as a reply.
+ */
+function threading({ mail, to }: OutgoingMessage) {
+  if (!mail) return {};
+  return {
+    ...(mail.messageId ? { messageId: mail.messageId } : {}),
+    ...(mail.inReplyTo ? { inReplyTo: mail.inReplyTo, references: [mail.inReplyTo] } : {}),
+    ...(mail.replyTo ? { replyTo: mail.replyTo, envelope: { from: mail.replyTo, to } } : {}),
+  };
 }
 
 /**
