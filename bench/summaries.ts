@@ -1,4 +1,4 @@
-// `npm run bench -- summaries [requests=1000] [rate=5] [duration=20] [seed=7]`: the exchanges summaries of
+// `npm run bench -- summaries [requests=1000] [rate=2] [duration=20] [seed=7]`: the exchanges summaries of
 // `requests` intervention requests in one call through the gateway (POST /v1/exchange-summaries), at a fixed
 // request rate, against a floor of one bare indexed find of the same read model in this process, in the same run.
 //
@@ -13,7 +13,9 @@
 //   exchanges database, through the mongodb driver of this process, the documents as JSON;
 // - Relais: the gateway (auth, validation, helmet) -> NATS -> exchanges -> the same find -> the summaries as
 //   the API answers them.
-// The answers are checked: 200, `requests` summaries, the same counts as seeded.
+// The answers are checked: 200, `requests` summaries, the same counts as seeded. The default rate, 2, is one
+// both sides keep up with in every run here (2 cores, FerretDB 1.24 answers the find of 1,000 summaries in
+// ~350 ms, reading them in Go); at 4/s the floor's own queue grows and its p99 varies by a factor of 3.
 import { randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
 import { GatewayStore, createOrgWithAdmin, loadGatewayConfig } from '@relais/gateway';
@@ -35,7 +37,7 @@ const line = (name: string, s: Stats) =>
   `${name.padEnd(8)} n=${s.n} p50=${s.p50.toFixed(1)} ms p99=${s.p99.toFixed(1)} ms max=${s.max.toFixed(1)} ms errors=${s.errors}`;
 
 export async function run(args: string[], ctx: BenchContext): Promise<string[]> {
-  const opts = parseArgs(args, { requests: 1000, rate: 5, duration: 20, seed: 7 });
+  const opts = parseArgs(args, { requests: 1000, rate: 2, duration: 20, seed: 7 });
   const namespace = `${ctx.prefix}_relais`;
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {

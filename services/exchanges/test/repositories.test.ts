@@ -42,8 +42,9 @@ describe('exchanges: requests, exchanges and summaries (real database)', functio
     expect((await requests.create(request(b))).number).to.equal(1);
     // A second process with its own view of the next number: the unique insert decides.
     const other = InterventionRequests.open(db);
-    const made = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? requests : other).create(request(a))));
-    expect(made.map((r) => r.number).sort((x, y) => x - y)).to.deep.equal([2, 3, 4, 5, 6, 7, 8, 9]);
+    // 40 at once, 20 in each: a process's own take their turn, the other's meet them at the unique index.
+    const made = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? requests : other).create(request(a))));
+    expect(made.map((r) => r.number).sort((x, y) => x - y)).to.deep.equal(Array.from({ length: 40 }, (_, i) => i + 2));
     expect((await requests.byNumber(a, 5))?.orgId).to.equal(a);
     expect(await requests.byNumber(b, 5)).to.equal(null);
   });

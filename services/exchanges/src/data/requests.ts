@@ -29,12 +29,14 @@ schema.index({ orgId: 1, number: 1 }, { unique: true });
 schema.index({ orgId: 1, clientId: 1 });
 
 /** How many times a creation takes the next number after another creation took the one it tried. */
-const NUMBER_ATTEMPTS = 8;
+const NUMBER_ATTEMPTS = 16;
 
 /** Intervention requests, numbered per org in the order they are registered. */
 export class InterventionRequests extends TenantRepository<RequestDoc> {
   /** The next number to try per org, as this process last saw it (a miss re-reads the highest). */
   private readonly next = new Map<string, number>();
+  /** Per org, the creation under way in this process: the next one waits for it, so they never race for a number here. */
+  private readonly numbering = new Map<string, Promise<unknown>>();
 
   static open(db: Connection): InterventionRequests {
     return new InterventionRequests(modelOf<RequestDoc>(db, 'InterventionRequest', schema));
@@ -46,9 +48,22 @@ export class InterventionRequests extends TenantRepository<RequestDoc> {
    * Stores a new request with the org's next number. The number is taken by the unique insert on
    * { orgId, number }, which holds between instances on every database (FerretDB's counters would
    * not: its conditional updates are not atomic); one that another creation took first makes this
-   * one read the highest number again and try the next.
+   * one read the highest number again and try the next. Within a process creations of an org take
+   * their turn, so only other instances' creations can take a number first.
    */
-  async create(doc: Omit<RequestDoc, 'number'>): Promise<RequestDoc> {
+  create(doc: Omit<RequestDoc, 'number'>): Promise<RequestDoc> {
+    const before = this.numbering.get(doc.orgId) ?? Promise.resolve();
+    const mine = before.catch(() => {}).then(() => this.take(doc));
+    this.numbering.set(doc.orgId, mine);
+    void mine
+      .finally(() => {
+        if (this.numbering.get(doc.orgId) === mine) this.numbering.delete(doc.orgId);
+      })
+      .catch(() => {});
+    return mine;
+  }
+
+  private async take(doc: Omit<RequestDoc, 'number'>): Promise<RequestDoc> {
     for (let attempt = 0; attempt < NUMBER_ATTEMPTS; attempt++) {
       const number = this.next.get(doc.orgId) ?? (await this.highest(doc.orgId)) + 1;
       const stored: RequestDoc = { ...doc, number };

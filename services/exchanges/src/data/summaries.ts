@@ -27,8 +27,12 @@ const schema = new mongoose.Schema<SummaryDoc>(
 
 const key = (orgId: string, requestId: string) => `${orgId}:${requestId}`;
 
-/** Most summaries read per query. */
-const READ_CHUNK = 500;
+/**
+ * Most summaries read per query: a list's whole page (the API takes 1,000). FerretDB answers a find
+ * in about the same time for 500 ids as for 1,000 (measured: ~300 ms either way for 1,000 summaries
+ * on 2 cores), so one query, not two, is what keeps a page at the floor's cost.
+ */
+const READ_CHUNK = 1000;
 
 /** Per request, how many exchanges it has, whether one is a reminder, and the latest: the read model behind lists. */
 export class Summaries {
@@ -56,7 +60,7 @@ export class Summaries {
     const found = new Map<string, Summary>();
     for (const part of chunks([...new Set(requestIds)], READ_CHUNK)) {
       const docs = await this.model
-        .find({ orgId, _id: { $in: part.map((id) => key(orgId, id)) } })
+        .find({ orgId, _id: { $in: part.map((id) => key(orgId, id)) } }, { requestId: 1, count: 1, reminders: 1, latest: 1 })
         .lean<SummaryDoc[]>()
         .exec();
       for (const d of docs) found.set(d.requestId, { count: d.count, reminders: d.reminders, latest: d.latest });
