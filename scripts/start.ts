@@ -195,6 +195,8 @@ async function main(): Promise<void> {
     LOG_FORMAT: 'json',
     // The services stop by themselves if this process is killed outright.
     RELAIS_PARENT_PID: String(process.pid),
+    // The exchanges service's inbound SMTP listener (replies and bounces), for the walkthrough's reply.
+    INBOUND_SMTP_PORT: process.env.INBOUND_SMTP_PORT ?? '2525',
   };
   for (const [name, metricsPort] of processes) {
     spawnNode(name, bundle(name), metrics ? { ...env, METRICS_PORT: String(metricsPort) } : env);

@@ -3,6 +3,7 @@ import helmet from 'helmet';
 import type { ServiceBroker } from 'moleculer';
 import { createLogger, type PinoLogger, type Route } from '@relais/shared';
 import { bearerAuth, noAuth, platformAuth } from './auth/middleware';
+import { portalAuth, portalOperations } from './auth/portal';
 import { accountOperations } from './auth/routes';
 import type { GatewayStore } from './auth/store';
 import { TokenVerifier } from './auth/verifier';
@@ -23,7 +24,7 @@ export interface AppOptions {
   routes: readonly Route[];
   config: Pick<
     GatewayConfig,
-    'LOG_LEVEL' | 'RELAIS_PLATFORM_TOKEN' | 'TOKEN_CACHE_TTL_MS' | 'ATTACHMENT_MAX_BYTES' | 'GATEWAY_REQUEST_TIMEOUT_MS' | 'REQUEST_TIMEOUT_MS'
+    'LOG_LEVEL' | 'RELAIS_PLATFORM_TOKEN' | 'TOKEN_CACHE_TTL_MS' | 'ATTACHMENT_MAX_BYTES' | 'GATEWAY_REQUEST_TIMEOUT_MS' | 'REQUEST_TIMEOUT_MS' | 'PORTAL_URL'
   >;
   /** Services whose health /readyz requires; all of them by default. */
   healthServices?: readonly string[];
@@ -57,11 +58,16 @@ export function createApp(options: AppOptions): Express {
   });
   const guards = {
     bearer: bearerAuth(verifier, logger),
+    portal: portalAuth(store.portal, store, logger),
     platform: platformAuth(config.RELAIS_PLATFORM_TOKEN),
     none: noAuth,
   };
   const people = new PeopleOfOrgs(broker);
-  const operations = [...accountOperations({ store, verifier }), ...routes.map((r) => serviceOperation(r, broker, people))];
+  const operations = [
+    ...accountOperations({ store, verifier }),
+    ...portalOperations({ store, accesses: store.portal, broker, portalUrl: config.PORTAL_URL }),
+    ...routes.map((r) => serviceOperation(r, broker, people)),
+  ];
   const openapi = JSON.stringify(buildOpenApi([...healthDocs, ...docsDocs, ...operations], API_INFO));
 
   const app = express();

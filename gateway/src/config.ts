@@ -28,6 +28,11 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   TWILIO_AUTH_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'must be the Twilio account auth token').optional()),
   /** This gateway's URL as Twilio reaches it (the URL Twilio signs). Required with TWILIO_AUTH_TOKEN. */
   PUBLIC_BASE_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional()),
+  /** The client portal's page: portal links e-mailed to clients' contacts are `<PORTAL_URL>/#token=<portal token>`. */
+  PORTAL_URL: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).default('http://localhost:3000/portal'),
+  ),
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 

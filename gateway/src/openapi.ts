@@ -185,7 +185,13 @@ export function buildOpenApi(ops: readonly OperationDoc[], info: { title: string
       summary: op.summary,
       ...(description ? { description } : {}),
       tags: [op.tag],
-      ...(op.security === 'none' ? { security: [] } : op.security === 'platform' ? { security: [{ platformToken: [] }] } : {}),
+      ...(op.security === 'none'
+        ? { security: [] }
+        : op.security === 'platform'
+          ? { security: [{ platformToken: [] }] }
+          : op.security === 'portal'
+            ? { security: [{ portalToken: [] }] }
+            : {}),
       ...(op.roles ? { 'x-relais-roles': [...op.roles] } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(requestBody ? { requestBody } : {}),
@@ -213,6 +219,11 @@ export function buildOpenApi(ops: readonly OperationDoc[], info: { title: string
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'An API token (rl_...) created by an org admin.' },
         platformToken: { type: 'http', scheme: 'bearer', description: 'The platform operator token (RELAIS_PLATFORM_TOKEN).' },
+        portalToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: "A client contact's portal token (rlp_...), from the portal link staff send them; it reaches /v1/portal/ routes only.",
+        },
       },
     },
   };

@@ -41,6 +41,7 @@ export class PeopleOfOrgs {
 export function serviceOperation(route: Route, broker: ServiceBroker, people: PeopleOfOrgs): Operation {
   // The contacts service's own routes look the person up themselves.
   const checksPerson = route.path.includes(':personId') && !route.action.startsWith('contacts.');
+  if (route.audience === 'portal') return portalOperation(route, broker);
   return {
     ...route,
     operationId: route.action,
@@ -65,3 +66,21 @@ export function serviceOperation(route: Route, broker: ServiceBroker, people: Pe
 
 const isReadable = (value: unknown): value is Readable =>
   typeof value === 'object' && value !== null && typeof (value as Readable).pipe === 'function' && (value as Readable).readable === true;
+
+/**
+ * A portal route as a gateway operation: signed in with a portal token, one broker call with the
+ * client's contact in ctx.meta.portal (never a staff auth), which is all the action may reach.
+ */
+function portalOperation(route: Route, broker: ServiceBroker): Operation {
+  return {
+    ...route,
+    operationId: route.action,
+    security: 'portal',
+    async run({ raw }, ctx) {
+      if (!transportAvailable(broker)) throw unavailable('The message broker is unreachable; nothing was done. Retry shortly.');
+      const { portal, org } = ctx.portal!;
+      const meta: RelaisMeta = { portal, org, ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}) };
+      return broker.call(route.action, raw, { meta, requestID: ctx.requestId });
+    },
+  };
+}

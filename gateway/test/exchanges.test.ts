@@ -19,6 +19,7 @@ describe('through the gateway: exchanges on intervention requests', function () 
   const users: Record<string, string> = {};
   let otherAdmin: string;
   let clientId: string;
+  let replyChannel: string;
 
   const ok = (reply: Reply, status = 200): Parsed => {
     expect(reply.status, JSON.stringify(reply.body)).to.equal(status);
@@ -67,6 +68,13 @@ describe('through the gateway: exchanges on intervention requests', function () 
     ]) {
       ok(await t.api.post(`/v1/parties/${clientId}/contacts`, { token: tokens.caseworker, json: { name, function: 'Gestionnaire', email: mail } }), 201);
     }
+    replyChannel = ok(
+      await t.api.post(`/v1/parties/${clientId}/channels`, {
+        token: tokens.caseworker,
+        json: { kind: 'email', type: 'professional', email: 'paul.hoarau@filaos.test' },
+      }),
+      201,
+    ).id;
   });
 
   after(async () => {
@@ -169,6 +177,14 @@ describe('through the gateway: exchanges on intervention requests', function () 
     expect(reply.sentBy).to.deep.include({ kind: 'contact', contactNumber: 2 });
     expect(reply.receivedBy).to.deep.include({ kind: 'user', userId: users.caseworker });
     expect(reply.attachments).to.have.length(1);
+    // The contacts service takes the reply as evidence: the client's channel of that address works.
+    await eventually(
+      async () => {
+        const channels = ok(await t.api.get(`/v1/parties/${clientId}/channels`, { token: tokens.agent })).items as { id: string; state: string }[];
+        return channels.find((c) => c.id === replyChannel)?.state === 'validated';
+      },
+      { what: 'the address validated by the reply' },
+    );
     const file = await t.api.get(`/v1/intervention-requests/${r.id}/exchanges/${reply.id}/attachments/${reply.attachments[0].id}`, { token: tokens.agent });
     expect(file.status).to.equal(200);
     expect(file.body).to.equal('la fuite');

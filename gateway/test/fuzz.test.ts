@@ -19,8 +19,9 @@ import { PLATFORM_TOKEN, startTestStack, type TestStack } from './support';
 
 // FUZZ_SEED=<n> replays a run (the report names each failure's request by number); FUZZ_REQUESTS changes its size.
 const SEED = Number(process.env.FUZZ_SEED ?? 18);
-// One sweep of every mutation of every operation (~3,200 today), then random requests, a quarter of them valid.
-const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 6000);
+// One sweep of every mutation of every operation, then random requests, a quarter of them valid: enough of them
+// that every creating operation meets valid requests after the sweep.
+const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 9000);
 const CONCURRENCY = 8;
 
 /**

@@ -116,6 +116,8 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
       requests: one(fx.requests[0]),
       exchanges: { [fx.requests[0]]: fx.exchanges[fx.requests[0]] },
       drafts: one(fx.drafts[0]),
+      accesses: one(fx.accesses[0]),
+      notices: one(fx.notices[0]),
       users: one(userId),
       mutableUsers: one(userId),
       revocableTokens: one(token.id),
@@ -140,6 +142,8 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
       requests: [nobodysRequest],
       exchanges: { [nobodysRequest]: randomUUID() },
       drafts: fresh(),
+      accesses: fresh(),
+      notices: fresh(),
       users: fresh(),
       mutableUsers: fresh(),
       revocableTokens: fresh(),
@@ -167,6 +171,8 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
       'requestId',
       'exchangeId',
       'draftId',
+      'accessId',
+      'noticeId',
     ]);
     const unmapped = idOps.flatMap((op) => op.pathParams.filter((p) => p.schema.format === 'uuid' && !known.has(p.name)).map((p) => `${op.route}: ${p.name}`));
     expect(unmapped, 'id parameters without an id of org A').to.deep.equal([]);
@@ -193,8 +199,10 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
     expect(idOps.length).to.be.greaterThan(15);
     const wrong: string[] = [];
     for (const op of idOps) {
-      for (const req of requestsOf(op, victim, fx.other.adminToken)) {
-        const reply = await send(req, fx.other.adminToken);
+      // A portal route takes a portal token: B's client contact's, naming A's ids.
+      const token = op.security === 'portal' ? fx.other.portalToken : fx.other.adminToken;
+      for (const req of requestsOf(op, victim, token)) {
+        const reply = await send(req, token);
         const problem = checkReply(req, reply);
         if (reply.status !== 404 || problem)
           wrong.push(`${req.method} ${req.path} ${req.body?.toString() ?? ''} -> ${reply.status} ${reply.text.slice(0, 160)}`);
@@ -206,11 +214,12 @@ describe("tenant isolation: another org's ids are unknown ids", function () {
   it("answers org B's caseworker on A's ids exactly as on ids that exist nowhere (403 or 404)", async () => {
     const wrong: string[] = [];
     for (const op of idOps) {
-      const theirs = requestsOf(op, victim, bCaseworker);
-      const nobodys = requestsOf(op, unknown, bCaseworker);
+      const token = op.security === 'portal' ? fx.other.portalToken : bCaseworker;
+      const theirs = requestsOf(op, victim, token);
+      const nobodys = requestsOf(op, unknown, token);
       for (let i = 0; i < theirs.length; i++) {
-        const reply = await send(theirs[i], bCaseworker);
-        const reference = await send(nobodys[i], bCaseworker);
+        const reply = await send(theirs[i], token);
+        const reference = await send(nobodys[i], token);
         const problem = checkReply(theirs[i], reply);
         if (reply.status !== reference.status || ![403, 404].includes(reply.status) || problem) {
           wrong.push(`${theirs[i].method} ${theirs[i].path} -> ${reply.status} (unknown id: ${reference.status}) ${reply.text.slice(0, 160)}`);

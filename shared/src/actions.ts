@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ActionSchema, Context } from 'moleculer';
 import type { z } from 'zod';
-import { authOf, requireRole, type AuthContext, type RelaisMeta, type Role } from './auth';
+import { authOf, portalOf, requireRole, type AuthContext, type PortalContext, type RelaisMeta, type Role } from './auth';
 import { forbidden } from './errors';
 import { parseInput } from './validation';
 
@@ -23,6 +23,23 @@ export function defineAction<S extends z.ZodType, R>(spec: ActionSpec<S, R>): Ac
       requireRole(auth, spec.roles);
       const input = parseInput(spec.input, ctx.params ?? {});
       return spec.handler(input, auth, ctx as RelaisContext<z.infer<S>>);
+    },
+  };
+}
+
+/**
+ * An action of the client portal: called on behalf of a client's contact (ctx.meta.portal), never
+ * with a staff auth. What it may reach is the portal context's client, and nothing else.
+ */
+export function definePortalAction<S extends z.ZodType, R>(spec: {
+  input: S;
+  handler: (input: z.infer<S>, portal: PortalContext, ctx: RelaisContext<z.infer<S>>) => Promise<R> | R;
+}): ActionSchema {
+  return {
+    async handler(ctx: RelaisContext) {
+      const portal = portalOf(ctx);
+      const input = parseInput(spec.input, ctx.params ?? {});
+      return spec.handler(input, portal, ctx as RelaisContext<z.infer<S>>);
     },
   };
 }

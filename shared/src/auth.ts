@@ -23,8 +23,22 @@ export interface OrgContext {
   timeZone: string;
 }
 
+/**
+ * Who is acting on the client portal: one of a client's contacts, signed in with a portal token
+ * (never a staff token). Set by the gateway in ctx.meta.portal, on portal routes only.
+ */
+export interface PortalContext {
+  orgId: string;
+  /** The client's party: everything a portal action reads or writes is of this client. */
+  clientId: string;
+  contactNumber: number;
+  /** The portal access (token) it signed in with: what its posts are recorded as created by. */
+  accessId: string;
+}
+
 export interface RelaisMeta {
   auth?: AuthContext;
+  portal?: PortalContext;
   org?: OrgContext;
   /** Set on calls made by the platform itself (see defineSystemAction). */
   system?: boolean;
@@ -38,6 +52,14 @@ export function authOf(ctx: Context<unknown, RelaisMeta>): AuthContext {
     throw unauthorized('Authentication is required.');
   }
   return auth;
+}
+
+export function portalOf(ctx: Context<unknown, RelaisMeta>): PortalContext {
+  const portal = ctx.meta?.portal;
+  if (!portal || !portal.orgId || !portal.clientId || !portal.accessId || !Number.isInteger(portal.contactNumber)) {
+    throw unauthorized('A portal sign-in is required.');
+  }
+  return portal;
 }
 
 /** The org facts of the call; the gateway always sets them, internal callers pass them on. */

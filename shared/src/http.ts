@@ -29,6 +29,11 @@ export interface Route {
   /** Longer explanation for the OpenAPI document. */
   description?: string;
   tag: string;
+  /**
+   * `portal`: a client portal route, called with a portal token (a client's contact), never a staff
+   * token; the action gets ctx.meta.portal instead of ctx.meta.auth (definePortalAction).
+   */
+  audience?: 'portal';
   /** Honour an Idempotency-Key header (passed in ctx.meta.idempotencyKey). */
   idempotent?: boolean;
   /**

@@ -22,6 +22,7 @@ export const toUser = (doc: UserDoc): User => ({
   email: doc.email,
   role: doc.role,
   disabled: doc.disabled,
+  teams: doc.teams ?? [],
   createdAt: doc.createdAt.toISOString(),
 });
 
@@ -34,7 +35,7 @@ const toIssued = (doc: TokenDoc, token: string): IssuedToken => ({
 });
 
 export async function createUser(store: GatewayStore, orgId: string, input: CreateUserInput): Promise<User> {
-  const { name, email, role } = parseInput(createUserInput, input);
+  const { name, email, role, teams } = parseInput(createUserInput, input);
   const doc = await store.users.insert({
     _id: randomUUID(),
     orgId,
@@ -42,6 +43,7 @@ export async function createUser(store: GatewayStore, orgId: string, input: Crea
     email,
     role,
     disabled: false,
+    teams: [...new Set(teams ?? [])],
     createdAt: new Date(),
   });
   return toUser(doc);

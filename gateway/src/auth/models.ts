@@ -19,6 +19,8 @@ export interface UserDoc {
   email: string;
   role: Role;
   disabled: boolean;
+  /** The teams the user works in: a request handled by a team tells its members of what the client posts. */
+  teams?: string[];
   createdAt: Date;
 }
 
@@ -67,12 +69,15 @@ export const userSchema = new mongoose.Schema<UserDoc>(
     email: { type: String, required: true },
     role: { type: String, enum: ROLES, required: true },
     disabled: { type: Boolean, required: true, default: false },
+    teams: { type: [String], default: [] },
     createdAt: { type: Date, required: true },
   },
   { versionKey: false, collection: 'users' },
 );
 // Serves one account per e-mail in an org (findOne { orgId, email }) and, by its prefix, an org's user list.
 userSchema.index({ orgId: 1, email: 1 }, { unique: true });
+// Serves a team's members (a portal post tells them): { orgId, teams }.
+userSchema.index({ orgId: 1, teams: 1 });
 
 export const tokenSchema = new mongoose.Schema<TokenDoc>(
   {

@@ -1,4 +1,4 @@
-import type { AuthContext, OrgContext } from '@relais/shared';
+import type { AuthContext, OrgContext, PortalContext } from '@relais/shared';
 
 /**
  * Who a verified bearer token speaks for: what the HTTP layer passes to an operation. Types only,
@@ -8,4 +8,10 @@ export interface Principal {
   auth: AuthContext;
   org: OrgContext;
   tokenId: string;
+}
+
+/** Who a verified portal token speaks for: a client's contact, on portal routes only. */
+export interface PortalPrincipal {
+  portal: PortalContext;
+  org: OrgContext;
 }

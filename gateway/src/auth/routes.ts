@@ -133,21 +133,25 @@ export function accountOperations({ store, verifier }: { store: GatewayStore; ve
       output: user,
       roles: ADMIN,
       security: 'bearer',
-      summary: "Change a user's role or disable them",
+      summary: "Change a user's role or teams, or disable them",
       description: 'Takes effect at once on this gateway instance, and within TOKEN_CACHE_TTL_MS on the others.',
       tag: TAG,
       async run({ input }, ctx) {
         const auth = authOf(ctx);
         requireRole(auth, ADMIN);
-        const { userId, role, disabled } = input as z.infer<typeof updateUserInput>;
-        if (role === undefined && disabled === undefined) {
-          throw validationError('Invalid input: give role or disabled', [{ path: '(body)', message: 'give role or disabled' }]);
+        const { userId, role, disabled, teams } = input as z.infer<typeof updateUserInput>;
+        if (role === undefined && disabled === undefined && teams === undefined) {
+          throw validationError('Invalid input: give role, disabled or teams', [{ path: '(body)', message: 'give role, disabled or teams' }]);
         }
         // Keeps at least one admin able to manage the org.
         if (userId === auth.userId && ((role !== undefined && role !== 'admin') || disabled === true)) {
           throw conflict('You cannot remove your own admin access or disable yourself; ask another admin.');
         }
-        const patch = { ...(role !== undefined ? { role } : {}), ...(disabled !== undefined ? { disabled } : {}) };
+        const patch = {
+          ...(role !== undefined ? { role } : {}),
+          ...(disabled !== undefined ? { disabled } : {}),
+          ...(teams !== undefined ? { teams: [...new Set(teams)] } : {}),
+        };
         const doc = await store.users.update(auth.orgId, userId, patch);
         if (!doc) throw notFound('User');
         verifier.forgetUser(userId);

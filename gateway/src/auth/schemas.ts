@@ -34,10 +34,17 @@ export const createOrgInput = z.strictObject({
 });
 export type CreateOrgInput = z.input<typeof createOrgInput>;
 
+const teams = z
+  .array(z.string().trim().min(1, 'cannot be empty').max(100, 'must be at most 100 characters'))
+  .max(20, 'at most 20 teams')
+  .describe("The teams the user works in (an intervention request's team)")
+  .meta({ examples: [['plomberie']] });
+
 export const createUserInput = z.strictObject({
   name: personName,
   email,
   role,
+  teams: teams.optional(),
 });
 export type CreateUserInput = z.input<typeof createUserInput>;
 
@@ -47,6 +54,7 @@ export const updateUserInput = z.strictObject({
   userId: id('user'),
   role: role.optional(),
   disabled: z.boolean().optional(),
+  teams: teams.optional(),
 });
 
 export const createTokenInput = z.strictObject({
@@ -79,6 +87,7 @@ export const user = z.object({
   email: z.string(),
   role: z.enum(ROLES),
   disabled: z.boolean(),
+  teams: z.array(z.string()),
   createdAt: z.iso.datetime(),
 });
 export type User = z.infer<typeof user>;

@@ -6,7 +6,8 @@ import type { GatewayStore } from './store';
 
 /**
  * The accounts the gateway owns, answered to the other services over the bus: the contacts
- * service asks whether a file can be assigned to a user. Scoped to the caller's org.
+ * service asks whether a file can be assigned to a user, the notifications service who works in a
+ * team. Scoped to the caller's org.
  */
 export function accountsService(store: GatewayStore): ServiceSchema {
   return {
@@ -20,6 +21,15 @@ export function accountsService(store: GatewayStore): ServiceSchema {
           // Another org's user looks exactly like an unknown one.
           if (!doc) throw notFound('User');
           return toUser(doc);
+        },
+      }),
+
+      // Who works in a team: the notifications service tells them of what a client posts on the team's requests.
+      teamMembers: defineAction({
+        input: z.strictObject({ team: z.string().min(1).max(100) }),
+        roles: STAFF,
+        async handler({ team }, auth) {
+          return { team, items: (await store.users.ofTeam(auth.orgId, team)).map(toUser) };
         },
       }),
     },

@@ -1,4 +1,5 @@
 import type { Connection, Model } from 'mongoose';
+import { PortalAccesses } from './portal';
 import { TenantRepository, conflict, connectDatabase, isDuplicateKey, withTimeout, type BaseConfig, type OrgContext } from '@relais/shared';
 import { orgSchema, tokenSchema, tokenUsageSchema, userSchema, type OrgDoc, type TokenDoc, type TokenUsageDoc, type UserDoc } from './models';
 import { IdempotencyKeys } from '../http/idempotency';
@@ -56,7 +57,12 @@ export class UserRepository extends TenantRepository<UserDoc> {
     return this.find(orgId).sort({ email: 1 }).limit(1000).exec();
   }
 
-  update(orgId: string, userId: string, patch: Partial<Pick<UserDoc, 'role' | 'disabled'>>) {
+  /** The org's active users working in `team`. */
+  ofTeam(orgId: string, team: string) {
+    return this.find(orgId, { teams: team, disabled: false }).limit(1000).exec();
+  }
+
+  update(orgId: string, userId: string, patch: Partial<Pick<UserDoc, 'role' | 'disabled' | 'teams'>>) {
     return this.model
       .findOneAndUpdate(this.scoped(orgId, { _id: userId }), { $set: patch }, { returnDocument: 'after' })
       .lean<UserDoc>()
@@ -127,6 +133,7 @@ export class GatewayStore {
   readonly users: UserRepository;
   readonly tokens: TokenRepository;
   readonly tokenUsage: TokenUsageRepository;
+  readonly portal: PortalAccesses;
 
   private constructor(
     readonly db: Connection,
@@ -137,6 +144,7 @@ export class GatewayStore {
     this.tokens = new TokenRepository(db.model<TokenDoc>('ApiToken', tokenSchema));
     this.tokenUsage = new TokenUsageRepository(db.model<TokenUsageDoc>('ApiTokenUsage', tokenUsageSchema));
     this.keys = IdempotencyKeys.open(db, timeoutMs);
+    this.portal = PortalAccesses.open(db, timeoutMs);
   }
 
   static async open(config: Pick<BaseConfig, 'MONGO_URL' | 'RELAIS_NAMESPACE' | 'DB_TIMEOUT_MS'>): Promise<GatewayStore> {

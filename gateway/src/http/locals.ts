@@ -1,4 +1,4 @@
-import type { Principal } from '../auth/principal';
+import type { PortalPrincipal, Principal } from '../auth/principal';
 
 // What the gateway's middlewares put on `res.locals` for the handlers and the access log after them.
 declare global {
@@ -11,6 +11,8 @@ declare global {
       route?: string;
       /** The authenticated caller, once the auth middleware let the request through. */
       principal?: Principal;
+      /** A client's contact signed in to the portal, on portal routes. */
+      portal?: PortalPrincipal;
     }
   }
 }

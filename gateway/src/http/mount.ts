@@ -87,19 +87,21 @@ export function mountOperation(router: Router, registry: RouteRegistry, op: Oper
     const input = parseInput(schema, raw);
     const idempotencyKey = idempotent ? idempotencyKeyOf(req) : undefined;
     const principal = res.locals.principal;
+    const portal = res.locals.portal;
     if (op.streamsBytes) {
-      const answer = (await op.run({ raw, input }, { principal, requestId: res.locals.requestId })) as BytesAnswer;
+      const answer = (await op.run({ raw, input }, { principal, portal, requestId: res.locals.requestId })) as BytesAnswer;
       return sendBytes(res, answer, status);
     }
     const run = async () => {
-      const result = await op.run({ raw, input }, { principal, idempotencyKey, requestId: res.locals.requestId });
+      const result = await op.run({ raw, input }, { principal, portal, idempotencyKey, requestId: res.locals.requestId });
       const body = status === 204 ? undefined : result;
       return { status: body === undefined && status === 200 ? 204 : status, body };
     };
     const answer = idempotencyKey
       ? await keys.once(
           {
-            scope: principal?.auth.orgId ?? op.security,
+            // A portal contact's keys are their own: another contact of the client cannot replay them.
+            scope: principal?.auth.orgId ?? (portal ? `portal:${portal.portal.accessId}` : op.security),
             route: `${op.method.toUpperCase()} ${op.path}`,
             key: idempotencyKey,
             fields: raw,

@@ -1,13 +1,14 @@
 import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import type { Role, Route, StreamedFile } from '@relais/shared';
-import type { Principal } from '../auth/principal';
+import type { PortalPrincipal, Principal } from '../auth/principal';
 
 /**
- * How a caller proves who it is: an API token (`bearer`), the platform operator's
- * token (`platform`), or nothing (health, docs; signed provider callbacks verify their own signature).
+ * How a caller proves who it is: an API token (`bearer`), a client's portal token (`portal`), the
+ * platform operator's token (`platform`), or nothing (health, docs; signed provider callbacks verify
+ * their own signature).
  */
-export type Security = 'bearer' | 'platform' | 'none';
+export type Security = 'bearer' | 'portal' | 'platform' | 'none';
 
 /** What the OpenAPI document needs to know about an endpoint. */
 export interface OperationDoc {
@@ -34,6 +35,8 @@ export interface OperationDoc {
 export interface CallContext {
   /** Set for `bearer` operations. */
   principal?: Principal;
+  /** Set for `portal` operations. */
+  portal?: PortalPrincipal;
   idempotencyKey?: string;
   requestId: string;
   /** Multipart routes: the file part's bytes, and how long the call may take (the client is still sending). */

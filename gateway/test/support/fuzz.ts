@@ -122,7 +122,7 @@ export interface FuzzOperation {
   /** A multipart/form-data body: the schema of its text fields and the name of its file part. */
   form: { fields: JsonSchema; file: string } | null;
   idempotent: boolean;
-  security: 'bearer' | 'platform' | 'none';
+  security: 'bearer' | 'portal' | 'platform' | 'none';
   /** Roles the document allows; null when it does not say. */
   roles: Role[] | null;
   /** The documented success status. */
@@ -171,7 +171,14 @@ export function operationsOf(doc: OpenApiDoc): FuzzOperation[] {
       const body = op.requestBody?.content['application/json']?.schema;
       const formSchema = op.requestBody?.content['multipart/form-data']?.schema;
       const form = formSchema ? formOf(deref(formSchema, doc)) : null;
-      const security = op.security?.length === 0 ? 'none' : op.security?.some((s) => 'platformToken' in s) ? 'platform' : 'bearer';
+      const security =
+        op.security?.length === 0
+          ? 'none'
+          : op.security?.some((s) => 'platformToken' in s)
+            ? 'platform'
+            : op.security?.some((s) => 'portalToken' in s)
+              ? 'portal'
+              : 'bearer';
       const success = Number(Object.keys(op.responses).find((s) => /^2\d\d$/.test(s)) ?? 200);
       const successBody = op.responses[String(success)]?.content;
       ops.push({
@@ -210,6 +217,10 @@ export interface OrgIds {
   requestId: string;
   exchangeId: string;
   draftId: string;
+  accessId: string;
+  noticeId: string;
+  /** A portal token of a client's contact of the org: what the portal routes take. */
+  portalToken: string;
 }
 
 /** What the requests may name: the org A whose tokens they carry, and another org B whose ids must stay out of reach. */
@@ -240,6 +251,11 @@ export interface Fixture {
   exchanges: Record<string, string>;
   /** Drafts of org A's admin. */
   drafts: string[];
+  /** The portal access of the requests' client (contact 1 of the first company), and its token. */
+  accesses: string[];
+  portalToken: string;
+  /** A notification of org A's admin (the requests' collaborator): the client posted on the portal. */
+  notices: string[];
   /** Every user of org A, and those requests may disable or re-role (none of them holds a token of `tokens`). */
   users: string[];
   mutableUsers: string[];
@@ -506,6 +522,31 @@ export async function createFixture(client: RawClient, platformToken: string, la
     (expectStatus(await client.json('POST', `/v1/parties/${personId}/screening`, admin, {}), 201, 'POST screening') as { id: string }).id;
   const company = async (admin: string, i: number) =>
     (expectStatus(await client.json('POST', '/v1/companies', admin, { companyName: `Fuzz SARL ${label} ${i}` }), 201, 'POST companies') as { id: string }).id;
+  const clientContact = async (admin: string, clientId: string) =>
+    expectStatus(
+      await client.json('POST', `/v1/parties/${clientId}/contacts`, admin, {
+        name: 'Fuzz Contact',
+        function: 'Gestionnaire',
+        email: `contact-${label}@relais.test`,
+      }),
+      201,
+      'POST contacts',
+    );
+  const portalAccess = async (admin: string, clientId: string) =>
+    expectStatus(await client.json('POST', `/v1/parties/${clientId}/contacts/1/portal-access`, admin, {}), 201, 'POST portal-access') as {
+      id: string;
+      token: string;
+    };
+  /** A portal post on the request, and the notification it gives its collaborator (the admin who registered it). */
+  const notice = async (admin: string, portalToken: string, requestId: string) => {
+    expectStatus(await client.json('POST', `/v1/portal/requests/${requestId}/exchanges`, portalToken, { detail: 'Fuzz portal post' }), 201, 'POST portal post');
+    for (let i = 0; i < 150; i++) {
+      const items = (expectStatus(await client.json('GET', '/v1/me/notifications', admin), 200, 'GET notifications') as { items: { id: string }[] }).items;
+      if (items.length > 0) return items[0].id;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error('no notification of the portal post within 30 s');
+  };
   const request = async (admin: string, clientId: string) =>
     (
       expectStatus(await client.json('POST', '/v1/intervention-requests', admin, { clientId, title: 'Fuzz request' }), 201, 'POST intervention-requests') as {
@@ -557,14 +598,22 @@ export async function createFixture(client: RawClient, platformToken: string, la
   const attachments = Object.fromEntries(await Promise.all(mailPeople.map(async (id, i) => [id, await attachment(admin, id, i)] as const)));
   const checks = Object.fromEntries(await Promise.all(mailPeople.map(async (id) => [id, await check(admin, id)] as const)));
   const companies = await Promise.all([0, 1].map((i) => company(admin, i)));
-  const requests = await Promise.all(mailPeople.slice(0, 2).map((id) => request(admin, id)));
+  // The requests' client is a company with a contact who has an e-mail: the portal link goes there.
+  await clientContact(admin, companies[0]);
+  const requests = await Promise.all([0, 1].map(() => request(admin, companies[0])));
+  const access = await portalAccess(admin, companies[0]);
+  const notices = [await notice(admin, access.token, requests[0])];
   const exchanges = Object.fromEntries(await Promise.all(requests.map(async (id) => [id, await exchange(admin, id)] as const)));
   const drafts = await Promise.all(requests.map((id) => draft(admin, id)));
 
   const b = await org(`Fuzz B ${label}`);
   const bPerson = await person(b.token.token, 0, 'active');
   const bUser = await user(b.token.token, 'agent', 'agent@relais.test');
-  const bRequest = await request(b.token.token, bPerson);
+  const bCompany = await company(b.token.token, 9);
+  await clientContact(b.token.token, bCompany);
+  const bRequest = await request(b.token.token, bCompany);
+  const bAccess = await portalAccess(b.token.token, bCompany);
+  const bNotice = await notice(b.token.token, bAccess.token, bRequest);
   return {
     platformToken,
     orgId: a.org.id,
@@ -581,6 +630,9 @@ export async function createFixture(client: RawClient, platformToken: string, la
     requests,
     exchanges,
     drafts,
+    accesses: [access.id],
+    portalToken: access.token,
+    notices,
     users,
     mutableUsers,
     revocableTokens,
@@ -598,6 +650,9 @@ export async function createFixture(client: RawClient, platformToken: string, la
       requestId: bRequest,
       exchangeId: await exchange(b.token.token, bRequest),
       draftId: await draft(b.token.token, bRequest),
+      accessId: bAccess.id,
+      noticeId: bNotice,
+      portalToken: bAccess.token,
     },
   };
 }
@@ -656,6 +711,9 @@ function personFor(c: GenContext): string {
  * What a schema cannot say is valid, by field name (`<operationId>.<field>` first): existing ids, mobile
  * numbers, time zones, template sources. Fields without a hint are drawn from their schema.
  */
+/** One of the default exchange types of an org. */
+const exchangeType = (c: GenContext) => c.rng.pick(['contact', 'appointment', 'informationRequest', 'reminder', 'other']);
+
 const FIELD_HINTS: Record<string, (c: GenContext) => Value> = {
   'contacts.searchPeople.name': (c) => c.rng.pick(['fuzz', 'pers', 'Zoë', 'o brien']),
   'gateway.users.update.userId': (c) => c.rng.pick(c.fx.mutableUsers),
@@ -684,6 +742,13 @@ const FIELD_HINTS: Record<string, (c: GenContext) => Value> = {
   // The exchange of the request in the path, so most requests reach a real one.
   exchangeId: (c) => c.fx.exchanges[c.path.requestId ?? ''] ?? c.rng.pick(Object.values(c.fx.exchanges)),
   draftId: (c) => c.rng.pick(c.fx.drafts),
+  accessId: (c) => c.rng.pick(c.fx.accesses),
+  noticeId: (c) => c.rng.pick(c.fx.notices),
+  // Portal access goes to the requests' client, whose contact 1 has an e-mail.
+  'gateway.portal.grant.partyId': (c) => c.fx.companies[0],
+  'gateway.portal.grant.contactNumber': () => 1,
+  // Closed is final: valid requests keep the fixture's requests open for the writes after them.
+  'exchanges.updateRequest.status': (c) => c.rng.pick(['open', 'done']),
   'exchanges.createRequest.clientId': (c) => c.rng.pick(c.fx.mailPeople),
   'exchanges.createRequest.assignedTo': (c) => c.rng.pick(c.fx.users),
   'exchanges.updateRequest.assignedTo': (c) => c.rng.pick(c.fx.users),
@@ -701,7 +766,11 @@ const FIELD_HINTS: Record<string, (c: GenContext) => Value> = {
   'exchanges.sendEmail.to': (c) => `fuzz-${c.seed}-${c.unique()}@relais.test`,
   'exchanges.saveDraft.to': (c) => `fuzz-${c.seed}-${c.unique()}@relais.test`,
   'exchanges.updateDraft.to': (c) => `fuzz-${c.seed}-${c.unique()}@relais.test`,
-  type: (c) => c.rng.pick(['contact', 'appointment', 'informationRequest', 'reminder', 'other']),
+  'exchanges.recordSent.type': exchangeType,
+  'exchanges.recordReceived.type': exchangeType,
+  'exchanges.sendEmail.type': exchangeType,
+  'exchanges.editExchange.type': exchangeType,
+  'exchanges.portalPost.type': exchangeType,
   tokenId: (c) => c.rng.pick(c.fx.revocableTokens),
   lastName: text,
   firstName: text,
@@ -915,6 +984,7 @@ function validDraft(op: FuzzOperation, c: GenContext): Draft {
   }
   let token: string | null = null;
   if (op.security === 'platform') token = c.fx.platformToken;
+  if (op.security === 'portal') token = c.fx.portalToken;
   if (op.security === 'bearer') {
     const allowed = op.roles && op.roles.length > 0 ? op.roles : ['admin' as Role];
     token = c.fx.tokens[c.rng.chance(0.5) && allowed.includes('admin') ? 'admin' : c.rng.pick(allowed)];
@@ -1222,6 +1292,8 @@ const ID_PARAMS = [
   'requestId',
   'exchangeId',
   'draftId',
+  'accessId',
+  'noticeId',
 ] as const satisfies readonly (keyof OrgIds)[];
 const isIdParam = (name: string): name is keyof OrgIds => (ID_PARAMS as readonly string[]).includes(name);
 
@@ -1539,7 +1611,10 @@ function tasksFor(op: FuzzOperation, ref: Draft, rng: Rng): Task[] {
     if (op.security === 'platform') add("an org admin's token on a platform route", (d, c) => void (d.token = c.fx.tokens.admin));
     if (op.security === 'bearer') add('the platform token on an org route', (d, c) => void (d.token = c.fx.platformToken));
     if (op.security === 'bearer') add("another org's admin token", (d, c) => void (d.token = c.fx.other.adminToken));
-    const refused = ROLES.filter((r) => op.roles && !op.roles.includes(r));
+    if (op.security === 'portal') add('a staff API token on a portal route', (d, c) => void (d.token = c.fx.tokens.admin));
+    if (op.security === 'portal') add("another org's portal token", (d, c) => void (d.token = c.fx.other.portalToken));
+    if (op.security === 'bearer') add('a portal token on a staff route', (d, c) => void (d.token = c.fx.portalToken));
+    const refused = op.security === 'bearer' ? ROLES.filter((r) => op.roles && !op.roles.includes(r)) : [];
     for (const role of refused) add(`role ${role} (not allowed)`, (d, c) => void (d.token = c.fx.tokens[role]));
   }
 
@@ -1775,6 +1850,20 @@ const READ_BACK: Record<string, (body: never, req: FuzzRequest) => Pick<Ack, 'wh
       },
     },
   ],
+  'gateway.portal.grant': (body: { id: string; clientId: string }) => [
+    {
+      what: `portal access ${body.id}`,
+      async verify(client, admin) {
+        const r = await client.json('GET', `/v1/parties/${body.clientId}/portal-access`, admin);
+        if (r.status !== 200) return `GET /v1/parties/${body.clientId}/portal-access answered ${r.status}`;
+        return (r.json as { items: { id: string }[] }).items.some((a) => a.id === body.id) ? null : 'not listed';
+      },
+    },
+  ],
+  'exchanges.portalPost': (body: { id: string }, req) => {
+    const requestId = /\/v1\/portal\/requests\/([^/]+)\/exchanges/.exec(req.path)?.[1] ?? '';
+    return exchangeAck({ id: body.id, requestId });
+  },
   'exchanges.recordSent': exchangeAck,
   'exchanges.recordReceived': exchangeAck,
   'exchanges.sendEmail': exchangeAck,

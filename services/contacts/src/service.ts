@@ -4,7 +4,7 @@ import { Outbox, healthAction, openRuntime, type BaseConfig, type Logger, type S
 import { attachmentActions } from './actions/attachments';
 import { channelActions } from './actions/channels';
 import { clientContactActions } from './actions/clientContacts';
-import { applyDeliveryOutcomes, contactActionActions } from './actions/contactActions';
+import { applyDeliveryOutcomes, applyExchangesRecorded, contactActionActions } from './actions/contactActions';
 import type { ContactsDeps } from './actions/deps';
 import { noteActions } from './actions/notes';
 import { partyActions } from './actions/parties';
@@ -96,7 +96,10 @@ export function contactsService(config: BaseConfig, options: ContactsServiceOpti
       );
       deps.rescreen.start();
       const common = { group: SERVICE, db: rt.db, dbTimeoutMs: config.DB_TIMEOUT_MS };
-      subscriptions = [await rt.events.consume({ ...common, type: 'delivery.outcome', handle: (evs) => applyDeliveryOutcomes(deps, evs) })];
+      subscriptions = [
+        await rt.events.consume({ ...common, type: 'delivery.outcome', handle: (evs) => applyDeliveryOutcomes(deps, evs) }),
+        await rt.events.consume({ ...common, type: 'exchange.recorded', handle: (evs) => applyExchangesRecorded(deps, evs) }),
+      ];
     },
 
     async stopped() {

@@ -9,6 +9,8 @@ import { STAFF, type Role, type Route } from '@relais/shared';
 
 /** Who registers requests, records exchanges and sends e-mails: every role that works files. */
 export const WRITERS: readonly Role[] = ['admin', 'manager', 'caseworker', 'agent'];
+/** Who sends e-mails to a client: as for e-mails sent from a file (the notifications service's contact senders). */
+export const SENDERS: readonly Role[] = ['admin', 'manager', 'caseworker'];
 /** The org's settings of exchanges (the type list, the delete window, the portal's post window). */
 export const SETTERS: readonly Role[] = ['admin'];
 
@@ -248,6 +250,41 @@ export const updateSettingsInput = z.strictObject({
   portalPostDays: z.number().int('must be whole days').min(0).max(365, 'must be at most 365').optional(),
 });
 
+// --------------------------------------------------------------------------------------- portal
+
+const portalExchange = z.object({
+  id: z.string(),
+  direction: z.enum(['received', 'sent']).describe('`received`: from the client (you); `sent`: to the client'),
+  type: z.string(),
+  typeLabel: z.string(),
+  from: z.string().nullable().describe('Who wrote it: a name'),
+  to: z.string().nullable(),
+  subject: z.string().nullable(),
+  detail: z.string(),
+  occurredAt: z.iso.datetime(),
+  origin: z.enum(['staff', 'portal', 'email']),
+});
+const portalRequest = z.object({
+  id: z.string(),
+  number: z.string(),
+  title: z.string(),
+  status: z.enum(REQUEST_STATUS_VALUES),
+  openedAt: z.iso.datetime(),
+  doneAt: z.iso.datetime().nullable(),
+  closedAt: z.iso.datetime().nullable(),
+  exchanges: z.number().int().describe('Exchanges visible to the client'),
+  canPost: z.boolean().describe('Whether a message can still be posted on it: ongoing, or completed less than the org’s window ago'),
+});
+export const portalRequestList = z.object({ items: z.array(portalRequest) });
+export const portalRequestDetail = portalRequest.extend({ items: z.array(portalExchange) });
+export const portalPostInput = z.strictObject({
+  requestId,
+  type: typeId.optional().describe("One of the org's exchange types; contact by default"),
+  subject: subject.optional(),
+  detail: detail.meta({ examples: ['Le technicien peut passer jeudi, le gardien sera là.'] }),
+});
+export { portalExchange };
+
 /** The default address an exchange with a party is sent to (no HTTP route: exchanges' own routes use it). */
 export const defaultAddressInput = z.strictObject({ partyId: z.uuid({ message: 'must be a party id (UUID)' }) });
 
@@ -341,7 +378,7 @@ export const routes: Route[] = [
     input: sendEmailInput,
     output: exchangeView,
     status: 201,
-    roles: WRITERS,
+    roles: SENDERS,
     idempotent: true,
     summary: 'Send an e-mail to the client through SMTP, recorded as a sent exchange',
     description:
@@ -454,6 +491,44 @@ export const routes: Route[] = [
     roles: STAFF,
     summary: 'Discard a draft',
     tag: TAG,
+  },
+  {
+    method: 'get',
+    path: '/v1/portal/requests',
+    action: 'exchanges.portalRequests',
+    input: emptyInput,
+    output: portalRequestList,
+    roles: [],
+    audience: 'portal',
+    summary: "The client's intervention requests, as the signed-in contact sees them",
+    tag: 'Client portal',
+  },
+  {
+    method: 'get',
+    path: '/v1/portal/requests/:requestId',
+    action: 'exchanges.portalRequest',
+    input: requestRefInput,
+    output: portalRequestDetail,
+    roles: [],
+    audience: 'portal',
+    summary: 'A request of the client with the exchanges visible to the client',
+    description: "Another client's request answers 404, as an unknown one.",
+    tag: 'Client portal',
+  },
+  {
+    method: 'post',
+    path: '/v1/portal/requests/:requestId/exchanges',
+    action: 'exchanges.portalPost',
+    input: portalPostInput,
+    output: portalExchange,
+    status: 201,
+    roles: [],
+    audience: 'portal',
+    idempotent: true,
+    summary: 'Post a message on an ongoing request, or one completed recently',
+    description:
+      "Recorded as a received exchange, visible to the client; the request's collaborator and team are notified. A closed request, or one completed longer ago than the org's window, answers 409.",
+    tag: 'Client portal',
   },
   {
     method: 'get',

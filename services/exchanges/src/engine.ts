@@ -11,6 +11,7 @@ import { MailFiles } from './data/mailFiles';
 import { Drafting } from './drafting';
 import { InboundListener } from './inbound';
 import { Inbox } from './inbox';
+import { Portal } from './portal';
 import { Recording } from './recording';
 import { Registry } from './registry';
 
@@ -18,7 +19,7 @@ import { Registry } from './registry';
  * The composition root of the exchanges service: its collections, the outbox new exchanges
  * publish through, the use cases the actions call, and the events it consumes.
  *
- *   service.ts (actions) ─> Registry, Recording, Drafting, SettingsRepo
+ *   service.ts (actions) ─> Registry, Recording, Drafting, Portal (portal actions), SettingsRepo
  *   Recording ─> contacts.listClientContacts, accounts.getUser (as the caller), notifications.sendContactEmail
  *   delivery.outcome ─> Recording.applyOutcomes;  contact.primaryChanged ─> RecipientAddresses
  *   InboundListener (SMTP) ─> Inbox ─> Recording.store, MailFiles
@@ -28,6 +29,7 @@ export interface RunningEngine {
   registry: Registry;
   recording: Recording;
   drafting: Drafting;
+  portal: Portal;
   settings: SettingsRepo;
   addresses: RecipientAddresses;
   files: MailFiles;
@@ -50,6 +52,7 @@ export async function startEngine(rt: ServiceRuntime, config: ExchangesConfig, l
   const registry = new Registry(requests, summaries);
   const recording = new Recording({ registry, exchanges, summaries, settings, addresses, outbox, mailDomain: config.EXCHANGES_MAIL_DOMAIN });
   const drafting = new Drafting(drafts, registry, recording);
+  const portal = new Portal({ requests, exchanges, settings, recording, call: systemCall });
   const files = MailFiles.open(rt.db);
   const inbox = new Inbox({ requests, exchanges, files, settings, recording, call: systemCall, mailDomain: config.EXCHANGES_MAIL_DOMAIN });
   const listener =
@@ -74,6 +77,7 @@ export async function startEngine(rt: ServiceRuntime, config: ExchangesConfig, l
     registry,
     recording,
     drafting,
+    portal,
     settings,
     addresses,
     files,

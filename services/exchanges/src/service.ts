@@ -1,6 +1,18 @@
 import type { ServiceSchema } from 'moleculer';
-import { STAFF, defineAction, healthAction, notFound, openRuntime, validationError, type Logger, type ServiceRuntime, type StreamedFile } from '@relais/shared';
 import {
+  STAFF,
+  defineAction,
+  definePortalAction,
+  healthAction,
+  notFound,
+  openRuntime,
+  validationError,
+  type Logger,
+  type ServiceRuntime,
+  type StreamedFile,
+} from '@relais/shared';
+import {
+  SENDERS,
   SETTERS,
   WRITERS,
   attachmentRefInput,
@@ -9,6 +21,7 @@ import {
   defaultAddressInput,
   draftRefInput,
   emptyInput,
+  portalPostInput,
   editExchangeInput,
   exchangeRefInput,
   recordReceivedInput,
@@ -67,7 +80,7 @@ export function exchangesService(config: ExchangesConfig): ServiceSchema {
       }),
       sendEmail: defineAction({
         input: sendEmailInput,
-        roles: WRITERS,
+        roles: SENDERS,
         handler: ({ draftId, ...input }, auth, ctx) =>
           draftId ? e().drafting.send({ ...input, draftId }, auth, ctx) : e().recording.sendEmail(input, auth, ctx),
       }),
@@ -101,6 +114,10 @@ export function exchangesService(config: ExchangesConfig): ServiceSchema {
       }),
       updateDraft: defineAction({ input: updateDraftInput, roles: WRITERS, handler: (input, auth) => e().drafting.update(input, auth) }),
       discardDraft: defineAction({ input: draftRefInput, roles: STAFF, handler: ({ draftId }, auth) => e().drafting.discard(auth, draftId) }),
+
+      portalRequests: definePortalAction({ input: emptyInput, handler: (_input, portal) => e().portal.list(portal) }),
+      portalRequest: definePortalAction({ input: requestRefInput, handler: ({ requestId }, portal) => e().portal.get(portal, requestId) }),
+      portalPost: definePortalAction({ input: portalPostInput, handler: (input, portal, ctx) => e().portal.post(portal, input, ctx) }),
 
       getSettings: defineAction({ input: emptyInput, roles: STAFF, handler: (_input, auth) => e().settings.of(auth.orgId) }),
       updateSettings: defineAction({

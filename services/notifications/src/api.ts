@@ -240,7 +240,55 @@ export const providerStatusInput = z.strictObject({
   errorCode: z.string().max(20).optional(),
 });
 
+/** A collaborator's in-app notifications (a client wrote on a request they handle). */
+export const noticesInput = z.strictObject({
+  unread: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .optional()
+    .transform((v) => v === 'true')
+    .describe('Only the unread ones'),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+const notice = z.object({
+  id: z.string(),
+  reason: z.enum(['assigned', 'team']).describe('Why you got it: the request is yours, or your team’s'),
+  requestId: z.string(),
+  requestNumber: z.string(),
+  title: z.string(),
+  exchangeId: z.string(),
+  origin: z.enum(['portal', 'email']),
+  subject: z.string().nullable(),
+  preview: z.string(),
+  deliveryId: z.string().nullable().describe('The e-mail that told you too, in the delivery history'),
+  createdAt: z.iso.datetime(),
+  read: z.boolean(),
+  readAt: z.iso.datetime().nullable(),
+});
+export const noticesOutput = z.object({ unread: z.number().int(), items: z.array(notice) });
+export const markNoticeInput = z.strictObject({ noticeId: z.uuid({ message: "must be a notification's id (UUID)" }), read: z.boolean() });
+export const noticeOutput = notice;
+
 export const routes: Route[] = [
+  {
+    method: 'get',
+    path: '/v1/me/notifications',
+    action: 'notifications.myNotices',
+    input: noticesInput,
+    output: noticesOutput,
+    roles: STAFF,
+    summary: 'Your notifications: what clients wrote on the requests you or your team handle, the latest first',
+    tag: 'Notifications',
+  },
+  {
+    method: 'patch',
+    path: '/v1/me/notifications/:noticeId',
+    action: 'notifications.markNotice',
+    input: markNoticeInput,
+    output: noticeOutput,
+    roles: STAFF,
+    summary: 'Mark one of your notifications read or unread',
+    tag: 'Notifications',
+  },
   {
     method: 'get',
     path: '/v1/people/:personId/pending-mail',

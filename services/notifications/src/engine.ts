@@ -19,13 +19,15 @@ import { SettingsCache } from './settings/cache';
 import { SettingsRepo } from './settings/repo';
 import { TemplateBook } from './settings/templateBook';
 import { SettingsUseCases } from './settings/useCases';
+import { StaffNotices } from './staff/notices';
+import { StaffNotifying, type OrgCall } from './staff/useCases';
 
 /*
  * The composition root of the notifications service: its stores on one database, the parts that
  * plan and send wired together, and, for a running instance, its event consumers and loops.
  *
  *   service.ts (actions) ─> SettingsUseCases, Planning, DeliveryLedger reads
- *   consumers ─> PendingMail, Recipients, Planning.onDomiciliationChanged
+ *   consumers ─> PendingMail, Recipients, Planning.onDomiciliationChanged, StaffNotifying (exchange.recorded)
  *   loops: Scheduler ─> DeliveryLedger.create ─(each lot)─> Sender ─> providers, DeliveryLedger.recordAttempt
  *          Reconciler ─> DeliveryLedger (abandoned lots, strays, unfinished) and the providers
  *   claims (sending/claims.ts) decide which instance takes a slot, a reminder or a lot.
@@ -54,6 +56,7 @@ export function openStores(db: Connection, config: Pick<NotificationsConfig, 'DB
     schedule: Schedule.open(db, config.DB_UPDATE_BATCH),
     claims: Claims.open(db),
     ledger: DeliveryLedger.open(db, { stuckAfterMs: config.STUCK_AFTER_MS, outcomes }),
+    notices: StaffNotices.open(db),
   };
 }
 export type Stores = ReturnType<typeof openStores>;
@@ -141,7 +144,16 @@ export interface RunningEngine extends Parts {
 export async function startEngine(
   rt: ServiceRuntime,
   config: NotificationsConfig,
-  deps: { providers: Record<Channel, Provider>; clock: Clock; log: Logger; owner: string; maxDeliveries?: number; backoffMs?: number[] },
+  deps: {
+    providers: Record<Channel, Provider>;
+    clock: Clock;
+    log: Logger;
+    owner: string;
+    /** Calls as the platform in an org: who works in a team, to tell them of a client's message. */
+    call: OrgCall;
+    maxDeliveries?: number;
+    backoffMs?: number[];
+  },
 ): Promise<RunningEngine> {
   const { clock, log } = deps;
   const stores = openStores(rt.db, config, { events: rt.events, dbTimeoutMs: config.DB_TIMEOUT_MS, logger: log });
@@ -164,6 +176,7 @@ export async function startEngine(
     partsOptions(config, deps.owner),
   );
 
+  const staff = new StaffNotifying({ notices: stores.notices, planning: parts.planning, call: deps.call, now: () => clock.now() });
   const common = { group: SERVICE, db: rt.db, dbTimeoutMs: config.DB_TIMEOUT_MS, maxDeliveries: deps.maxDeliveries, backoffMs: deps.backoffMs };
   const { pending, recipients } = stores;
   const subscriptions: Subscription[] = [
@@ -172,6 +185,7 @@ export async function startEngine(
     await rt.events.consume({ ...common, type: 'domiciliation.smsConsentChanged', handle: (evs) => recipients.applyConsents(evs, clock.now()) }),
     await rt.events.consume({ ...common, type: 'domiciliation.changed', handle: (evs) => parts.planning.onDomiciliationChanged(evs) }),
     await rt.events.consume({ ...common, type: 'contact.primaryChanged', handle: (evs) => recipients.applyPrimaries(evs) }),
+    await rt.events.consume({ ...common, type: 'exchange.recorded', handle: (evs) => staff.apply(evs) }),
   ];
 
   const senderLoop = startLoop('sender', () => parts.sender.runOnce(), config.SEND_INTERVAL_MS, log);

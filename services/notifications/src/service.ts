@@ -7,6 +7,7 @@ import {
   defineSystemAction,
   forbidden,
   healthAction,
+  notFound,
   openRuntime,
   orgOf,
   unavailable,
@@ -19,6 +20,8 @@ import {
   deliveriesInput,
   emptyInput,
   historyInput,
+  markNoticeInput,
+  noticesInput,
   pendingMailInput,
   previewInput,
   primaryContactInput,
@@ -32,12 +35,13 @@ import {
 import { systemClock, type Clock } from './clock';
 import type { NotificationsConfig } from './config';
 import { SERVICE, startEngine, type RunningEngine } from './engine';
+import type { OrgCall } from './staff/useCases';
 import { contactDelivery, contactEmailDelivery } from './planning/deliveries';
 import { nextSlot } from './planning/slots';
 import { LogProvider } from './sending/providers/log';
 import type { Provider } from './sending/providers/provider';
 import { twilioStatus } from './sending/providers/twilio';
-import { decodeCursor, encodeCursor, primaryContactView, toDelivery } from './views';
+import { decodeCursor, encodeCursor, primaryContactView, toDelivery, toNotice } from './views';
 
 export { SERVICE } from './engine';
 
@@ -207,6 +211,27 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
           e().planning.sendContact(auth.orgId, input.ref, orgOf(ctx).timeZone, (org) => contactEmailDelivery(auth.orgId, input, org.signature, clock.now())),
       }),
 
+      myNotices: defineAction({
+        input: noticesInput,
+        roles: STAFF,
+        async handler({ unread, limit }, auth) {
+          const { notices } = e().stores;
+          const [items, count] = await Promise.all([notices.ofUser(auth.orgId, auth.userId, unread, limit), notices.unread(auth.orgId, auth.userId)]);
+          return { unread: count, items: items.map(toNotice) };
+        },
+      }),
+
+      markNotice: defineAction({
+        input: markNoticeInput,
+        roles: STAFF,
+        async handler({ noticeId, read }, auth) {
+          const doc = await e().stores.notices.mark(auth.orgId, auth.userId, noticeId, read, clock.now());
+          // Another user's notification is as unknown as a missing one.
+          if (!doc) throw notFound('Notification');
+          return toNotice(doc);
+        },
+      }),
+
       providerStatus: defineSystemAction({
         input: providerStatusInput,
         async handler({ status, ...report }) {
@@ -219,7 +244,13 @@ export function notificationsService(config: NotificationsConfig, opts: Notifica
     async started() {
       const log = this.logger as unknown as Logger;
       rt = await openRuntime(config, SERVICE, log);
-      engine = await startEngine(rt, config, { providers, clock, log, owner, maxDeliveries: opts.maxDeliveries, backoffMs: opts.backoffMs });
+      const broker = this.broker;
+      // The platform acting in an org: an event has no caller whose auth could be passed on.
+      const call: OrgCall =
+        (orgId) =>
+        <T>(action: string, params: object) =>
+          broker.call<T, object>(action, params, { meta: { auth: { orgId, userId: SERVICE, role: 'admin' } } });
+      engine = await startEngine(rt, config, { providers, clock, log, owner, call, maxDeliveries: opts.maxDeliveries, backoffMs: opts.backoffMs });
     },
 
     async stopped() {

@@ -1,4 +1,5 @@
 import { decodeTimeCursor, encodeTimeCursor } from '@relais/shared';
+import type { NoticeDoc } from './staff/notices';
 import type { DeliveryDoc } from './delivery/status';
 import { DELIVERY_KIND_LABELS } from './planning/deliveries';
 import { localTime } from './planning/localTime';
@@ -97,3 +98,20 @@ export function decodeCursor(cursor: string): { dueAt: Date; id: string } | null
   const key = decodeTimeCursor(cursor);
   return key && { dueAt: key.at, id: key.id };
 }
+
+/** A collaborator's notification as the API answers it. */
+export const toNotice = (n: NoticeDoc) => ({
+  id: n._id,
+  reason: n.reason,
+  requestId: n.requestId,
+  requestNumber: n.requestNumber,
+  title: n.title,
+  exchangeId: n.exchangeId,
+  origin: n.origin,
+  subject: n.subject,
+  preview: n.preview,
+  deliveryId: n.deliveryId,
+  createdAt: n.createdAt.toISOString(),
+  read: n.readAt !== null,
+  readAt: n.readAt?.toISOString() ?? null,
+});

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { DELIVERY_KIND_LABELS, contactDelivery, contactEmailDelivery, followsConsent, signedEmail, signedText } from '../src/planning/deliveries';
 import { contactDeliveryId } from '../src/api';
+import { noticeRecipients } from '../src/staff/useCases';
 import { STATUS_RANK, acceptedStatus, finalChange, withChange } from '../src/delivery/status';
 import { sendItem } from '../src/delivery/lot';
 import { outcomeError, outcomeEvent, outcomeEventId, outcomeStatus } from '../src/delivery/outcomes';
@@ -185,5 +186,17 @@ describe('contact e-mail (pure)', () => {
       status: 'failed',
       error: { code: '550', kind: 'hardBounce', permanent: true },
     });
+  });
+});
+
+describe('notifications: who is told of what a client wrote (pure)', () => {
+  it('tells the collaborator, then the team, each once with the reason, never the author', () => {
+    expect(noticeRecipients('u1', ['u2', 'u1', 'u3'], 'portal:a1')).to.deep.equal([
+      { userId: 'u1', reason: 'assigned' },
+      { userId: 'u2', reason: 'team' },
+      { userId: 'u3', reason: 'team' },
+    ]);
+    expect(noticeRecipients(null, ['u2'], 'u2')).to.deep.equal([]);
+    expect(noticeRecipients('u1', [], 'u1')).to.deep.equal([]);
   });
 });

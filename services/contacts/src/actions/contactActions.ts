@@ -4,7 +4,7 @@ import { WRITERS, listContactActionsInput, recordContactActionInput } from '../a
 import type { ContactActionDoc } from '../data/contactActions';
 import { channelWithValue, describeChannel, problemError, type Outcome } from '../domain/channels';
 import { callQualification, chooseChannel } from '../domain/contactActions';
-import { applyFact, factFromDelivery, qualify } from '../domain/qualification';
+import { applyFact, factFromDelivery, qualify, type AutomaticFact } from '../domain/qualification';
 import type { FileRead } from '../files';
 import type { ContactsDeps } from './deps';
 
@@ -127,6 +127,50 @@ export function contactActionActions(deps: ContactsDeps): Record<string, ActionS
 }
 
 /**
+ * Records an automatic fact on the party's channel of that kind and value, if it has one; what it
+ * changed (validated, invalidated), or null when it changed nothing.
+ */
+async function applyToChannel(
+  deps: ContactsDeps,
+  orgId: string,
+  partyId: string,
+  kind: 'phone' | 'email',
+  value: string,
+  fact: AutomaticFact,
+): Promise<ChannelChange> {
+  if (!(await deps.parties.byId(orgId, partyId))) return null;
+  const system: AuthContext = { orgId, userId: fact.source, role: 'admin' };
+  const change: ChannelChange = fact.command.action === 'validate' ? 'validated' : 'invalidated';
+  return deps.files.changeChannels<ChannelChange>(system, partyId, (file, stamp) => {
+    const party = file.parties.find((p) => p.partyId === partyId)!;
+    const channel = channelWithValue(party, kind, value);
+    if (!channel) return { unchanged: null };
+    const applied = applyFact(file.parties, partyId, channel.id, fact, stamp.at);
+    if (!applied.ok || !applied.changed) return { unchanged: null };
+    return { changed: applied.parties, primaryChanges: applied.primaryChanges, result: () => change };
+  });
+}
+
+/**
+ * An e-mail that came in on an intervention request (exchanges) from an address of the client's
+ * file is evidence that the address works (seed 002: "un courriel reçu de cette adresse"): the
+ * client's e-mail channel of that value is validated, as an automatic entry of its history.
+ */
+export async function applyExchangesRecorded(deps: ContactsDeps, events: readonly Envelope<'exchange.recorded'>[]): Promise<void> {
+  for (const event of events) {
+    const x = event.data;
+    if (x.direction !== 'received' || x.origin !== 'email' || !x.email) continue;
+    const occurredAt = new Date(x.occurredAt);
+    const fact: AutomaticFact = {
+      source: 'exchanges',
+      occurredAt,
+      command: { action: 'validate', evidence: { kind: 'emailReceived', ref: x.exchangeId, occurredAt } },
+    };
+    await applyToChannel(deps, event.orgId, x.clientId, 'email', x.email, fact);
+  }
+}
+
+/**
  * Evidence that arrives on its own (seed 002, and why Relais keeps the delivery history): a delivered
  * SMS or e-mail validates the number or address it went to, an operator's permanent "not a mobile"
  * or an SMTP server's hard bounce marks it invalid, and
@@ -162,20 +206,9 @@ export async function applyDeliveryOutcomes(deps: ContactsDeps, events: readonly
                   occurredAt,
                 },
           );
-    const system: AuthContext = { orgId: event.orgId, userId: 'notifications', role: 'admin' };
-    let channelChange: ChannelChange = null;
-    const doc = fact ? await deps.parties.byId(event.orgId, outcome.personId) : null;
-    if (fact && doc) {
-      const change: ChannelChange = fact.command.action === 'validate' ? 'validated' : 'invalidated';
-      channelChange = await deps.files.changeChannels<ChannelChange>(system, outcome.personId, (file, stamp) => {
-        const party = file.parties.find((p) => p.partyId === outcome.personId)!;
-        const channel = channelWithValue(party, outcome.medium === 'sms' ? 'phone' : 'email', outcome.to);
-        if (!channel) return { unchanged: null };
-        const applied = applyFact(file.parties, outcome.personId, channel.id, fact, stamp.at);
-        if (!applied.ok || !applied.changed) return { unchanged: null };
-        return { changed: applied.parties, primaryChanges: applied.primaryChanges, result: () => change };
-      });
-    }
+    const channelChange = fact
+      ? await applyToChannel(deps, event.orgId, outcome.personId, outcome.medium === 'sms' ? 'phone' : 'email', outcome.to, fact)
+      : null;
     if (outcome.ref) {
       const error = outcome.status === 'failed' ? `not delivered${outcome.error?.code ? ` (provider error ${outcome.error.code})` : ''}` : undefined;
       await deps.contactActions.settle(

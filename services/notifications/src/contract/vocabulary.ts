@@ -17,10 +17,11 @@ export const DEFAULT_WORDINGS = ['standard', 'gsm7'] as const;
 export type DefaultWording = (typeof DEFAULT_WORDINGS)[number];
 
 /**
- * What a delivery is: an SMS Relais builds from a template (SMS_KINDS), or a contact SMS or e-mail,
- * whose text a staff member wrote on a file (no template, not in the settings' lists of templates).
+ * What a delivery is: an SMS Relais builds from a template (SMS_KINDS), a contact SMS or e-mail,
+ * whose text a staff member wrote on a file (no template, not in the settings' lists of templates),
+ * or an e-mail telling a collaborator that a client wrote on a request (`staff.email`).
  */
-export const DELIVERY_KINDS = [...SMS_KINDS, 'contact.sms', 'contact.email'] as const;
+export const DELIVERY_KINDS = [...SMS_KINDS, 'contact.sms', 'contact.email', 'staff.email'] as const;
 export type DeliveryKind = (typeof DELIVERY_KINDS)[number];
 
 /** How a delivery travels, and so which provider takes it. */

@@ -14,6 +14,7 @@ export const DELIVERY_KIND_LABELS: Record<DeliveryKind, string> = {
   ...SMS_KIND_LABELS,
   'contact.sms': 'SMS envoyé depuis le dossier',
   'contact.email': 'E-mail envoyé depuis le dossier',
+  'staff.email': 'Notification à un collaborateur',
 };
 
 export interface MailRow {
@@ -243,6 +244,22 @@ export function contactEmailDelivery(orgId: string, email: ContactEmail, signatu
     subject: email.subject,
     ...(email.mail ? { mail: email.mail } : {}),
     content: signedEmail(email.text, signature),
+    events: [{ status: 'pending', at: now }],
+  };
+}
+
+/**
+ * The e-mail telling a collaborator (`personId`: their user id) that a client wrote on a request:
+ * sent at once, without the org's signature (it is the platform writing to its own staff). Pure.
+ */
+export function staffEmailDelivery(orgId: string, email: Omit<ContactEmail, 'mail'>, now: Date): DeliveryDoc {
+  return {
+    ...base(orgId, email.personId, contactDeliveryId(orgId, email.ref), 'staff.email', now, now),
+    channel: 'email',
+    ref: email.ref,
+    to: email.to,
+    subject: email.subject,
+    content: email.text,
     events: [{ status: 'pending', at: now }],
   };
 }

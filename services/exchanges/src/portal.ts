@@ -1,0 +1,121 @@
+import { conflict, createdId, notFound, validationError, type PortalContext, type RelaisContext } from '@relais/shared';
+import type { Exchanges } from './data/exchanges';
+import type { InterventionRequests } from './data/requests';
+import type { SettingsRepo } from './data/settings';
+import { clientContacts, collaborator, type Call } from './directory';
+import type { ExchangeDoc, Party } from './domain/exchanges';
+import { portalPostRefusal, requestNumber, type RequestDoc } from './domain/requests';
+import { typeLabel, typeRefusal, type ExchangeSettings } from './domain/settings';
+import type { Recording } from './recording';
+
+/*
+ * The client portal (seed 004: "le portail client permet à vos clients de saisir directement un
+ * échange"): a client's contact sees the client's requests and the exchanges visible to the
+ * client, and posts on an ongoing request or one completed recently. Everything is read through
+ * the portal context's client: another client's request is as unknown as a missing one.
+ */
+
+const partyName = (p: Party) => p.name ?? (p.kind === 'external' ? p.email : null);
+const visible = (x: ExchangeDoc) => x.visibility === 'client' && !x.deleted;
+
+const toPortalExchange = (x: ExchangeDoc, s: ExchangeSettings) => ({
+  id: x._id,
+  direction: x.direction,
+  type: x.type,
+  typeLabel: typeLabel(s, x.type),
+  from: partyName(x.sentBy),
+  to: partyName(x.receivedBy),
+  subject: x.subject,
+  detail: x.detail,
+  occurredAt: x.occurredAt.toISOString(),
+  origin: x.origin,
+});
+
+export class Portal {
+  constructor(
+    private readonly d: {
+      requests: InterventionRequests;
+      exchanges: Exchanges;
+      settings: SettingsRepo;
+      recording: Recording;
+      /** Calls as the platform in an org: the portal contact has no staff auth to call with. */
+      call: (orgId: string) => Call;
+    },
+  ) {}
+
+  private async request(p: PortalContext, requestId: string): Promise<RequestDoc> {
+    const r = await this.d.requests.get(p.orgId, requestId);
+    if (!r || r.clientId !== p.clientId) throw notFound('Intervention request');
+    return r;
+  }
+
+  private view(r: RequestDoc, shown: number, s: ExchangeSettings, now: Date) {
+    return {
+      id: r._id,
+      number: requestNumber(r.number),
+      title: r.title,
+      status: r.status,
+      openedAt: r.openedAt.toISOString(),
+      doneAt: r.doneAt?.toISOString() ?? null,
+      closedAt: r.closedAt?.toISOString() ?? null,
+      exchanges: shown,
+      canPost: portalPostRefusal(r, now, s.portalPostDays) === null,
+    };
+  }
+
+  async list(p: PortalContext) {
+    const [docs, s] = await Promise.all([this.d.requests.ofClient(p.orgId, p.clientId), this.d.settings.of(p.orgId)]);
+    const now = new Date();
+    const items = [];
+    for (const r of docs) items.push(this.view(r, (await this.d.exchanges.ofRequest(p.orgId, r._id)).filter(visible).length, s, now));
+    return { items };
+  }
+
+  async get(p: PortalContext, requestId: string) {
+    const r = await this.request(p, requestId);
+    const [all, s] = await Promise.all([this.d.exchanges.ofRequest(p.orgId, r._id), this.d.settings.of(p.orgId)]);
+    const shown = all.filter(visible);
+    return { ...this.view(r, shown.length, s, new Date()), items: shown.map((x) => toPortalExchange(x, s)) };
+  }
+
+  async post(p: PortalContext, input: { requestId: string; type?: string; subject?: string; detail: string }, ctx: RelaisContext) {
+    const r = await this.request(p, input.requestId);
+    const s = await this.d.settings.of(p.orgId);
+    const now = new Date();
+    const refusal = portalPostRefusal(r, now, s.portalPostDays);
+    if (refusal) throw conflict(`This message cannot be posted: ${refusal}.`);
+    const type = input.type ?? (s.types.some((t) => t.id === 'contact') ? 'contact' : s.types[0].id);
+    const typeProblem = typeRefusal(s, type);
+    if (typeProblem) throw validationError(`Invalid input: type ${typeProblem}`, [{ path: 'type', message: typeProblem }]);
+
+    const call = this.d.call(p.orgId);
+    const contact = (await clientContacts(call, p.clientId, null)).find((c) => c.number === p.contactNumber);
+    const sentBy: Party = contact
+      ? { kind: 'contact', contactNumber: contact.number, name: contact.name, email: contact.email }
+      : { kind: 'contact', contactNumber: p.contactNumber };
+    const assignee = r.assignedTo ? await collaborator(call, r.assignedTo, 'assignedTo').catch(() => null) : null;
+    const receivedBy: Party = assignee ? { kind: 'user', ...assignee } : { kind: 'user', userId: r.assignedTo ?? r.createdBy };
+    const x: ExchangeDoc = {
+      _id: createdId(ctx, p.orgId),
+      orgId: p.orgId,
+      requestId: r._id,
+      direction: 'received',
+      type,
+      sentBy,
+      receivedBy,
+      email: contact?.email ?? null,
+      subject: input.subject || null,
+      detail: input.detail,
+      occurredAt: now,
+      origin: 'portal',
+      visibility: 'client',
+      createdBy: `portal:${p.accessId}`,
+      createdAt: now,
+      edits: [],
+      emailDelivery: null,
+      attachments: [],
+      deleted: null,
+    };
+    return toPortalExchange(await this.d.recording.store(x, r), s);
+  }
+}
