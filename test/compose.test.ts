@@ -18,6 +18,7 @@ interface Service {
   restart?: string;
   environment?: Record<string, string>;
   depends_on?: Record<string, { condition?: string }>;
+  ports?: string[];
   healthcheck?: unknown;
 }
 
@@ -66,7 +67,15 @@ describe('docker-compose.yml', () => {
     expect(seedEnv.NODE_ENV).to.equal('development');
   });
 
-  for (const name of ['notifications', 'exchanges']) {
+  it("takes replies to exchanges' e-mails on the exchanges container's SMTP listener", () => {
+    const env = services.exchanges.environment ?? {};
+    expect(env.INBOUND_SMTP_PORT).to.equal('2525');
+    expect(env.INBOUND_SMTP_HOST).to.equal('0.0.0.0');
+    expect(env.EXCHANGES_MAIL_DOMAIN).to.be.a('string');
+    expect(services.exchanges.ports).to.include('2525:2525');
+  });
+
+  for (const name of ['notifications']) {
     it(`sends ${name}'s e-mail to the Mailpit container`, () => {
       const env = services[name].environment ?? {};
       expect(env.EMAIL_PROVIDER).to.equal('smtp');

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import nodemailer from 'nodemailer';
-import { eventually } from '@relais/testing';
-import { ProviderError } from '@relais/testing/notifications';
+import { notificationsService } from '@relais/notifications';
+import { eventually, startNode } from '@relais/testing';
+import { ProviderError, notificationsTestConfig } from '@relais/testing/notifications';
 import { createOrgWithAdmin, createUserWithToken } from '../src/auth/accounts';
 import { expectProblem, startTestStack, type Parsed, type Reply, type TestStack } from './support';
 
@@ -109,6 +110,15 @@ describe('through the gateway: exchanges on intervention requests', function () 
 
   it('records sent and received messages with the seed defaults, requires the detail, and turns the counter red with a reminder', async () => {
     const r = await newRequest();
+    // What the form offers: the collaborators and the client's contacts with their addresses, and the defaults.
+    const parties = ok(await t.api.get(`/v1/intervention-requests/${r.id}/parties`, { token: tokens.caseworker }));
+    expect(parties.collaborators).to.deep.include({ userId: users.agent, name: 'Claire agent', emails: ['agent@ex.test'] });
+    expect(parties.contacts.map((c: { contactNumber: number; emails: string[] }) => [c.contactNumber, c.emails[0]])).to.deep.equal([
+      [1, 'jeanne.payet@filaos.test'],
+      [2, 'paul.hoarau@filaos.test'],
+    ]);
+    expect(parties.defaults).to.deep.equal({ user: users.caseworker, contactNumber: 1, email: 'jeanne.payet@filaos.test' });
+    expectProblem(await t.api.get(`/v1/intervention-requests/${r.id}/parties`, { token: otherAdmin }), 404);
     const s = ok(await sent(r.id, { subject: 'RDV' }), 201);
     expect(s.sentBy).to.deep.include({ kind: 'user', userId: users.caseworker, name: 'Claire caseworker', email: 'caseworker@ex.test' });
     expect(s.receivedBy).to.deep.include({ kind: 'contact', contactNumber: 1, name: 'Jeanne Payet', email: 'jeanne.payet@filaos.test' });
@@ -243,6 +253,19 @@ describe('through the gateway: exchanges on intervention requests', function () 
     expect(b.emailDelivery.error).to.match(/mailbox unavailable/);
     // A bounce is no exchange of its own.
     expect((await history(r.id)).summary.count).to.equal(3);
+  });
+
+  it('keeps an e-mail recorded while the notifications service is down, and sends it once it is back', async () => {
+    const r = await newRequest();
+    const at = t.nodes.findIndex((n) => n.nodeID.startsWith('notifications'));
+    await t.nodes[at].stop();
+    const x = ok(await email(r.id, { subject: 'Pendant la panne' }), 201);
+    expect(x.emailDelivery.status).to.equal('sending');
+    t.nodes[at] = await startNode(t.config, 'notifications', [
+      notificationsService(notificationsTestConfig(t.config, { RETRY_BASE_MS: '200' }), { smsProvider: t.sms, emailProvider: t.email }),
+    ]);
+    await emailStatus(r.id, x.id, 'sent');
+    expect(t.email.sent.filter((m) => m.mail?.messageId === x.emailDelivery.messageId)).to.have.length(1);
   });
 
   it('keeps drafts per user and request: resumed, changed, sent (then gone) or discarded', async () => {

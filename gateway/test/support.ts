@@ -85,7 +85,12 @@ export async function startTestStack(overrides: Record<string, string> = {}, mor
   const sms = new MemoryProvider();
   const email = new MemoryProvider();
   const inbound = { port: await freePort(), domain: 'exchanges.relais.test' };
-  const exchangesConfig = exchangesConfigSchema.parse({ ...config, INBOUND_SMTP_PORT: inbound.port, EXCHANGES_MAIL_DOMAIN: inbound.domain });
+  const exchangesConfig = exchangesConfigSchema.parse({
+    ...config,
+    INBOUND_SMTP_PORT: inbound.port,
+    EXCHANGES_MAIL_DOMAIN: inbound.domain,
+    EMAIL_RESEND_AFTER_MS: '1000',
+  });
   const nodes = [
     await startNode(config, 'contacts', [contactsService(config)]),
     await startNode(config, 'domiciliation', [domiciliationService(config)]),

@@ -24,6 +24,15 @@ export function accountsService(store: GatewayStore): ServiceSchema {
         },
       }),
 
+      // The org's active collaborators, to choose who sent or received an exchange (seed 004's list).
+      collaborators: defineAction({
+        input: z.strictObject({}),
+        roles: STAFF,
+        async handler(_input, auth) {
+          return { items: (await store.users.list(auth.orgId)).filter((u) => !u.disabled).map(toUser) };
+        },
+      }),
+
       // Who works in a team: the notifications service tells them of what a client posts on the team's requests.
       teamMembers: defineAction({
         input: z.strictObject({ team: z.string().min(1).max(100) }),

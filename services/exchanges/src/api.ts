@@ -196,6 +196,17 @@ export const editExchangeInput = z
     path: ['(body)'],
   });
 
+const choice = z.object({ name: z.string(), emails: z.array(z.string()).describe('The addresses known for them: the first is the default') });
+export const partiesOutput = z.object({
+  collaborators: z.array(choice.extend({ userId: z.string() })).describe('Envoyé par (a sent message) or reçu par (a received one): the org’s active users'),
+  contacts: z.array(choice.extend({ contactNumber: z.number().int(), function: z.string() })).describe("The client's current contacts"),
+  defaults: z.object({
+    user: z.string().describe('The current user'),
+    contactNumber: z.number().int().nullable().describe("The request's interlocutor"),
+    email: z.string().nullable().describe("Mail destinataire: the interlocutor's default address"),
+  }),
+});
+
 export const summariesInput = z.strictObject({
   requestIds: z.array(requestId).min(1, 'give at least one request id').max(1000, 'at most 1000 request ids at once'),
 });
@@ -345,6 +356,18 @@ export const routes: Route[] = [
     output: exchangeList,
     roles: STAFF,
     summary: "A request's exchanges, oldest first: edits with the previous wording, deletions as tombstones",
+    tag: TAG,
+  },
+  {
+    method: 'get',
+    path: `${requestPath}/parties`,
+    action: 'exchanges.parties',
+    input: requestRefInput,
+    output: partiesOutput,
+    roles: STAFF,
+    summary: 'Who may send or receive an exchange of the request, with their addresses, and the defaults',
+    description:
+      "The org's collaborators and the client's current contacts, each with the e-mail addresses known for them (a contact's own, then the client's primary e-mail when it is another), and the seed's defaults: the current user, the request's interlocutor and its address.",
     tag: TAG,
   },
   {

@@ -12,6 +12,11 @@ export const exchangesConfigSchema = baseConfigSchema.extend({
     .string()
     .regex(/^[a-z0-9.-]+\.[a-z]{2,}$|^localhost$/i, 'must be a domain name such as relais.example.org')
     .default('relais.localhost'),
+  /**
+   * An e-mail still `sending` this long after it was recorded is handed to the notifications service
+   * again (it was down, or the call's answer was lost); the same exchange is never sent twice.
+   */
+  EMAIL_RESEND_AFTER_MS: z.coerce.number().int().min(100).max(86_400_000).default(120_000),
   /** Port of the inbound SMTP listener that takes replies and bounces; unset: no listener in this instance. */
   INBOUND_SMTP_PORT: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(1).max(65_535).optional()),
   INBOUND_SMTP_HOST: z.string().min(1).default('127.0.0.1'),

@@ -9,6 +9,7 @@ import { notFound, validationError, type AuthContext, type RelaisContext } from 
 export interface ContactInfo {
   number: number;
   name: string;
+  function: string;
   email: string | null;
   displayOrder: number;
   active: boolean;

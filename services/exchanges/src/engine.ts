@@ -50,7 +50,17 @@ export async function startEngine(rt: ServiceRuntime, config: ExchangesConfig, l
   outbox.start();
 
   const registry = new Registry(requests, summaries);
-  const recording = new Recording({ registry, exchanges, summaries, settings, addresses, outbox, mailDomain: config.EXCHANGES_MAIL_DOMAIN });
+  const recording = new Recording({
+    registry,
+    exchanges,
+    summaries,
+    settings,
+    addresses,
+    outbox,
+    mailDomain: config.EXCHANGES_MAIL_DOMAIN,
+    systemCall,
+    log,
+  });
   const drafting = new Drafting(drafts, registry, recording);
   const portal = new Portal({ requests, exchanges, settings, recording, call: systemCall });
   const files = MailFiles.open(rt.db);
@@ -73,6 +83,13 @@ export async function startEngine(rt: ServiceRuntime, config: ExchangesConfig, l
     await rt.events.consume({ ...common, type: 'delivery.outcome', handle: (evs) => recording.applyOutcomes(evs) }),
   ];
 
+  // E-mails left `sending` (the notifications service was down) are handed over again.
+  const sweep = setInterval(
+    () => void recording.resendStuck(config.EMAIL_RESEND_AFTER_MS).catch((err: Error) => log.warn({ error: err.message }, 'e-mail sweep failed')),
+    Math.min(60_000, Math.max(200, Math.floor(config.EMAIL_RESEND_AFTER_MS / 2))),
+  );
+  sweep.unref();
+
   return {
     registry,
     recording,
@@ -82,6 +99,7 @@ export async function startEngine(rt: ServiceRuntime, config: ExchangesConfig, l
     addresses,
     files,
     async stop() {
+      clearInterval(sweep);
       await listener?.close();
       await Promise.all(subscriptions.map((s) => s.stop()));
       await outbox.stop();

@@ -1,4 +1,16 @@
-import { conflict, createdId, makeEnvelope, notFound, validationError, type AuthContext, type Envelope, type Outbox, type RelaisContext } from '@relais/shared';
+import {
+  conflict,
+  createdId,
+  makeEnvelope,
+  notFound,
+  toProblem,
+  validationError,
+  type AuthContext,
+  type Envelope,
+  type Logger,
+  type Outbox,
+  type RelaisContext,
+} from '@relais/shared';
 import { contactDeliveryId } from '@relais/notifications/api';
 import type { Exchanges } from './data/exchanges';
 import type { RecipientAddresses } from './data/recipients';
@@ -59,6 +71,9 @@ export interface RecordingDeps {
   outbox: Outbox;
   /** The domain of Message-IDs and reply addresses. */
   mailDomain: string;
+  /** Calls as the platform in an org: the sweep hands e-mails over with nobody signed in. */
+  systemCall: (orgId: string) => Call;
+  log: Pick<Logger, 'warn'>;
 }
 
 /** The event that tells of a new exchange. Pure. */
@@ -101,6 +116,24 @@ export class Recording {
       this.d.summaries.of(orgId, [r._id]),
     ]);
     return { requestId: r._id, number: requestNumber(r.number), summary: toSummaryView(summary), items: all.map((x) => toExchangeView(x, settings)) };
+  }
+
+  /** Who may send or receive an exchange of the request, with their addresses, and the seed's defaults. */
+  async parties(orgId: string, requestId: string, auth: AuthContext, ctx: RelaisContext) {
+    const r = await this.d.registry.require(orgId, requestId);
+    const call = callAs(ctx);
+    const [users, contacts, primary] = await Promise.all([
+      call<{ items: { id: string; name: string; email: string }[] }>('accounts.collaborators', {}),
+      clientContacts(call, r.clientId, 'clientId'),
+      this.d.addresses.of(orgId, r.clientId),
+    ]);
+    const emailsOf = (c: ContactInfo) => [...new Set([c.email, primary?.email].filter((e): e is string => !!e))];
+    const interlocutor = contacts.find((c) => c.number === r.interlocutor) ?? null;
+    return {
+      collaborators: users.items.map((u) => ({ userId: u.id, name: u.name, emails: [u.email] })),
+      contacts: contacts.map((c) => ({ contactNumber: c.number, name: c.name, function: c.function, emails: emailsOf(c) })),
+      defaults: { user: auth.userId, contactNumber: interlocutor?.number ?? null, email: interlocutor ? (emailsOf(interlocutor)[0] ?? null) : null },
+    };
   }
 
   /** An exchange of the request, or 404. */
@@ -159,16 +192,41 @@ export class Recording {
     return toExchangeView((await this.d.exchanges.get(auth.orgId, stored._id)) ?? stored, settings);
   }
 
-  /** Asks the notifications service to send an exchange's e-mail; the same exchange twice is one delivery. */
+  /**
+   * Asks the notifications service to send an exchange's e-mail; the same exchange twice is one
+   * delivery. A refusal (4xx) fails the e-mail, saying why; anything else (the service down, an
+   * answer lost) leaves it `sending` for the sweep to hand over again: the exchange is stored, and
+   * the caller is answered with it.
+   */
   private async handOver(call: Call, x: ExchangeDoc, r: RequestDoc): Promise<void> {
-    await call('notifications.sendContactEmail', {
-      personId: r.clientId,
-      to: x.email,
-      subject: x.subject,
-      text: x.detail,
-      ref: x._id,
-      mail: { messageId: x.emailDelivery!.messageId, replyTo: replyAddressOf(r._id, this.d.mailDomain) },
-    });
+    try {
+      await call('notifications.sendContactEmail', {
+        personId: r.clientId,
+        to: x.email,
+        subject: x.subject,
+        text: x.detail,
+        ref: x._id,
+        mail: { messageId: x.emailDelivery!.messageId, replyTo: replyAddressOf(r._id, this.d.mailDomain) },
+      });
+    } catch (err) {
+      // The one error mapping says which is which: a 4xx is the notifications service's refusal, a 5xx its absence.
+      const problem = toProblem(err);
+      if (problem.status < 500) {
+        await this.d.exchanges.setEmailStatus(x.orgId, x._id, 'failed', new Date(), `not sent: ${problem.detail}`);
+        return;
+      }
+      this.d.log.warn({ exchange: x._id, error: (err as Error).message }, 'e-mail not handed over yet; the sweep hands it over again');
+    }
+  }
+
+  /** Hands over again the e-mails still `sending` after `resendAfterMs`; how many it found. */
+  async resendStuck(resendAfterMs: number): Promise<number> {
+    const stuck = await this.d.exchanges.stillSending(new Date(Date.now() - resendAfterMs), 100);
+    for (const x of stuck) {
+      const r = await this.d.registry.find(x.orgId, x.requestId);
+      if (r) await this.handOver(this.d.systemCall(x.orgId), x, r);
+    }
+    return stuck.length;
   }
 
   /** Moves sent e-mails' statuses from the notifications service's delivery outcomes (ref: the exchange's id). */

@@ -19,6 +19,10 @@ export class Registry {
     return r;
   }
 
+  find(orgId: string, requestId: string): Promise<RequestDoc | null> {
+    return this.requests.get(orgId, requestId);
+  }
+
   async view(r: RequestDoc) {
     const [{ summary }] = await this.summaries.of(r.orgId, [r._id]);
     return toRequestView(r, summary);

@@ -71,6 +71,11 @@ export function exchangesService(config: ExchangesConfig): ServiceSchema {
         handler: ({ partyId }, auth, ctx) => e().registry.ofClient(auth.orgId, partyId, ctx),
       }),
 
+      parties: defineAction({
+        input: requestRefInput,
+        roles: STAFF,
+        handler: ({ requestId }, auth, ctx) => e().recording.parties(auth.orgId, requestId, auth, ctx),
+      }),
       history: defineAction({ input: requestRefInput, roles: STAFF, handler: ({ requestId }, auth) => e().recording.history(auth.orgId, requestId) }),
       recordSent: defineAction({ input: recordSentInput, roles: WRITERS, handler: (input, auth, ctx) => e().recording.recordSent(input, auth, ctx) }),
       recordReceived: defineAction({

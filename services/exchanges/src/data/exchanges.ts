@@ -32,6 +32,8 @@ const schema = new mongoose.Schema<StoredExchange>(
 );
 // Serves a request's exchanges (its history, its summary's recount): { orgId, requestId }.
 schema.index({ orgId: 1, requestId: 1 });
+// Serves the hand-over sweep: e-mails still sending, the oldest first.
+schema.index({ 'emailDelivery.status': 1, createdAt: 1 });
 
 /** A request's exchanges, tombstones included: the history shows what was deleted, by whom, when. */
 export class Exchanges extends TenantRepository<StoredExchange> {
@@ -80,6 +82,20 @@ export class Exchanges extends TenantRepository<StoredExchange> {
       })
       .exec();
     return res.modifiedCount > 0;
+  }
+
+  /**
+   * E-mails of every org still `sending` that were recorded before `before`, the oldest first: the
+   * sweep hands them over again (a maintenance read across orgs, as the outbox's sweep is).
+   */
+  async stillSending(before: Date, limit: number): Promise<ExchangeDoc[]> {
+    const docs = await this.model
+      .find({ 'emailDelivery.status': 'sending', createdAt: { $lt: before } })
+      .sort({ createdAt: 1 })
+      .limit(limit)
+      .lean<StoredExchange[]>()
+      .exec();
+    return docs.map(withoutOutbox);
   }
 
   /**
