@@ -34,7 +34,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { GatewayStore, createOrgWithAdmin, createUserWithToken, loadGatewayConfig } from '@relais/gateway';
 import { baseConfigSchema, createBroker, loadConfig, type RelaisMeta } from '@relais/shared';
 import { freePort } from '@relais/testing';
-import { Children } from './lib/children';
+import { Children, stackEnv } from './lib/children';
 import { parseArgs, sleep, whenAborted, type BenchContext } from './lib/context';
 import { cpuReport, cpuSnapshot } from './lib/cpu';
 import { startFileReadFloor } from './lib/file-read-floor';
@@ -144,17 +144,7 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
   );
   const namespace = `${ctx.prefix}_relais`;
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    MONGO_URL: ctx.mongoUrl,
-    NATS_URL: ctx.natsUrl,
-    RELAIS_NAMESPACE: namespace,
-    LOG_LEVEL: 'warn',
-    GATEWAY_PORT: String(port),
-    METRICS_PORT: '0',
-  };
-  // Each process names itself; one NODE_ID for all would collide.
-  delete env.NODE_ID;
+  const env = stackEnv(ctx, namespace, port);
   const children = new Children(namespace, ctx.signal);
   const guard = <T>(work: Promise<T>) => Promise.race([work, children.crashed, whenAborted(ctx.signal)]);
   const base = new URL(`http://127.0.0.1:${port}`);

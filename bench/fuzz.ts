@@ -17,7 +17,7 @@ import {
   type FuzzRun,
   type OpenApiDoc,
 } from '../gateway/test/support/fuzz';
-import { Children } from './lib/children';
+import { Children, stackEnv } from './lib/children';
 import { parseArgs, sleep, whenAborted, type BenchContext } from './lib/context';
 
 export const description = 'seeded hostile and valid requests on every OpenAPI operation: 5xx, crashes, lost writes; vs a bare express floor';
@@ -32,21 +32,12 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
   const namespace = `${ctx.prefix}_relais`;
   const platformToken = randomBytes(24).toString('base64url');
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    MONGO_URL: ctx.mongoUrl,
-    NATS_URL: ctx.natsUrl,
-    RELAIS_NAMESPACE: namespace,
-    LOG_LEVEL: 'warn',
-    GATEWAY_PORT: String(port),
-    METRICS_PORT: '0',
+  const env = stackEnv(ctx, namespace, port, {
     RELAIS_PLATFORM_TOKEN: platformToken,
     // Valid requests may switch the org's SMS on: nothing can leave the machine.
     SMS_PROVIDER: 'log',
     EMAIL_PROVIDER: 'log',
-  };
-  // Each process names itself; one NODE_ID for all would collide.
-  delete env.NODE_ID;
+  });
 
   const children = new Children(namespace, ctx.signal);
   const crashes: string[] = [];

@@ -12,7 +12,7 @@ import { MongoClient } from 'mongodb';
 import { GatewayStore, createOrgWithAdmin, loadGatewayConfig } from '@relais/gateway';
 import { freePort } from '@relais/testing';
 import { parseArgs, rate, sleep, whenAborted, type BenchContext } from './lib/context';
-import { Children } from './lib/children';
+import { Children, stackEnv } from './lib/children';
 import { cpuReport, cpuSnapshot } from './lib/cpu';
 import { openFloor, type Floor, type FloorMode } from './lib/floors';
 import { HttpClient, quantile, waitReady } from './lib/http';
@@ -145,20 +145,11 @@ async function relaisFlow(
 ): Promise<{ single: Phase; rounds: Phase[]; batched: { ms: number; cpu: string }[]; notes: string[] }> {
   const namespace = `${ctx.prefix}_relais`;
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    MONGO_URL: ctx.mongoUrl,
-    NATS_URL: ctx.natsUrl,
-    RELAIS_NAMESPACE: namespace,
-    LOG_LEVEL: 'warn',
-    GATEWAY_PORT: String(port),
-    METRICS_PORT: '0',
+  const env = stackEnv(ctx, namespace, port, {
     // Nothing is sent (the org's SMS are off); whatever the environment says, nothing could leave the machine.
     SMS_PROVIDER: 'log',
     EMAIL_PROVIDER: 'log',
-  };
-  // Each process names itself; one NODE_ID for all would collide.
-  delete env.NODE_ID;
+  });
   const children = new Children(namespace, ctx.signal);
   // Every wait below also ends when a service dies or the run is aborted.
   const guard = <T>(work: Promise<T>) => Promise.race([work, children.crashed, whenAborted(ctx.signal)]);

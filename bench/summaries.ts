@@ -23,7 +23,7 @@ import { databaseName } from '@relais/shared';
 import { freePort } from '@relais/testing';
 import { Summaries } from '../services/exchanges/src/data/summaries';
 import type { ExchangeDoc } from '../services/exchanges/src/domain/exchanges';
-import { Children } from './lib/children';
+import { Children, stackEnv } from './lib/children';
 import { parseArgs, whenAborted, type BenchContext } from './lib/context';
 import { HttpClient, waitReady } from './lib/http';
 import { openLoop, seededRandom, stats, type Shot, type Stats } from './lib/open-loop';
@@ -40,16 +40,7 @@ export async function run(args: string[], ctx: BenchContext): Promise<string[]> 
   const opts = parseArgs(args, { requests: 1000, rate: 2, duration: 20, seed: 7 });
   const namespace = `${ctx.prefix}_relais`;
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    MONGO_URL: ctx.mongoUrl,
-    NATS_URL: ctx.natsUrl,
-    RELAIS_NAMESPACE: namespace,
-    LOG_LEVEL: 'warn',
-    GATEWAY_PORT: String(port),
-    METRICS_PORT: '0',
-  };
-  delete env.NODE_ID;
+  const env = stackEnv(ctx, namespace, port);
   const children = new Children(namespace, ctx.signal);
   const guard = <T>(work: Promise<T>) => Promise.race([work, children.crashed, whenAborted(ctx.signal)]);
   const base = new URL(`http://127.0.0.1:${port}`);

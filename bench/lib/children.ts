@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BenchContext } from './context';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const localNode = path.join(ROOT, 'node_modules/.bin/node');
@@ -119,4 +120,24 @@ export class Children {
       }),
     );
   }
+}
+
+/**
+ * The environment of a benchmark's Relais processes: its database, NATS and namespace, the gateway
+ * on `port`, quiet logs, no metrics, and `more`. Each process names itself: one NODE_ID for all
+ * would collide.
+ */
+export function stackEnv(ctx: BenchContext, namespace: string, port: number, more: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    MONGO_URL: ctx.mongoUrl,
+    NATS_URL: ctx.natsUrl,
+    RELAIS_NAMESPACE: namespace,
+    LOG_LEVEL: 'warn',
+    GATEWAY_PORT: String(port),
+    METRICS_PORT: '0',
+    ...more,
+  };
+  delete env.NODE_ID;
+  return env;
 }

@@ -58,14 +58,14 @@ export function createApp(options: AppOptions): Express {
   });
   const guards = {
     bearer: bearerAuth(verifier, logger),
-    portal: portalAuth(store.portal, store, logger),
+    portal: portalAuth(store.portal, store.orgs, logger),
     platform: platformAuth(config.RELAIS_PLATFORM_TOKEN),
     none: noAuth,
   };
   const people = new PeopleOfOrgs(broker);
   const operations = [
     ...accountOperations({ store, verifier }),
-    ...portalOperations({ store, accesses: store.portal, broker, portalUrl: config.PORTAL_URL }),
+    ...portalOperations({ accesses: store.portal, broker, portalUrl: config.PORTAL_URL }),
     ...routes.map((r) => serviceOperation(r, broker, people)),
   ];
   const openapi = JSON.stringify(buildOpenApi([...healthDocs, ...docsDocs, ...operations], API_INFO));

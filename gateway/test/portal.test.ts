@@ -83,8 +83,8 @@ describe('through the gateway: the client portal and staff notifications', funct
     // The link works until it expires (30 days by default).
     const expires = new Date(access.expiresAt).getTime();
     expect(expires - Date.now()).to.be.within(29.9 * 86_400_000, 30 * 86_400_000);
-    expect(await t.gw.store.portal.principalFor(access.token, t.gw.store, new Date(expires - 1000))).to.not.equal(null);
-    expect(await t.gw.store.portal.principalFor(access.token, t.gw.store, new Date(expires + 1000))).to.equal(null);
+    expect(await t.gw.store.portal.principalFor(access.token, t.gw.store.orgs, new Date(expires - 1000))).to.not.equal(null);
+    expect(await t.gw.store.portal.principalFor(access.token, t.gw.store.orgs, new Date(expires + 1000))).to.equal(null);
     expect(ok(await t.api.get(`/v1/parties/${client}/portal-access`, { token: tokens.agent })).items.map((a: { id: string }) => a.id)).to.include(access.id);
     ok(await t.api.delete(`/v1/portal-access/${access.id}`, { token: tokens.caseworker }));
     expectProblem(await t.api.get('/v1/portal/me', { token: access.token }), 401);

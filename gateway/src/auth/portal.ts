@@ -8,7 +8,7 @@ import type { CallContext, Operation } from '../http/operation';
 import { unavailable } from '../http/problems';
 import type { PortalPrincipal } from './principal';
 import { bearerToken } from './tokens';
-import type { GatewayStore } from './store';
+import type { OrgDoc } from './models';
 
 /*
  * Portal accesses (seed 004's client portal): a client's contact signs in with a portal token sent
@@ -61,6 +61,11 @@ schema.index({ hash: 1 }, { unique: true });
 // Serves a client's accesses: { orgId, clientId }.
 schema.index({ orgId: 1, clientId: 1 });
 
+/** Where a portal token's org is read (the gateway's orgs). */
+export interface OrgLookup {
+  byId(orgId: string): Promise<OrgDoc | null>;
+}
+
 export class PortalAccesses {
   private constructor(
     private readonly model: Model<PortalAccessDoc>,
@@ -91,7 +96,7 @@ export class PortalAccesses {
   }
 
   /** The portal principal of a token: null when malformed, unknown, revoked or expired. */
-  async principalFor(token: string, store: GatewayStore, now = new Date()): Promise<PortalPrincipal | null> {
+  async principalFor(token: string, orgs: OrgLookup, now = new Date()): Promise<PortalPrincipal | null> {
     if (!TOKEN_PATTERN.test(token)) return null;
     const doc = await withTimeout(
       this.model
@@ -102,7 +107,7 @@ export class PortalAccesses {
       'portal token lookup',
     );
     if (!doc || doc.revokedAt || doc.expiresAt <= now) return null;
-    const org = await withTimeout(store.orgs.byId(doc.orgId), this.timeoutMs, 'portal org lookup');
+    const org = await withTimeout(orgs.byId(doc.orgId), this.timeoutMs, 'portal org lookup');
     if (!org) return null;
     return {
       portal: { orgId: doc.orgId, clientId: doc.clientId, contactNumber: doc.contactNumber, accessId: doc._id },
@@ -114,7 +119,7 @@ export class PortalAccesses {
 const CHALLENGE = 'Bearer realm="relais-portal"';
 
 /** Portal token authentication: sets res.locals.portal, else 401. An API token is refused here, as is anything else. */
-export function portalAuth(accesses: PortalAccesses, store: GatewayStore, logger: PinoLogger): RequestHandler {
+export function portalAuth(accesses: PortalAccesses, orgs: OrgLookup, logger: PinoLogger): RequestHandler {
   return async (req, res, next) => {
     const token = bearerToken(req.get('Authorization'));
     if (!token) {
@@ -123,7 +128,7 @@ export function portalAuth(accesses: PortalAccesses, store: GatewayStore, logger
     }
     let principal;
     try {
-      principal = await accesses.principalFor(token, store);
+      principal = await accesses.principalFor(token, orgs);
     } catch (err) {
       logger.error({ reqId: res.locals.requestId, error: { message: (err as Error).message } }, 'portal token verification failed');
       throw unavailable('Sign-in is temporarily unavailable.');
@@ -189,7 +194,7 @@ export const portalLink = (base: string, token: string) => `${base.replace(/\/+$
 type Contact = { number: number; name: string; email: string | null; active: boolean };
 
 /** Staff grant, list and revoke portal accesses; a signed-in contact reads who they are. */
-export function portalOperations(deps: { store: GatewayStore; accesses: PortalAccesses; broker: ServiceBroker; portalUrl: string }): Operation[] {
+export function portalOperations(deps: { accesses: PortalAccesses; broker: ServiceBroker; portalUrl: string }): Operation[] {
   const meta = (ctx: CallContext): RelaisMeta => ({ auth: ctx.principal!.auth, org: ctx.principal!.org });
   const TAG = 'Client portal';
   return [
