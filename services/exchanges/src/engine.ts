@@ -62,7 +62,7 @@ export async function startEngine(rt: ServiceRuntime, config: ExchangesConfig, l
     log,
   });
   const drafting = new Drafting(drafts, registry, recording);
-  const portal = new Portal({ requests, exchanges, settings, recording, call: systemCall });
+  const portal = new Portal({ requests, exchanges, summaries, settings, recording, call: systemCall });
   const files = MailFiles.open(rt.db);
   const inbox = new Inbox({ requests, exchanges, files, settings, recording, call: systemCall, mailDomain: config.EXCHANGES_MAIL_DOMAIN });
   const listener =

@@ -2,6 +2,7 @@ import { conflict, createdId, notFound, validationError, type PortalContext, typ
 import type { Exchanges } from './data/exchanges';
 import type { InterventionRequests } from './data/requests';
 import type { SettingsRepo } from './data/settings';
+import type { Summaries } from './data/summaries';
 import { clientContacts, collaborator, type Call } from './directory';
 import type { ExchangeDoc, Party } from './domain/exchanges';
 import { portalPostRefusal, requestNumber, type RequestDoc } from './domain/requests';
@@ -36,6 +37,7 @@ export class Portal {
     private readonly d: {
       requests: InterventionRequests;
       exchanges: Exchanges;
+      summaries: Summaries;
       settings: SettingsRepo;
       recording: Recording;
       /** Calls as the platform in an org: the portal contact has no staff auth to call with. */
@@ -63,12 +65,15 @@ export class Portal {
     };
   }
 
+  /** The client's requests, each with how many exchanges the client sees (from the summaries: one read for all). */
   async list(p: PortalContext) {
     const [docs, s] = await Promise.all([this.d.requests.ofClient(p.orgId, p.clientId), this.d.settings.of(p.orgId)]);
+    const summaries = await this.d.summaries.of(
+      p.orgId,
+      docs.map((r) => r._id),
+    );
     const now = new Date();
-    const items = [];
-    for (const r of docs) items.push(this.view(r, (await this.d.exchanges.ofRequest(p.orgId, r._id)).filter(visible).length, s, now));
-    return { items };
+    return { items: docs.map((r, i) => this.view(r, summaries[i].summary.shown, s, now)) };
   }
 
   async get(p: PortalContext, requestId: string) {

@@ -71,7 +71,9 @@ describe('exchanges: the rules of an exchange (pure)', () => {
       exchange({ occurredAt: at('2026-12-04T09:00:00Z') }),
     ];
     const summary = summaryOf(xs);
-    expect(summary).to.include({ count: 4, reminders: 1 });
+    // The fixture's exchanges are visible to the client; an internal one is not shown on the portal.
+    expect(summary).to.include({ count: 4, reminders: 1, shown: 4 });
+    expect(summaryOf([...xs, exchange({ visibility: 'internal' })])).to.include({ count: 5, shown: 4 });
     expect(summary.latest.map((l) => l.id)).to.deep.equal([xs[3]._id, xs[1]._id, xs[2]._id]);
     expect(summary.latest).to.have.length(PREVIEWED);
     expect(summary.latest[1].preview).to.equal('Relance: Nous attendons votre devis.');

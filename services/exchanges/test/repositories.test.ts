@@ -105,7 +105,7 @@ describe('exchanges: requests, exchanges and summaries (real database)', functio
     expect(read.map((r) => r.requestId)).to.deep.equal(ids);
     expect(read[0].summary).to.include({ count: 2, reminders: 1 });
     expect(read[1].summary).to.include({ count: 1, reminders: 0 });
-    expect(read[2].summary).to.deep.equal({ count: 0, reminders: 0, latest: [] });
+    expect(read[2].summary).to.deep.equal({ count: 0, reminders: 0, shown: 0, latest: [] });
     expect((await summaries.of(randomUUID(), [withReminder]))[0].summary.count).to.equal(0);
   });
 

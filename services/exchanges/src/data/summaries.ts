@@ -18,6 +18,7 @@ const schema = new mongoose.Schema<SummaryDoc>(
     requestId: { type: String, required: true },
     count: { type: Number, required: true },
     reminders: { type: Number, required: true },
+    shown: { type: Number, default: 0 },
     latest: { type: mongoose.Schema.Types.Mixed, default: [] },
     changedAt: { type: Date, required: true },
   },
@@ -60,10 +61,10 @@ export class Summaries {
     const found = new Map<string, Summary>();
     for (const part of chunks([...new Set(requestIds)], READ_CHUNK)) {
       const docs = await this.model
-        .find({ orgId, _id: { $in: part.map((id) => key(orgId, id)) } }, { requestId: 1, count: 1, reminders: 1, latest: 1 })
+        .find({ orgId, _id: { $in: part.map((id) => key(orgId, id)) } }, { requestId: 1, count: 1, reminders: 1, shown: 1, latest: 1 })
         .lean<SummaryDoc[]>()
         .exec();
-      for (const d of docs) found.set(d.requestId, { count: d.count, reminders: d.reminders, latest: d.latest });
+      for (const d of docs) found.set(d.requestId, { count: d.count, reminders: d.reminders, shown: d.shown ?? 0, latest: d.latest });
     }
     return requestIds.map((requestId) => ({ requestId, summary: found.get(requestId) ?? emptySummary() }));
   }

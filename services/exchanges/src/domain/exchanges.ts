@@ -186,6 +186,8 @@ export interface Summary {
   count: number;
   /** Reminders among them: the counter is red when there is at least one. */
   reminders: number;
+  /** Those the client sees on the portal (visible to the client). */
+  shown: number;
   latest: { id: string; direction: ExchangeDirection; type: string; occurredAt: Date; preview: string }[];
 }
 
@@ -210,8 +212,9 @@ export function summaryOf(exchanges: readonly ExchangeDoc[]): Summary {
   return {
     count: live.length,
     reminders: live.filter((x) => x.type === REMINDER_TYPE).length,
+    shown: live.filter((x) => x.visibility === 'client').length,
     latest: live.map(previewOf).sort(newestFirst).slice(0, PREVIEWED),
   };
 }
 
-export const emptySummary = (): Summary => ({ count: 0, reminders: 0, latest: [] });
+export const emptySummary = (): Summary => ({ count: 0, reminders: 0, shown: 0, latest: [] });
