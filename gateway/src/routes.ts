@@ -37,21 +37,25 @@ export class PeopleOfOrgs {
   }
 }
 
-/** A service route as a gateway operation: authenticated, then one broker call with the caller in ctx.meta. */
+/**
+ * A service route as a gateway operation: authenticated, then one broker call with the caller in
+ * ctx.meta. A staff route carries the user (`auth`); a portal route (`audience: 'portal'`) carries
+ * the client's contact (`portal`) and never a staff auth, which is all its action may reach.
+ */
 export function serviceOperation(route: Route, broker: ServiceBroker, people: PeopleOfOrgs): Operation {
+  const portal = route.audience === 'portal';
   // The contacts service's own routes look the person up themselves.
-  const checksPerson = route.path.includes(':personId') && !route.action.startsWith('contacts.');
-  if (route.audience === 'portal') return portalOperation(route, broker);
+  const checksPerson = !portal && route.path.includes(':personId') && !route.action.startsWith('contacts.');
   return {
     ...route,
     operationId: route.action,
-    security: 'bearer',
+    security: portal ? 'portal' : 'bearer',
     ...(route.streamsBytes ? { produces: 'application/octet-stream' } : {}),
     async run({ raw }, ctx) {
       // Without NATS the call could only wait for its timeout, and nothing is sent: say so at once.
       if (!transportAvailable(broker)) throw unavailable('The message broker is unreachable; nothing was done. Retry shortly.');
-      const { auth, org } = ctx.principal!;
-      const meta: RelaisMeta & { file?: StreamedFile } = { auth, org, ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}) };
+      const caller: RelaisMeta = portal ? { portal: ctx.portal!.portal, org: ctx.portal!.org } : { auth: ctx.principal!.auth, org: ctx.principal!.org };
+      const meta: RelaisMeta & { file?: StreamedFile } = { ...caller, ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}) };
       if (checksPerson) await people.require(meta, String(raw.personId), ctx.requestId);
       // A stream is read once: a retry would send what is left of it.
       const upload = ctx.upload ? { stream: ctx.upload.stream, timeout: ctx.upload.timeoutMs, retries: 0 } : {};
@@ -66,21 +70,3 @@ export function serviceOperation(route: Route, broker: ServiceBroker, people: Pe
 
 const isReadable = (value: unknown): value is Readable =>
   typeof value === 'object' && value !== null && typeof (value as Readable).pipe === 'function' && (value as Readable).readable === true;
-
-/**
- * A portal route as a gateway operation: signed in with a portal token, one broker call with the
- * client's contact in ctx.meta.portal (never a staff auth), which is all the action may reach.
- */
-function portalOperation(route: Route, broker: ServiceBroker): Operation {
-  return {
-    ...route,
-    operationId: route.action,
-    security: 'portal',
-    async run({ raw }, ctx) {
-      if (!transportAvailable(broker)) throw unavailable('The message broker is unreachable; nothing was done. Retry shortly.');
-      const { portal, org } = ctx.portal!;
-      const meta: RelaisMeta = { portal, org, ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}) };
-      return broker.call(route.action, raw, { meta, requestID: ctx.requestId });
-    },
-  };
-}

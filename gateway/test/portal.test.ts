@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
+import nodemailer from 'nodemailer';
 import { eventually } from '@relais/testing';
 import { createOrgWithAdmin, createUserWithToken } from '../src/auth/accounts';
 import { expectProblem, startTestStack, type Parsed, type Reply, type TestStack } from './support';
@@ -170,6 +171,34 @@ describe('through the gateway: the client portal and staff notifications', funct
     expect((await notices('caseworker', '?unread=true')).items.map((n: { id: string }) => n.id)).to.not.include(assigned.id);
     // Someone else's notification is theirs alone.
     expectProblem(await t.api.patch(`/v1/me/notifications/${assigned.id}`, { token: tokens.agent, json: { read: true } }), 404);
+  });
+
+  it('lets the contact download the files of an e-mail visible to the client, and nobody else', async () => {
+    const r = await newRequest(client);
+    await nodemailer.createTransport({ host: '127.0.0.1', port: t.inbound.port, secure: false, ignoreTLS: true }).sendMail({
+      from: 'jeanne.payet@filaos.test',
+      to: `reply+${r.id}@${t.inbound.domain}`,
+      subject: 'Photos',
+      text: 'Voici la fuite.',
+      attachments: [{ filename: 'fuite.txt', content: 'goutte à goutte' }],
+    });
+    const { token } = await grant(client);
+    const x = await eventually(
+      async () => ok(await t.api.get(`/v1/portal/requests/${r.id}`, { token })).items.find((i: { subject: string }) => i.subject === 'Photos'),
+      {
+        what: 'the e-mail on the portal',
+      },
+    );
+    expect(x.attachments).to.have.length(1);
+    const path = `/v1/portal/requests/${r.id}/exchanges/${x.id}/attachments/${x.attachments[0].id}`;
+    const file = await t.api.get(path, { token });
+    expect(file.status).to.equal(200);
+    expect(file.body).to.equal('goutte à goutte');
+    expect(file.headers.get('content-disposition')).to.match(/fuite\.txt/);
+    // Another client's contact, and a staff token, reach nothing of it.
+    const theirs = (await grant(otherClient)).token;
+    expectProblem(await t.api.get(path, { token: theirs }), 404);
+    expectProblem(await t.api.get(path, { token: tokens.admin }), 401);
   });
 
   it('takes posts on an ongoing request or one done less than the window ago, never on a closed one', async () => {

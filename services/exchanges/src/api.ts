@@ -274,6 +274,7 @@ const portalExchange = z.object({
   detail: z.string(),
   occurredAt: z.iso.datetime(),
   origin: z.enum(['staff', 'portal', 'email']),
+  attachments: z.array(z.object({ id: z.string(), filename: z.string(), contentType: z.string(), size: z.number().int() })),
 });
 const portalRequest = z.object({
   id: z.string(),
@@ -536,6 +537,18 @@ export const routes: Route[] = [
     audience: 'portal',
     summary: 'A request of the client with the exchanges visible to the client',
     description: "Another client's request answers 404, as an unknown one.",
+    tag: 'Client portal',
+  },
+  {
+    method: 'get',
+    path: '/v1/portal/requests/:requestId/exchanges/:exchangeId/attachments/:attachmentId',
+    action: 'exchanges.portalAttachment',
+    input: attachmentRefInput,
+    output: z.string().meta({ format: 'binary' }).describe('The bytes of the file'),
+    roles: [],
+    audience: 'portal',
+    streamsBytes: true,
+    summary: 'Download a file of an exchange visible to the client',
     tag: 'Client portal',
   },
   {

@@ -62,8 +62,8 @@ export async function startEngine(rt: ServiceRuntime, config: ExchangesConfig, l
     log,
   });
   const drafting = new Drafting(drafts, registry, recording);
-  const portal = new Portal({ requests, exchanges, summaries, settings, recording, call: systemCall });
   const files = MailFiles.open(rt.db);
+  const portal = new Portal({ requests, exchanges, summaries, files, settings, recording, call: systemCall });
   const inbox = new Inbox({ requests, exchanges, files, settings, recording, call: systemCall, mailDomain: config.EXCHANGES_MAIL_DOMAIN });
   const listener =
     config.INBOUND_SMTP_PORT === undefined

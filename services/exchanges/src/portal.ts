@@ -2,6 +2,7 @@ import { conflict, createdId, notFound, validationError, type PortalContext, typ
 import type { Exchanges } from './data/exchanges';
 import type { InterventionRequests } from './data/requests';
 import type { SettingsRepo } from './data/settings';
+import type { MailFiles } from './data/mailFiles';
 import type { Summaries } from './data/summaries';
 import { clientContacts, collaborator, type Call } from './directory';
 import type { ExchangeDoc, Party } from './domain/exchanges';
@@ -30,6 +31,7 @@ const toPortalExchange = (x: ExchangeDoc, s: ExchangeSettings) => ({
   detail: x.detail,
   occurredAt: x.occurredAt.toISOString(),
   origin: x.origin,
+  attachments: x.attachments,
 });
 
 export class Portal {
@@ -38,6 +40,7 @@ export class Portal {
       requests: InterventionRequests;
       exchanges: Exchanges;
       summaries: Summaries;
+      files: MailFiles;
       settings: SettingsRepo;
       recording: Recording;
       /** Calls as the platform in an org: the portal contact has no staff auth to call with. */
@@ -81,6 +84,18 @@ export class Portal {
     const [all, s] = await Promise.all([this.d.exchanges.ofRequest(p.orgId, r._id), this.d.settings.of(p.orgId)]);
     const shown = all.filter(visible);
     return { ...this.view(r, shown.length, s, new Date()), items: shown.map((x) => toPortalExchange(x, s)) };
+  }
+
+  /** A file of an exchange the client sees, on one of the client's requests; 404 otherwise. */
+  async attachment(p: PortalContext, ref: { requestId: string; exchangeId: string; attachmentId: string }) {
+    const r = await this.request(p, ref.requestId);
+    const x = await this.d.exchanges.get(p.orgId, ref.exchangeId);
+    const file = x && x.requestId === r._id && visible(x) ? x.attachments.find((a) => a.id === ref.attachmentId) : undefined;
+    if (!x || !file) throw notFound('Attachment');
+    const bytes = await this.d.files.open(p.orgId, x._id, file);
+    // Files are written before the exchange that names them: missing bytes are a fault, not a 404.
+    if (!bytes) throw new Error(`attachment ${file.id}: its file is missing or of another size`);
+    return { bytes, file };
   }
 
   async post(p: PortalContext, input: { requestId: string; type?: string; subject?: string; detail: string }, ctx: RelaisContext) {

@@ -122,6 +122,15 @@ export function exchangesService(config: ExchangesConfig): ServiceSchema {
 
       portalRequests: definePortalAction({ input: emptyInput, handler: (_input, portal) => e().portal.list(portal) }),
       portalRequest: definePortalAction({ input: requestRefInput, handler: ({ requestId }, portal) => e().portal.get(portal, requestId) }),
+      // Answers a stream; ctx.meta.file tells the gateway its type, size and name (Route.streamsBytes).
+      portalAttachment: definePortalAction({
+        input: attachmentRefInput,
+        async handler(input, portal, ctx) {
+          const { bytes, file } = await e().portal.attachment(portal, input);
+          (ctx.meta as { file?: StreamedFile }).file = { contentType: file.contentType, size: file.size, filename: file.filename };
+          return bytes;
+        },
+      }),
       portalPost: definePortalAction({ input: portalPostInput, handler: (input, portal, ctx) => e().portal.post(portal, input, ctx) }),
 
       getSettings: defineAction({ input: emptyInput, roles: STAFF, handler: (_input, auth) => e().settings.of(auth.orgId) }),
