@@ -1,5 +1,13 @@
 import { expect } from 'chai';
-import { DELIVERY_KIND_LABELS, contactDelivery, contactEmailDelivery, followsConsent, signedEmail, signedText } from '../src/planning/deliveries';
+import {
+  DELIVERY_KIND_LABELS,
+  contactDelivery,
+  contactEmailDelivery,
+  followsConsent,
+  signedEmail,
+  signedText,
+  staffEmailDelivery,
+} from '../src/planning/deliveries';
 import { contactDeliveryId } from '../src/api';
 import { noticeRecipients } from '../src/staff/useCases';
 import { STATUS_RANK, acceptedStatus, finalChange, withChange } from '../src/delivery/status';
@@ -198,5 +206,24 @@ describe('notifications: who is told of what a client wrote (pure)', () => {
     ]);
     expect(noticeRecipients(null, ['u2'], 'u2')).to.deep.equal([]);
     expect(noticeRecipients('u1', [], 'u1')).to.deep.equal([]);
+  });
+});
+
+describe("notifications: a collaborator's e-mail (pure)", () => {
+  it('goes at once, as staff.email, without the org signature', () => {
+    const now = new Date('2026-12-01T09:00:00Z');
+    const d = staffEmailDelivery(
+      'org',
+      { personId: 'u1', to: 'claire@relais.test', subject: 'DIT-00001 : nouveau message', text: 'Le client a écrit.', ref: 'r1' },
+      now,
+    );
+    expect(d).to.include({
+      _id: contactDeliveryId('org', 'r1'),
+      type: 'staff.email',
+      channel: 'email',
+      to: 'claire@relais.test',
+      content: 'Le client a écrit.',
+    });
+    expect(d.dueAt).to.deep.equal(now);
   });
 });

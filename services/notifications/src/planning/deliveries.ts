@@ -253,15 +253,7 @@ export function contactEmailDelivery(orgId: string, email: ContactEmail, signatu
  * sent at once, without the org's signature (it is the platform writing to its own staff). Pure.
  */
 export function staffEmailDelivery(orgId: string, email: Omit<ContactEmail, 'mail'>, now: Date): DeliveryDoc {
-  return {
-    ...base(orgId, email.personId, contactDeliveryId(orgId, email.ref), 'staff.email', now, now),
-    channel: 'email',
-    ref: email.ref,
-    to: email.to,
-    subject: email.subject,
-    content: email.text,
-    events: [{ status: 'pending', at: now }],
-  };
+  return { ...contactEmailDelivery(orgId, email, null, now), type: 'staff.email' };
 }
 
 /** Backoff before retry n (1-based) after a transient provider error. */
