@@ -68,11 +68,16 @@ export function defineSystemAction<S extends z.ZodType, R>(spec: {
  */
 export function createdId(ctx: RelaisContext, orgId: string): string {
   const key = ctx.meta?.idempotencyKey;
-  if (!key) return randomUUID();
-  const h = createHash('sha256')
-    .update(`${orgId}\n${ctx.action?.name ?? ''}\n${key}`)
-    .digest();
-  // Formatted as a version 8 (custom) UUID so that it looks like every other id.
+  return key ? derivedId(orgId, ctx.action?.name ?? '', key) : randomUUID();
+}
+
+/**
+ * An id derived from what names a thing (its parts, in order): the same parts give the same id,
+ * so a second write of the same thing meets the first. A version 8 (custom) UUID, so that it looks
+ * like every other id.
+ */
+export function derivedId(...parts: string[]): string {
+  const h = createHash('sha256').update(parts.join('\n')).digest();
   h[6] = (h[6] & 0x0f) | 0x80;
   h[8] = (h[8] & 0x3f) | 0x80;
   const x = h.subarray(0, 16).toString('hex');

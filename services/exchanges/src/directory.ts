@@ -1,4 +1,6 @@
-import { notFound, validationError, type AuthContext, type RelaisContext } from '@relais/shared';
+import { notFound, toProblem, validationError, type AuthContext, type RelaisContext } from '@relais/shared';
+import type { Party } from './domain/exchanges';
+import type { RequestDoc } from './domain/requests';
 
 /*
  * Who the parties of an exchange are, asked of the services that own them: a client's contacts
@@ -72,4 +74,24 @@ export async function collaborator(call: Call, userId: string, field: string): P
     throw validationError(`Invalid input: ${field}: no user ${userId} in this organisation`, [{ path: field, message: 'is not a user of this organisation' }]);
   if (user.disabled) throw validationError(`Invalid input: ${field}: the user ${userId} is deactivated`, [{ path: field, message: 'is deactivated' }]);
   return { userId: user.id, name: user.name, email: user.email ?? null };
+}
+
+/** A client's contact as the party of an exchange, named as it is today. */
+export const contactParty = (c: ContactInfo): Party => ({ kind: 'contact', contactNumber: c.number, name: c.name, email: c.email });
+
+/** The addresses known for a client's contact: its own, then the client's primary e-mail when it is another. Pure. */
+export const knownEmails = (c: ContactInfo, primary: string | null | undefined): string[] => [...new Set([c.email, primary].filter((e): e is string => !!e))];
+
+/**
+ * Who receives what the client writes in (a portal post, an e-mail): the request's collaborator, or
+ * whoever registered it. A collaborator no longer active is still named by id; the directory being
+ * unreachable is not hidden (the caller retries).
+ */
+export async function assigneeParty(call: Call, r: RequestDoc): Promise<Party> {
+  const userId = r.assignedTo ?? r.createdBy;
+  const user = await collaborator(call, userId, 'assignedTo').catch((err: unknown) => {
+    if (toProblem(err).status < 500) return null;
+    throw err;
+  });
+  return user ? { kind: 'user', ...user } : { kind: 'user', userId };
 }

@@ -1,10 +1,12 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { ParsedMail } from 'mailparser';
+import { derivedId } from '@relais/shared';
 import type { Exchanges } from './data/exchanges';
 import type { InterventionRequests } from './data/requests';
 import type { MailFiles } from './data/mailFiles';
 import type { SettingsRepo } from './data/settings';
-import { clientContacts, collaborator, type Call } from './directory';
+import { assigneeParty, clientContacts, contactParty, type Call } from './directory';
+import { defaultType } from './domain/settings';
 import type { ExchangeDoc, Party } from './domain/exchanges';
 import type { RequestDoc } from './domain/requests';
 import { bouncedMessageId, threadOf } from './domain/threading';
@@ -19,13 +21,6 @@ export type SystemCall = (orgId: string) => Call;
 
 /** The longest detail an e-mail's text is kept as (the API's own limit for a recorded exchange). */
 const DETAIL_MAX = 10_000;
-
-/** An id for an inbound e-mail's exchange: the same Message-ID relayed twice is the same exchange. */
-function inboundId(orgId: string, messageId: string | undefined): string {
-  if (!messageId) return randomUUID();
-  const x = createHash('sha256').update(`${orgId}\ninbound\n${messageId}`).digest('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-8${x.slice(13, 16)}-a${x.slice(17, 20)}-${x.slice(20, 32)}`;
-}
 
 const isReport = (m: ParsedMail) => {
   const type = m.headers.get('content-type') as { value?: string; params?: Record<string, string> } | undefined;
@@ -65,22 +60,18 @@ export class Inbox {
     if (!found) return { kind: 'refused', code: 550, message: 'No conversation of this address: the e-mail answers no request' };
     const { request: r, answered } = found;
 
-    const id = inboundId(r.orgId, mail.messageId);
+    // The same Message-ID relayed twice is the same exchange.
+    const id = mail.messageId ? derivedId(r.orgId, 'inbound', mail.messageId) : randomUUID();
     const earlier = await this.d.exchanges.get(r.orgId, id);
     if (earlier) return { kind: 'recorded', exchangeId: earlier._id };
 
     const call = this.d.call(r.orgId);
     const from = mail.from?.value[0];
     const address = (from?.address ?? '').toLowerCase();
-    const contacts = await clientContacts(call, r.clientId, null).catch(() => []);
-    const contact = contacts.find((c) => c.email?.toLowerCase() === address);
-    const sentBy: Party = contact
-      ? { kind: 'contact', contactNumber: contact.number, name: contact.name, email: contact.email }
-      : { kind: 'external', email: address || 'unknown', ...(from?.name ? { name: from.name } : {}) };
-    const receivedBy = answered?.sentBy.kind === 'user' ? answered.sentBy : await this.assignee(call, r);
-
-    const settings = await this.d.settings.of(r.orgId);
-    const type = settings.types.some((t) => t.id === 'contact') ? 'contact' : settings.types[0].id;
+    const contact = (await clientContacts(call, r.clientId, null)).find((c) => c.email?.toLowerCase() === address);
+    const sentBy: Party = contact ? contactParty(contact) : { kind: 'external', email: address || 'unknown', ...(from?.name ? { name: from.name } : {}) };
+    const receivedBy = answered?.sentBy.kind === 'user' ? answered.sentBy : await assigneeParty(call, r);
+    const type = defaultType(await this.d.settings.of(r.orgId));
     const text = (mail.text ?? '').trim();
     const now = new Date();
     const attachments = [];
@@ -129,12 +120,6 @@ export class Inbox {
     }
     const request = await this.d.requests.locate(thread.requestId);
     return request && { request, answered: null };
-  }
-
-  private async assignee(call: Call, r: RequestDoc): Promise<Party> {
-    if (!r.assignedTo) return { kind: 'user', userId: r.createdBy };
-    const user = await collaborator(call, r.assignedTo, 'assignedTo').catch(() => null);
-    return user ? { kind: 'user', ...user } : { kind: 'user', userId: r.assignedTo };
   }
 
   /** A delivery status report: the e-mail it returns is bounced, with the report's reason. */

@@ -4,10 +4,10 @@ import type { InterventionRequests } from './data/requests';
 import type { SettingsRepo } from './data/settings';
 import type { MailFiles } from './data/mailFiles';
 import type { Summaries } from './data/summaries';
-import { clientContacts, collaborator, type Call } from './directory';
+import { assigneeParty, clientContacts, contactParty, type Call } from './directory';
 import type { ExchangeDoc, Party } from './domain/exchanges';
 import { portalPostRefusal, requestNumber, type RequestDoc } from './domain/requests';
-import { typeLabel, typeRefusal, type ExchangeSettings } from './domain/settings';
+import { defaultType, typeLabel, typeRefusal, type ExchangeSettings } from './domain/settings';
 import type { Recording } from './recording';
 
 /*
@@ -104,17 +104,14 @@ export class Portal {
     const now = new Date();
     const refusal = portalPostRefusal(r, now, s.portalPostDays);
     if (refusal) throw conflict(`This message cannot be posted: ${refusal}.`);
-    const type = input.type ?? (s.types.some((t) => t.id === 'contact') ? 'contact' : s.types[0].id);
+    const type = input.type ?? defaultType(s);
     const typeProblem = typeRefusal(s, type);
     if (typeProblem) throw validationError(`Invalid input: type ${typeProblem}`, [{ path: 'type', message: typeProblem }]);
 
     const call = this.d.call(p.orgId);
     const contact = (await clientContacts(call, p.clientId, null)).find((c) => c.number === p.contactNumber);
-    const sentBy: Party = contact
-      ? { kind: 'contact', contactNumber: contact.number, name: contact.name, email: contact.email }
-      : { kind: 'contact', contactNumber: p.contactNumber };
-    const assignee = r.assignedTo ? await collaborator(call, r.assignedTo, 'assignedTo').catch(() => null) : null;
-    const receivedBy: Party = assignee ? { kind: 'user', ...assignee } : { kind: 'user', userId: r.assignedTo ?? r.createdBy };
+    const sentBy: Party = contact ? contactParty(contact) : { kind: 'contact', contactNumber: p.contactNumber };
+    const receivedBy = await assigneeParty(call, r);
     const x: ExchangeDoc = {
       _id: createdId(ctx, p.orgId),
       orgId: p.orgId,

@@ -16,7 +16,7 @@ import type { Exchanges } from './data/exchanges';
 import type { RecipientAddresses } from './data/recipients';
 import type { SettingsRepo } from './data/settings';
 import type { Summaries } from './data/summaries';
-import { callAs, clientContacts, collaborator, contactOf, type Call, type ContactInfo } from './directory';
+import { callAs, clientContacts, collaborator, contactOf, contactParty, knownEmails, type Call, type ContactInfo } from './directory';
 import {
   deletionRefusal,
   editRefusal,
@@ -98,8 +98,6 @@ export function recordedEvent(x: ExchangeDoc, r: RequestDoc): Envelope<'exchange
   });
 }
 
-const contactParty = (c: ContactInfo): Party => ({ kind: 'contact', contactNumber: c.number, name: c.name, email: c.email });
-
 /**
  * Exchanges on intervention requests (seed 004): the three actions (record a received message,
  * record a sent one, send an e-mail), edits, deletions, and what comes back of the e-mails. Every
@@ -127,7 +125,7 @@ export class Recording {
       clientContacts(call, r.clientId, 'clientId'),
       this.d.addresses.of(orgId, r.clientId),
     ]);
-    const emailsOf = (c: ContactInfo) => [...new Set([c.email, primary?.email].filter((e): e is string => !!e))];
+    const emailsOf = (c: ContactInfo) => knownEmails(c, primary?.email);
     const interlocutor = contacts.find((c) => c.number === r.interlocutor) ?? null;
     return {
       collaborators: users.items.map((u) => ({ userId: u.id, name: u.name, emails: [u.email] })),
@@ -152,7 +150,7 @@ export class Recording {
     const { r, settings, call } = await this.prepare(input, auth, ctx);
     const contact = await this.recipient(call, r, input.receivedBy, 'receivedBy');
     const user = await collaborator(call, input.sentBy ?? auth.userId, 'sentBy');
-    const email = input.email ?? contact.email ?? (await this.d.addresses.of(auth.orgId, r.clientId))?.email ?? null;
+    const email = input.email ?? (await this.defaultEmail(r, contact));
     const x = this.newExchange(ctx, auth, r, input, 'sent', { kind: 'user', ...user }, contactParty(contact), email);
     return toExchangeView(await this.store(x, r), settings);
   }
@@ -174,7 +172,7 @@ export class Recording {
   async sendEmail(input: SendEmailInput, auth: AuthContext, ctx: RelaisContext) {
     const { r, settings, call } = await this.prepare(input, auth, ctx);
     const contact = await this.recipient(call, r, input.receivedBy, 'receivedBy');
-    const to = input.to ?? contact.email ?? (await this.d.addresses.of(auth.orgId, r.clientId))?.email;
+    const to = input.to ?? (await this.defaultEmail(r, contact));
     if (!to) {
       throw validationError(`Invalid input: to: ${contact.name} has no e-mail address; give one`, [
         { path: 'to', message: 'is required: the contact has no e-mail address' },
@@ -306,6 +304,11 @@ export class Recording {
       ]);
     }
     return { r, settings: settings satisfies ExchangeSettings, call: callAs(ctx) };
+  }
+
+  /** Mail destinataire by default: the first address known for the contact (its own, else the client's primary). */
+  private async defaultEmail(r: RequestDoc, c: ContactInfo): Promise<string | null> {
+    return knownEmails(c, c.email ? null : (await this.d.addresses.of(r.orgId, r.clientId))?.email)[0] ?? null;
   }
 
   /** The client's contact `n`, or the request's interlocutor. */

@@ -34,3 +34,6 @@ export const typeLabel = (s: ExchangeSettings, id: string): string => s.types.fi
 export function typeRefusal(s: ExchangeSettings, type: string): string | null {
   return s.types.some((t) => t.id === type) ? null : `is not one of this organisation's exchange types (${s.types.map((t) => t.id).join(', ')})`;
 }
+
+/** The type of an exchange nobody chose one for (an e-mail that came in, a portal post): contact, else the org's first. */
+export const defaultType = (s: ExchangeSettings): string => (s.types.some((t) => t.id === 'contact') ? 'contact' : s.types[0].id);

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import type { Envelope } from '@relais/shared';
+import { derivedId, type Envelope } from '@relais/shared';
 import { contactDeliveryId } from '../api';
 import type { Planning } from '../planning/useCases';
 import { staffEmailDelivery } from '../planning/deliveries';
@@ -15,15 +14,6 @@ interface Member {
 
 /** A broker call as the platform in an org (an event has no caller). */
 export type OrgCall = (orgId: string) => <T>(action: string, params: object) => Promise<T>;
-
-/**
- * The id of the notice telling `userId` of event `eventId`, also the reference of its e-mail: one
- * per pair, so a redelivered event stores and sends nothing again.
- */
-function noticeRef(eventId: string, userId: string): string {
-  const x = createHash('sha256').update(`${eventId}\n${userId}`).digest('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-8${x.slice(13, 16)}-a${x.slice(17, 20)}-${x.slice(20, 32)}`;
-}
 
 /**
  * Who is told of an exchange the client wrote (a portal post, an e-mail that came in): the request's
@@ -61,8 +51,10 @@ export class StaffNotifying {
       const now = this.d.now();
       const docs: NoticeDoc[] = recipients.map(({ userId, reason }) => {
         const email = members.get(userId)?.email ?? null;
+        // One per (event, user), also its e-mail's reference: a redelivered event stores and sends nothing again.
+        const id = derivedId(e.id, userId);
         return {
-          _id: noticeRef(e.id, userId),
+          _id: id,
           orgId: e.orgId,
           userId,
           reason,
@@ -73,7 +65,7 @@ export class StaffNotifying {
           origin: x.origin as 'portal' | 'email',
           subject: x.subject,
           preview: x.preview,
-          deliveryId: email ? contactDeliveryId(e.orgId, noticeRef(e.id, userId)) : null,
+          deliveryId: email ? contactDeliveryId(e.orgId, id) : null,
           createdAt: now,
           readAt: null,
         };
